@@ -1,0 +1,27 @@
+package io.stopline.gateway;
+
+import java.time.Duration;
+import java.util.UUID;
+
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+
+/**
+ * Settings of a gateway ({@code stopline.gateway.*}).
+ *
+ * @param id unique per process (names this gateway's inbox channel); random by default
+ * @param stopConfirmTimeout how long a stop waits for the owner's confirmation before answering 202
+ * @param defaultMaxTokens {@code max_tokens} of a chat request that sets none
+ */
+@ConfigurationProperties("stopline.gateway")
+public record GatewayProperties(@Nullable String id, @DefaultValue("2s") Duration stopConfirmTimeout,
+        @DefaultValue("256") int defaultMaxTokens) {
+
+    public GatewayProperties {
+        if (id == null || id.isBlank()) {
+            id = "gw-" + UUID.randomUUID().toString().substring(0, 8);
+        }
+    }
+}

@@ -1,0 +1,47 @@
+package io.stopline.gateway;
+
+import java.time.Duration;
+
+import io.stopline.registry.ConversationRegistry;
+import io.stopline.registry.GatewayInboxes;
+import io.stopline.registry.RedisConversationRegistry;
+import io.stopline.registry.StopRequests;
+import org.redisson.api.RedissonClient;
+import org.redisson.spring.starter.RedissonAutoConfigurationCustomizer;
+
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.data.redis.core.StringRedisTemplate;
+
+@Configuration(proxyBeanMethods = false)
+class RedisConfiguration {
+
+    @Bean
+    ConversationRegistry conversationRegistry(StringRedisTemplate redis) {
+        return new RedisConversationRegistry(redis);
+    }
+
+    @Bean
+    StopRequests stopRequests(StringRedisTemplate redis) {
+        return new StopRequests(redis);
+    }
+
+    @Bean
+    GatewayInboxes gatewayInboxes(RedissonClient redisson) {
+        return new GatewayInboxes(redisson);
+    }
+
+    /**
+     * A subscribed connection can sit half-open for minutes; a ping every few seconds notices it and makes Redisson
+     * reconnect and resubscribe.
+     */
+    @Bean
+    RedissonAutoConfigurationCustomizer pingSubscribedConnections() {
+        return config -> {
+            if (config.isSingleConfig()) {
+                config.useSingleServer().setPingConnectionInterval(3000)
+                    .setRetryDelay(attempt -> Duration.ofMillis(200));
+            }
+        };
+    }
+}

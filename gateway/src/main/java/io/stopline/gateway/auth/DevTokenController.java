@@ -1,0 +1,51 @@
+package io.stopline.gateway.auth;
+
+import java.time.Instant;
+import java.util.Map;
+
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.NotBlank;
+import jakarta.validation.constraints.Size;
+
+import org.springframework.http.HttpStatus;
+import org.springframework.security.oauth2.jose.jws.MacAlgorithm;
+import org.springframework.security.oauth2.jwt.JwsHeader;
+import org.springframework.security.oauth2.jwt.JwtClaimsSet;
+import org.springframework.security.oauth2.jwt.JwtEncoder;
+import org.springframework.security.oauth2.jwt.JwtEncoderParameters;
+import org.springframework.web.ErrorResponseException;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestBody;
+import org.springframework.web.bind.annotation.RestController;
+
+/** {@code POST /v1/auth/dev-token}: a token for any user name, for local use only (off unless enabled). */
+@RestController
+class DevTokenController {
+
+    private final JwtEncoder encoder;
+    private final AuthProperties properties;
+
+    DevTokenController(JwtEncoder encoder, AuthProperties properties) {
+        this.encoder = encoder;
+        this.properties = properties;
+    }
+
+    @PostMapping("/v1/auth/dev-token")
+    Map<String, String> issue(@Valid @RequestBody DevTokenRequest request) {
+        if (!properties.devTokens().enabled()) {
+            throw new ErrorResponseException(HttpStatus.NOT_FOUND);
+        }
+        Instant now = Instant.now();
+        JwtClaimsSet claims = JwtClaimsSet.builder()
+            .subject(request.user())
+            .issuedAt(now)
+            .expiresAt(now.plus(properties.devTokens().validity()))
+            .build();
+        String token = encoder.encode(JwtEncoderParameters.from(JwsHeader.with(MacAlgorithm.HS256).build(), claims))
+            .getTokenValue();
+        return Map.of("token", token);
+    }
+
+    record DevTokenRequest(@NotBlank @Size(max = 128) String user) {
+    }
+}

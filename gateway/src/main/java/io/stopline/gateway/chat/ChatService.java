@@ -1,0 +1,129 @@
+package io.stopline.gateway.chat;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+
+import io.stopline.gateway.GatewayProperties;
+import io.stopline.gateway.inbox.GatewayInbox;
+import io.stopline.gateway.system.Problems;
+import io.stopline.protocol.Json;
+import io.stopline.protocol.RunEvent;
+import io.stopline.protocol.StartRun;
+import io.stopline.registry.ConversationIds;
+import io.stopline.registry.ConversationRegistry;
+import io.stopline.registry.ConversationRegistry.Reservation;
+import io.stopline.registry.HistoryMessage;
+import io.stopline.registry.Keys;
+import io.stopline.registry.RunOutcome;
+import io.stopline.registry.RunRecord;
+import org.jspecify.annotations.Nullable;
+import org.redisson.api.RStream;
+import org.redisson.api.RedissonClient;
+import org.redisson.api.stream.StreamAddArgs;
+import org.redisson.client.codec.StringCodec;
+
+import org.springframework.http.HttpStatus;
+import org.springframework.stereotype.Service;
+
+/**
+ * Starts runs: reserve the conversation (409 when it already has a run), open the event stream, and queue the run
+ * for the workers. Also recovers the end of a run whose terminal event this gateway missed.
+ */
+@Service
+class ChatService {
+
+    private final ConversationRegistry registry;
+    private final GatewayInbox inbox;
+    private final RStream<String, String> jobs;
+    private final GatewayProperties properties;
+
+    ChatService(ConversationRegistry registry, GatewayInbox inbox, RedissonClient redisson,
+            GatewayProperties properties) {
+        this.registry = registry;
+        this.inbox = inbox;
+        this.jobs = redisson.getStream(Keys.JOBS, StringCodec.INSTANCE);
+        this.properties = properties;
+    }
+
+    ChatSession start(String userId, ChatRequest request, @Nullable String headerConversationId) {
+        String conversationId = conversationId(request, headerConversationId);
+        Instant now = Instant.now();
+        RunRecord run = RunRecord.queued("run-" + UUID.randomUUID(), userId, conversationId, request.model(),
+                inbox.gatewayId(), now);
+        Reservation reservation = registry.reserve(run,
+                HistoryMessage.user(request.lastUserMessage(), run.runId(), now));
+        if (reservation instanceof Reservation.Busy) {
+            throw Problems.of(HttpStatus.CONFLICT,
+                    "Conversation " + conversationId + " already has an active run; stop it or wait for it to end.");
+        }
+        ChatSession session = new ChatSession(run, inbox.openStream(run.runId()));
+        try {
+            jobs.add(StreamAddArgs.entry("job", Json.write(startRun(run, request))));
+        }
+        catch (RuntimeException ex) {
+            inbox.closeStream(run.runId());
+            registry.finishQueued(run, RunOutcome.failed("", "The run could not be queued.", Instant.now()));
+            throw Problems.of(HttpStatus.SERVICE_UNAVAILABLE, "The run could not be queued; try again.");
+        }
+        return session;
+    }
+
+    void end(ChatSession session) {
+        inbox.closeStream(session.run().runId());
+    }
+
+    /**
+     * Called when no event came for a while: if the run is no longer registered, its terminal event was lost on
+     * the way here, so rebuild it from the history. Empty while the run is still active.
+     */
+    Optional<RunEvent> recoverEnd(ChatSession session) {
+        RunRecord run = session.run();
+        Optional<RunRecord> current = registry.find(run.userId(), run.conversationId());
+        if (current.isPresent() && current.get().runId().equals(run.runId())) {
+            return Optional.empty();
+        }
+        List<HistoryMessage> history = registry.history(run.userId(), run.conversationId());
+        for (int i = history.size() - 1; i >= 0; i--) {
+            HistoryMessage message = history.get(i);
+            if ("assistant".equals(message.role()) && run.runId().equals(message.runId())) {
+                return Optional.of(toEvent(run, message));
+            }
+        }
+        return Optional.of(new RunEvent.RunFailed(run.runId(), run.conversationId(), "The run ended unexpectedly.",
+                "", Instant.now()));
+    }
+
+    Duration recoveryInterval() {
+        return Duration.ofSeconds(1);
+    }
+
+    private static RunEvent toEvent(RunRecord run, HistoryMessage message) {
+        return switch (message.status()) {
+            case RunOutcome.COMPLETE -> new RunEvent.RunCompleted(run.runId(), run.conversationId(),
+                    message.content(), -1, message.createdAt());
+            case RunOutcome.STOPPED -> new RunEvent.RunStopped(run.runId(), run.conversationId(),
+                    String.valueOf(message.stopReason()), message.content(), -1, message.createdAt());
+            default -> new RunEvent.RunFailed(run.runId(), run.conversationId(),
+                    message.error() != null ? message.error() : "The run failed.", message.content(),
+                    message.createdAt());
+        };
+    }
+
+    private StartRun startRun(RunRecord run, ChatRequest request) {
+        List<StartRun.ChatMessage> messages = request.messages()
+            .stream()
+            .map(message -> new StartRun.ChatMessage(message.role(), message.content()))
+            .toList();
+        int maxTokens = request.maxTokens() != null ? request.maxTokens() : properties.defaultMaxTokens();
+        return new StartRun(run.runId(), run.userId(), run.conversationId(), run.agentName(), messages, maxTokens,
+                run.replyTo(), run.queuedAt());
+    }
+
+    private static String conversationId(ChatRequest request, @Nullable String header) {
+        String id = request.conversationId() != null ? request.conversationId() : header;
+        return id == null ? ConversationIds.newId() : Problems.requireConversationId(id);
+    }
+}

@@ -1,0 +1,37 @@
+package io.stopline.gateway.history;
+
+import java.util.List;
+
+import io.stopline.gateway.system.Problems;
+import io.stopline.registry.ConversationRegistry;
+import io.stopline.registry.HistoryMessage;
+
+import org.springframework.security.core.annotation.AuthenticationPrincipal;
+import org.springframework.security.oauth2.jwt.Jwt;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.RestController;
+
+/** {@code GET /v1/conversation/{id}}: the caller's own history of a conversation. */
+@RestController
+class HistoryController {
+
+    private final ConversationRegistry registry;
+
+    HistoryController(ConversationRegistry registry) {
+        this.registry = registry;
+    }
+
+    @GetMapping("/v1/conversation/{conversationId}")
+    ConversationHistory history(@AuthenticationPrincipal Jwt jwt, @PathVariable String conversationId) {
+        Problems.requireConversationId(conversationId);
+        List<HistoryMessage> messages = registry.history(jwt.getSubject(), conversationId);
+        if (messages.isEmpty()) {
+            throw Problems.conversationNotFound(conversationId);
+        }
+        return new ConversationHistory(conversationId, messages);
+    }
+
+    record ConversationHistory(String conversationId, List<HistoryMessage> messages) {
+    }
+}

@@ -1,0 +1,132 @@
+package io.stopline.gateway.inbox;
+
+import java.time.Duration;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+import io.stopline.gateway.GatewayProperties;
+import io.stopline.protocol.Json;
+import io.stopline.protocol.RunEvent;
+import io.stopline.registry.GatewayInboxes;
+import org.redisson.api.RTopic;
+import org.redisson.api.listener.StatusListener;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import org.springframework.context.SmartLifecycle;
+import org.springframework.stereotype.Component;
+
+/**
+ * This gateway's inbox: one subscription that receives every event addressed to it and routes each by run id, to
+ * the client stream of the run and to the stop requests waiting for its outcome.
+ */
+@Component
+public class GatewayInbox implements SmartLifecycle {
+
+    private static final Logger log = LoggerFactory.getLogger(GatewayInbox.class);
+    private static final Duration SUBSCRIBE_BOUND = Duration.ofSeconds(15);
+
+    private final RTopic topic;
+    private final String gatewayId;
+    private final ConcurrentMap<String, BlockingQueue<RunEvent>> streams = new ConcurrentHashMap<>();
+    private final ConcurrentMap<String, CompletableFuture<RunEvent>> stopOutcomes = new ConcurrentHashMap<>();
+    private volatile boolean running;
+
+    GatewayInbox(GatewayInboxes inboxes, GatewayProperties properties) {
+        this.gatewayId = properties.id();
+        this.topic = inboxes.inbox(gatewayId);
+    }
+
+    public String gatewayId() {
+        return gatewayId;
+    }
+
+    /** Starts collecting a run's events; call before the run can produce any. */
+    public BlockingQueue<RunEvent> openStream(String runId) {
+        BlockingQueue<RunEvent> queue = new LinkedBlockingQueue<>();
+        streams.put(runId, queue);
+        return queue;
+    }
+
+    public void closeStream(String runId) {
+        streams.remove(runId);
+    }
+
+    /**
+     * The next {@link RunEvent.RunStopped} or {@link RunEvent.StopIgnored} of a run. Concurrent stops of one run
+     * share the future. Register before signalling the stop.
+     */
+    public CompletableFuture<RunEvent> stopOutcome(String runId) {
+        return stopOutcomes.computeIfAbsent(runId, id -> new CompletableFuture<>());
+    }
+
+    public void forgetStopOutcome(String runId, CompletableFuture<RunEvent> outcome) {
+        stopOutcomes.remove(runId, outcome);
+    }
+
+    void route(String raw) {
+        RunEvent event;
+        try {
+            event = Json.read(raw, RunEvent.class);
+        }
+        catch (RuntimeException ex) {
+            log.warn("dropping an unreadable inbox message: {}", ex.toString());
+            return;
+        }
+        BlockingQueue<RunEvent> stream = streams.get(event.runId());
+        if (stream != null) {
+            stream.offer(event);
+        }
+        if (event instanceof RunEvent.RunStopped || event instanceof RunEvent.StopIgnored) {
+            CompletableFuture<RunEvent> outcome = stopOutcomes.remove(event.runId());
+            if (outcome != null) {
+                outcome.complete(event);
+            }
+        }
+    }
+
+    /** Takes no traffic before the inbox is subscribed: events published earlier would be lost. */
+    @Override
+    public void start() {
+        CountDownLatch subscribed = new CountDownLatch(1);
+        topic.addListener(new StatusListener() {
+            @Override
+            public void onSubscribe(String channel) {
+                subscribed.countDown();
+                log.info("inbox {} subscribed", channel);
+            }
+
+            @Override
+            public void onUnsubscribe(String channel) {
+                log.warn("inbox {} unsubscribed", channel);
+            }
+        });
+        topic.addListener(String.class, (channel, raw) -> route(raw));
+        try {
+            if (!subscribed.await(SUBSCRIBE_BOUND.toMillis(), TimeUnit.MILLISECONDS)) {
+                throw new IllegalStateException("inbox not subscribed within " + SUBSCRIBE_BOUND);
+            }
+        }
+        catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while subscribing the inbox", ex);
+        }
+        running = true;
+    }
+
+    @Override
+    public void stop() {
+        running = false;
+        topic.removeAllListeners();
+    }
+
+    @Override
+    public boolean isRunning() {
+        return running;
+    }
+}

@@ -1,0 +1,131 @@
+package io.stopline.gateway.stop;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+import io.stopline.gateway.GatewayProperties;
+import io.stopline.gateway.inbox.GatewayInbox;
+import io.stopline.protocol.RunEvent;
+import io.stopline.protocol.StopRun;
+import io.stopline.registry.ConversationRegistry;
+import io.stopline.registry.ConversationRegistry.StopTarget;
+import io.stopline.registry.GatewayInboxes;
+import io.stopline.registry.RunOutcome;
+import io.stopline.registry.RunRecord;
+import io.stopline.registry.StopRequests;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import org.springframework.stereotype.Service;
+
+/**
+ * Stops a conversation's run wherever it is. A queued run is ended here, atomically against a worker claiming it;
+ * a running one gets a recorded-then-published stop request, and this waits (bounded) for the owner's answer.
+ * Lookups are by the caller's own user id, so another user's run can never be found, let alone stopped.
+ */
+@Service
+class StopService {
+
+    private static final Logger log = LoggerFactory.getLogger(StopService.class);
+    private static final int ATTEMPTS = 3;
+
+    private final ConversationRegistry registry;
+    private final StopRequests stopRequests;
+    private final GatewayInbox inbox;
+    private final GatewayInboxes inboxes;
+    private final Duration confirmTimeout;
+
+    StopService(ConversationRegistry registry, StopRequests stopRequests, GatewayInbox inbox, GatewayInboxes inboxes,
+            GatewayProperties properties) {
+        this.registry = registry;
+        this.stopRequests = stopRequests;
+        this.inbox = inbox;
+        this.inboxes = inboxes;
+        this.confirmTimeout = properties.stopConfirmTimeout();
+    }
+
+    StopResult stop(String userId, String conversationId, String reason) {
+        long started = System.nanoTime();
+        StopResult result = attempt(userId, conversationId, reason);
+        log.info("stop user={} conversation={} reason={} outcome={} latency_us={}", userId, conversationId, reason,
+                result, (System.nanoTime() - started) / 1000);
+        return result;
+    }
+
+    private StopResult attempt(String userId, String conversationId, String reason) {
+        for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
+            switch (registry.stopTarget(userId, conversationId)) {
+                case StopTarget.NotFound notFound -> {
+                    return StopResult.NOT_FOUND;
+                }
+                case StopTarget.RecentlyStopped stopped -> {
+                    return StopResult.ALREADY_STOPPED;
+                }
+                case StopTarget.Active active when active.run().isQueued() -> {
+                    if (stopQueued(active.run(), reason)) {
+                        return StopResult.CONFIRMED;
+                    }
+                    // a worker claimed it meanwhile: look again, it is running now
+                }
+                case StopTarget.Active active -> {
+                    return stopRunning(active.run(), reason);
+                }
+            }
+        }
+        return StopResult.REQUESTED;
+    }
+
+    /** No worker holds it yet: end it here. The worker that later reads the job finds it gone and skips it. */
+    private boolean stopQueued(RunRecord run, String reason) {
+        Instant now = Instant.now();
+        if (!registry.finishQueued(run, RunOutcome.stopped("", reason, now))) {
+            return false;
+        }
+        inboxes.publish(run.replyTo(), new RunEvent.RunStopped(run.runId(), run.conversationId(), reason, "", 0, now));
+        return true;
+    }
+
+    private StopResult stopRunning(RunRecord run, String reason) {
+        CompletableFuture<RunEvent> outcome = inbox.stopOutcome(run.runId());
+        StopRun stop = new StopRun(UUID.randomUUID().toString(), run.runId(), run.userId(), run.conversationId(),
+                reason, inbox.gatewayId(), Instant.now());
+        long receivers = stopRequests.signal(run.workerId(), stop);
+        if (receivers == 0) {
+            log.warn("no subscriber heard the stop of run {} on worker {}; it waits in the recorded requests",
+                    run.runId(), run.workerId());
+        }
+        try {
+            return switch (outcome.get(confirmTimeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                case RunEvent.RunStopped stopped -> StopResult.CONFIRMED;
+                case RunEvent.StopIgnored ignored when "completed".equals(ignored.cause()) -> StopResult.NOT_FOUND;
+                default -> afterIgnored(run);
+            };
+        }
+        catch (TimeoutException ex) {
+            inbox.forgetStopOutcome(run.runId(), outcome);
+            return StopResult.REQUESTED;
+        }
+        catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+            return StopResult.REQUESTED;
+        }
+        catch (ExecutionException ex) {
+            throw new IllegalStateException("stop outcome failed", ex);
+        }
+    }
+
+    /** The owner no longer holds the run: say what became of it. */
+    private StopResult afterIgnored(RunRecord run) {
+        return switch (registry.stopTarget(run.userId(), run.conversationId())) {
+            case StopTarget.RecentlyStopped stopped when stopped.runId().equals(run.runId()) ->
+                StopResult.ALREADY_STOPPED;
+            case StopTarget.Active active when active.run().runId().equals(run.runId()) -> StopResult.REQUESTED;
+            default -> StopResult.NOT_FOUND;
+        };
+    }
+}

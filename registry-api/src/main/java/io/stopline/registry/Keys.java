@@ -1,0 +1,104 @@
+package io.stopline.registry;
+
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.util.regex.Pattern;
+
+/**
+ * The one Redis key and channel schema of Stopline. Every key a node reads or writes is built here.
+ *
+ * <h2>Storage details</h2>
+ * Keys of one user share the hash tag {@code {u:<user>}}, keys of one worker share {@code {w:<worker>}}, so every
+ * multi-key script touches a single Redis Cluster slot. {@code <user>} is the JWT subject, percent-encoded outside
+ * {@code [A-Za-z0-9._@|-]} so that it can never close a hash tag or form a glob; {@code <conv>} is a validated
+ * conversation id (see {@link ConversationIds}).
+ *
+ * <pre>
+ * # active run of a conversation (one field per conversation that has a run queued or running)
+ * HSET    stopline:{u:alice}:runs c-42 '{"runId":"r-1","state":"running","workerId":"w-a",...}'
+ * HGETALL stopline:{u:alice}:runs                         # GET /v1/conversations/active: O(runs of alice)
+ *
+ * # history of a conversation, newest activity index
+ * RPUSH   stopline:{u:alice}:conv:c-42:messages '{"role":"user",...}'
+ * ZADD    stopline:{u:alice}:conversations 1767000000000 c-42
+ *
+ * # "stopped within the last minute" marker (answers a double click with 200)
+ * SET     stopline:{u:alice}:conv:c-42:stopped r-1 EX 60
+ *
+ * # worker index: which runs a worker holds (for the reaper, no SCAN needed)
+ * HSET    stopline:{w:w-a}:runs r-1 '{"userId":"alice","conversationId":"c-42"}'
+ *
+ * # durable stop requests of a worker (written before the pub/sub signal, read on reconcile)
+ * ZADD    stopline:{w:w-a}:stops 1767000000000 '{"runId":"r-1",...}'
+ * PUBLISH stopline:{w:w-a}:stop  '{"runId":"r-1",...}'      # fast path, same payload
+ *
+ * # liveness
+ * SET     stopline:{w:w-a}:alive 1 PX 10000                 # renewed every third of the TTL
+ * ZADD    stopline:workers 1767000000000 w-a                 # known workers, for the reaper
+ *
+ * # work queue: gateways XADD, workers read with a consumer group
+ * XADD       stopline:jobs * job '{"runId":"r-1",...}'
+ * XREADGROUP GROUP workers w-a COUNT 16 BLOCK 2000 STREAMS stopline:jobs &gt;
+ *
+ * # events for the gateway that holds the client's connection (tokens, terminal events, stop answers)
+ * PUBLISH stopline:{g:g-1}:inbox '{"type":"token",...}'
+ * </pre>
+ */
+public final class Keys {
+
+    public static final String PREFIX = "stopline:";
+    public static final String JOBS = PREFIX + "jobs";
+    public static final String JOBS_GROUP = "workers";
+    public static final String WORKERS = PREFIX + "workers";
+
+    private static final Pattern SAFE_USER = Pattern.compile("[A-Za-z0-9._@|-]+");
+
+    private Keys() {
+    }
+
+    static String userTag(String userId) {
+        String safe = SAFE_USER.matcher(userId).matches() ? userId
+                : URLEncoder.encode(userId, StandardCharsets.UTF_8).replace("*", "%2A").replace("+", "%20");
+        return PREFIX + "{u:" + safe + "}";
+    }
+
+    static String workerTag(String workerId) {
+        return PREFIX + "{w:" + workerId + "}";
+    }
+
+    public static String runs(String userId) {
+        return userTag(userId) + ":runs";
+    }
+
+    public static String conversations(String userId) {
+        return userTag(userId) + ":conversations";
+    }
+
+    public static String messages(String userId, String conversationId) {
+        return userTag(userId) + ":conv:" + ConversationIds.require(conversationId) + ":messages";
+    }
+
+    public static String stopped(String userId, String conversationId) {
+        return userTag(userId) + ":conv:" + ConversationIds.require(conversationId) + ":stopped";
+    }
+
+    public static String workerRuns(String workerId) {
+        return workerTag(workerId) + ":runs";
+    }
+
+    public static String workerStops(String workerId) {
+        return workerTag(workerId) + ":stops";
+    }
+
+    public static String workerAlive(String workerId) {
+        return workerTag(workerId) + ":alive";
+    }
+
+    public static String workerStopChannel(String workerId) {
+        return workerTag(workerId) + ":stop";
+    }
+
+    public static String gatewayInbox(String gatewayId) {
+        return PREFIX + "{g:" + gatewayId + "}:inbox";
+    }
+}

@@ -1,0 +1,52 @@
+package io.stopline.registry;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.jspecify.annotations.Nullable;
+
+/**
+ * How a run ended, and what it leaves in the history.
+ *
+ * @param content the assistant text produced, partial unless complete
+ * @param stopReason set when {@code status} is {@code stopped}
+ */
+public record RunOutcome(String status, String content, @Nullable String stopReason, @Nullable String error,
+        Instant at) {
+
+    public static final String COMPLETE = "complete";
+    public static final String STOPPED = "stopped";
+    public static final String FAILED = "failed";
+    public static final String INTERRUPTED = "interrupted";
+
+    public static RunOutcome complete(String content, Instant at) {
+        return new RunOutcome(COMPLETE, content, null, null, at);
+    }
+
+    public static RunOutcome stopped(String partial, String reason, Instant at) {
+        return new RunOutcome(STOPPED, partial, reason, null, at);
+    }
+
+    public static RunOutcome failed(String partial, String error, Instant at) {
+        return new RunOutcome(FAILED, partial, null, error, at);
+    }
+
+    public static RunOutcome interrupted(Instant at) {
+        return new RunOutcome(INTERRUPTED, "", null, "worker lost", at);
+    }
+
+    public boolean isStopped() {
+        return STOPPED.equals(status);
+    }
+
+    /** The assistant message, followed by the stop notice when the run was stopped. */
+    List<HistoryMessage> messages(String runId) {
+        List<HistoryMessage> messages = new ArrayList<>(2);
+        messages.add(new HistoryMessage("assistant", content, status, stopReason, error, runId, at));
+        if (isStopped()) {
+            messages.add(new HistoryMessage("system", HistoryMessage.STOP_NOTICE, COMPLETE, stopReason, null, runId, at));
+        }
+        return messages;
+    }
+}

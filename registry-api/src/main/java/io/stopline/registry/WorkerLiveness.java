@@ -1,0 +1,42 @@
+package io.stopline.registry;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Set;
+
+import org.springframework.data.redis.core.StringRedisTemplate;
+
+/**
+ * Liveness of workers: each renews {@code stopline:{w:<worker>}:alive} with a TTL and is listed in
+ * {@code stopline:workers}. A listed worker whose key expired is dead; its index and stop set are removed by
+ * {@link #forget} after its runs were finished.
+ */
+public final class WorkerLiveness {
+
+    private final StringRedisTemplate redis;
+
+    public WorkerLiveness(StringRedisTemplate redis) {
+        this.redis = redis;
+    }
+
+    public void heartbeat(String workerId, Duration ttl) {
+        redis.opsForValue().set(Keys.workerAlive(workerId), Instant.now().toString(), ttl);
+        redis.opsForZSet().add(Keys.WORKERS, workerId, Instant.now().toEpochMilli());
+    }
+
+    public boolean isAlive(String workerId) {
+        return Boolean.TRUE.equals(redis.hasKey(Keys.workerAlive(workerId)));
+    }
+
+    public List<String> knownWorkers() {
+        Set<String> workers = redis.opsForZSet().range(Keys.WORKERS, 0, -1);
+        return workers == null ? List.of() : List.copyOf(workers);
+    }
+
+    /** Removes every trace of a worker: a graceful exit, or the reaper after finishing a dead worker's runs. */
+    public void forget(String workerId) {
+        redis.delete(List.of(Keys.workerAlive(workerId), Keys.workerRuns(workerId), Keys.workerStops(workerId)));
+        redis.opsForZSet().remove(Keys.WORKERS, workerId);
+    }
+}

@@ -1,0 +1,13 @@
+-- Reserve a conversation for a new run, unless it has one: HSETNX semantics plus the history append,
+-- in one step so a second request can never slip between the check and the write.
+-- KEYS: 1 runs hash, 2 messages list, 3 conversations zset, 4 stopped marker
+-- ARGV: 1 conversation id, 2 run record JSON, 3 user message JSON, 4 now (epoch millis)
+local existing = redis.call('HGET', KEYS[1], ARGV[1])
+if existing then
+  return existing
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('RPUSH', KEYS[2], ARGV[3])
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
+redis.call('DEL', KEYS[4])
+return false

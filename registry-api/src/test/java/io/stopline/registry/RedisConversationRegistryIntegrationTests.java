@@ -1,0 +1,27 @@
+package io.stopline.registry;
+
+import io.stopline.testing.RedisClients;
+import io.stopline.testing.TestRedis;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+
+/** The registry contract against a real Redis. */
+class RedisConversationRegistryIntegrationTests extends ConversationRegistryContractTests {
+
+    private static RedisClients clients;
+
+    @BeforeAll
+    static void connect() {
+        clients = new RedisClients(TestRedis.shared());
+    }
+
+    @AfterAll
+    static void disconnect() {
+        clients.close();
+    }
+
+    @Override
+    protected ConversationRegistry createRegistry() {
+        return new RedisConversationRegistry(clients.template());
+    }
+}

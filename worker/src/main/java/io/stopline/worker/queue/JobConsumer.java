@@ -1,0 +1,158 @@
+package io.stopline.worker.queue;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+
+import io.stopline.protocol.Json;
+import io.stopline.protocol.StartRun;
+import io.stopline.registry.Keys;
+import io.stopline.worker.WorkerProperties;
+import io.stopline.worker.task.TaskRunner;
+import org.redisson.api.RStream;
+import org.redisson.api.RedissonClient;
+import org.redisson.api.stream.StreamCreateGroupArgs;
+import org.redisson.api.stream.StreamMessageId;
+import org.redisson.api.stream.StreamReadGroupArgs;
+import org.redisson.client.codec.StringCodec;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import org.springframework.context.SmartLifecycle;
+import org.springframework.stereotype.Component;
+
+/**
+ * Takes runs from the {@code stopline:jobs} stream through the {@code workers} consumer group, never more than the
+ * free slots of this worker, so load spreads over workers by capacity.
+ */
+@Component
+class JobConsumer implements SmartLifecycle {
+
+    private static final Logger log = LoggerFactory.getLogger(JobConsumer.class);
+    private static final int MAX_BATCH = 16;
+    private static final Duration BLOCK = Duration.ofSeconds(1);
+
+    private final RStream<String, String> jobs;
+    private final TaskRunner runner;
+    private final Semaphore slots;
+    private final String workerId;
+    private volatile boolean running;
+    private Thread thread;
+
+    JobConsumer(RedissonClient redisson, TaskRunner runner, WorkerProperties properties) {
+        this.jobs = redisson.getStream(Keys.JOBS, StringCodec.INSTANCE);
+        this.runner = runner;
+        this.slots = new Semaphore(properties.maxConcurrentRuns());
+        this.workerId = properties.id();
+    }
+
+    @Override
+    public void start() {
+        ensureGroup();
+        running = true;
+        thread = Thread.ofPlatform().name("job-consumer").daemon().start(this::consume);
+    }
+
+    @Override
+    public void stop() {
+        running = false;
+        if (thread != null) {
+            thread.interrupt();
+            try {
+                thread.join(BLOCK.toMillis() * 3);
+            }
+            catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    @Override
+    public boolean isRunning() {
+        return running;
+    }
+
+    /** Stop taking work before the other beans (stop listener, Redis) go away. */
+    @Override
+    public int getPhase() {
+        return Integer.MAX_VALUE - 100;
+    }
+
+    private void consume() {
+        while (running) {
+            int granted = 0;
+            try {
+                slots.acquire();
+                granted = 1 + slots.drainPermits();
+                int wanted = Math.min(granted, MAX_BATCH);
+                slots.release(granted - wanted);
+                granted = wanted;
+                granted -= dispatch(jobs.readGroup(Keys.JOBS_GROUP, workerId,
+                        StreamReadGroupArgs.neverDelivered().count(wanted).timeout(BLOCK)));
+            }
+            catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+                running = false;
+            }
+            catch (RuntimeException ex) {
+                if (!running) {
+                    break;
+                }
+                log.warn("reading the job queue failed ({}); retrying", ex.toString());
+                ensureGroupQuietly();
+                pause();
+            }
+            finally {
+                slots.release(granted);
+            }
+        }
+    }
+
+    /** Starts each job; returns how many slots it used (each is released when its run ends). */
+    private int dispatch(Map<StreamMessageId, Map<String, String>> batch) {
+        int used = 0;
+        for (Map.Entry<StreamMessageId, Map<String, String>> entry : batch.entrySet()) {
+            String json = entry.getValue().get("job");
+            jobs.ack(Keys.JOBS_GROUP, entry.getKey());
+            jobs.remove(entry.getKey());
+            if (json == null) {
+                continue;
+            }
+            runner.start(Json.read(json, StartRun.class), slots::release);
+            used++;
+        }
+        return used;
+    }
+
+    private void ensureGroup() {
+        try {
+            jobs.createGroup(StreamCreateGroupArgs.name(Keys.JOBS_GROUP).makeStream());
+        }
+        catch (RuntimeException ex) {
+            if (!String.valueOf(ex.getMessage()).contains("BUSYGROUP")) {
+                throw ex;
+            }
+        }
+    }
+
+    /** After Redis lost its data (a restart without persistence) the group is gone: create it again. */
+    private void ensureGroupQuietly() {
+        try {
+            ensureGroup();
+        }
+        catch (RuntimeException ex) {
+            log.debug("could not create the consumer group yet: {}", ex.toString());
+        }
+    }
+
+    private void pause() {
+        try {
+            TimeUnit.MILLISECONDS.sleep(500);
+        }
+        catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+            running = false;
+        }
+    }
+}

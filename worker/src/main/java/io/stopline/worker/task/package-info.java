@@ -1,0 +1,5 @@
+/** Runs on this worker: the thread-safe local registry, the task life cycle and the runner. */
+@NullMarked
+package io.stopline.worker.task;
+
+import org.jspecify.annotations.NullMarked;
