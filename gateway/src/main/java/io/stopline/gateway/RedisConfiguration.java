@@ -3,15 +3,19 @@ package io.stopline.gateway;
 import java.time.Duration;
 
 import io.stopline.registry.ConversationRegistry;
+import io.stopline.registry.DeadWorkerReaper;
+import io.stopline.registry.PeriodicReaper;
 import io.stopline.registry.GatewayInboxes;
 import io.stopline.registry.RedisConversationRegistry;
 import io.stopline.registry.StopRequests;
+import io.stopline.registry.WorkerLiveness;
 import org.redisson.api.RedissonClient;
 import org.redisson.spring.starter.RedissonAutoConfigurationCustomizer;
 
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.data.redis.core.StringRedisTemplate;
+import org.springframework.scheduling.TaskScheduler;
 
 @Configuration(proxyBeanMethods = false)
 class RedisConfiguration {
@@ -29,6 +33,22 @@ class RedisConfiguration {
     @Bean
     GatewayInboxes gatewayInboxes(RedissonClient redisson) {
         return new GatewayInboxes(redisson);
+    }
+
+    @Bean
+    WorkerLiveness workerLiveness(StringRedisTemplate redis) {
+        return new WorkerLiveness(redis);
+    }
+
+    @Bean
+    DeadWorkerReaper deadWorkerReaper(ConversationRegistry registry, WorkerLiveness liveness,
+            GatewayInboxes inboxes) {
+        return new DeadWorkerReaper(registry, liveness, inboxes);
+    }
+
+    @Bean
+    PeriodicReaper periodicReaper(DeadWorkerReaper reaper, TaskScheduler scheduler, GatewayProperties properties) {
+        return new PeriodicReaper(reaper, scheduler, properties.reaperInterval());
     }
 
     /**

@@ -22,6 +22,12 @@ public interface ConversationRegistry {
     /** Like {@link #finish}, but only while the run is still queued (nobody claimed it yet). */
     boolean finishQueued(RunRecord run, RunOutcome outcome);
 
+    /**
+     * Re-asserts a running run after Redis may have lost it or a reaper may have ended it; writes the record (and the
+     * worker index entry) again only when nothing knows of the run any more.
+     */
+    Restore restore(RunRecord running);
+
     /** What a stop of this conversation would hit. */
     StopTarget stopTarget(String userId, String conversationId);
 
@@ -56,6 +62,18 @@ public interface ConversationRegistry {
 
         record NotFound() implements StopTarget {
         }
+    }
+
+    /** The result of {@link #restore}. */
+    enum Restore {
+        /** the record is there: nothing changed */
+        PRESENT,
+        /** the record was gone and has been written again */
+        RESTORED,
+        /** a newer run owns the conversation: this one must stop */
+        SUPERSEDED,
+        /** the run's outcome is already in the history (it was reaped): it must stop */
+        ENDED
     }
 
     /** An entry of a worker's index. */

@@ -16,6 +16,8 @@ final class LuaScripts {
     static final RedisScript<Long> FINISH = load("finish", Long.class);
     static final RedisScript<String> STOP_TARGET = load("stop-target", String.class);
     static final RedisScript<Long> SIGNAL_STOP = load("signal-stop", Long.class);
+    static final RedisScript<String> RESTORE = load("restore", String.class);
+    static final RedisScript<String> HEARTBEAT = load("heartbeat", String.class);
 
     private LuaScripts() {
     }

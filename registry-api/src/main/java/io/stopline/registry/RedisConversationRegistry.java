@@ -83,6 +83,24 @@ public final class RedisConversationRegistry implements ConversationRegistry {
     }
 
     @Override
+    public Restore restore(RunRecord running) {
+        String user = running.userId();
+        String conversation = running.conversationId();
+        if (running.workerId() != null) {
+            redis.opsForHash().put(Keys.workerRuns(running.workerId()), running.runId(),
+                    Json.write(WorkerRunJson.of(running)));
+        }
+        String answer = redis.execute(LuaScripts.RESTORE,
+                List.of(Keys.runs(user), Keys.messages(user, conversation), Keys.conversations(user)), conversation,
+                running.runId(), Json.write(running), millis(Instant.now()));
+        Restore restore = Restore.valueOf(String.valueOf(answer).toUpperCase(java.util.Locale.ROOT));
+        if ((restore == Restore.SUPERSEDED || restore == Restore.ENDED) && running.workerId() != null) {
+            redis.opsForHash().delete(Keys.workerRuns(running.workerId()), running.runId());
+        }
+        return restore;
+    }
+
+    @Override
     public StopTarget stopTarget(String userId, String conversationId) {
         String found = redis.execute(LuaScripts.STOP_TARGET,
                 List.of(Keys.runs(userId), Keys.stopped(userId, conversationId)), conversationId);

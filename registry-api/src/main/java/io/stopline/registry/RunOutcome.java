@@ -33,7 +33,7 @@ public record RunOutcome(String status, String content, @Nullable String stopRea
     }
 
     public static RunOutcome interrupted(Instant at) {
-        return new RunOutcome(INTERRUPTED, "", null, "worker lost", at);
+        return new RunOutcome(INTERRUPTED, "", null, DeadWorkerReaper.LOST, at);
     }
 
     public boolean isStopped() {

@@ -20,9 +20,14 @@ public final class WorkerLiveness {
         this.redis = redis;
     }
 
-    public void heartbeat(String workerId, Duration ttl) {
-        redis.opsForValue().set(Keys.workerAlive(workerId), Instant.now().toString(), ttl);
-        redis.opsForZSet().add(Keys.WORKERS, workerId, Instant.now().toEpochMilli());
+    /**
+     * Renews the heartbeat. Returns false when the key had expired or vanished before this renewal: the worker was
+     * unreachable past its TTL (and may have been reaped) or Redis lost its data, so it must re-check its runs.
+     */
+    public boolean heartbeat(String workerId, Duration ttl) {
+        String previous = redis.execute(LuaScripts.HEARTBEAT, List.of(Keys.workerAlive(workerId), Keys.WORKERS),
+                workerId, Long.toString(ttl.toMillis()), Long.toString(Instant.now().toEpochMilli()));
+        return previous != null;
     }
 
     public boolean isAlive(String workerId) {

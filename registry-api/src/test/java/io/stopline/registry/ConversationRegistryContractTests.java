@@ -175,6 +175,47 @@ abstract class ConversationRegistryContractTests {
         assertThat(registry.active(plain)).hasSize(1);
     }
 
+    @Test
+    void restoreLeavesAPresentRecordAlone() {
+        RunRecord run = registry.claim(reserve("c1"), w1, Instant.now()).orElseThrow();
+
+        assertThat(registry.restore(run)).isEqualTo(ConversationRegistry.Restore.PRESENT);
+        assertThat(registry.find(user, "c1")).contains(run);
+    }
+
+    @Test
+    void restoreWritesBackARunRedisForgot() {
+        RunRecord run = registry.claim(reserve("c1"), w1, Instant.now()).orElseThrow();
+        forget(run);
+
+        assertThat(registry.restore(run)).isEqualTo(ConversationRegistry.Restore.RESTORED);
+        assertThat(registry.find(user, "c1")).contains(run);
+        assertThat(registry.runsOf(w1)).contains(new WorkerRun(run.runId(), user, "c1"));
+    }
+
+    @Test
+    void restoreRefusesAReapedRun() {
+        RunRecord run = registry.claim(reserve("c1"), w1, Instant.now()).orElseThrow();
+        registry.finish(run, RunOutcome.interrupted(Instant.now()));
+
+        assertThat(registry.restore(run)).isEqualTo(ConversationRegistry.Restore.ENDED);
+        assertThat(registry.find(user, "c1")).isEmpty();
+        assertThat(registry.runsOf(w1)).isEmpty();
+    }
+
+    @Test
+    void restoreRefusesARunANewerOneReplaced() {
+        RunRecord old = registry.claim(reserve("c1"), w1, Instant.now()).orElseThrow();
+        registry.finish(old, RunOutcome.interrupted(Instant.now()));
+        RunRecord newer = reserve("c1");
+
+        assertThat(registry.restore(old)).isEqualTo(ConversationRegistry.Restore.SUPERSEDED);
+        assertThat(registry.find(user, "c1")).contains(newer);
+    }
+
+    /** Makes the registry lose a run's record, as a Redis restart without persistence would. */
+    protected abstract void forget(RunRecord run);
+
     private RunRecord reserve(String conversation) {
         RunRecord run = queued(conversation);
         assertThat(registry.reserve(run, HistoryMessage.user("hello", run.runId(), Instant.now())))

@@ -21,6 +21,12 @@ class RedisConversationRegistryIntegrationTests extends ConversationRegistryCont
     }
 
     @Override
+    protected void forget(RunRecord run) {
+        clients.template().delete(java.util.List.of(Keys.runs(run.userId()), Keys.messages(run.userId(),
+                run.conversationId()), Keys.workerRuns(run.workerId())));
+    }
+
+    @Override
     protected ConversationRegistry createRegistry() {
         return new RedisConversationRegistry(clients.template());
     }

@@ -4,6 +4,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
 import io.stopline.registry.ConversationRegistry;
+import io.stopline.registry.DeadWorkerReaper;
+import io.stopline.registry.PeriodicReaper;
 import io.stopline.registry.GatewayInboxes;
 import io.stopline.registry.RedisConversationRegistry;
 import io.stopline.registry.StopRequests;
@@ -14,6 +16,7 @@ import org.redisson.spring.starter.RedissonAutoConfigurationCustomizer;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.data.redis.core.StringRedisTemplate;
+import org.springframework.scheduling.TaskScheduler;
 
 @Configuration(proxyBeanMethods = false)
 class RedisConfiguration {
@@ -36,6 +39,17 @@ class RedisConfiguration {
     @Bean
     WorkerLiveness workerLiveness(StringRedisTemplate redis) {
         return new WorkerLiveness(redis);
+    }
+
+    @Bean
+    DeadWorkerReaper deadWorkerReaper(ConversationRegistry registry, WorkerLiveness liveness,
+            GatewayInboxes inboxes) {
+        return new DeadWorkerReaper(registry, liveness, inboxes);
+    }
+
+    @Bean
+    PeriodicReaper periodicReaper(DeadWorkerReaper reaper, TaskScheduler scheduler, WorkerProperties properties) {
+        return new PeriodicReaper(reaper, scheduler, properties.reaperInterval());
     }
 
     /** Runs execute on virtual threads: a blocked model call costs no platform thread. */

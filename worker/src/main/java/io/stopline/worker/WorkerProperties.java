@@ -18,11 +18,14 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param heartbeatTtl how long the worker's heartbeat key lives; renewed every third of it
  * @param reconcileInterval how often recorded stop requests are checked (the bound on a stop whose publish was lost)
  * @param shutdownGrace on shutdown, how long running runs may finish before they are stopped with reason shutdown
+ * @param reaperInterval how often this worker looks for dead workers and interrupts their runs
+ * @param orphanedJobIdle a queued job read by a worker that did not take it within this time is taken by another
  */
 @ConfigurationProperties("stopline.worker")
 public record WorkerProperties(@Nullable String id, @DefaultValue("256") int maxConcurrentRuns,
         @DefaultValue("10s") Duration heartbeatTtl, @DefaultValue("500ms") Duration reconcileInterval,
-        @DefaultValue("10s") Duration shutdownGrace) {
+        @DefaultValue("10s") Duration shutdownGrace, @DefaultValue("2s") Duration reaperInterval,
+        @DefaultValue("30s") Duration orphanedJobIdle) {
 
     public WorkerProperties {
         if (id == null || id.isBlank()) {

@@ -83,6 +83,7 @@ class ChatService {
         RunRecord run = session.run();
         Optional<RunRecord> current = registry.find(run.userId(), run.conversationId());
         if (current.isPresent() && current.get().runId().equals(run.runId())) {
+            session.found();
             return Optional.empty();
         }
         List<HistoryMessage> history = registry.history(run.userId(), run.conversationId());
@@ -92,8 +93,13 @@ class ChatService {
                 return Optional.of(toEvent(run, message));
             }
         }
-        return Optional.of(new RunEvent.RunFailed(run.runId(), run.conversationId(), "The run ended unexpectedly.",
-                "", Instant.now()));
+        // Neither registered nor ended: Redis may have lost its data, and the owner re-registers its runs at its
+        // next heartbeat. Only a run missing for longer than that is given up.
+        if (session.missingFor().compareTo(properties.lostRunGrace()) < 0) {
+            return Optional.empty();
+        }
+        return Optional.of(new RunEvent.RunFailed(run.runId(), run.conversationId(), "The run was lost.", "",
+                Instant.now()));
     }
 
     Duration recoveryInterval() {

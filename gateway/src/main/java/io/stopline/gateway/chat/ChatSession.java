@@ -13,6 +13,7 @@ final class ChatSession {
 
     private final RunRecord run;
     private final BlockingQueue<RunEvent> events;
+    private long missingSince;
 
     ChatSession(RunRecord run, BlockingQueue<RunEvent> events) {
         this.run = run;
@@ -25,6 +26,21 @@ final class ChatSession {
 
     String conversationId() {
         return run.conversationId();
+    }
+
+    /**
+     * Notes that the run's record was missing at a check; returns for how long it has been missing without a break.
+     */
+    Duration missingFor() {
+        long now = System.nanoTime();
+        if (missingSince == 0) {
+            missingSince = now;
+        }
+        return Duration.ofNanos(now - missingSince);
+    }
+
+    void found() {
+        missingSince = 0;
     }
 
     /** The next event, or null when none came within {@code wait}. */

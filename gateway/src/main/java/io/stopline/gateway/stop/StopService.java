@@ -13,11 +13,13 @@ import io.stopline.gateway.inbox.GatewayInbox;
 import io.stopline.protocol.RunEvent;
 import io.stopline.protocol.StopRun;
 import io.stopline.registry.ConversationRegistry;
+import io.stopline.registry.DeadWorkerReaper;
 import io.stopline.registry.ConversationRegistry.StopTarget;
 import io.stopline.registry.GatewayInboxes;
 import io.stopline.registry.RunOutcome;
 import io.stopline.registry.RunRecord;
 import io.stopline.registry.StopRequests;
+import io.stopline.registry.WorkerLiveness;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,10 +40,14 @@ class StopService {
     private final StopRequests stopRequests;
     private final GatewayInbox inbox;
     private final GatewayInboxes inboxes;
+    private final WorkerLiveness liveness;
+    private final DeadWorkerReaper reaper;
     private final Duration confirmTimeout;
 
     StopService(ConversationRegistry registry, StopRequests stopRequests, GatewayInbox inbox, GatewayInboxes inboxes,
-            GatewayProperties properties) {
+            WorkerLiveness liveness, DeadWorkerReaper reaper, GatewayProperties properties) {
+        this.liveness = liveness;
+        this.reaper = reaper;
         this.registry = registry;
         this.stopRequests = stopRequests;
         this.inbox = inbox;
@@ -96,6 +102,12 @@ class StopService {
                 reason, inbox.gatewayId(), Instant.now());
         long receivers = stopRequests.signal(run.workerId(), stop);
         if (receivers == 0) {
+            if (!liveness.isAlive(run.workerId())) {
+                // the owner is dead: interrupt its runs now rather than wait for the reaper's tick
+                inbox.forgetStopOutcome(run.runId(), outcome);
+                reaper.reap(run.workerId());
+                return StopResult.NOT_FOUND;
+            }
             log.warn("no subscriber heard the stop of run {} on worker {}; it waits in the recorded requests",
                     run.runId(), run.workerId());
         }

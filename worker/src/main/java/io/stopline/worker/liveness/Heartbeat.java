@@ -5,6 +5,7 @@ import java.util.concurrent.ScheduledFuture;
 
 import io.stopline.registry.WorkerLiveness;
 import io.stopline.worker.WorkerProperties;
+import io.stopline.worker.task.RunRevalidator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,11 +26,14 @@ class Heartbeat implements SmartLifecycle {
     private final String workerId;
     private final Duration ttl;
     private final TaskScheduler scheduler;
+    private final RunRevalidator revalidator;
     private volatile boolean running;
     private ScheduledFuture<?> beating;
 
-    Heartbeat(WorkerLiveness liveness, TaskScheduler scheduler, WorkerProperties properties) {
+    Heartbeat(WorkerLiveness liveness, TaskScheduler scheduler, RunRevalidator revalidator,
+            WorkerProperties properties) {
         this.liveness = liveness;
+        this.revalidator = revalidator;
         this.scheduler = scheduler;
         this.workerId = properties.id();
         this.ttl = properties.heartbeatTtl();
@@ -73,7 +77,11 @@ class Heartbeat implements SmartLifecycle {
             return;
         }
         try {
-            liveness.heartbeat(workerId, ttl);
+            if (!liveness.heartbeat(workerId, ttl)) {
+                log.warn("worker {} was out of touch past its heartbeat TTL (or Redis lost its data); "
+                        + "re-checking its runs", workerId);
+                revalidator.revalidate();
+            }
         }
         catch (RuntimeException ex) {
             log.warn("heartbeat of worker {} failed: {}", workerId, ex.toString());

@@ -37,7 +37,9 @@ class JobConsumer implements SmartLifecycle {
     private final TaskRunner runner;
     private final Semaphore slots;
     private final String workerId;
+    private final Duration orphanedIdle;
     private volatile boolean running;
+    private long nextOrphanCheck;
     private Thread thread;
 
     JobConsumer(RedissonClient redisson, TaskRunner runner, WorkerProperties properties) {
@@ -45,6 +47,7 @@ class JobConsumer implements SmartLifecycle {
         this.runner = runner;
         this.slots = new Semaphore(properties.maxConcurrentRuns());
         this.workerId = properties.id();
+        this.orphanedIdle = properties.orphanedJobIdle();
     }
 
     @Override
@@ -88,8 +91,12 @@ class JobConsumer implements SmartLifecycle {
                 int wanted = Math.min(granted, MAX_BATCH);
                 slots.release(granted - wanted);
                 granted = wanted;
-                granted -= dispatch(jobs.readGroup(Keys.JOBS_GROUP, workerId,
-                        StreamReadGroupArgs.neverDelivered().count(wanted).timeout(BLOCK)));
+                Map<StreamMessageId, Map<String, String>> batch = orphans(wanted);
+                if (batch.isEmpty()) {
+                    batch = jobs.readGroup(Keys.JOBS_GROUP, workerId,
+                            StreamReadGroupArgs.neverDelivered().count(wanted).timeout(BLOCK));
+                }
+                granted -= dispatch(batch);
             }
             catch (InterruptedException ex) {
                 Thread.currentThread().interrupt();
@@ -109,20 +116,45 @@ class JobConsumer implements SmartLifecycle {
         }
     }
 
+    /**
+     * Jobs another worker read but never acknowledged: it died between reading and claiming. A job is acknowledged
+     * only once its run is claimed (or found stopped), so nothing read is ever lost; claiming is fenced, so taking
+     * over a job twice is harmless.
+     */
+    private Map<StreamMessageId, Map<String, String>> orphans(int wanted) {
+        long now = System.nanoTime();
+        if (now < nextOrphanCheck) {
+            return Map.of();
+        }
+        nextOrphanCheck = now + orphanedIdle.toNanos() / 2;
+        return jobs.autoClaim(Keys.JOBS_GROUP, workerId, orphanedIdle.toMillis(), TimeUnit.MILLISECONDS,
+                StreamMessageId.MIN, wanted).getMessages();
+    }
+
     /** Starts each job; returns how many slots it used (each is released when its run ends). */
     private int dispatch(Map<StreamMessageId, Map<String, String>> batch) {
         int used = 0;
         for (Map.Entry<StreamMessageId, Map<String, String>> entry : batch.entrySet()) {
             String json = entry.getValue().get("job");
-            jobs.ack(Keys.JOBS_GROUP, entry.getKey());
-            jobs.remove(entry.getKey());
             if (json == null) {
+                acknowledge(entry.getKey());
                 continue;
             }
-            runner.start(Json.read(json, StartRun.class), slots::release);
+            runner.start(Json.read(json, StartRun.class), () -> acknowledge(entry.getKey()), slots::release);
             used++;
         }
         return used;
+    }
+
+    private void acknowledge(StreamMessageId id) {
+        try {
+            jobs.ack(Keys.JOBS_GROUP, id);
+            jobs.remove(id);
+        }
+        catch (RuntimeException ex) {
+            log.warn("could not acknowledge job {} ({}); another worker may take it later, harmlessly", id,
+                    ex.toString());
+        }
     }
 
     private void ensureGroup() {

@@ -11,6 +11,8 @@ import io.stopline.protocol.RunEvent.RunStopped;
 import io.stopline.protocol.StartRun;
 import io.stopline.registry.RunRecord;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One run on this worker and its life cycle: RUNNING, then STOPPING (a stop won) or COMPLETING (the model finished
@@ -18,6 +20,8 @@ import org.jspecify.annotations.Nullable;
  * lands only while the model is generating, never during the bookkeeping that follows.
  */
 public final class RunningTask {
+
+    private static final Logger log = LoggerFactory.getLogger(RunningTask.class);
 
     enum State { RUNNING, STOPPING, COMPLETING, DONE }
 
@@ -36,6 +40,7 @@ public final class RunningTask {
     private @Nullable RunStopped stopped;
     private volatile @Nullable RunRecord record;
     private int tokens;
+    private int lostTokens;
 
     RunningTask(StartRun job) {
         this.job = job;
@@ -203,6 +208,13 @@ public final class RunningTask {
 
     int tokens() {
         return tokens;
+    }
+
+    /** A token could not be published; logged once per run so an outage does not flood the log. */
+    void noteLostToken(RuntimeException cause) {
+        if (lostTokens++ == 0) {
+            log.warn("run {} could not publish tokens ({}); generation continues", runId(), cause.toString());
+        }
     }
 
     record StopWaiters(List<String> replyTo, List<String> rawStops) {

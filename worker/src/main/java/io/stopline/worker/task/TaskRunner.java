@@ -1,10 +1,12 @@
 package io.stopline.worker.task;
 
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.locks.LockSupport;
 
 import io.stopline.protocol.RunEvent;
 import io.stopline.protocol.StartRun;
@@ -29,6 +31,7 @@ import org.springframework.stereotype.Component;
 public class TaskRunner {
 
     private static final Logger log = LoggerFactory.getLogger(TaskRunner.class);
+    private static final Duration PERSIST_BOUND = Duration.ofSeconds(30);
 
     private final ConversationRegistry registry;
     private final StopRequests stopRequests;
@@ -49,11 +52,14 @@ public class TaskRunner {
         this.workerId = properties.id();
     }
 
-    /** Starts the job; {@code onEnd} runs once whatever happens (it frees the worker's slot). */
-    public void start(StartRun job, Runnable onEnd) {
+    /**
+     * Starts the job. {@code onTaken} runs once the run is claimed or known not to run (the job can then be
+     * acknowledged); {@code onEnd} runs once whatever happens (it frees the worker's slot).
+     */
+    public void start(StartRun job, Runnable onTaken, Runnable onEnd) {
         executor.execute(() -> {
             try {
-                run(job);
+                run(job, onTaken);
             }
             catch (RuntimeException ex) {
                 log.error("run {} of conversation {} failed unexpectedly", job.runId(), job.conversationId(), ex);
@@ -64,14 +70,16 @@ public class TaskRunner {
         });
     }
 
-    private void run(StartRun job) {
+    private void run(StartRun job, Runnable onTaken) {
         RunningTask task = new RunningTask(job);
         if (!tasks.register(task)) {
             log.warn("conversation {} already runs here; run {} skipped", job.conversationId(), job.runId());
+            onTaken.run();
             return;
         }
         try {
             Optional<RunRecord> claimed = registry.claim(queuedRecord(job), workerId, Instant.now());
+            onTaken.run();
             if (claimed.isEmpty()) {
                 log.debug("run {} was stopped or replaced before it started", job.runId());
                 return;
@@ -118,14 +126,24 @@ public class TaskRunner {
         }
         int index = task.append(token);
         StartRun job = task.job();
-        events.publish(job.replyTo(), new RunEvent.TokenGenerated(job.runId(), job.conversationId(), index, token,
-                Instant.now()));
+        try {
+            events.publish(job.replyTo(), new RunEvent.TokenGenerated(job.runId(), job.conversationId(), index,
+                    token, Instant.now()));
+        }
+        catch (RuntimeException ex) {
+            if (Thread.currentThread().isInterrupted()) {
+                throw new InterruptedException();
+            }
+            // Redis unreachable: the run goes on and its full text reaches the history when it ends; only the
+            // live stream misses tokens. Losing the run over a blip would be worse.
+            task.noteLostToken(ex);
+        }
     }
 
     private void finishStopped(RunningTask task, RunRecord record) {
         Instant now = Instant.now();
         String reason = task.stopReason();
-        registry.finish(record, RunOutcome.stopped(task.content(), reason, now));
+        persist(record, RunOutcome.stopped(task.content(), reason, now));
         RunEvent.RunStopped event = new RunEvent.RunStopped(task.runId(), task.conversationId(), reason,
                 task.content(), task.tokens(), now);
         RunningTask.StopWaiters waiters = task.markStopped(event);
@@ -140,7 +158,7 @@ public class TaskRunner {
 
     private void finishCompleted(RunningTask task, RunRecord record) {
         Instant now = Instant.now();
-        registry.finish(record, RunOutcome.complete(task.content(), now));
+        persist(record, RunOutcome.complete(task.content(), now));
         task.markDone().forEach(raw -> stopRequests.clear(workerId, raw));
         tasks.unregister(task);
         events.publish(task.job().replyTo(), new RunEvent.RunCompleted(task.runId(), task.conversationId(),
@@ -151,11 +169,35 @@ public class TaskRunner {
         Instant now = Instant.now();
         log.warn("run {} of conversation {} failed: {}", task.runId(), task.conversationId(), failure.toString());
         String error = "The model failed to answer.";
-        registry.finish(record, RunOutcome.failed(task.content(), error, now));
+        persist(record, RunOutcome.failed(task.content(), error, now));
         task.markDone().forEach(raw -> stopRequests.clear(workerId, raw));
         tasks.unregister(task);
         events.publish(task.job().replyTo(), new RunEvent.RunFailed(task.runId(), task.conversationId(), error,
                 task.content(), now));
+    }
+
+    /**
+     * Records the outcome, retrying while Redis is unreachable (a restart, a failover) so the outcome is not lost
+     * and the record not left behind. Bounded: after that the reaper or the gateway's watchdog takes over.
+     */
+    private void persist(RunRecord record, RunOutcome outcome) {
+        long deadline = System.nanoTime() + PERSIST_BOUND.toNanos();
+        long backoffMillis = 50;
+        while (true) {
+            try {
+                registry.finish(record, outcome);
+                return;
+            }
+            catch (RuntimeException ex) {
+                if (System.nanoTime() > deadline) {
+                    log.error("could not record the outcome of run {}: {}", record.runId(), ex.toString());
+                    return;
+                }
+                log.warn("recording the outcome of run {} failed ({}); retrying", record.runId(), ex.toString());
+                LockSupport.parkNanos(backoffMillis * 1_000_000);
+                backoffMillis = Math.min(backoffMillis * 2, 1000);
+            }
+        }
     }
 
     private static RunRecord queuedRecord(StartRun job) {
