@@ -10,6 +10,8 @@ import io.stopline.gateway.system.Problems;
 import io.stopline.protocol.RunEvent;
 import io.stopline.registry.RunRecord;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import tools.jackson.databind.json.JsonMapper;
 
 import org.springframework.http.HttpStatus;
@@ -29,6 +31,8 @@ import org.springframework.web.servlet.mvc.method.annotation.StreamingResponseBo
  */
 @RestController
 class ChatController {
+
+    private static final Logger log = LoggerFactory.getLogger(ChatController.class);
 
     static final String CONVERSATION_HEADER = "X-Conversation-Id";
 
@@ -113,9 +117,15 @@ class ChatController {
             if (event != null) {
                 return event;
             }
-            Optional<RunEvent> recovered = chats.recoverEnd(session);
-            if (recovered.isPresent()) {
-                return recovered.get();
+            try {
+                Optional<RunEvent> recovered = chats.recoverEnd(session);
+                if (recovered.isPresent()) {
+                    return recovered.get();
+                }
+            }
+            catch (RuntimeException ex) {
+                // Redis unreachable: keep the client's stream open; the inbox resubscribes when Redis is back
+                log.debug("run check failed for {}: {}", session.run().runId(), ex.toString());
             }
         }
     }

@@ -35,6 +35,8 @@ class StopService {
 
     private static final Logger log = LoggerFactory.getLogger(StopService.class);
     private static final int ATTEMPTS = 3;
+    private static final Duration FIRST_SLICE = Duration.ofMillis(250);
+    private static final Duration POLL_SLICE = Duration.ofMillis(100);
 
     private final ConversationRegistry registry;
     private final StopRequests stopRequests;
@@ -112,15 +114,43 @@ class StopService {
                     run.runId(), run.workerId());
         }
         try {
-            return switch (outcome.get(confirmTimeout.toMillis(), TimeUnit.MILLISECONDS)) {
-                case RunEvent.RunStopped stopped -> StopResult.CONFIRMED;
-                case RunEvent.StopIgnored ignored when "completed".equals(ignored.cause()) -> StopResult.NOT_FOUND;
-                default -> afterIgnored(run);
-            };
+            return awaitOutcome(run, outcome);
         }
-        catch (TimeoutException ex) {
+        finally {
             inbox.forgetStopOutcome(run.runId(), outcome);
-            return StopResult.REQUESTED;
+        }
+    }
+
+    /**
+     * Waits for the owner's answer on the inbox. The answer is pub/sub too and can be lost (this gateway's own
+     * subscription may be reconnecting), so after a short wait the registry is also read: a stop marker for this run
+     * is the confirmation written in Redis.
+     */
+    private StopResult awaitOutcome(RunRecord run, CompletableFuture<RunEvent> outcome) {
+        long deadline = System.nanoTime() + confirmTimeout.toNanos();
+        long slice = FIRST_SLICE.toNanos();
+        try {
+            while (true) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return StopResult.REQUESTED;
+                }
+                try {
+                    return switch (outcome.get(Math.min(slice, left), TimeUnit.NANOSECONDS)) {
+                        case RunEvent.RunStopped stopped -> StopResult.CONFIRMED;
+                        case RunEvent.StopIgnored ignored when "completed".equals(ignored.cause()) ->
+                            StopResult.NOT_FOUND;
+                        default -> afterIgnored(run);
+                    };
+                }
+                catch (TimeoutException ex) {
+                    slice = POLL_SLICE.toNanos();
+                    if (registry.stopTarget(run.userId(), run.conversationId()) instanceof StopTarget.RecentlyStopped
+                            stopped && stopped.runId().equals(run.runId())) {
+                        return StopResult.CONFIRMED;
+                    }
+                }
+            }
         }
         catch (InterruptedException ex) {
             Thread.currentThread().interrupt();
