@@ -53,13 +53,21 @@ class ChatService {
         Instant now = Instant.now();
         RunRecord run = RunRecord.queued("run-" + UUID.randomUUID(), userId, conversationId, request.model(),
                 inbox.gatewayId(), now);
-        Reservation reservation = registry.reserve(run,
-                HistoryMessage.user(request.lastUserMessage(), run.runId(), now));
+        // listen first: a stop may end the run the moment it is reserved
+        ChatSession session = new ChatSession(run, inbox.openStream(run.runId()));
+        Reservation reservation;
+        try {
+            reservation = registry.reserve(run, HistoryMessage.user(request.lastUserMessage(), run.runId(), now));
+        }
+        catch (RuntimeException ex) {
+            inbox.closeStream(run.runId());
+            throw ex;
+        }
         if (reservation instanceof Reservation.Busy) {
+            inbox.closeStream(run.runId());
             throw Problems.of(HttpStatus.CONFLICT,
                     "Conversation " + conversationId + " already has an active run; stop it or wait for it to end.");
         }
-        ChatSession session = new ChatSession(run, inbox.openStream(run.runId()));
         try {
             jobs.add(StreamAddArgs.entry("job", Json.write(startRun(run, request))));
         }

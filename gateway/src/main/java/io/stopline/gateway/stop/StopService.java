@@ -161,11 +161,14 @@ class StopService {
         }
     }
 
-    /** The owner no longer holds the run: say what became of it. */
+    /**
+     * The owner no longer holds the run: say what became of it. The run this request targeted being stopped is a
+     * success, whichever of the concurrent requests (or a replayed recorded one) carried it out.
+     */
     private StopResult afterIgnored(RunRecord run) {
         return switch (registry.stopTarget(run.userId(), run.conversationId())) {
             case StopTarget.RecentlyStopped stopped when stopped.runId().equals(run.runId()) ->
-                StopResult.ALREADY_STOPPED;
+                StopResult.CONFIRMED;
             case StopTarget.Active active when active.run().runId().equals(run.runId()) -> StopResult.REQUESTED;
             default -> StopResult.NOT_FOUND;
         };
