@@ -18,6 +18,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.springframework.boot.web.server.context.WebServerApplicationContext;
+import org.springframework.context.ConfigurableApplicationContext;
 import tools.jackson.databind.JsonNode;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -187,6 +189,27 @@ class WorkerFaultIntegrationTests {
         }
         assertThat(alice.active().json().get("active_conversations").isEmpty()).isTrue();
         assertThat(new WorkerLiveness(inspector.template()).knownWorkers()).doesNotContain(worker.id());
+    }
+
+    @Test
+    void aGatewayShuttingDownEndsItsOpenStreamsCleanlyAndTheRunGoesOn() throws Exception {
+        worker(Map.of());
+        ConfigurableApplicationContext leaving = gateways.addGateway();
+        String url = "http://127.0.0.1:" + ((WebServerApplicationContext) leaving).getWebServer().getPort();
+        Api alice = Api.forUser(url, "alice-" + UUID.randomUUID());
+        Map<String, ChatStream> runs = startRuns(alice, 1);
+        String id = runs.keySet().iterator().next();
+
+        long closing = System.nanoTime();
+        leaving.close();
+        List<String> events = drain(runs.get(id));
+        System.out.printf("[fault] gateway shutdown: its open stream ended %d ms after the shutdown began%n",
+                (System.nanoTime() - closing) / 1_000_000);
+
+        assertThat(events.get(events.size() - 2)).contains("shutting down");
+        Api viaOther = alice.at(gateways.gatewayUrl(0));
+        assertThat(viaOther.active().json().get("active_conversations").has(id)).as("the run goes on").isTrue();
+        assertThat(viaOther.stop(id).status()).isEqualTo(200);
     }
 
     @Test

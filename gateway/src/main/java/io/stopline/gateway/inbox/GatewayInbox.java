@@ -1,6 +1,7 @@
 package io.stopline.gateway.inbox;
 
 import java.time.Duration;
+import java.time.Instant;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -30,6 +31,8 @@ public class GatewayInbox implements SmartLifecycle {
 
     private static final Logger log = LoggerFactory.getLogger(GatewayInbox.class);
     private static final Duration SUBSCRIBE_BOUND = Duration.ofSeconds(15);
+    static final String SHUTDOWN_NOTICE = "This gateway is shutting down; the answer continues and will be in the "
+            + "conversation's history.";
 
     private final RTopic topic;
     private final String gatewayId;
@@ -119,10 +122,16 @@ public class GatewayInbox implements SmartLifecycle {
         running = true;
     }
 
+    /**
+     * Shutting down: every open stream ends now with a final event (the web server's graceful shutdown, which
+     * runs after this phase, then finds them finished). The runs go on; their answers land in the history.
+     */
     @Override
     public void stop() {
         running = false;
         topic.removeAllListeners();
+        Instant now = Instant.now();
+        streams.forEach((runId, queue) -> queue.offer(new RunEvent.RunFailed(runId, "", SHUTDOWN_NOTICE, "", now)));
     }
 
     @Override
