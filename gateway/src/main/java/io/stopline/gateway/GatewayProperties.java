@@ -12,20 +12,23 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * Settings of a gateway ({@code stopline.gateway.*}).
  *
  * @param id unique per process (names this gateway's inbox channel); random by default
- * @param stopConfirmTimeout how long a stop waits for the owner's confirmation before answering 202
+ * @param stopConfirmTimeout how long a stop waits for the owner's confirmation before
+ * answering 202
  * @param defaultMaxTokens {@code max_tokens} of a chat request that sets none
- * @param lostRunGrace how long a streaming request waits for a run that vanished from Redis to be re-registered
- *     (Redis restarted without persistence) before it ends with an error
- * @param reaperInterval how often this gateway looks for dead workers and interrupts their runs
+ * @param lostRunGrace how long a streaming request waits for a run that vanished from
+ * Redis to be re-registered (Redis restarted without persistence) before it ends with an
+ * error
+ * @param reaperInterval how often this gateway looks for dead workers and interrupts
+ * their runs
  */
 @ConfigurationProperties("stopline.gateway")
 public record GatewayProperties(@Nullable String id, @DefaultValue("2s") Duration stopConfirmTimeout,
-        @DefaultValue("256") int defaultMaxTokens, @DefaultValue("30s") Duration lostRunGrace,
-        @DefaultValue("2s") Duration reaperInterval) {
+		@DefaultValue("256") int defaultMaxTokens, @DefaultValue("30s") Duration lostRunGrace,
+		@DefaultValue("2s") Duration reaperInterval) {
 
-    public GatewayProperties {
-        if (id == null || id.isBlank()) {
-            id = "gw-" + UUID.randomUUID().toString().substring(0, 8);
-        }
-    }
+	public GatewayProperties {
+		if (id == null || id.isBlank()) {
+			id = "gw-" + UUID.randomUUID().toString().substring(0, 8);
+		}
+	}
 }

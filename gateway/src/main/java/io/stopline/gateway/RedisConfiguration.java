@@ -14,14 +14,15 @@ import org.springframework.scheduling.TaskScheduler;
 @Import(StoplineRedisConfiguration.class)
 class RedisConfiguration {
 
-    @Bean
-    RedissonAutoConfigurationCustomizer redissonTuning() {
-        return StoplineRedisConfiguration::tune;
-    }
+	@Bean
+	RedissonAutoConfigurationCustomizer redissonTuning() {
+		return StoplineRedisConfiguration::tune;
+	}
 
-    /** Gateways reap too, so runs are cleaned up even when no worker is left alive. */
-    @Bean
-    PeriodicReaper periodicReaper(DeadWorkerReaper reaper, TaskScheduler scheduler, GatewayProperties properties) {
-        return new PeriodicReaper(reaper, scheduler, properties.reaperInterval());
-    }
+	/** Gateways reap too, so runs are cleaned up even when no worker is left alive. */
+	@Bean
+	PeriodicReaper periodicReaper(DeadWorkerReaper reaper, TaskScheduler scheduler, GatewayProperties properties) {
+		return new PeriodicReaper(reaper, scheduler, properties.reaperInterval());
+	}
+
 }

@@ -21,162 +21,174 @@ import tools.jackson.databind.json.JsonMapper;
 /** A frontend's view of one gateway, as one user: plain HTTP with a bearer token. */
 final class Api {
 
-    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-    static final JsonMapper JSON = JsonMapper.builder().build();
+	private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+	static final JsonMapper JSON = JsonMapper.builder().build();
 
-    private final String baseUrl;
-    private final String token;
-    private final String userId;
+	private final String baseUrl;
 
-    private Api(String baseUrl, String token, String userId) {
-        this.baseUrl = baseUrl;
-        this.token = token;
-        this.userId = userId;
-    }
+	private final String token;
 
-    String token() {
-        return token;
-    }
+	private final String userId;
 
-    String userId() {
-        return userId;
-    }
+	private Api(String baseUrl, String token, String userId) {
+		this.baseUrl = baseUrl;
+		this.token = token;
+		this.userId = userId;
+	}
 
-    /** The same user through another gateway. */
-    Api at(String otherBaseUrl) {
-        return new Api(otherBaseUrl, token, userId);
-    }
+	String token() {
+		return token;
+	}
 
-    static Api forUser(String baseUrl, String user) {
-        Response response = send(baseUrl, null, "POST", "/v1/auth/dev-token", Map.of("user", user));
-        if (response.status() != 200) {
-            throw new IllegalStateException("no dev token: " + response);
-        }
-        return new Api(baseUrl, response.json().get("token").asString(), user);
-    }
+	String userId() {
+		return userId;
+	}
 
-    static Api withToken(String baseUrl, String token) {
-        return new Api(baseUrl, token, "unknown");
-    }
+	/** The same user through another gateway. */
+	Api at(String otherBaseUrl) {
+		return new Api(otherBaseUrl, token, userId);
+	}
 
-    Response stop(String conversationId) {
-        return send(baseUrl, token, "POST", "/v1/conversation/" + conversationId + "/stop", null);
-    }
+	static Api forUser(String baseUrl, String user) {
+		Response response = send(baseUrl, null, "POST", "/v1/auth/dev-token", Map.of("user", user));
+		if (response.status() != 200) {
+			throw new IllegalStateException("no dev token: " + response);
+		}
+		return new Api(baseUrl, response.json().get("token").asString(), user);
+	}
 
-    Response stopAll() {
-        return send(baseUrl, token, "POST", "/v1/conversations/stop", null);
-    }
+	static Api withToken(String baseUrl, String token) {
+		return new Api(baseUrl, token, "unknown");
+	}
 
-    Response active() {
-        return send(baseUrl, token, "GET", "/v1/conversations/active", null);
-    }
+	Response stop(String conversationId) {
+		return send(baseUrl, token, "POST", "/v1/conversation/" + conversationId + "/stop", null);
+	}
 
-    Response history(String conversationId) {
-        return send(baseUrl, token, "GET", "/v1/conversation/" + conversationId, null);
-    }
+	Response stopAll() {
+		return send(baseUrl, token, "POST", "/v1/conversations/stop", null);
+	}
 
-    Response chat(String conversationId, int maxTokens) {
-        return send(baseUrl, token, "POST", "/v1/chat/completions", chatBody(conversationId, maxTokens, false));
-    }
+	Response active() {
+		return send(baseUrl, token, "GET", "/v1/conversations/active", null);
+	}
 
-    /** Starts a streaming chat; its server-sent events arrive in the returned stream's queue. */
-    ChatStream chatStream(String conversationId, int maxTokens) {
-        HttpRequest request = request(baseUrl, token, "POST", "/v1/chat/completions",
-                chatBody(conversationId, maxTokens, true));
-        ChatStream stream = new ChatStream();
-        Thread.ofVirtual().start(() -> stream.read(request));
-        return stream;
-    }
+	Response history(String conversationId) {
+		return send(baseUrl, token, "GET", "/v1/conversation/" + conversationId, null);
+	}
 
-    Response raw(String method, String path, String body, Map<String, String> headers) {
-        HttpRequest.Builder builder = HttpRequest.newBuilder(URI.create(baseUrl + path))
-            .timeout(Duration.ofSeconds(30))
-            .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
-                    : HttpRequest.BodyPublishers.ofString(body));
-        headers.forEach(builder::header);
-        return execute(builder.build());
-    }
+	Response chat(String conversationId, int maxTokens) {
+		return send(baseUrl, token, "POST", "/v1/chat/completions", chatBody(conversationId, maxTokens, false));
+	}
 
-    private static Map<String, Object> chatBody(String conversationId, int maxTokens, boolean stream) {
-        return Map.of("model", "assistant", "stream", stream, "max_tokens", maxTokens, "conversation_id",
-                conversationId, "messages", java.util.List.of(Map.of("role", "user", "content", "Tell me a story")));
-    }
+	/**
+	 * Starts a streaming chat; its server-sent events arrive in the returned stream's
+	 * queue.
+	 */
+	ChatStream chatStream(String conversationId, int maxTokens) {
+		HttpRequest request = request(baseUrl, token, "POST", "/v1/chat/completions",
+				chatBody(conversationId, maxTokens, true));
+		ChatStream stream = new ChatStream();
+		Thread.ofVirtual().start(() -> stream.read(request));
+		return stream;
+	}
 
-    private static Response send(String baseUrl, String token, String method, String path, Object body) {
-        return execute(request(baseUrl, token, method, path, body));
-    }
+	Response raw(String method, String path, String body, Map<String, String> headers) {
+		HttpRequest.Builder builder = HttpRequest.newBuilder(URI.create(baseUrl + path))
+			.timeout(Duration.ofSeconds(30))
+			.method(method,
+					body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+		headers.forEach(builder::header);
+		return execute(builder.build());
+	}
 
-    private static HttpRequest request(String baseUrl, String token, String method, String path, Object body) {
-        HttpRequest.Builder builder = HttpRequest.newBuilder(URI.create(baseUrl + path))
-            .timeout(Duration.ofSeconds(60))
-            .header("Content-Type", "application/json")
-            .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
-                    : HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(body)));
-        if (token != null) {
-            builder.header("Authorization", "Bearer " + token);
-        }
-        return builder.build();
-    }
+	private static Map<String, Object> chatBody(String conversationId, int maxTokens, boolean stream) {
+		return Map.of("model", "assistant", "stream", stream, "max_tokens", maxTokens, "conversation_id",
+				conversationId, "messages", java.util.List.of(Map.of("role", "user", "content", "Tell me a story")));
+	}
 
-    private static Response execute(HttpRequest request) {
-        try {
-            HttpResponse<String> response = HTTP.send(request, HttpResponse.BodyHandlers.ofString());
-            return new Response(response.statusCode(), response.body(),
-                    response.headers().firstValue("Content-Type").orElse(""),
-                    response.headers().firstValue("X-Conversation-Id").orElse(null));
-        }
-        catch (IOException ex) {
-            throw new UncheckedIOException(ex);
-        }
-        catch (InterruptedException ex) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(ex);
-        }
-    }
+	private static Response send(String baseUrl, String token, String method, String path, Object body) {
+		return execute(request(baseUrl, token, method, path, body));
+	}
 
-    record Response(int status, String body, String contentType, String conversationId) {
+	private static HttpRequest request(String baseUrl, String token, String method, String path, Object body) {
+		HttpRequest.Builder builder = HttpRequest.newBuilder(URI.create(baseUrl + path))
+			.timeout(Duration.ofSeconds(60))
+			.header("Content-Type", "application/json")
+			.method(method, body == null ? HttpRequest.BodyPublishers.noBody()
+					: HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(body)));
+		if (token != null) {
+			builder.header("Authorization", "Bearer " + token);
+		}
+		return builder.build();
+	}
 
-        JsonNode json() {
-            return JSON.readTree(body);
-        }
-    }
+	private static Response execute(HttpRequest request) {
+		try {
+			HttpResponse<String> response = HTTP.send(request, HttpResponse.BodyHandlers.ofString());
+			return new Response(response.statusCode(), response.body(),
+					response.headers().firstValue("Content-Type").orElse(""),
+					response.headers().firstValue("X-Conversation-Id").orElse(null));
+		}
+		catch (IOException ex) {
+			throw new UncheckedIOException(ex);
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+			throw new IllegalStateException(ex);
+		}
+	}
 
-    /** The events of a streaming chat: each {@code data:} payload, {@code [DONE]} included. */
-    static final class ChatStream {
+	record Response(int status, String body, String contentType, String conversationId) {
 
-        final BlockingQueue<String> events = new LinkedBlockingQueue<>();
-        volatile int status;
-        volatile boolean closed;
+		JsonNode json() {
+			return JSON.readTree(body);
+		}
+	}
 
-        private void read(HttpRequest request) {
-            try {
-                HttpResponse<java.io.InputStream> response = HTTP.send(request,
-                        HttpResponse.BodyHandlers.ofInputStream());
-                status = response.statusCode();
-                try (BufferedReader reader = new BufferedReader(
-                        new InputStreamReader(response.body(), StandardCharsets.UTF_8))) {
-                    String line;
-                    while ((line = reader.readLine()) != null) {
-                        if (line.startsWith("data: ")) {
-                            events.add(line.substring(6));
-                        }
-                        else if (!line.isBlank() && status != 200) {
-                            events.add(line);
-                        }
-                    }
-                }
-            }
-            catch (IOException | InterruptedException ex) {
-                events.add("error: " + ex);
-            }
-            finally {
-                closed = true;
-            }
-        }
+	/**
+	 * The events of a streaming chat: each {@code data:} payload, {@code [DONE]}
+	 * included.
+	 */
+	static final class ChatStream {
 
-        /** The next event within the bound, or null. */
-        String next(Duration bound) throws InterruptedException {
-            return events.poll(bound.toMillis(), TimeUnit.MILLISECONDS);
-        }
-    }
+		final BlockingQueue<String> events = new LinkedBlockingQueue<>();
+
+		volatile int status;
+
+		volatile boolean closed;
+
+		private void read(HttpRequest request) {
+			try {
+				HttpResponse<java.io.InputStream> response = HTTP.send(request,
+						HttpResponse.BodyHandlers.ofInputStream());
+				status = response.statusCode();
+				try (BufferedReader reader = new BufferedReader(
+						new InputStreamReader(response.body(), StandardCharsets.UTF_8))) {
+					String line;
+					while ((line = reader.readLine()) != null) {
+						if (line.startsWith("data: ")) {
+							events.add(line.substring(6));
+						}
+						else if (!line.isBlank() && status != 200) {
+							events.add(line);
+						}
+					}
+				}
+			}
+			catch (IOException | InterruptedException ex) {
+				events.add("error: " + ex);
+			}
+			finally {
+				closed = true;
+			}
+		}
+
+		/** The next event within the bound, or null. */
+		String next(Duration bound) throws InterruptedException {
+			return events.poll(bound.toMillis(), TimeUnit.MILLISECONDS);
+		}
+
+	}
+
 }

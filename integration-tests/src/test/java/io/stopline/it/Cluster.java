@@ -14,108 +14,111 @@ import org.springframework.boot.web.server.context.WebServerApplicationContext;
 import org.springframework.context.ConfigurableApplicationContext;
 
 /**
- * Gateways and workers, each its own Spring application context with its own web server and Redis clients, sharing
- * one real Redis: the nodes of a Stopline cluster, in one JVM.
+ * Gateways and workers, each its own Spring application context with its own web server
+ * and Redis clients, sharing one real Redis: the nodes of a Stopline cluster, in one JVM.
  */
 final class Cluster implements AutoCloseable {
 
-    static final String JWT_SECRET = "integration-tests-secret-of-at-least-32-bytes";
+	static final String JWT_SECRET = "integration-tests-secret-of-at-least-32-bytes";
 
-    private final TestRedis redis;
-    private final List<ConfigurableApplicationContext> gateways = new ArrayList<>();
-    private final List<ConfigurableApplicationContext> workers = new ArrayList<>();
+	private final TestRedis redis;
 
-    private Cluster(TestRedis redis) {
-        this.redis = redis;
-    }
+	private final List<ConfigurableApplicationContext> gateways = new ArrayList<>();
 
-    static Cluster start(TestRedis redis, int gatewayCount, int workerCount, Map<String, String> workerProperties) {
-        Cluster cluster = new Cluster(redis);
-        try {
-            for (int i = 0; i < workerCount; i++) {
-                cluster.addWorker("worker-" + i + "-" + System.nanoTime(), workerProperties);
-            }
-            for (int i = 0; i < gatewayCount; i++) {
-                cluster.addGateway();
-            }
-            return cluster;
-        }
-        catch (RuntimeException ex) {
-            cluster.close();
-            throw ex;
-        }
-    }
+	private final List<ConfigurableApplicationContext> workers = new ArrayList<>();
 
-    ConfigurableApplicationContext addWorker(String id, Map<String, String> properties) {
-        Map<String, String> all = new LinkedHashMap<>(common());
-        all.put("stopline.worker.id", id);
-        all.put("stopline.worker.shutdown-grace", "0s");
-        all.putAll(properties);
-        ConfigurableApplicationContext context = WorkerApplication.application().run(args(all));
-        workers.add(context);
-        return context;
-    }
+	private Cluster(TestRedis redis) {
+		this.redis = redis;
+	}
 
-    ConfigurableApplicationContext addGateway() {
-        Map<String, String> all = new LinkedHashMap<>(common());
-        all.put("stopline.auth.jwt-secret", JWT_SECRET);
-        all.put("stopline.auth.dev-tokens.enabled", "true");
-        ConfigurableApplicationContext context = GatewayApplication.application().run(args(all));
-        gateways.add(context);
-        return context;
-    }
+	static Cluster start(TestRedis redis, int gatewayCount, int workerCount, Map<String, String> workerProperties) {
+		Cluster cluster = new Cluster(redis);
+		try {
+			for (int i = 0; i < workerCount; i++) {
+				cluster.addWorker("worker-" + i + "-" + System.nanoTime(), workerProperties);
+			}
+			for (int i = 0; i < gatewayCount; i++) {
+				cluster.addGateway();
+			}
+			return cluster;
+		}
+		catch (RuntimeException ex) {
+			cluster.close();
+			throw ex;
+		}
+	}
 
-    Api api(int gateway, String user) {
-        return Api.forUser(gatewayUrl(gateway), user);
-    }
+	ConfigurableApplicationContext addWorker(String id, Map<String, String> properties) {
+		Map<String, String> all = new LinkedHashMap<>(common());
+		all.put("stopline.worker.id", id);
+		all.put("stopline.worker.shutdown-grace", "0s");
+		all.putAll(properties);
+		ConfigurableApplicationContext context = WorkerApplication.application().run(args(all));
+		workers.add(context);
+		return context;
+	}
 
-    String gatewayUrl(int gateway) {
-        return "http://127.0.0.1:" + ((WebServerApplicationContext) gateways.get(gateway)).getWebServer().getPort();
-    }
+	ConfigurableApplicationContext addGateway() {
+		Map<String, String> all = new LinkedHashMap<>(common());
+		all.put("stopline.auth.jwt-secret", JWT_SECRET);
+		all.put("stopline.auth.dev-tokens.enabled", "true");
+		ConfigurableApplicationContext context = GatewayApplication.application().run(args(all));
+		gateways.add(context);
+		return context;
+	}
 
-    LocalTaskRegistry tasks(int worker) {
-        return workers.get(worker).getBean(LocalTaskRegistry.class);
-    }
+	Api api(int gateway, String user) {
+		return Api.forUser(gatewayUrl(gateway), user);
+	}
 
-    String workerId(int worker) {
-        return workers.get(worker).getEnvironment().getProperty("stopline.worker.id");
-    }
+	String gatewayUrl(int gateway) {
+		return "http://127.0.0.1:" + ((WebServerApplicationContext) gateways.get(gateway)).getWebServer().getPort();
+	}
 
-    int workerCount() {
-        return workers.size();
-    }
+	LocalTaskRegistry tasks(int worker) {
+		return workers.get(worker).getBean(LocalTaskRegistry.class);
+	}
 
-    int gatewayCount() {
-        return gateways.size();
-    }
+	String workerId(int worker) {
+		return workers.get(worker).getEnvironment().getProperty("stopline.worker.id");
+	}
 
-    /** Which worker runs this conversation of this user, or -1. */
-    int workerOf(String user, String conversationId) {
-        for (int i = 0; i < workers.size(); i++) {
-            if (tasks(i).find(user, conversationId).isPresent()) {
-                return i;
-            }
-        }
-        return -1;
-    }
+	int workerCount() {
+		return workers.size();
+	}
 
-    @Override
-    public void close() {
-        gateways.forEach(ConfigurableApplicationContext::close);
-        workers.forEach(ConfigurableApplicationContext::close);
-    }
+	int gatewayCount() {
+		return gateways.size();
+	}
 
-    private Map<String, String> common() {
-        Map<String, String> properties = new LinkedHashMap<>();
-        properties.put("server.port", "0");
-        properties.put("spring.data.redis.url", redis.url());
-        properties.put("spring.main.banner-mode", "off");
-        properties.put("logging.level.root", "WARN");
-        properties.put("logging.level.io.stopline", "INFO");
-        return properties;
-    }
+	/** Which worker runs this conversation of this user, or -1. */
+	int workerOf(String user, String conversationId) {
+		for (int i = 0; i < workers.size(); i++) {
+			if (tasks(i).find(user, conversationId).isPresent()) {
+				return i;
+			}
+		}
+		return -1;
+	}
 
-    private static String[] args(Map<String, String> properties) {
-        return properties.entrySet().stream().map(e -> "--" + e.getKey() + "=" + e.getValue()).toArray(String[]::new);
-    }
+	@Override
+	public void close() {
+		gateways.forEach(ConfigurableApplicationContext::close);
+		workers.forEach(ConfigurableApplicationContext::close);
+	}
+
+	private Map<String, String> common() {
+		Map<String, String> properties = new LinkedHashMap<>();
+		properties.put("server.port", "0");
+		properties.put("spring.data.redis.url", redis.url());
+		properties.put("spring.main.banner-mode", "off");
+		properties.put("logging.level.root", "WARN");
+		properties.put("logging.level.io.stopline", "INFO");
+		return properties;
+	}
+
+	private static String[] args(Map<String, String> properties) {
+		return properties.entrySet().stream().map(e -> "--" + e.getKey() + "=" + e.getValue()).toArray(String[]::new);
+	}
+
 }

@@ -24,287 +24,293 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
- * Two gateways and two workers on one real Redis. A run started through either gateway lands on some worker; a stop
- * through either gateway cancels it there, keeps the partial answer and confirms.
+ * Two gateways and two workers on one real Redis. A run started through either gateway
+ * lands on some worker; a stop through either gateway cancels it there, keeps the partial
+ * answer and confirms.
  */
 class MultiNodeStopIntegrationTests {
 
-    /** Long enough never to complete during a test: 5,000 tokens at 20 ms. */
-    private static final int LONG_RUN = 5000;
-    private static final int SLOTS_PER_WORKER = 4;
-    private static final Duration BOUND = Duration.ofSeconds(10);
+	/** Long enough never to complete during a test: 5,000 tokens at 20 ms. */
+	private static final int LONG_RUN = 5000;
 
-    private static Cluster cluster;
+	private static final int SLOTS_PER_WORKER = 4;
 
-    private final List<Api> users = new ArrayList<>();
+	private static final Duration BOUND = Duration.ofSeconds(10);
 
-    @BeforeAll
-    static void startCluster() {
-        cluster = Cluster.start(TestRedis.shared(), 2, 2,
-                Map.of("stopline.worker.max-concurrent-runs", Integer.toString(SLOTS_PER_WORKER)));
-    }
+	private static Cluster cluster;
 
-    @AfterAll
-    static void stopCluster() {
-        if (cluster != null) {
-            cluster.close();
-        }
-    }
+	private final List<Api> users = new ArrayList<>();
 
-    @AfterEach
-    void stopEverything() {
-        users.forEach(Api::stopAll);
-        await().atMost(BOUND).untilAsserted(() -> {
-            for (int i = 0; i < cluster.workerCount(); i++) {
-                assertThat(cluster.tasks(i).size()).as("runs left on worker %d", i).isZero();
-            }
-        });
-    }
+	@BeforeAll
+	static void startCluster() {
+		cluster = Cluster.start(TestRedis.shared(), 2, 2,
+				Map.of("stopline.worker.max-concurrent-runs", Integer.toString(SLOTS_PER_WORKER)));
+	}
 
-    @Test
-    void runsLandOnBothWorkersAndEitherGatewayListsThemAll() {
-        Api alice = user(0);
-        Map<String, ChatStream> runs = startRuns(alice, 2 * SLOTS_PER_WORKER);
+	@AfterAll
+	static void stopCluster() {
+		if (cluster != null) {
+			cluster.close();
+		}
+	}
 
-        Set<Integer> workersUsed = new HashSet<>();
-        runs.keySet().forEach(id -> workersUsed.add(cluster.workerOf(userOf(alice), id)));
-        assertThat(workersUsed).containsExactlyInAnyOrder(0, 1);
+	@AfterEach
+	void stopEverything() {
+		users.forEach(Api::stopAll);
+		await().atMost(BOUND).untilAsserted(() -> {
+			for (int i = 0; i < cluster.workerCount(); i++) {
+				assertThat(cluster.tasks(i).size()).as("runs left on worker %d", i).isZero();
+			}
+		});
+	}
 
-        for (int gateway = 0; gateway < cluster.gatewayCount(); gateway++) {
-            JsonNode active = as(alice, gateway).active().json().get("active_conversations");
-            assertThat(active.propertyNames()).containsExactlyInAnyOrderElementsOf(runs.keySet());
-            JsonNode first = active.get(runs.keySet().iterator().next());
-            assertThat(first.get("user_id").asString()).isEqualTo(userOf(alice));
-            assertThat(first.get("agent_name").asString()).isEqualTo("assistant");
-            assertThat(first.get("started_at").asString()).matches("\\d{4}-\\d\\d-\\d\\dT.*Z");
-        }
-    }
+	@Test
+	void runsLandOnBothWorkersAndEitherGatewayListsThemAll() {
+		Api alice = user(0);
+		Map<String, ChatStream> runs = startRuns(alice, 2 * SLOTS_PER_WORKER);
 
-    @Test
-    void aStopThroughEachGatewayCancelsARunOnEachWorker() throws Exception {
-        Api alice = user(0);
-        Map<String, ChatStream> runs = startRuns(alice, 2 * SLOTS_PER_WORKER);
-        Set<String> stopped = new HashSet<>();
+		Set<Integer> workersUsed = new HashSet<>();
+		runs.keySet().forEach(id -> workersUsed.add(cluster.workerOf(userOf(alice), id)));
+		assertThat(workersUsed).containsExactlyInAnyOrder(0, 1);
 
-        for (int gateway = 0; gateway < cluster.gatewayCount(); gateway++) {
-            for (int worker = 0; worker < cluster.workerCount(); worker++) {
-                String id = runOn(alice, runs.keySet(), worker, stopped);
+		for (int gateway = 0; gateway < cluster.gatewayCount(); gateway++) {
+			JsonNode active = as(alice, gateway).active().json().get("active_conversations");
+			assertThat(active.propertyNames()).containsExactlyInAnyOrderElementsOf(runs.keySet());
+			JsonNode first = active.get(runs.keySet().iterator().next());
+			assertThat(first.get("user_id").asString()).isEqualTo(userOf(alice));
+			assertThat(first.get("agent_name").asString()).isEqualTo("assistant");
+			assertThat(first.get("started_at").asString()).matches("\\d{4}-\\d\\d-\\d\\dT.*Z");
+		}
+	}
 
-                Response response = as(alice, gateway).stop(id);
+	@Test
+	void aStopThroughEachGatewayCancelsARunOnEachWorker() throws Exception {
+		Api alice = user(0);
+		Map<String, ChatStream> runs = startRuns(alice, 2 * SLOTS_PER_WORKER);
+		Set<String> stopped = new HashSet<>();
 
-                assertThat(response.status()).isEqualTo(200);
-                assertThat(response.json().get("message").asString())
-                    .isEqualTo("Successfully stopped conversation " + id);
-                assertThat(cluster.tasks(worker).find(userOf(alice), id)).isEmpty();
-                assertEndsCancelled(runs.get(id));
-                assertStoppedInHistory(alice, id);
-                stopped.add(id);
-            }
-        }
-        JsonNode active = alice.active().json().get("active_conversations");
-        assertThat(active.propertyNames()).doesNotContainAnyElementsOf(stopped).hasSize(runs.size() - stopped.size());
-    }
+		for (int gateway = 0; gateway < cluster.gatewayCount(); gateway++) {
+			for (int worker = 0; worker < cluster.workerCount(); worker++) {
+				String id = runOn(alice, runs.keySet(), worker, stopped);
 
-    @Test
-    void stopAllCoversRunsOnBothWorkers() throws Exception {
-        Api alice = user(0);
-        Api bob = user(1);
-        Map<String, ChatStream> aliceRuns = startRuns(alice, SLOTS_PER_WORKER + 2);
-        Map<String, ChatStream> bobRuns = startRuns(bob, 1);
+				Response response = as(alice, gateway).stop(id);
 
-        Response response = as(alice, 1).stopAll();
+				assertThat(response.status()).isEqualTo(200);
+				assertThat(response.json().get("message").asString())
+					.isEqualTo("Successfully stopped conversation " + id);
+				assertThat(cluster.tasks(worker).find(userOf(alice), id)).isEmpty();
+				assertEndsCancelled(runs.get(id));
+				assertStoppedInHistory(alice, id);
+				stopped.add(id);
+			}
+		}
+		JsonNode active = alice.active().json().get("active_conversations");
+		assertThat(active.propertyNames()).doesNotContainAnyElementsOf(stopped).hasSize(runs.size() - stopped.size());
+	}
 
-        assertThat(response.status()).isEqualTo(200);
-        assertThat(response.json().get("message").asString())
-            .isEqualTo("Stopped " + aliceRuns.size() + " active conversation(s)");
-        List<String> stoppedIds = new ArrayList<>();
-        response.json().get("stopped").forEach(node -> stoppedIds.add(node.asString()));
-        assertThat(stoppedIds).containsExactlyInAnyOrderElementsOf(aliceRuns.keySet());
-        for (ChatStream stream : aliceRuns.values()) {
-            assertEndsCancelled(stream);
-        }
-        assertThat(alice.active().json().get("active_conversations").propertyNames()).isEmpty();
-        assertThat(bob.active().json().get("active_conversations").propertyNames())
-            .containsExactlyElementsOf(bobRuns.keySet());
-    }
+	@Test
+	void stopAllCoversRunsOnBothWorkers() throws Exception {
+		Api alice = user(0);
+		Api bob = user(1);
+		Map<String, ChatStream> aliceRuns = startRuns(alice, SLOTS_PER_WORKER + 2);
+		Map<String, ChatStream> bobRuns = startRuns(bob, 1);
 
-    @Test
-    void anotherUsersStopIsNotFoundAndTheRunKeepsStreaming() throws Exception {
-        Api alice = user(0);
-        Api mallory = user(1);
-        Map<String, ChatStream> runs = startRuns(alice, 1);
-        String id = runs.keySet().iterator().next();
-        ChatStream stream = runs.get(id);
+		Response response = as(alice, 1).stopAll();
 
-        Response response = as(mallory, 1).stop(id);
+		assertThat(response.status()).isEqualTo(200);
+		assertThat(response.json().get("message").asString())
+			.isEqualTo("Stopped " + aliceRuns.size() + " active conversation(s)");
+		List<String> stoppedIds = new ArrayList<>();
+		response.json().get("stopped").forEach(node -> stoppedIds.add(node.asString()));
+		assertThat(stoppedIds).containsExactlyInAnyOrderElementsOf(aliceRuns.keySet());
+		for (ChatStream stream : aliceRuns.values()) {
+			assertEndsCancelled(stream);
+		}
+		assertThat(alice.active().json().get("active_conversations").propertyNames()).isEmpty();
+		assertThat(bob.active().json().get("active_conversations").propertyNames())
+			.containsExactlyElementsOf(bobRuns.keySet());
+	}
 
-        assertThat(response.status()).isEqualTo(404);
-        assertThat(response.contentType()).startsWith("application/problem+json");
-        assertThat(response.json().get("detail").asString()).isEqualTo("No active run for conversation " + id + ".");
-        assertThat(response.body()).doesNotContain(userOf(alice));
-        stream.events.clear();
-        assertThat(stream.next(BOUND)).as("tokens keep coming after the foreign stop").contains("\"content\"");
-        assertThat(stream.next(BOUND)).contains("\"content\"");
-        assertThat(cluster.workerOf(userOf(alice), id)).isNotNegative();
-        assertThat(mallory.active().json().get("active_conversations").propertyNames()).isEmpty();
-        assertThat(mallory.history(id).status()).isEqualTo(404);
-        assertThat(mallory.stopAll().json().get("stopped")).isEmpty();
-        assertThat(cluster.workerOf(userOf(alice), id)).isNotNegative();
-    }
+	@Test
+	void anotherUsersStopIsNotFoundAndTheRunKeepsStreaming() throws Exception {
+		Api alice = user(0);
+		Api mallory = user(1);
+		Map<String, ChatStream> runs = startRuns(alice, 1);
+		String id = runs.keySet().iterator().next();
+		ChatStream stream = runs.get(id);
 
-    @Test
-    void aSecondStopWithinAMinuteIsAnsweredAlreadyStopped() {
-        Api alice = user(0);
-        String id = startRuns(alice, 1).keySet().iterator().next();
-        assertThat(alice.stop(id).status()).isEqualTo(200);
+		Response response = as(mallory, 1).stop(id);
 
-        Response again = as(alice, 1).stop(id);
+		assertThat(response.status()).isEqualTo(404);
+		assertThat(response.contentType()).startsWith("application/problem+json");
+		assertThat(response.json().get("detail").asString()).isEqualTo("No active run for conversation " + id + ".");
+		assertThat(response.body()).doesNotContain(userOf(alice));
+		stream.events.clear();
+		assertThat(stream.next(BOUND)).as("tokens keep coming after the foreign stop").contains("\"content\"");
+		assertThat(stream.next(BOUND)).contains("\"content\"");
+		assertThat(cluster.workerOf(userOf(alice), id)).isNotNegative();
+		assertThat(mallory.active().json().get("active_conversations").propertyNames()).isEmpty();
+		assertThat(mallory.history(id).status()).isEqualTo(404);
+		assertThat(mallory.stopAll().json().get("stopped")).isEmpty();
+		assertThat(cluster.workerOf(userOf(alice), id)).isNotNegative();
+	}
 
-        assertThat(again.status()).isEqualTo(200);
-        assertThat(again.json().get("message").asString()).isEqualTo("Conversation " + id + " is already stopped");
-    }
+	@Test
+	void aSecondStopWithinAMinuteIsAnsweredAlreadyStopped() {
+		Api alice = user(0);
+		String id = startRuns(alice, 1).keySet().iterator().next();
+		assertThat(alice.stop(id).status()).isEqualTo(200);
 
-    @Test
-    void aStoppedNonStreamingChatReturnsThePartialAnswer() {
-        Api alice = user(0);
-        String id = "plain-" + UUID.randomUUID();
-        CompletableFuture<Response> chat = CompletableFuture.supplyAsync(() -> alice.chat(id, LONG_RUN),
-                Executors.newVirtualThreadPerTaskExecutor());
-        await().atMost(BOUND).until(() -> cluster.workerOf(userOf(alice), id) >= 0);
+		Response again = as(alice, 1).stop(id);
 
-        assertThat(as(alice, 1).stop(id).status()).isEqualTo(200);
+		assertThat(again.status()).isEqualTo(200);
+		assertThat(again.json().get("message").asString()).isEqualTo("Conversation " + id + " is already stopped");
+	}
 
-        Response completion = chat.join();
-        assertThat(completion.status()).isEqualTo(200);
-        assertThat(completion.conversationId()).isEqualTo(id);
-        JsonNode choice = completion.json().get("choices").get(0);
-        assertThat(choice.get("finish_reason").asString()).isEqualTo("cancelled");
-        String partial = choice.get("message").get("content").asString();
-        JsonNode history = alice.history(id).json().get("messages");
-        assertThat(history.get(1).get("content").asString()).isEqualTo(partial);
-        assertThat(history.get(1).get("status").asString()).isEqualTo("stopped");
-    }
+	@Test
+	void aStoppedNonStreamingChatReturnsThePartialAnswer() {
+		Api alice = user(0);
+		String id = "plain-" + UUID.randomUUID();
+		CompletableFuture<Response> chat = CompletableFuture.supplyAsync(() -> alice.chat(id, LONG_RUN),
+				Executors.newVirtualThreadPerTaskExecutor());
+		await().atMost(BOUND).until(() -> cluster.workerOf(userOf(alice), id) >= 0);
 
-    @Test
-    void aConversationRunsOneRunAtATime() {
-        Api alice = user(0);
-        String id = startRuns(alice, 1).keySet().iterator().next();
+		assertThat(as(alice, 1).stop(id).status()).isEqualTo(200);
 
-        Response second = as(alice, 1).chat(id, 10);
+		Response completion = chat.join();
+		assertThat(completion.status()).isEqualTo(200);
+		assertThat(completion.conversationId()).isEqualTo(id);
+		JsonNode choice = completion.json().get("choices").get(0);
+		assertThat(choice.get("finish_reason").asString()).isEqualTo("cancelled");
+		String partial = choice.get("message").get("content").asString();
+		JsonNode history = alice.history(id).json().get("messages");
+		assertThat(history.get(1).get("content").asString()).isEqualTo(partial);
+		assertThat(history.get(1).get("status").asString()).isEqualTo("stopped");
+	}
 
-        assertThat(second.status()).isEqualTo(409);
-        assertThat(second.contentType()).startsWith("application/problem+json");
-    }
+	@Test
+	void aConversationRunsOneRunAtATime() {
+		Api alice = user(0);
+		String id = startRuns(alice, 1).keySet().iterator().next();
 
-    @Test
-    void aStopWhileQueuedCancelsTheRunBeforeItStarts() throws Exception {
-        Api alice = user(0);
-        startRuns(alice, 2 * SLOTS_PER_WORKER);
-        String queued = "queued-" + UUID.randomUUID();
-        ChatStream stream = alice.chatStream(queued, LONG_RUN);
-        await().atMost(BOUND)
-            .until(() -> alice.active().json().get("active_conversations").has(queued));
-        assertThat(alice.active().json().get("active_conversations").get(queued).get("state").asString())
-            .isEqualTo("queued");
+		Response second = as(alice, 1).chat(id, 10);
 
-        Response response = as(alice, 1).stop(queued);
+		assertThat(second.status()).isEqualTo(409);
+		assertThat(second.contentType()).startsWith("application/problem+json");
+	}
 
-        assertThat(response.status()).isEqualTo(200);
-        assertEndsCancelled(stream);
-        assertStoppedInHistory(alice, queued);
-        alice.stopAll();
-        await().atMost(BOUND).until(() -> cluster.tasks(0).size() + cluster.tasks(1).size() == 0);
-        assertThat(cluster.workerOf(userOf(alice), queued)).isNegative();
-        assertThat(alice.active().json().get("active_conversations").has(queued)).isFalse();
-    }
+	@Test
+	void aStopWhileQueuedCancelsTheRunBeforeItStarts() throws Exception {
+		Api alice = user(0);
+		startRuns(alice, 2 * SLOTS_PER_WORKER);
+		String queued = "queued-" + UUID.randomUUID();
+		ChatStream stream = alice.chatStream(queued, LONG_RUN);
+		await().atMost(BOUND).until(() -> alice.active().json().get("active_conversations").has(queued));
+		assertThat(alice.active().json().get("active_conversations").get(queued).get("state").asString())
+			.isEqualTo("queued");
 
-    @Test
-    void unknownConversationsAreNotFoundAndBadIdsAreRejected() {
-        Api alice = user(0);
+		Response response = as(alice, 1).stop(queued);
 
-        Response unknown = alice.stop("never-seen");
-        Response bad = alice.raw("POST", "/v1/conversation/bad*id%7B/stop", null,
-                Map.of("Authorization", "Bearer " + tokenOf(alice)));
+		assertThat(response.status()).isEqualTo(200);
+		assertEndsCancelled(stream);
+		assertStoppedInHistory(alice, queued);
+		alice.stopAll();
+		await().atMost(BOUND).until(() -> cluster.tasks(0).size() + cluster.tasks(1).size() == 0);
+		assertThat(cluster.workerOf(userOf(alice), queued)).isNegative();
+		assertThat(alice.active().json().get("active_conversations").has(queued)).isFalse();
+	}
 
-        assertThat(unknown.status()).isEqualTo(404);
-        assertThat(unknown.contentType()).startsWith("application/problem+json");
-        assertThat(bad.status()).isEqualTo(400);
-        assertThat(bad.contentType()).startsWith("application/problem+json");
-    }
+	@Test
+	void unknownConversationsAreNotFoundAndBadIdsAreRejected() {
+		Api alice = user(0);
 
-    @Test
-    void everyEndpointWantsAValidBearerToken() {
-        Api anonymous = Api.withToken(cluster.gatewayUrl(0), null);
-        Api forged = Api.withToken(cluster.gatewayUrl(1),
-                "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLW9mLWFub3RoZXIta2V5LXRoYXQtaXMtd3Jvbmc");
+		Response unknown = alice.stop("never-seen");
+		Response bad = alice.raw("POST", "/v1/conversation/bad*id%7B/stop", null,
+				Map.of("Authorization", "Bearer " + tokenOf(alice)));
 
-        for (Api caller : List.of(anonymous, forged)) {
-            for (Response response : List.of(caller.stop("c1"), caller.stopAll(), caller.active(),
-                    caller.history("c1"), caller.chat("c1", 5))) {
-                assertThat(response.status()).isEqualTo(401);
-                assertThat(response.contentType()).startsWith("application/problem+json");
-                assertThat(response.json().get("status").asInt()).isEqualTo(401);
-            }
-        }
-    }
+		assertThat(unknown.status()).isEqualTo(404);
+		assertThat(unknown.contentType()).startsWith("application/problem+json");
+		assertThat(bad.status()).isEqualTo(400);
+		assertThat(bad.contentType()).startsWith("application/problem+json");
+	}
 
-    private Api user(int gateway) {
-        Api api = cluster.api(gateway, "user-" + UUID.randomUUID());
-        users.add(api);
-        return api;
-    }
+	@Test
+	void everyEndpointWantsAValidBearerToken() {
+		Api anonymous = Api.withToken(cluster.gatewayUrl(0), null);
+		Api forged = Api.withToken(cluster.gatewayUrl(1),
+				"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLW9mLWFub3RoZXIta2V5LXRoYXQtaXMtd3Jvbmc");
 
-    /** The same user through another gateway. */
-    private Api as(Api user, int gateway) {
-        return user.at(cluster.gatewayUrl(gateway));
-    }
+		for (Api caller : List.of(anonymous, forged)) {
+			for (Response response : List.of(caller.stop("c1"), caller.stopAll(), caller.active(), caller.history("c1"),
+					caller.chat("c1", 5))) {
+				assertThat(response.status()).isEqualTo(401);
+				assertThat(response.contentType()).startsWith("application/problem+json");
+				assertThat(response.json().get("status").asInt()).isEqualTo(401);
+			}
+		}
+	}
 
-    private static String tokenOf(Api api) {
-        return api.token();
-    }
+	private Api user(int gateway) {
+		Api api = cluster.api(gateway, "user-" + UUID.randomUUID());
+		users.add(api);
+		return api;
+	}
 
-    private static String userOf(Api api) {
-        return api.userId();
-    }
+	/** The same user through another gateway. */
+	private Api as(Api user, int gateway) {
+		return user.at(cluster.gatewayUrl(gateway));
+	}
 
-    /** Starts streaming runs through alternating gateways and waits until each runs on some worker. */
-    private Map<String, ChatStream> startRuns(Api user, int count) {
-        Map<String, ChatStream> runs = new LinkedHashMap<>();
-        for (int i = 0; i < count; i++) {
-            String id = "conv-" + UUID.randomUUID();
-            runs.put(id, as(user, i % cluster.gatewayCount()).chatStream(id, LONG_RUN));
-        }
-        await().atMost(BOUND)
-            .untilAsserted(() -> runs.keySet()
-                .forEach(id -> assertThat(cluster.workerOf(userOf(user), id)).as("worker of %s", id).isNotNegative()));
-        return runs;
-    }
+	private static String tokenOf(Api api) {
+		return api.token();
+	}
 
-    private String runOn(Api user, Set<String> ids, int worker, Set<String> exclude) {
-        return ids.stream()
-            .filter(id -> !exclude.contains(id) && cluster.workerOf(userOf(user), id) == worker)
-            .findFirst()
-            .orElseThrow(() -> new AssertionError("no run on worker " + worker));
-    }
+	private static String userOf(Api api) {
+		return api.userId();
+	}
 
-    private static void assertEndsCancelled(ChatStream stream) throws InterruptedException {
-        String event;
-        String last = null;
-        while ((event = stream.next(BOUND)) != null && !event.equals("[DONE]")) {
-            last = event;
-        }
-        assertThat(event).as("stream ends with [DONE]").isEqualTo("[DONE]");
-        assertThat(last).contains("\"finish_reason\":\"cancelled\"");
-        assertThat(stream.status).isEqualTo(200);
-    }
+	/**
+	 * Starts streaming runs through alternating gateways and waits until each runs on
+	 * some worker.
+	 */
+	private Map<String, ChatStream> startRuns(Api user, int count) {
+		Map<String, ChatStream> runs = new LinkedHashMap<>();
+		for (int i = 0; i < count; i++) {
+			String id = "conv-" + UUID.randomUUID();
+			runs.put(id, as(user, i % cluster.gatewayCount()).chatStream(id, LONG_RUN));
+		}
+		await().atMost(BOUND)
+			.untilAsserted(() -> runs.keySet()
+				.forEach(id -> assertThat(cluster.workerOf(userOf(user), id)).as("worker of %s", id).isNotNegative()));
+		return runs;
+	}
 
-    private static void assertStoppedInHistory(Api user, String id) {
-        JsonNode messages = user.history(id).json().get("messages");
-        assertThat(messages).hasSize(3);
-        assertThat(messages.get(0).get("role").asString()).isEqualTo("user");
-        assertThat(messages.get(1).get("role").asString()).isEqualTo("assistant");
-        assertThat(messages.get(1).get("status").asString()).isEqualTo("stopped");
-        assertThat(messages.get(1).get("stop_reason").asString()).isIn("user", "stop_all");
-        assertThat(messages.get(2).get("content").asString()).isEqualTo("Conversation stopped by user.");
-    }
+	private String runOn(Api user, Set<String> ids, int worker, Set<String> exclude) {
+		return ids.stream()
+			.filter(id -> !exclude.contains(id) && cluster.workerOf(userOf(user), id) == worker)
+			.findFirst()
+			.orElseThrow(() -> new AssertionError("no run on worker " + worker));
+	}
+
+	private static void assertEndsCancelled(ChatStream stream) throws InterruptedException {
+		String event;
+		String last = null;
+		while ((event = stream.next(BOUND)) != null && !event.equals("[DONE]")) {
+			last = event;
+		}
+		assertThat(event).as("stream ends with [DONE]").isEqualTo("[DONE]");
+		assertThat(last).contains("\"finish_reason\":\"cancelled\"");
+		assertThat(stream.status).isEqualTo(200);
+	}
+
+	private static void assertStoppedInHistory(Api user, String id) {
+		JsonNode messages = user.history(id).json().get("messages");
+		assertThat(messages).hasSize(3);
+		assertThat(messages.get(0).get("role").asString()).isEqualTo("user");
+		assertThat(messages.get(1).get("role").asString()).isEqualTo("assistant");
+		assertThat(messages.get(1).get("status").asString()).isEqualTo("stopped");
+		assertThat(messages.get(1).get("stop_reason").asString()).isIn("user", "stop_all");
+		assertThat(messages.get(2).get("content").asString()).isEqualTo("Conversation stopped by user.");
+	}
+
 }

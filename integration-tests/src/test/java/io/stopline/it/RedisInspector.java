@@ -25,73 +25,82 @@ import static org.awaitility.Awaitility.await;
 /** What a test sees directly in Redis: leftover keys, and real faults on connections. */
 final class RedisInspector implements AutoCloseable {
 
-    private final RedisClients clients;
-    private final String url;
+	private final RedisClients clients;
 
-    RedisInspector(TestRedis redis) {
-        this.clients = new RedisClients(redis);
-        this.url = redis.url();
-    }
+	private final String url;
 
-    StringRedisTemplate template() {
-        return clients.template();
-    }
+	RedisInspector(TestRedis redis) {
+		this.clients = new RedisClients(redis);
+		this.url = redis.url();
+	}
 
-    RedisClients clients() {
-        return clients;
-    }
+	StringRedisTemplate template() {
+		return clients.template();
+	}
 
-    /**
-     * Nothing is left behind: no ownership record, no worker index entry, no recorded stop request, no queued job.
-     * (History and the minute-long stop markers are data, not leaks.) Waits, bounded, for in-flight cleanup.
-     */
-    void assertNoLeaks() {
-        await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> {
-            assertThat(keys("stopline:*:runs")).as("ownership records and worker indexes").isEmpty();
-            assertThat(keys("stopline:*:stops")).as("recorded stop requests").isEmpty();
-            Long queued = template().opsForStream().size(Keys.JOBS);
-            assertThat(queued == null ? 0 : queued).as("queued jobs").isZero();
-        });
-    }
+	RedisClients clients() {
+		return clients;
+	}
 
-    List<String> keys(String pattern) {
-        List<String> keys = new ArrayList<>();
-        try (Cursor<String> cursor = template().scan(ScanOptions.scanOptions().match(pattern).count(1000).build())) {
-            cursor.forEachRemaining(keys::add);
-        }
-        return keys;
-    }
+	/**
+	 * Nothing is left behind: no ownership record, no worker index entry, no recorded
+	 * stop request, no queued job. (History and the minute-long stop markers are data,
+	 * not leaks.) Waits, bounded, for in-flight cleanup.
+	 */
+	void assertNoLeaks() {
+		await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> {
+			assertThat(keys("stopline:*:runs")).as("ownership records and worker indexes").isEmpty();
+			assertThat(keys("stopline:*:stops")).as("recorded stop requests").isEmpty();
+			Long queued = template().opsForStream().size(Keys.JOBS);
+			assertThat(queued == null ? 0 : queued).as("queued jobs").isZero();
+		});
+	}
 
-    /** {@code CLIENT KILL TYPE pubsub}: drops every subscribed connection, as a network blip would. */
-    long killSubscribers() {
-        String reply = command("CLIENT", "KILL", "TYPE", "pubsub");
-        if (!reply.startsWith(":")) {
-            throw new IllegalStateException("CLIENT KILL answered " + reply);
-        }
-        return Long.parseLong(reply.substring(1).trim());
-    }
+	List<String> keys(String pattern) {
+		List<String> keys = new ArrayList<>();
+		try (Cursor<String> cursor = template().scan(ScanOptions.scanOptions().match(pattern).count(1000).build())) {
+			cursor.forEachRemaining(keys::add);
+		}
+		return keys;
+	}
 
-    /** One command over a fresh socket in RESP, for commands the client libraries do not expose. */
-    String command(String... args) {
-        URI uri = URI.create(url);
-        try (Socket socket = new Socket(uri.getHost(), uri.getPort())) {
-            socket.setSoTimeout(5000);
-            StringBuilder request = new StringBuilder("*").append(args.length).append("\r\n");
-            for (String arg : args) {
-                request.append('$').append(arg.length()).append("\r\n").append(arg).append("\r\n");
-            }
-            socket.getOutputStream().write(request.toString().getBytes(StandardCharsets.UTF_8));
-            socket.getOutputStream().flush();
-            return new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8))
-                .readLine();
-        }
-        catch (IOException ex) {
-            throw new UncheckedIOException(ex);
-        }
-    }
+	/**
+	 * {@code CLIENT KILL TYPE pubsub}: drops every subscribed connection, as a network
+	 * blip would.
+	 */
+	long killSubscribers() {
+		String reply = command("CLIENT", "KILL", "TYPE", "pubsub");
+		if (!reply.startsWith(":")) {
+			throw new IllegalStateException("CLIENT KILL answered " + reply);
+		}
+		return Long.parseLong(reply.substring(1).trim());
+	}
 
-    @Override
-    public void close() {
-        clients.close();
-    }
+	/**
+	 * One command over a fresh socket in RESP, for commands the client libraries do not
+	 * expose.
+	 */
+	String command(String... args) {
+		URI uri = URI.create(url);
+		try (Socket socket = new Socket(uri.getHost(), uri.getPort())) {
+			socket.setSoTimeout(5000);
+			StringBuilder request = new StringBuilder("*").append(args.length).append("\r\n");
+			for (String arg : args) {
+				request.append('$').append(arg.length()).append("\r\n").append(arg).append("\r\n");
+			}
+			socket.getOutputStream().write(request.toString().getBytes(StandardCharsets.UTF_8));
+			socket.getOutputStream().flush();
+			return new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8))
+				.readLine();
+		}
+		catch (IOException ex) {
+			throw new UncheckedIOException(ex);
+		}
+	}
+
+	@Override
+	public void close() {
+		clients.close();
+	}
+
 }

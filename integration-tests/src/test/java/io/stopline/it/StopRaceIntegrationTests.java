@@ -35,281 +35,287 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
- * Races: stops right after send, duplicated and concurrent stops, stop-all against new chats, late stops of an
- * older run. Two gateways and two workers on a Redis of their own, checked for leftovers after every scenario.
+ * Races: stops right after send, duplicated and concurrent stops, stop-all against new
+ * chats, late stops of an older run. Two gateways and two workers on a Redis of their
+ * own, checked for leftovers after every scenario.
  */
 class StopRaceIntegrationTests {
 
-    private static final int LONG_RUN = 5000;
-    private static final Duration BOUND = Duration.ofSeconds(20);
+	private static final int LONG_RUN = 5000;
 
-    private static TestRedis redis;
-    private static Cluster cluster;
-    private static RedisInspector inspector;
+	private static final Duration BOUND = Duration.ofSeconds(20);
 
-    @BeforeAll
-    static void start() {
-        redis = TestRedis.dedicatedProcess();
-        cluster = Cluster.start(redis, 2, 2, Map.of("stopline.worker.max-concurrent-runs", "64"));
-        inspector = new RedisInspector(redis);
-    }
+	private static TestRedis redis;
 
-    @AfterAll
-    static void stop() {
-        if (cluster != null) {
-            cluster.close();
-        }
-        if (inspector != null) {
-            inspector.close();
-        }
-        if (redis != null) {
-            redis.close();
-        }
-    }
+	private static Cluster cluster;
 
-    @AfterEach
-    void nothingLeft() {
-        await().atMost(BOUND).until(() -> cluster.tasks(0).size() + cluster.tasks(1).size() == 0);
-        inspector.assertNoLeaks();
-    }
+	private static RedisInspector inspector;
 
-    /**
-     * Thousands of send/stop pairs with the stop 0 to 200 ms after the send. Every stop's answer agrees with the
-     * history, nothing is left running, and the client never saw a token the history does not hold.
-     */
-    @Test
-    void stopsRightAfterSendAreConsistent() throws Exception {
-        int pairs = Integer.parseInt(System.getProperty("stopline.fuzz.pairs", "1000").isBlank() ? "1000"
-                : System.getProperty("stopline.fuzz.pairs"));
-        Api alice = cluster.api(0, "fuzz-" + UUID.randomUUID());
-        List<Pair> results = Collections.synchronizedList(new ArrayList<>());
-        Semaphore inFlight = new Semaphore(16);
-        long started = System.nanoTime();
-        try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
-            for (int i = 0; i < pairs; i++) {
-                inFlight.acquire();
-                int index = i;
-                pool.execute(() -> {
-                    try {
-                        results.add(pair(alice.at(cluster.gatewayUrl(index % 2)), index));
-                    }
-                    catch (Throwable ex) {
-                        results.add(Pair.failed(ex));
-                    }
-                    finally {
-                        inFlight.release();
-                    }
-                });
-            }
-        }
-        long elapsed = (System.nanoTime() - started) / 1_000_000;
+	@BeforeAll
+	static void start() {
+		redis = TestRedis.dedicatedProcess();
+		cluster = Cluster.start(redis, 2, 2, Map.of("stopline.worker.max-concurrent-runs", "64"));
+		inspector = new RedisInspector(redis);
+	}
 
-        assertThat(results).hasSize(pairs);
-        assertThat(results).allSatisfy(Pair::assertConsistent);
-        Map<String, Long> outcomes = new java.util.TreeMap<>();
-        results.forEach(pair -> outcomes.merge(pair.kind(), 1L, Long::sum));
-        List<Long> stopMillis = results.stream().map(Pair::stopMillis).sorted().toList();
-        System.out.printf("[race] %d send/stop pairs in %d ms: %s; stop answer ms p50=%d p99=%d max=%d%n", pairs,
-                elapsed, outcomes, stopMillis.get(pairs / 2), stopMillis.get(pairs * 99 / 100),
-                stopMillis.get(pairs - 1));
-        assertThat(outcomes.keySet()).as("the fuzz reached every phase of a run")
-            .contains("stopped-before-first-token", "stopped-mid-run", "completed-before-stop");
-    }
+	@AfterAll
+	static void stop() {
+		if (cluster != null) {
+			cluster.close();
+		}
+		if (inspector != null) {
+			inspector.close();
+		}
+		if (redis != null) {
+			redis.close();
+		}
+	}
 
-    private static Pair pair(Api user, int index) throws Exception {
-        String id = "fuzz-" + index + "-" + UUID.randomUUID().toString().substring(0, 8);
-        int tokens = 1 + ThreadLocalRandom.current().nextInt(10);
-        ChatStream stream = user.chatStream(id, tokens);
-        Thread.sleep(ThreadLocalRandom.current().nextInt(201));
-        long stopStarted = System.nanoTime();
-        Response stop = user.stop(id);
-        long stopMillis = (System.nanoTime() - stopStarted) / 1_000_000;
-        List<String> events = drain(stream);
-        JsonNode history = await().atMost(BOUND).ignoreExceptions().until(() -> user.history(id).json(),
-                node -> node.get("messages").size() >= 2 && (stop.status() != 202
-                        || "stopped".equals(node.get("messages").get(1).get("status").asString())));
-        return new Pair(id, stop, stopMillis, events, history.get("messages"), null);
-    }
+	@AfterEach
+	void nothingLeft() {
+		await().atMost(BOUND).until(() -> cluster.tasks(0).size() + cluster.tasks(1).size() == 0);
+		inspector.assertNoLeaks();
+	}
 
-    record Pair(String id, Response stop, long stopMillis, List<String> events, JsonNode messages, Throwable error) {
+	/**
+	 * Thousands of send/stop pairs with the stop 0 to 200 ms after the send. Every stop's
+	 * answer agrees with the history, nothing is left running, and the client never saw a
+	 * token the history does not hold.
+	 */
+	@Test
+	void stopsRightAfterSendAreConsistent() throws Exception {
+		int pairs = Integer.parseInt(System.getProperty("stopline.fuzz.pairs", "1000").isBlank() ? "1000"
+				: System.getProperty("stopline.fuzz.pairs"));
+		Api alice = cluster.api(0, "fuzz-" + UUID.randomUUID());
+		List<Pair> results = Collections.synchronizedList(new ArrayList<>());
+		Semaphore inFlight = new Semaphore(16);
+		long started = System.nanoTime();
+		try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+			for (int i = 0; i < pairs; i++) {
+				inFlight.acquire();
+				int index = i;
+				pool.execute(() -> {
+					try {
+						results.add(pair(alice.at(cluster.gatewayUrl(index % 2)), index));
+					}
+					catch (Throwable ex) {
+						results.add(Pair.failed(ex));
+					}
+					finally {
+						inFlight.release();
+					}
+				});
+			}
+		}
+		long elapsed = (System.nanoTime() - started) / 1_000_000;
 
-        static Pair failed(Throwable error) {
-            return new Pair("?", null, -1, List.of(), null, error);
-        }
+		assertThat(results).hasSize(pairs);
+		assertThat(results).allSatisfy(Pair::assertConsistent);
+		Map<String, Long> outcomes = new java.util.TreeMap<>();
+		results.forEach(pair -> outcomes.merge(pair.kind(), 1L, Long::sum));
+		List<Long> stopMillis = results.stream().map(Pair::stopMillis).sorted().toList();
+		System.out.printf("[race] %d send/stop pairs in %d ms: %s; stop answer ms p50=%d p99=%d max=%d%n", pairs,
+				elapsed, outcomes, stopMillis.get(pairs / 2), stopMillis.get(pairs * 99 / 100),
+				stopMillis.get(pairs - 1));
+		assertThat(outcomes.keySet()).as("the fuzz reached every phase of a run")
+			.contains("stopped-before-first-token", "stopped-mid-run", "completed-before-stop");
+	}
 
-        String kind() {
-            JsonNode answer = messages.get(1);
-            if (!"stopped".equals(answer.get("status").asString())) {
-                return "completed-before-stop";
-            }
-            return answer.get("content").asString().isEmpty() ? "stopped-before-first-token" : "stopped-mid-run";
-        }
+	private static Pair pair(Api user, int index) throws Exception {
+		String id = "fuzz-" + index + "-" + UUID.randomUUID().toString().substring(0, 8);
+		int tokens = 1 + ThreadLocalRandom.current().nextInt(10);
+		ChatStream stream = user.chatStream(id, tokens);
+		Thread.sleep(ThreadLocalRandom.current().nextInt(201));
+		long stopStarted = System.nanoTime();
+		Response stop = user.stop(id);
+		long stopMillis = (System.nanoTime() - stopStarted) / 1_000_000;
+		List<String> events = drain(stream);
+		JsonNode history = await().atMost(BOUND)
+			.ignoreExceptions()
+			.until(() -> user.history(id).json(), node -> node.get("messages").size() >= 2 && (stop.status() != 202
+					|| "stopped".equals(node.get("messages").get(1).get("status").asString())));
+		return new Pair(id, stop, stopMillis, events, history.get("messages"), null);
+	}
 
-        void assertConsistent() {
-            assertThat(error).as("pair failed").isNull();
-            JsonNode answer = messages.get(1);
-            String status = answer.get("status").asString();
-            switch (stop.status()) {
-                case 200 -> {
-                    assertThat(stop.json().get("message").asString()).as(id)
-                        .isEqualTo("Successfully stopped conversation " + id);
-                    assertThat(status).as("%s answered 200", id).isEqualTo("stopped");
-                }
-                case 202 -> assertThat(status).as("%s answered 202", id).isEqualTo("stopped");
-                case 404 -> assertThat(status).as("%s answered 404", id).isEqualTo("complete");
-                default -> throw new AssertionError(id + " answered " + stop.status() + ": " + stop.body());
-            }
-            String finish = "stopped".equals(status) ? "\"finish_reason\":\"cancelled\"" : "\"finish_reason\":\"stop\"";
-            assertThat(events).as(id).anyMatch(event -> event.contains(finish)).endsWith("[DONE]");
-            assertThat(streamed(events)).as("%s: streamed text equals the recorded text", id)
-                .isEqualTo(answer.get("content").asString());
-        }
+	record Pair(String id, Response stop, long stopMillis, List<String> events, JsonNode messages, Throwable error) {
 
-        private static String streamed(List<String> events) {
-            StringBuilder text = new StringBuilder();
-            for (String event : events) {
-                if (event.startsWith("{")) {
-                    JsonNode delta = Api.JSON.readTree(event).get("choices").get(0).get("delta");
-                    if (delta.has("content")) {
-                        text.append(delta.get("content").asString());
-                    }
-                }
-            }
-            return text.toString();
-        }
-    }
+		static Pair failed(Throwable error) {
+			return new Pair("?", null, -1, List.of(), null, error);
+		}
 
-    @Test
-    void aHundredConcurrentStopsThroughTwoGatewaysCancelOneRunOnce() throws Exception {
-        Api alice = cluster.api(0, "alice-" + UUID.randomUUID());
-        String id = "conv-" + UUID.randomUUID();
-        ChatStream stream = alice.chatStream(id, LONG_RUN);
-        await().atMost(BOUND).until(() -> cluster.workerOf(alice.userId(), id) >= 0);
+		String kind() {
+			JsonNode answer = messages.get(1);
+			if (!"stopped".equals(answer.get("status").asString())) {
+				return "completed-before-stop";
+			}
+			return answer.get("content").asString().isEmpty() ? "stopped-before-first-token" : "stopped-mid-run";
+		}
 
-        CountDownLatch go = new CountDownLatch(1);
-        List<Future<Response>> answers = new ArrayList<>();
-        try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
-            for (int i = 0; i < 100; i++) {
-                Api via = alice.at(cluster.gatewayUrl(i % 2));
-                answers.add(pool.submit(() -> {
-                    go.await();
-                    return via.stop(id);
-                }));
-            }
-            go.countDown();
-        }
+		void assertConsistent() {
+			assertThat(error).as("pair failed").isNull();
+			JsonNode answer = messages.get(1);
+			String status = answer.get("status").asString();
+			switch (stop.status()) {
+				case 200 -> {
+					assertThat(stop.json().get("message").asString()).as(id)
+						.isEqualTo("Successfully stopped conversation " + id);
+					assertThat(status).as("%s answered 200", id).isEqualTo("stopped");
+				}
+				case 202 -> assertThat(status).as("%s answered 202", id).isEqualTo("stopped");
+				case 404 -> assertThat(status).as("%s answered 404", id).isEqualTo("complete");
+				default -> throw new AssertionError(id + " answered " + stop.status() + ": " + stop.body());
+			}
+			String finish = "stopped".equals(status) ? "\"finish_reason\":\"cancelled\"" : "\"finish_reason\":\"stop\"";
+			assertThat(events).as(id).anyMatch(event -> event.contains(finish)).endsWith("[DONE]");
+			assertThat(streamed(events)).as("%s: streamed text equals the recorded text", id)
+				.isEqualTo(answer.get("content").asString());
+		}
 
-        Map<Integer, Integer> statuses = new java.util.TreeMap<>();
-        for (Future<Response> answer : answers) {
-            statuses.merge(answer.get().status(), 1, Integer::sum);
-        }
-        System.out.printf("[race] 100 concurrent stops of one run: %s%n", statuses);
-        assertThat(statuses.keySet()).isSubsetOf(200, 202);
-        JsonNode messages = alice.history(id).json().get("messages");
-        assertThat(messages).hasSize(3);
-        assertThat(messages.get(1).get("status").asString()).isEqualTo("stopped");
-        assertThat(drain(stream)).anyMatch(event -> event.contains("\"finish_reason\":\"cancelled\""));
-    }
+		private static String streamed(List<String> events) {
+			StringBuilder text = new StringBuilder();
+			for (String event : events) {
+				if (event.startsWith("{")) {
+					JsonNode delta = Api.JSON.readTree(event).get("choices").get(0).get("delta");
+					if (delta.has("content")) {
+						text.append(delta.get("content").asString());
+					}
+				}
+			}
+			return text.toString();
+		}
+	}
 
-    @Test
-    void rapidStartStopCyclesOnOneConversation() throws Exception {
-        Api alice = cluster.api(0, "alice-" + UUID.randomUUID());
-        String id = "cycle-" + UUID.randomUUID();
-        int cycles = 30;
-        for (int i = 0; i < cycles; i++) {
-            ChatStream stream = alice.chatStream(id, LONG_RUN);
-            Api via = alice.at(cluster.gatewayUrl(i % 2));
-            // the stop may overtake the chat request: repeat until it hits the run
-            Response stop = await().atMost(BOUND).until(() -> via.stop(id), answer -> answer.status() != 404);
-            assertThat(stop.status()).as("cycle %d", i).isEqualTo(200);
-            assertThat(stream.next(BOUND)).isNotNull();
-            assertThat(drain(stream)).as("cycle %d", i).anyMatch(e -> e.contains("\"finish_reason\":\"cancelled\""));
-        }
-        JsonNode messages = alice.history(id).json().get("messages");
-        assertThat(messages).hasSize(3 * cycles);
-        for (int i = 0; i < cycles; i++) {
-            assertThat(messages.get(3 * i + 1).get("status").asString()).as("cycle %d", i).isEqualTo("stopped");
-        }
-    }
+	@Test
+	void aHundredConcurrentStopsThroughTwoGatewaysCancelOneRunOnce() throws Exception {
+		Api alice = cluster.api(0, "alice-" + UUID.randomUUID());
+		String id = "conv-" + UUID.randomUUID();
+		ChatStream stream = alice.chatStream(id, LONG_RUN);
+		await().atMost(BOUND).until(() -> cluster.workerOf(alice.userId(), id) >= 0);
 
-    @Test
-    void stopAllRacingNewChatsLeavesNothingRunning() throws Exception {
-        Api alice = cluster.api(0, "alice-" + UUID.randomUUID());
-        List<String> ids = Collections.synchronizedList(new ArrayList<>());
-        List<ChatStream> streams = Collections.synchronizedList(new ArrayList<>());
-        List<Integer> statuses = Collections.synchronizedList(new ArrayList<>());
-        try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
-            for (int starter = 0; starter < 4; starter++) {
-                Api via = alice.at(cluster.gatewayUrl(starter % 2));
-                pool.execute(() -> {
-                    for (int i = 0; i < 10; i++) {
-                        String id = "race-" + UUID.randomUUID();
-                        ids.add(id);
-                        streams.add(via.chatStream(id, LONG_RUN));
-                    }
-                });
-            }
-            pool.execute(() -> {
-                for (int i = 0; i < 10; i++) {
-                    statuses.add(alice.at(cluster.gatewayUrl(i % 2)).stopAll().status());
-                }
-            });
-        }
-        await().atMost(BOUND).until(() -> {
-            statuses.add(alice.stopAll().status());
-            return alice.active().json().get("active_conversations").isEmpty()
-                    && streams.stream().allMatch(stream -> stream.closed);
-        });
+		CountDownLatch go = new CountDownLatch(1);
+		List<Future<Response>> answers = new ArrayList<>();
+		try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+			for (int i = 0; i < 100; i++) {
+				Api via = alice.at(cluster.gatewayUrl(i % 2));
+				answers.add(pool.submit(() -> {
+					go.await();
+					return via.stop(id);
+				}));
+			}
+			go.countDown();
+		}
 
-        assertThat(statuses).allMatch(status -> status == 200);
-        for (String id : ids) {
-            JsonNode messages = alice.history(id).json().get("messages");
-            assertThat(messages.get(1).get("status").asString()).as(id).isEqualTo("stopped");
-        }
-    }
+		Map<Integer, Integer> statuses = new java.util.TreeMap<>();
+		for (Future<Response> answer : answers) {
+			statuses.merge(answer.get().status(), 1, Integer::sum);
+		}
+		System.out.printf("[race] 100 concurrent stops of one run: %s%n", statuses);
+		assertThat(statuses.keySet()).isSubsetOf(200, 202);
+		JsonNode messages = alice.history(id).json().get("messages");
+		assertThat(messages).hasSize(3);
+		assertThat(messages.get(1).get("status").asString()).isEqualTo("stopped");
+		assertThat(drain(stream)).anyMatch(event -> event.contains("\"finish_reason\":\"cancelled\""));
+	}
 
-    @Test
-    void aLateStopOfAnOlderRunNeverCancelsTheNewerOne() throws Exception {
-        Api alice = cluster.api(0, "alice-" + UUID.randomUUID());
-        String id = "conv-" + UUID.randomUUID();
-        ChatStream first = alice.chatStream(id, LONG_RUN);
-        await().atMost(BOUND).until(() -> cluster.workerOf(alice.userId(), id) >= 0);
-        String oldRun = alice.active().json().get("active_conversations").get(id).get("run_id").asString();
-        assertThat(alice.stop(id).status()).isEqualTo(200);
-        drain(first);
-        ChatStream second = alice.chatStream(id, LONG_RUN);
-        await().atMost(BOUND).until(() -> cluster.workerOf(alice.userId(), id) >= 0);
-        String worker = cluster.workerId(cluster.workerOf(alice.userId(), id));
+	@Test
+	void rapidStartStopCyclesOnOneConversation() throws Exception {
+		Api alice = cluster.api(0, "alice-" + UUID.randomUUID());
+		String id = "cycle-" + UUID.randomUUID();
+		int cycles = 30;
+		for (int i = 0; i < cycles; i++) {
+			ChatStream stream = alice.chatStream(id, LONG_RUN);
+			Api via = alice.at(cluster.gatewayUrl(i % 2));
+			// the stop may overtake the chat request: repeat until it hits the run
+			Response stop = await().atMost(BOUND).until(() -> via.stop(id), answer -> answer.status() != 404);
+			assertThat(stop.status()).as("cycle %d", i).isEqualTo(200);
+			assertThat(stream.next(BOUND)).isNotNull();
+			assertThat(drain(stream)).as("cycle %d", i).anyMatch(e -> e.contains("\"finish_reason\":\"cancelled\""));
+		}
+		JsonNode messages = alice.history(id).json().get("messages");
+		assertThat(messages).hasSize(3 * cycles);
+		for (int i = 0; i < cycles; i++) {
+			assertThat(messages.get(3 * i + 1).get("status").asString()).as("cycle %d", i).isEqualTo("stopped");
+		}
+	}
 
-        BlockingQueue<RunEvent> probe = new LinkedBlockingQueue<>();
-        String probeGateway = "probe-" + UUID.randomUUID();
-        new GatewayInboxes(inspector.clients().redisson()).inbox(probeGateway)
-            .addListener(String.class, (channel, raw) -> probe.add(Json.read(raw, RunEvent.class)));
-        StopRun late = new StopRun(UUID.randomUUID().toString(), oldRun, alice.userId(), id, "user", probeGateway,
-                Instant.now());
-        new StopRequests(inspector.template()).signal(worker, late);
-        new StopRequests(inspector.template()).signal(worker, late);
+	@Test
+	void stopAllRacingNewChatsLeavesNothingRunning() throws Exception {
+		Api alice = cluster.api(0, "alice-" + UUID.randomUUID());
+		List<String> ids = Collections.synchronizedList(new ArrayList<>());
+		List<ChatStream> streams = Collections.synchronizedList(new ArrayList<>());
+		List<Integer> statuses = Collections.synchronizedList(new ArrayList<>());
+		try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+			for (int starter = 0; starter < 4; starter++) {
+				Api via = alice.at(cluster.gatewayUrl(starter % 2));
+				pool.execute(() -> {
+					for (int i = 0; i < 10; i++) {
+						String id = "race-" + UUID.randomUUID();
+						ids.add(id);
+						streams.add(via.chatStream(id, LONG_RUN));
+					}
+				});
+			}
+			pool.execute(() -> {
+				for (int i = 0; i < 10; i++) {
+					statuses.add(alice.at(cluster.gatewayUrl(i % 2)).stopAll().status());
+				}
+			});
+		}
+		await().atMost(BOUND).until(() -> {
+			statuses.add(alice.stopAll().status());
+			return alice.active().json().get("active_conversations").isEmpty()
+					&& streams.stream().allMatch(stream -> stream.closed);
+		});
 
-        RunEvent answer = probe.poll(10, TimeUnit.SECONDS);
-        assertThat(answer).isInstanceOf(RunEvent.StopIgnored.class);
-        assertThat(((RunEvent.StopIgnored) answer).cause()).isEqualTo("not_running");
-        second.events.clear();
-        assertThat(second.next(BOUND)).as("the newer run keeps streaming").contains("\"content\"");
-        assertThat(alice.active().json().get("active_conversations").has(id)).isTrue();
-        assertThat(alice.stop(id).status()).isEqualTo(200);
-        drain(second);
-    }
+		assertThat(statuses).allMatch(status -> status == 200);
+		for (String id : ids) {
+			JsonNode messages = alice.history(id).json().get("messages");
+			assertThat(messages.get(1).get("status").asString()).as(id).isEqualTo("stopped");
+		}
+	}
 
-    private static List<String> drain(ChatStream stream) throws InterruptedException {
-        List<String> events = new ArrayList<>();
-        String event;
-        while ((event = stream.next(BOUND)) != null) {
-            events.add(event);
-            if (event.equals("[DONE]")) {
-                break;
-            }
-        }
-        return events;
-    }
+	@Test
+	void aLateStopOfAnOlderRunNeverCancelsTheNewerOne() throws Exception {
+		Api alice = cluster.api(0, "alice-" + UUID.randomUUID());
+		String id = "conv-" + UUID.randomUUID();
+		ChatStream first = alice.chatStream(id, LONG_RUN);
+		await().atMost(BOUND).until(() -> cluster.workerOf(alice.userId(), id) >= 0);
+		String oldRun = alice.active().json().get("active_conversations").get(id).get("run_id").asString();
+		assertThat(alice.stop(id).status()).isEqualTo(200);
+		drain(first);
+		ChatStream second = alice.chatStream(id, LONG_RUN);
+		await().atMost(BOUND).until(() -> cluster.workerOf(alice.userId(), id) >= 0);
+		String worker = cluster.workerId(cluster.workerOf(alice.userId(), id));
+
+		BlockingQueue<RunEvent> probe = new LinkedBlockingQueue<>();
+		String probeGateway = "probe-" + UUID.randomUUID();
+		new GatewayInboxes(inspector.clients().redisson()).inbox(probeGateway)
+			.addListener(String.class, (channel, raw) -> probe.add(Json.read(raw, RunEvent.class)));
+		StopRun late = new StopRun(UUID.randomUUID().toString(), oldRun, alice.userId(), id, "user", probeGateway,
+				Instant.now());
+		new StopRequests(inspector.template()).signal(worker, late);
+		new StopRequests(inspector.template()).signal(worker, late);
+
+		RunEvent answer = probe.poll(10, TimeUnit.SECONDS);
+		assertThat(answer).isInstanceOf(RunEvent.StopIgnored.class);
+		assertThat(((RunEvent.StopIgnored) answer).cause()).isEqualTo("not_running");
+		second.events.clear();
+		assertThat(second.next(BOUND)).as("the newer run keeps streaming").contains("\"content\"");
+		assertThat(alice.active().json().get("active_conversations").has(id)).isTrue();
+		assertThat(alice.stop(id).status()).isEqualTo(200);
+		drain(second);
+	}
+
+	private static List<String> drain(ChatStream stream) throws InterruptedException {
+		List<String> events = new ArrayList<>();
+		String event;
+		while ((event = stream.next(BOUND)) != null) {
+			events.add(event);
+			if (event.equals("[DONE]")) {
+				break;
+			}
+		}
+		return events;
+	}
 
 }

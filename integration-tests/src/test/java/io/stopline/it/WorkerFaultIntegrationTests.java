@@ -26,258 +26,265 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
- * Stop guarantees under real faults: workers are operating-system processes started from the built jar
- * ({@code kill -9}, {@code kill -STOP}/{@code -CONT}, SIGTERM), subscribed connections are dropped with
- * {@code CLIENT KILL}, and Redis itself is killed and restarted empty. Each scenario prints what it measured.
+ * Stop guarantees under real faults: workers are operating-system processes started from
+ * the built jar ({@code kill -9}, {@code kill -STOP}/{@code -CONT}, SIGTERM), subscribed
+ * connections are dropped with {@code CLIENT KILL}, and Redis itself is killed and
+ * restarted empty. Each scenario prints what it measured.
  */
 class WorkerFaultIntegrationTests {
 
-    private static final int LONG_RUN = 5000;
-    private static final Duration BOUND = Duration.ofSeconds(20);
+	private static final int LONG_RUN = 5000;
 
-    private static TestRedis redis;
-    private static Cluster gateways;
-    private static RedisInspector inspector;
+	private static final Duration BOUND = Duration.ofSeconds(20);
 
-    private final List<WorkerProcess> workers = new ArrayList<>();
+	private static TestRedis redis;
 
-    @BeforeAll
-    static void start() {
-        redis = TestRedis.dedicatedProcess();
-        gateways = Cluster.start(redis, 2, 0, Map.of());
-        inspector = new RedisInspector(redis);
-    }
+	private static Cluster gateways;
 
-    @AfterAll
-    static void stop() {
-        if (gateways != null) {
-            gateways.close();
-        }
-        if (inspector != null) {
-            inspector.close();
-        }
-        if (redis != null) {
-            redis.close();
-        }
-    }
+	private static RedisInspector inspector;
 
-    @AfterEach
-    void cleanUp() {
-        workers.forEach(WorkerProcess::close);
-        inspector.assertNoLeaks();
-    }
+	private final List<WorkerProcess> workers = new ArrayList<>();
 
-    @Test
-    void aKilledWorkersRunsLeaveTheActiveListingWithinFifteenSeconds() throws Exception {
-        WorkerProcess worker = worker(Map.of());
-        Api alice = gateways.api(0, "alice-" + UUID.randomUUID());
-        Map<String, ChatStream> runs = startRuns(alice, 3);
+	@BeforeAll
+	static void start() {
+		redis = TestRedis.dedicatedProcess();
+		gateways = Cluster.start(redis, 2, 0, Map.of());
+		inspector = new RedisInspector(redis);
+	}
 
-        long killedAt = System.nanoTime();
-        worker.kill();
-        String first = runs.keySet().iterator().next();
-        long stopStarted = System.nanoTime();
-        Response stop = alice.at(gateways.gatewayUrl(1)).stop(first);
-        long stopMillis = (System.nanoTime() - stopStarted) / 1_000_000;
+	@AfterAll
+	static void stop() {
+		if (gateways != null) {
+			gateways.close();
+		}
+		if (inspector != null) {
+			inspector.close();
+		}
+		if (redis != null) {
+			redis.close();
+		}
+	}
 
-        await().atMost(Duration.ofSeconds(15))
-            .until(() -> alice.active().json().get("active_conversations").isEmpty());
-        long goneMillis = (System.nanoTime() - killedAt) / 1_000_000;
-        System.out.printf("[fault] kill -9: runs gone from the active listing after %d ms; a stop sent right "
-                + "after the kill answered %d in %d ms%n", goneMillis, stop.status(), stopMillis);
+	@AfterEach
+	void cleanUp() {
+		workers.forEach(WorkerProcess::close);
+		inspector.assertNoLeaks();
+	}
 
-        assertThat(stop.status()).isIn(202, 404);
-        assertThat(stopMillis).isLessThan(5_000);
-        for (Map.Entry<String, ChatStream> run : runs.entrySet()) {
-            JsonNode messages = alice.history(run.getKey()).json().get("messages");
-            assertThat(messages.get(messages.size() - 1).get("status").asString()).isEqualTo("interrupted");
-            assertThat(drain(run.getValue())).as("the client is told").anyMatch(e -> e.contains("\"error\""));
-        }
-        assertThat(new WorkerLiveness(inspector.template()).knownWorkers()).doesNotContain(worker.id());
-    }
+	@Test
+	void aKilledWorkersRunsLeaveTheActiveListingWithinFifteenSeconds() throws Exception {
+		WorkerProcess worker = worker(Map.of());
+		Api alice = gateways.api(0, "alice-" + UUID.randomUUID());
+		Map<String, ChatStream> runs = startRuns(alice, 3);
 
-    @Test
-    void aStopMissedByAPausedWorkerWithADroppedSubscriptionIsCarriedOutWhenItResumes() throws Exception {
-        WorkerProcess worker = worker(Map.of());
-        Api alice = gateways.api(0, "alice-" + UUID.randomUUID());
-        Map<String, ChatStream> runs = startRuns(alice, 1);
-        String id = runs.keySet().iterator().next();
+		long killedAt = System.nanoTime();
+		worker.kill();
+		String first = runs.keySet().iterator().next();
+		long stopStarted = System.nanoTime();
+		Response stop = alice.at(gateways.gatewayUrl(1)).stop(first);
+		long stopMillis = (System.nanoTime() - stopStarted) / 1_000_000;
 
-        worker.pause();
-        try {
-            long killed = inspector.killSubscribers();
-            Response stop = alice.stop(id);
-            assertThat(killed).isPositive();
-            assertThat(stop.status()).as("nobody could confirm").isEqualTo(202);
-            assertThat(stop.json().get("message").asString()).isEqualTo("Stop requested for conversation " + id);
-        }
-        finally {
-            worker.resume();
-        }
-        long resumedAt = System.nanoTime();
-        await().atMost(Duration.ofSeconds(10)).until(() -> lastAssistantStatus(alice, id).equals("stopped"));
-        System.out.printf("[fault] SIGSTOP + CLIENT KILL: the recorded stop was carried out %d ms after SIGCONT%n",
-                (System.nanoTime() - resumedAt) / 1_000_000);
-        assertThat(drain(runs.get(id))).anyMatch(e -> e.contains("\"finish_reason\":\"cancelled\""));
-    }
+		await().atMost(Duration.ofSeconds(15)).until(() -> alice.active().json().get("active_conversations").isEmpty());
+		long goneMillis = (System.nanoTime() - killedAt) / 1_000_000;
+		System.out.printf("[fault] kill -9: runs gone from the active listing after %d ms; a stop sent right "
+				+ "after the kill answered %d in %d ms%n", goneMillis, stop.status(), stopMillis);
 
-    @Test
-    void stopsKeepLandingWhileSubscriptionsAreKilledOverAndOver() throws Exception {
-        worker(Map.of());
-        Api alice = gateways.api(0, "alice-" + UUID.randomUUID());
-        Map<String, ChatStream> runs = startRuns(alice, 8);
-        List<Long> latencies = new ArrayList<>();
-        Map<Integer, Integer> answers = new LinkedHashMap<>();
+		assertThat(stop.status()).isIn(202, 404);
+		assertThat(stopMillis).isLessThan(5_000);
+		for (Map.Entry<String, ChatStream> run : runs.entrySet()) {
+			JsonNode messages = alice.history(run.getKey()).json().get("messages");
+			assertThat(messages.get(messages.size() - 1).get("status").asString()).isEqualTo("interrupted");
+			assertThat(drain(run.getValue())).as("the client is told").anyMatch(e -> e.contains("\"error\""));
+		}
+		assertThat(new WorkerLiveness(inspector.template()).knownWorkers()).doesNotContain(worker.id());
+	}
 
-        AtomicLong kills = new AtomicLong();
-        AtomicReference<Throwable> killerFailure = new AtomicReference<>();
-        Thread killer = Thread.ofVirtual().start(() -> {
-            try {
-                while (!Thread.currentThread().isInterrupted()) {
-                    kills.addAndGet(inspector.killSubscribers());
-                    Thread.sleep(50);
-                }
-            }
-            catch (InterruptedException ex) {
-                // done
-            }
-            catch (RuntimeException ex) {
-                killerFailure.set(ex);
-            }
-        });
-        try {
-            for (String id : runs.keySet()) {
-                Instant requested = Instant.now();
-                Response stop = alice.stop(id);
-                answers.merge(stop.status(), 1, Integer::sum);
-                await().atMost(Duration.ofSeconds(10)).until(() -> lastAssistantStatus(alice, id).equals("stopped"));
-                JsonNode stopped = alice.history(id).json().get("messages").get(1);
-                latencies.add(Duration.between(requested, Instant.parse(stopped.get("created_at").asString()))
-                    .toMillis());
-            }
-        }
-        finally {
-            killer.interrupt();
-            killer.join();
-        }
-        System.out.printf("[fault] CLIENT KILL every 50 ms (%d connections killed): %d stops, answers %s, "
-                + "stop-to-recorded ms %s%n", kills.get(), runs.size(), answers, latencies);
-        assertThat(killerFailure.get()).isNull();
-        assertThat(kills.get()).isPositive();
-        assertThat(answers.keySet()).isSubsetOf(200, 202);
-        assertThat(latencies).allMatch(ms -> ms < 5_000);
-    }
+	@Test
+	void aStopMissedByAPausedWorkerWithADroppedSubscriptionIsCarriedOutWhenItResumes() throws Exception {
+		WorkerProcess worker = worker(Map.of());
+		Api alice = gateways.api(0, "alice-" + UUID.randomUUID());
+		Map<String, ChatStream> runs = startRuns(alice, 1);
+		String id = runs.keySet().iterator().next();
 
-    @Test
-    void sigtermStopsRunningRunsWithReasonShutdownAndLeavesNothing() throws Exception {
-        WorkerProcess worker = worker(Map.of("stopline.worker.shutdown-grace", "1s"));
-        Api alice = gateways.api(0, "alice-" + UUID.randomUUID());
-        Map<String, ChatStream> runs = startRuns(alice, 2);
+		worker.pause();
+		try {
+			long killed = inspector.killSubscribers();
+			Response stop = alice.stop(id);
+			assertThat(killed).isPositive();
+			assertThat(stop.status()).as("nobody could confirm").isEqualTo(202);
+			assertThat(stop.json().get("message").asString()).isEqualTo("Stop requested for conversation " + id);
+		}
+		finally {
+			worker.resume();
+		}
+		long resumedAt = System.nanoTime();
+		await().atMost(Duration.ofSeconds(10)).until(() -> lastAssistantStatus(alice, id).equals("stopped"));
+		System.out.printf("[fault] SIGSTOP + CLIENT KILL: the recorded stop was carried out %d ms after SIGCONT%n",
+				(System.nanoTime() - resumedAt) / 1_000_000);
+		assertThat(drain(runs.get(id))).anyMatch(e -> e.contains("\"finish_reason\":\"cancelled\""));
+	}
 
-        long signalled = System.nanoTime();
-        worker.terminate();
-        int exit = worker.awaitExit(BOUND);
-        System.out.printf("[fault] SIGTERM: worker exited (%d) after %d ms with shutdown-grace 1s%n", exit,
-                (System.nanoTime() - signalled) / 1_000_000);
+	@Test
+	void stopsKeepLandingWhileSubscriptionsAreKilledOverAndOver() throws Exception {
+		worker(Map.of());
+		Api alice = gateways.api(0, "alice-" + UUID.randomUUID());
+		Map<String, ChatStream> runs = startRuns(alice, 8);
+		List<Long> latencies = new ArrayList<>();
+		Map<Integer, Integer> answers = new LinkedHashMap<>();
 
-        for (Map.Entry<String, ChatStream> run : runs.entrySet()) {
-            JsonNode messages = alice.history(run.getKey()).json().get("messages");
-            JsonNode answer = messages.get(1);
-            assertThat(answer.get("status").asString()).isEqualTo("stopped");
-            assertThat(answer.get("stop_reason").asString()).isEqualTo("shutdown");
-            assertThat(drain(run.getValue())).anyMatch(e -> e.contains("\"finish_reason\":\"cancelled\""));
-        }
-        assertThat(alice.active().json().get("active_conversations").isEmpty()).isTrue();
-        assertThat(new WorkerLiveness(inspector.template()).knownWorkers()).doesNotContain(worker.id());
-    }
+		AtomicLong kills = new AtomicLong();
+		AtomicReference<Throwable> killerFailure = new AtomicReference<>();
+		Thread killer = Thread.ofVirtual().start(() -> {
+			try {
+				while (!Thread.currentThread().isInterrupted()) {
+					kills.addAndGet(inspector.killSubscribers());
+					Thread.sleep(50);
+				}
+			}
+			catch (InterruptedException ex) {
+				// done
+			}
+			catch (RuntimeException ex) {
+				killerFailure.set(ex);
+			}
+		});
+		try {
+			for (String id : runs.keySet()) {
+				Instant requested = Instant.now();
+				Response stop = alice.stop(id);
+				answers.merge(stop.status(), 1, Integer::sum);
+				await().atMost(Duration.ofSeconds(10)).until(() -> lastAssistantStatus(alice, id).equals("stopped"));
+				JsonNode stopped = alice.history(id).json().get("messages").get(1);
+				latencies
+					.add(Duration.between(requested, Instant.parse(stopped.get("created_at").asString())).toMillis());
+			}
+		}
+		finally {
+			killer.interrupt();
+			killer.join();
+		}
+		System.out.printf("[fault] CLIENT KILL every 50 ms (%d connections killed): %d stops, answers %s, "
+				+ "stop-to-recorded ms %s%n", kills.get(), runs.size(), answers, latencies);
+		assertThat(killerFailure.get()).isNull();
+		assertThat(kills.get()).isPositive();
+		assertThat(answers.keySet()).isSubsetOf(200, 202);
+		assertThat(latencies).allMatch(ms -> ms < 5_000);
+	}
 
-    @Test
-    void aGatewayShuttingDownEndsItsOpenStreamsCleanlyAndTheRunGoesOn() throws Exception {
-        worker(Map.of());
-        ConfigurableApplicationContext leaving = gateways.addGateway();
-        String url = "http://127.0.0.1:" + ((WebServerApplicationContext) leaving).getWebServer().getPort();
-        Api alice = Api.forUser(url, "alice-" + UUID.randomUUID());
-        Map<String, ChatStream> runs = startRuns(alice, 1);
-        String id = runs.keySet().iterator().next();
+	@Test
+	void sigtermStopsRunningRunsWithReasonShutdownAndLeavesNothing() throws Exception {
+		WorkerProcess worker = worker(Map.of("stopline.worker.shutdown-grace", "1s"));
+		Api alice = gateways.api(0, "alice-" + UUID.randomUUID());
+		Map<String, ChatStream> runs = startRuns(alice, 2);
 
-        long closing = System.nanoTime();
-        leaving.close();
-        List<String> events = drain(runs.get(id));
-        System.out.printf("[fault] gateway shutdown: its open stream ended %d ms after the shutdown began%n",
-                (System.nanoTime() - closing) / 1_000_000);
+		long signalled = System.nanoTime();
+		worker.terminate();
+		int exit = worker.awaitExit(BOUND);
+		System.out.printf("[fault] SIGTERM: worker exited (%d) after %d ms with shutdown-grace 1s%n", exit,
+				(System.nanoTime() - signalled) / 1_000_000);
 
-        assertThat(events.get(events.size() - 2)).contains("shutting down");
-        Api viaOther = alice.at(gateways.gatewayUrl(0));
-        assertThat(viaOther.active().json().get("active_conversations").has(id)).as("the run goes on").isTrue();
-        assertThat(viaOther.stop(id).status()).isEqualTo(200);
-    }
+		for (Map.Entry<String, ChatStream> run : runs.entrySet()) {
+			JsonNode messages = alice.history(run.getKey()).json().get("messages");
+			JsonNode answer = messages.get(1);
+			assertThat(answer.get("status").asString()).isEqualTo("stopped");
+			assertThat(answer.get("stop_reason").asString()).isEqualTo("shutdown");
+			assertThat(drain(run.getValue())).anyMatch(e -> e.contains("\"finish_reason\":\"cancelled\""));
+		}
+		assertThat(alice.active().json().get("active_conversations").isEmpty()).isTrue();
+		assertThat(new WorkerLiveness(inspector.template()).knownWorkers()).doesNotContain(worker.id());
+	}
 
-    @Test
-    void afterRedisRestartsEmptyRunsAreRegisteredAgainAndCanBeStopped() throws Exception {
-        worker(Map.of());
-        Api alice = gateways.api(0, "alice-" + UUID.randomUUID());
-        Map<String, ChatStream> runs = startRuns(alice, 2);
-        String id = runs.keySet().iterator().next();
+	@Test
+	void aGatewayShuttingDownEndsItsOpenStreamsCleanlyAndTheRunGoesOn() throws Exception {
+		worker(Map.of());
+		ConfigurableApplicationContext leaving = gateways.addGateway();
+		String url = "http://127.0.0.1:" + ((WebServerApplicationContext) leaving).getWebServer().getPort();
+		Api alice = Api.forUser(url, "alice-" + UUID.randomUUID());
+		Map<String, ChatStream> runs = startRuns(alice, 1);
+		String id = runs.keySet().iterator().next();
 
-        long down = System.nanoTime();
-        redis.kill();
-        redis = redis.restart();
-        await().atMost(BOUND).ignoreExceptions()
-            .until(() -> alice.active().json().get("active_conversations").size() == runs.size());
-        long listed = (System.nanoTime() - down) / 1_000_000;
-        Response stop = alice.at(gateways.gatewayUrl(1)).stop(id);
-        long stopped = (System.nanoTime() - down) / 1_000_000;
-        System.out.printf("[fault] Redis restarted empty: runs listed again after %d ms, stop answered %d at %d ms%n",
-                listed, stop.status(), stopped);
+		long closing = System.nanoTime();
+		leaving.close();
+		List<String> events = drain(runs.get(id));
+		System.out.printf("[fault] gateway shutdown: its open stream ended %d ms after the shutdown began%n",
+				(System.nanoTime() - closing) / 1_000_000);
 
-        assertThat(stop.status()).isEqualTo(200);
-        assertThat(drain(runs.get(id))).anyMatch(e -> e.contains("\"finish_reason\":\"cancelled\""));
-        assertThat(alice.stopAll().status()).isEqualTo(200);
-        await().atMost(BOUND).until(() -> alice.active().json().get("active_conversations").isEmpty());
-    }
+		assertThat(events.get(events.size() - 2)).contains("shutting down");
+		Api viaOther = alice.at(gateways.gatewayUrl(0));
+		assertThat(viaOther.active().json().get("active_conversations").has(id)).as("the run goes on").isTrue();
+		assertThat(viaOther.stop(id).status()).isEqualTo(200);
+	}
 
-    private WorkerProcess worker(Map<String, String> properties) {
-        WorkerProcess worker = WorkerProcess.start(redis.url(), "proc-" + UUID.randomUUID().toString().substring(0, 8),
-                properties);
-        workers.add(worker);
-        return worker;
-    }
+	@Test
+	void afterRedisRestartsEmptyRunsAreRegisteredAgainAndCanBeStopped() throws Exception {
+		worker(Map.of());
+		Api alice = gateways.api(0, "alice-" + UUID.randomUUID());
+		Map<String, ChatStream> runs = startRuns(alice, 2);
+		String id = runs.keySet().iterator().next();
 
-    private static Map<String, ChatStream> startRuns(Api user, int count) {
-        Map<String, ChatStream> runs = new LinkedHashMap<>();
-        for (int i = 0; i < count; i++) {
-            String id = "conv-" + UUID.randomUUID();
-            runs.put(id, user.chatStream(id, LONG_RUN));
-        }
-        await().atMost(BOUND).untilAsserted(() -> {
-            JsonNode active = user.active().json().get("active_conversations");
-            runs.keySet().forEach(id -> assertThat(active.has(id) && active.get(id).get("state").asString()
-                .equals("running")).as("%s running", id).isTrue());
-        });
-        return runs;
-    }
+		long down = System.nanoTime();
+		redis.kill();
+		redis = redis.restart();
+		await().atMost(BOUND)
+			.ignoreExceptions()
+			.until(() -> alice.active().json().get("active_conversations").size() == runs.size());
+		long listed = (System.nanoTime() - down) / 1_000_000;
+		Response stop = alice.at(gateways.gatewayUrl(1)).stop(id);
+		long stopped = (System.nanoTime() - down) / 1_000_000;
+		System.out.printf("[fault] Redis restarted empty: runs listed again after %d ms, stop answered %d at %d ms%n",
+				listed, stop.status(), stopped);
 
-    private static String lastAssistantStatus(Api user, String id) {
-        JsonNode messages = user.history(id).json().get("messages");
-        for (int i = messages.size() - 1; i >= 0; i--) {
-            if (messages.get(i).get("role").asString().equals("assistant")) {
-                return messages.get(i).get("status").asString();
-            }
-        }
-        return "none";
-    }
+		assertThat(stop.status()).isEqualTo(200);
+		assertThat(drain(runs.get(id))).anyMatch(e -> e.contains("\"finish_reason\":\"cancelled\""));
+		assertThat(alice.stopAll().status()).isEqualTo(200);
+		await().atMost(BOUND).until(() -> alice.active().json().get("active_conversations").isEmpty());
+	}
 
-    /** Every event until {@code [DONE]} (bounded), [DONE] included. */
-    private static List<String> drain(ChatStream stream) throws InterruptedException {
-        List<String> events = new ArrayList<>();
-        String event;
-        while ((event = stream.next(BOUND)) != null) {
-            events.add(event);
-            if (event.equals("[DONE]")) {
-                break;
-            }
-        }
-        assertThat(events).as("the stream ended").endsWith("[DONE]");
-        return events;
-    }
+	private WorkerProcess worker(Map<String, String> properties) {
+		WorkerProcess worker = WorkerProcess.start(redis.url(), "proc-" + UUID.randomUUID().toString().substring(0, 8),
+				properties);
+		workers.add(worker);
+		return worker;
+	}
+
+	private static Map<String, ChatStream> startRuns(Api user, int count) {
+		Map<String, ChatStream> runs = new LinkedHashMap<>();
+		for (int i = 0; i < count; i++) {
+			String id = "conv-" + UUID.randomUUID();
+			runs.put(id, user.chatStream(id, LONG_RUN));
+		}
+		await().atMost(BOUND).untilAsserted(() -> {
+			JsonNode active = user.active().json().get("active_conversations");
+			runs.keySet()
+				.forEach(id -> assertThat(active.has(id) && active.get(id).get("state").asString().equals("running"))
+					.as("%s running", id)
+					.isTrue());
+		});
+		return runs;
+	}
+
+	private static String lastAssistantStatus(Api user, String id) {
+		JsonNode messages = user.history(id).json().get("messages");
+		for (int i = messages.size() - 1; i >= 0; i--) {
+			if (messages.get(i).get("role").asString().equals("assistant")) {
+				return messages.get(i).get("status").asString();
+			}
+		}
+		return "none";
+	}
+
+	/** Every event until {@code [DONE]} (bounded), [DONE] included. */
+	private static List<String> drain(ChatStream stream) throws InterruptedException {
+		List<String> events = new ArrayList<>();
+		String event;
+		while ((event = stream.next(BOUND)) != null) {
+			events.add(event);
+			if (event.equals("[DONE]")) {
+				break;
+			}
+		}
+		assertThat(events).as("the stream ended").endsWith("[DONE]");
+		return events;
+	}
+
 }

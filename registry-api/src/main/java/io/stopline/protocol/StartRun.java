@@ -4,14 +4,15 @@ import java.time.Instant;
 import java.util.List;
 
 /**
- * Command from a gateway to any worker, carried by the {@code stopline:jobs} stream: run this chat.
+ * Command from a gateway to any worker, carried by the {@code stopline:jobs} stream: run
+ * this chat.
  *
  * @param replyTo the gateway whose inbox receives the run's events
  */
-public record StartRun(String runId, String userId, String conversationId, String agentName,
-        List<ChatMessage> messages, int maxTokens, String replyTo, Instant requestedAt) {
+public record StartRun(String runId, String userId, String conversationId, String agentName, List<ChatMessage> messages,
+		int maxTokens, String replyTo, Instant requestedAt) {
 
-    /** One message of the prompt, OpenAI style. */
-    public record ChatMessage(String role, String content) {
-    }
+	/** One message of the prompt, OpenAI style. */
+	public record ChatMessage(String role, String content) {
+	}
 }

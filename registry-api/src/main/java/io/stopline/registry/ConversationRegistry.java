@@ -5,78 +5,97 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * Who runs what. A conversation has at most one active run; every change to it is fenced on the run id, so a late
- * claim, finish or stop for an older run never touches a newer one.
+ * Who runs what. A conversation has at most one active run; every change to it is fenced
+ * on the run id, so a late claim, finish or stop for an older run never touches a newer
+ * one.
  */
 public interface ConversationRegistry {
 
-    /** Reserves the conversation for a queued run and appends the user's message to its history. */
-    Reservation reserve(RunRecord queued, HistoryMessage userMessage);
+	/**
+	 * Reserves the conversation for a queued run and appends the user's message to its
+	 * history.
+	 */
+	Reservation reserve(RunRecord queued, HistoryMessage userMessage);
 
-    /** A worker takes a queued run; empty when the run is gone (stopped while queued) or not queued any more. */
-    Optional<RunRecord> claim(RunRecord queued, String workerId, Instant at);
+	/**
+	 * A worker takes a queued run; empty when the run is gone (stopped while queued) or
+	 * not queued any more.
+	 */
+	Optional<RunRecord> claim(RunRecord queued, String workerId, Instant at);
 
-    /** Ends the run, writing its outcome to the history; false when the record no longer belongs to this run. */
-    boolean finish(RunRecord run, RunOutcome outcome);
+	/**
+	 * Ends the run, writing its outcome to the history; false when the record no longer
+	 * belongs to this run.
+	 */
+	boolean finish(RunRecord run, RunOutcome outcome);
 
-    /** Like {@link #finish}, but only while the run is still queued (nobody claimed it yet). */
-    boolean finishQueued(RunRecord run, RunOutcome outcome);
+	/**
+	 * Like {@link #finish}, but only while the run is still queued (nobody claimed it
+	 * yet).
+	 */
+	boolean finishQueued(RunRecord run, RunOutcome outcome);
 
-    /**
-     * Re-asserts a running run after Redis may have lost it or a reaper may have ended it; writes the record (and the
-     * worker index entry) again only when nothing knows of the run any more.
-     */
-    Restore restore(RunRecord running);
+	/**
+	 * Re-asserts a running run after Redis may have lost it or a reaper may have ended
+	 * it; writes the record (and the worker index entry) again only when nothing knows of
+	 * the run any more.
+	 */
+	Restore restore(RunRecord running);
 
-    /** What a stop of this conversation would hit. */
-    StopTarget stopTarget(String userId, String conversationId);
+	/** What a stop of this conversation would hit. */
+	StopTarget stopTarget(String userId, String conversationId);
 
-    Optional<RunRecord> find(String userId, String conversationId);
+	Optional<RunRecord> find(String userId, String conversationId);
 
-    /** The user's queued and running runs, on every worker. */
-    List<RunRecord> active(String userId);
+	/** The user's queued and running runs, on every worker. */
+	List<RunRecord> active(String userId);
 
-    /** The runs a worker holds, from the worker index. */
-    List<WorkerRun> runsOf(String workerId);
+	/** The runs a worker holds, from the worker index. */
+	List<WorkerRun> runsOf(String workerId);
 
-    List<HistoryMessage> history(String userId, String conversationId);
+	List<HistoryMessage> history(String userId, String conversationId);
 
-    /** The result of {@link #reserve}. */
-    sealed interface Reservation {
+	/** The result of {@link #reserve}. */
+	sealed interface Reservation {
 
-        record Reserved() implements Reservation {
-        }
+		record Reserved() implements Reservation {
+		}
 
-        record Busy(RunRecord active) implements Reservation {
-        }
-    }
+		record Busy(RunRecord active) implements Reservation {
+		}
 
-    /** The result of {@link #stopTarget}. */
-    sealed interface StopTarget {
+	}
 
-        record Active(RunRecord run) implements StopTarget {
-        }
+	/** The result of {@link #stopTarget}. */
+	sealed interface StopTarget {
 
-        record RecentlyStopped(String runId) implements StopTarget {
-        }
+		record Active(RunRecord run) implements StopTarget {
+		}
 
-        record NotFound() implements StopTarget {
-        }
-    }
+		record RecentlyStopped(String runId) implements StopTarget {
+		}
 
-    /** The result of {@link #restore}. */
-    enum Restore {
-        /** the record is there: nothing changed */
-        PRESENT,
-        /** the record was gone and has been written again */
-        RESTORED,
-        /** a newer run owns the conversation: this one must stop */
-        SUPERSEDED,
-        /** the run's outcome is already in the history (it was reaped): it must stop */
-        ENDED
-    }
+		record NotFound() implements StopTarget {
+		}
 
-    /** An entry of a worker's index. */
-    record WorkerRun(String runId, String userId, String conversationId) {
-    }
+	}
+
+	/** The result of {@link #restore}. */
+	enum Restore {
+
+		/** the record is there: nothing changed */
+		PRESENT,
+		/** the record was gone and has been written again */
+		RESTORED,
+		/** a newer run owns the conversation: this one must stop */
+		SUPERSEDED,
+		/** the run's outcome is already in the history (it was reaped): it must stop */
+		ENDED
+
+	}
+
+	/** An entry of a worker's index. */
+	record WorkerRun(String runId, String userId, String conversationId) {
+	}
+
 }

@@ -10,61 +10,71 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Ends the runs of workers whose heartbeat expired: each run's record is removed and its history marked
- * {@code interrupted} (a fenced finish, so several reapers at once, or a reaper racing the worker itself, are
- * harmless: exactly one of them finishes each run), its client is told, and the worker's keys are removed.
+ * Ends the runs of workers whose heartbeat expired: each run's record is removed and its
+ * history marked {@code interrupted} (a fenced finish, so several reapers at once, or a
+ * reaper racing the worker itself, are harmless: exactly one of them finishes each run),
+ * its client is told, and the worker's keys are removed.
  */
 public final class DeadWorkerReaper {
 
-    private static final Logger log = LoggerFactory.getLogger(DeadWorkerReaper.class);
-    static final String LOST = "The worker running this conversation stopped responding; the answer was interrupted.";
+	private static final Logger log = LoggerFactory.getLogger(DeadWorkerReaper.class);
+	static final String LOST = "The worker running this conversation stopped responding; the answer was interrupted.";
 
-    private final ConversationRegistry registry;
-    private final WorkerLiveness liveness;
-    private final GatewayInboxes inboxes;
+	private final ConversationRegistry registry;
 
-    public DeadWorkerReaper(ConversationRegistry registry, WorkerLiveness liveness, GatewayInboxes inboxes) {
-        this.registry = registry;
-        this.liveness = liveness;
-        this.inboxes = inboxes;
-    }
+	private final WorkerLiveness liveness;
 
-    /** Reaps every known worker whose heartbeat is gone; returns the runs this call interrupted. */
-    public List<RunRecord> reapDead() {
-        List<RunRecord> reaped = new ArrayList<>();
-        for (String workerId : liveness.knownWorkers()) {
-            if (!liveness.isAlive(workerId)) {
-                reaped.addAll(reap(workerId));
-            }
-        }
-        return reaped;
-    }
+	private final GatewayInboxes inboxes;
 
-    /** Reaps one worker, which the caller found dead; returns the runs this call interrupted. */
-    public List<RunRecord> reap(String workerId) {
-        List<RunRecord> reaped = new ArrayList<>();
-        for (ConversationRegistry.WorkerRun entry : registry.runsOf(workerId)) {
-            Optional<RunRecord> record = registry.find(entry.userId(), entry.conversationId())
-                .filter(run -> run.runId().equals(entry.runId()) && workerId.equals(run.workerId()));
-            if (record.isPresent() && interrupt(record.get())) {
-                reaped.add(record.get());
-            }
-        }
-        if (!liveness.isAlive(workerId)) {
-            liveness.forget(workerId);
-        }
-        if (!reaped.isEmpty()) {
-            log.warn("worker {} is gone: interrupted {} run(s)", workerId, reaped.size());
-        }
-        return reaped;
-    }
+	public DeadWorkerReaper(ConversationRegistry registry, WorkerLiveness liveness, GatewayInboxes inboxes) {
+		this.registry = registry;
+		this.liveness = liveness;
+		this.inboxes = inboxes;
+	}
 
-    private boolean interrupt(RunRecord run) {
-        Instant now = Instant.now();
-        if (!registry.finish(run, RunOutcome.interrupted(now))) {
-            return false;
-        }
-        inboxes.publish(run.replyTo(), new RunEvent.RunFailed(run.runId(), run.conversationId(), LOST, "", now));
-        return true;
-    }
+	/**
+	 * Reaps every known worker whose heartbeat is gone; returns the runs this call
+	 * interrupted.
+	 */
+	public List<RunRecord> reapDead() {
+		List<RunRecord> reaped = new ArrayList<>();
+		for (String workerId : liveness.knownWorkers()) {
+			if (!liveness.isAlive(workerId)) {
+				reaped.addAll(reap(workerId));
+			}
+		}
+		return reaped;
+	}
+
+	/**
+	 * Reaps one worker, which the caller found dead; returns the runs this call
+	 * interrupted.
+	 */
+	public List<RunRecord> reap(String workerId) {
+		List<RunRecord> reaped = new ArrayList<>();
+		for (ConversationRegistry.WorkerRun entry : registry.runsOf(workerId)) {
+			Optional<RunRecord> record = registry.find(entry.userId(), entry.conversationId())
+				.filter(run -> run.runId().equals(entry.runId()) && workerId.equals(run.workerId()));
+			if (record.isPresent() && interrupt(record.get())) {
+				reaped.add(record.get());
+			}
+		}
+		if (!liveness.isAlive(workerId)) {
+			liveness.forget(workerId);
+		}
+		if (!reaped.isEmpty()) {
+			log.warn("worker {} is gone: interrupted {} run(s)", workerId, reaped.size());
+		}
+		return reaped;
+	}
+
+	private boolean interrupt(RunRecord run) {
+		Instant now = Instant.now();
+		if (!registry.finish(run, RunOutcome.interrupted(now))) {
+			return false;
+		}
+		inboxes.publish(run.replyTo(), new RunEvent.RunFailed(run.runId(), run.conversationId(), LOST, "", now));
+		return true;
+	}
+
 }

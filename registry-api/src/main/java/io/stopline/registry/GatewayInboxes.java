@@ -10,28 +10,30 @@ import org.redisson.api.RedissonClient;
 import org.redisson.client.codec.StringCodec;
 
 /**
- * Publishes run events to the inbox channel of a gateway ({@code stopline:{g:<gateway>}:inbox}), where that
- * gateway routes them to the client connection or the stop request waiting for them.
+ * Publishes run events to the inbox channel of a gateway
+ * ({@code stopline:{g:<gateway>}:inbox}), where that gateway routes them to the client
+ * connection or the stop request waiting for them.
  */
 public final class GatewayInboxes {
 
-    private final RedissonClient redisson;
+	private final RedissonClient redisson;
 
-    public GatewayInboxes(RedissonClient redisson) {
-        this.redisson = redisson;
-    }
+	public GatewayInboxes(RedissonClient redisson) {
+		this.redisson = redisson;
+	}
 
-    public RTopic inbox(String gatewayId) {
-        return redisson.getTopic(Keys.gatewayInbox(gatewayId), StringCodec.INSTANCE);
-    }
+	public RTopic inbox(String gatewayId) {
+		return redisson.getTopic(Keys.gatewayInbox(gatewayId), StringCodec.INSTANCE);
+	}
 
-    public void publish(String gatewayId, RunEvent event) {
-        inbox(gatewayId).publish(Json.write(event));
-    }
+	public void publish(String gatewayId, RunEvent event) {
+		inbox(gatewayId).publish(Json.write(event));
+	}
 
-    /** Publishes once to each distinct gateway. */
-    public void publish(Collection<String> gatewayIds, RunEvent event) {
-        String json = Json.write(event);
-        new LinkedHashSet<>(gatewayIds).forEach(id -> inbox(id).publish(json));
-    }
+	/** Publishes once to each distinct gateway. */
+	public void publish(Collection<String> gatewayIds, RunEvent event) {
+		String json = Json.write(event);
+		new LinkedHashSet<>(gatewayIds).forEach(id -> inbox(id).publish(json));
+	}
+
 }

@@ -9,15 +9,16 @@ import org.jspecify.annotations.Nullable;
  *
  * @param role {@code user}, {@code assistant} or {@code system} (the stop notice)
  * @param status {@code complete}, {@code stopped}, {@code failed} or {@code interrupted}
- * @param stopReason why a run was stopped ({@code user}, {@code stop_all}, ...), null otherwise
+ * @param stopReason why a run was stopped ({@code user}, {@code stop_all}, ...), null
+ * otherwise
  * @param error what went wrong, for a {@code failed} or {@code interrupted} run
  */
 public record HistoryMessage(String role, String content, String status, @Nullable String stopReason,
-        @Nullable String error, @Nullable String runId, Instant createdAt) {
+		@Nullable String error, @Nullable String runId, Instant createdAt) {
 
-    public static final String STOP_NOTICE = "Conversation stopped by user.";
+	public static final String STOP_NOTICE = "Conversation stopped by user.";
 
-    public static HistoryMessage user(String content, String runId, Instant at) {
-        return new HistoryMessage("user", content, RunOutcome.COMPLETE, null, null, runId, at);
-    }
+	public static HistoryMessage user(String content, String runId, Instant at) {
+		return new HistoryMessage("user", content, RunOutcome.COMPLETE, null, null, runId, at);
+	}
 }

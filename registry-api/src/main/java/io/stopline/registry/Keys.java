@@ -5,13 +5,14 @@ import java.nio.charset.StandardCharsets;
 import java.util.regex.Pattern;
 
 /**
- * The one Redis key and channel schema of Stopline. Every key a node reads or writes is built here.
+ * The one Redis key and channel schema of Stopline. Every key a node reads or writes is
+ * built here.
  *
- * <h2>Storage details</h2>
- * Keys of one user share the hash tag {@code {u:<user>}}, keys of one worker share {@code {w:<worker>}}, so every
- * multi-key script touches a single Redis Cluster slot. {@code <user>} is the JWT subject, percent-encoded outside
- * {@code [A-Za-z0-9._@|-]} so that it can never close a hash tag or form a glob; {@code <conv>} is a validated
- * conversation id (see {@link ConversationIds}).
+ * <h2>Storage details</h2> Keys of one user share the hash tag {@code {u:<user>}}, keys
+ * of one worker share {@code {w:<worker>}}, so every multi-key script touches a single
+ * Redis Cluster slot. {@code <user>} is the JWT subject, percent-encoded outside
+ * {@code [A-Za-z0-9._@|-]} so that it can never close a hash tag or form a glob;
+ * {@code <conv>} is a validated conversation id (see {@link ConversationIds}).
  *
  * <pre>
  * # active run of a conversation (one field per conversation that has a run queued or running)
@@ -46,59 +47,63 @@ import java.util.regex.Pattern;
  */
 public final class Keys {
 
-    public static final String PREFIX = "stopline:";
-    public static final String JOBS = PREFIX + "jobs";
-    public static final String JOBS_GROUP = "workers";
-    public static final String WORKERS = PREFIX + "workers";
+	public static final String PREFIX = "stopline:";
 
-    private static final Pattern SAFE_USER = Pattern.compile("[A-Za-z0-9._@|-]+");
+	public static final String JOBS = PREFIX + "jobs";
 
-    private Keys() {
-    }
+	public static final String JOBS_GROUP = "workers";
 
-    static String userTag(String userId) {
-        String safe = SAFE_USER.matcher(userId).matches() ? userId
-                : URLEncoder.encode(userId, StandardCharsets.UTF_8).replace("*", "%2A").replace("+", "%20");
-        return PREFIX + "{u:" + safe + "}";
-    }
+	public static final String WORKERS = PREFIX + "workers";
 
-    static String workerTag(String workerId) {
-        return PREFIX + "{w:" + workerId + "}";
-    }
+	private static final Pattern SAFE_USER = Pattern.compile("[A-Za-z0-9._@|-]+");
 
-    public static String runs(String userId) {
-        return userTag(userId) + ":runs";
-    }
+	private Keys() {
+	}
 
-    public static String conversations(String userId) {
-        return userTag(userId) + ":conversations";
-    }
+	static String userTag(String userId) {
+		String safe = SAFE_USER.matcher(userId).matches() ? userId
+				: URLEncoder.encode(userId, StandardCharsets.UTF_8).replace("*", "%2A").replace("+", "%20");
+		return PREFIX + "{u:" + safe + "}";
+	}
 
-    public static String messages(String userId, String conversationId) {
-        return userTag(userId) + ":conv:" + ConversationIds.require(conversationId) + ":messages";
-    }
+	static String workerTag(String workerId) {
+		return PREFIX + "{w:" + workerId + "}";
+	}
 
-    public static String stopped(String userId, String conversationId) {
-        return userTag(userId) + ":conv:" + ConversationIds.require(conversationId) + ":stopped";
-    }
+	public static String runs(String userId) {
+		return userTag(userId) + ":runs";
+	}
 
-    public static String workerRuns(String workerId) {
-        return workerTag(workerId) + ":runs";
-    }
+	public static String conversations(String userId) {
+		return userTag(userId) + ":conversations";
+	}
 
-    public static String workerStops(String workerId) {
-        return workerTag(workerId) + ":stops";
-    }
+	public static String messages(String userId, String conversationId) {
+		return userTag(userId) + ":conv:" + ConversationIds.require(conversationId) + ":messages";
+	}
 
-    public static String workerAlive(String workerId) {
-        return workerTag(workerId) + ":alive";
-    }
+	public static String stopped(String userId, String conversationId) {
+		return userTag(userId) + ":conv:" + ConversationIds.require(conversationId) + ":stopped";
+	}
 
-    public static String workerStopChannel(String workerId) {
-        return workerTag(workerId) + ":stop";
-    }
+	public static String workerRuns(String workerId) {
+		return workerTag(workerId) + ":runs";
+	}
 
-    public static String gatewayInbox(String gatewayId) {
-        return PREFIX + "{g:" + gatewayId + "}:inbox";
-    }
+	public static String workerStops(String workerId) {
+		return workerTag(workerId) + ":stops";
+	}
+
+	public static String workerAlive(String workerId) {
+		return workerTag(workerId) + ":alive";
+	}
+
+	public static String workerStopChannel(String workerId) {
+		return workerTag(workerId) + ":stop";
+	}
+
+	public static String gatewayInbox(String gatewayId) {
+		return PREFIX + "{g:" + gatewayId + "}:inbox";
+	}
+
 }

@@ -11,48 +11,53 @@ import org.springframework.context.SmartLifecycle;
 import org.springframework.scheduling.TaskScheduler;
 
 /**
- * Runs {@link DeadWorkerReaper#reapDead()} on a fixed delay while the node lives. Every gateway and worker runs one:
- * concurrent reapers are safe, and runs are cleaned up as long as any node is alive.
+ * Runs {@link DeadWorkerReaper#reapDead()} on a fixed delay while the node lives. Every
+ * gateway and worker runs one: concurrent reapers are safe, and runs are cleaned up as
+ * long as any node is alive.
  */
 public final class PeriodicReaper implements SmartLifecycle {
 
-    private static final Logger log = LoggerFactory.getLogger(PeriodicReaper.class);
+	private static final Logger log = LoggerFactory.getLogger(PeriodicReaper.class);
 
-    private final DeadWorkerReaper reaper;
-    private final TaskScheduler scheduler;
-    private final Duration interval;
-    private @Nullable ScheduledFuture<?> ticking;
+	private final DeadWorkerReaper reaper;
 
-    public PeriodicReaper(DeadWorkerReaper reaper, TaskScheduler scheduler, Duration interval) {
-        this.reaper = reaper;
-        this.scheduler = scheduler;
-        this.interval = interval;
-    }
+	private final TaskScheduler scheduler;
 
-    @Override
-    public synchronized void start() {
-        ticking = scheduler.scheduleWithFixedDelay(this::reap, interval);
-    }
+	private final Duration interval;
 
-    @Override
-    public synchronized void stop() {
-        if (ticking != null) {
-            ticking.cancel(false);
-            ticking = null;
-        }
-    }
+	private @Nullable ScheduledFuture<?> ticking;
 
-    @Override
-    public synchronized boolean isRunning() {
-        return ticking != null;
-    }
+	public PeriodicReaper(DeadWorkerReaper reaper, TaskScheduler scheduler, Duration interval) {
+		this.reaper = reaper;
+		this.scheduler = scheduler;
+		this.interval = interval;
+	}
 
-    private void reap() {
-        try {
-            reaper.reapDead();
-        }
-        catch (RuntimeException ex) {
-            log.warn("reaping dead workers failed ({}); next tick retries", ex.toString());
-        }
-    }
+	@Override
+	public synchronized void start() {
+		ticking = scheduler.scheduleWithFixedDelay(this::reap, interval);
+	}
+
+	@Override
+	public synchronized void stop() {
+		if (ticking != null) {
+			ticking.cancel(false);
+			ticking = null;
+		}
+	}
+
+	@Override
+	public synchronized boolean isRunning() {
+		return ticking != null;
+	}
+
+	private void reap() {
+		try {
+			reaper.reapDead();
+		}
+		catch (RuntimeException ex) {
+			log.warn("reaping dead workers failed ({}); next tick retries", ex.toString());
+		}
+	}
+
 }

@@ -12,146 +12,146 @@ import org.jspecify.annotations.Nullable;
 import org.springframework.data.redis.core.StringRedisTemplate;
 
 /**
- * {@link ConversationRegistry} on Redis. The atomic steps are Lua scripts on the user's slot; the worker index lives
- * on the worker's slot and is written before a claim and removed after a finish, so it always covers the records
- * (the reaper may find an index entry without a record, never a record without an entry).
+ * {@link ConversationRegistry} on Redis. The atomic steps are Lua scripts on the user's
+ * slot; the worker index lives on the worker's slot and is written before a claim and
+ * removed after a finish, so it always covers the records (the reaper may find an index
+ * entry without a record, never a record without an entry).
  */
 public final class RedisConversationRegistry implements ConversationRegistry {
 
-    /** How long a stopped conversation answers a repeated stop with "already stopped". */
-    static final long STOPPED_MARKER_SECONDS = 60;
+	/** How long a stopped conversation answers a repeated stop with "already stopped". */
+	static final long STOPPED_MARKER_SECONDS = 60;
 
-    private final StringRedisTemplate redis;
+	private final StringRedisTemplate redis;
 
-    public RedisConversationRegistry(StringRedisTemplate redis) {
-        this.redis = redis;
-    }
+	public RedisConversationRegistry(StringRedisTemplate redis) {
+		this.redis = redis;
+	}
 
-    @Override
-    public Reservation reserve(RunRecord queued, HistoryMessage userMessage) {
-        String user = queued.userId();
-        String conversation = queued.conversationId();
-        String existing = redis.execute(LuaScripts.RESERVE,
-                List.of(Keys.runs(user), Keys.messages(user, conversation), Keys.conversations(user),
-                        Keys.stopped(user, conversation)),
-                conversation, Json.write(queued), Json.write(userMessage), millis(queued.queuedAt()));
-        return existing == null ? new Reservation.Reserved()
-                : new Reservation.Busy(Json.read(existing, RunRecord.class));
-    }
+	@Override
+	public Reservation reserve(RunRecord queued, HistoryMessage userMessage) {
+		String user = queued.userId();
+		String conversation = queued.conversationId();
+		String existing = redis.execute(LuaScripts.RESERVE,
+				List.of(Keys.runs(user), Keys.messages(user, conversation), Keys.conversations(user),
+						Keys.stopped(user, conversation)),
+				conversation, Json.write(queued), Json.write(userMessage), millis(queued.queuedAt()));
+		return existing == null ? new Reservation.Reserved()
+				: new Reservation.Busy(Json.read(existing, RunRecord.class));
+	}
 
-    @Override
-    public Optional<RunRecord> claim(RunRecord queued, String workerId, Instant at) {
-        String index = Keys.workerRuns(workerId);
-        redis.opsForHash().put(index, queued.runId(), Json.write(WorkerRunJson.of(queued)));
-        String claimed = redis.execute(LuaScripts.CLAIM, List.of(Keys.runs(queued.userId())),
-                queued.conversationId(), queued.runId(), workerId, at.toString());
-        if (claimed == null) {
-            redis.opsForHash().delete(index, queued.runId());
-            return Optional.empty();
-        }
-        return Optional.of(Json.read(claimed, RunRecord.class));
-    }
+	@Override
+	public Optional<RunRecord> claim(RunRecord queued, String workerId, Instant at) {
+		String index = Keys.workerRuns(workerId);
+		redis.opsForHash().put(index, queued.runId(), Json.write(WorkerRunJson.of(queued)));
+		String claimed = redis.execute(LuaScripts.CLAIM, List.of(Keys.runs(queued.userId())), queued.conversationId(),
+				queued.runId(), workerId, at.toString());
+		if (claimed == null) {
+			redis.opsForHash().delete(index, queued.runId());
+			return Optional.empty();
+		}
+		return Optional.of(Json.read(claimed, RunRecord.class));
+	}
 
-    @Override
-    public boolean finish(RunRecord run, RunOutcome outcome) {
-        return finish(run, outcome, "");
-    }
+	@Override
+	public boolean finish(RunRecord run, RunOutcome outcome) {
+		return finish(run, outcome, "");
+	}
 
-    @Override
-    public boolean finishQueued(RunRecord run, RunOutcome outcome) {
-        return finish(run, outcome, RunRecord.QUEUED);
-    }
+	@Override
+	public boolean finishQueued(RunRecord run, RunOutcome outcome) {
+		return finish(run, outcome, RunRecord.QUEUED);
+	}
 
-    private boolean finish(RunRecord run, RunOutcome outcome, String requiredState) {
-        String user = run.userId();
-        String conversation = run.conversationId();
-        List<String> args = new ArrayList<>();
-        args.add(conversation);
-        args.add(run.runId());
-        args.add(requiredState);
-        args.add(millis(outcome.at()));
-        args.add(outcome.isStopped() ? Long.toString(STOPPED_MARKER_SECONDS) : "0");
-        outcome.messages(run.runId()).forEach(message -> args.add(Json.write(message)));
-        Long removed = redis.execute(LuaScripts.FINISH,
-                List.of(Keys.runs(user), Keys.messages(user, conversation), Keys.conversations(user),
-                        Keys.stopped(user, conversation)),
-                args.toArray());
-        if (run.workerId() != null) {
-            redis.opsForHash().delete(Keys.workerRuns(run.workerId()), run.runId());
-        }
-        return removed != null && removed == 1L;
-    }
+	private boolean finish(RunRecord run, RunOutcome outcome, String requiredState) {
+		String user = run.userId();
+		String conversation = run.conversationId();
+		List<String> args = new ArrayList<>();
+		args.add(conversation);
+		args.add(run.runId());
+		args.add(requiredState);
+		args.add(millis(outcome.at()));
+		args.add(outcome.isStopped() ? Long.toString(STOPPED_MARKER_SECONDS) : "0");
+		outcome.messages(run.runId()).forEach(message -> args.add(Json.write(message)));
+		Long removed = redis.execute(LuaScripts.FINISH, List.of(Keys.runs(user), Keys.messages(user, conversation),
+				Keys.conversations(user), Keys.stopped(user, conversation)), args.toArray());
+		if (run.workerId() != null) {
+			redis.opsForHash().delete(Keys.workerRuns(run.workerId()), run.runId());
+		}
+		return removed != null && removed == 1L;
+	}
 
-    @Override
-    public Restore restore(RunRecord running) {
-        String user = running.userId();
-        String conversation = running.conversationId();
-        if (running.workerId() != null) {
-            redis.opsForHash().put(Keys.workerRuns(running.workerId()), running.runId(),
-                    Json.write(WorkerRunJson.of(running)));
-        }
-        String answer = redis.execute(LuaScripts.RESTORE,
-                List.of(Keys.runs(user), Keys.messages(user, conversation), Keys.conversations(user)), conversation,
-                running.runId(), Json.write(running), millis(Instant.now()));
-        Restore restore = Restore.valueOf(String.valueOf(answer).toUpperCase(java.util.Locale.ROOT));
-        if ((restore == Restore.SUPERSEDED || restore == Restore.ENDED) && running.workerId() != null) {
-            redis.opsForHash().delete(Keys.workerRuns(running.workerId()), running.runId());
-        }
-        return restore;
-    }
+	@Override
+	public Restore restore(RunRecord running) {
+		String user = running.userId();
+		String conversation = running.conversationId();
+		if (running.workerId() != null) {
+			redis.opsForHash()
+				.put(Keys.workerRuns(running.workerId()), running.runId(), Json.write(WorkerRunJson.of(running)));
+		}
+		String answer = redis.execute(LuaScripts.RESTORE,
+				List.of(Keys.runs(user), Keys.messages(user, conversation), Keys.conversations(user)), conversation,
+				running.runId(), Json.write(running), millis(Instant.now()));
+		Restore restore = Restore.valueOf(String.valueOf(answer).toUpperCase(java.util.Locale.ROOT));
+		if ((restore == Restore.SUPERSEDED || restore == Restore.ENDED) && running.workerId() != null) {
+			redis.opsForHash().delete(Keys.workerRuns(running.workerId()), running.runId());
+		}
+		return restore;
+	}
 
-    @Override
-    public StopTarget stopTarget(String userId, String conversationId) {
-        String found = redis.execute(LuaScripts.STOP_TARGET,
-                List.of(Keys.runs(userId), Keys.stopped(userId, conversationId)), conversationId);
-        if (found == null) {
-            return new StopTarget.NotFound();
-        }
-        String body = found.substring(1);
-        return found.charAt(0) == 'A' ? new StopTarget.Active(Json.read(body, RunRecord.class))
-                : new StopTarget.RecentlyStopped(body);
-    }
+	@Override
+	public StopTarget stopTarget(String userId, String conversationId) {
+		String found = redis.execute(LuaScripts.STOP_TARGET,
+				List.of(Keys.runs(userId), Keys.stopped(userId, conversationId)), conversationId);
+		if (found == null) {
+			return new StopTarget.NotFound();
+		}
+		String body = found.substring(1);
+		return found.charAt(0) == 'A' ? new StopTarget.Active(Json.read(body, RunRecord.class))
+				: new StopTarget.RecentlyStopped(body);
+	}
 
-    @Override
-    public Optional<RunRecord> find(String userId, String conversationId) {
-        Object json = redis.opsForHash().get(Keys.runs(userId), ConversationIds.require(conversationId));
-        return Optional.ofNullable(json).map(value -> Json.read((String) value, RunRecord.class));
-    }
+	@Override
+	public Optional<RunRecord> find(String userId, String conversationId) {
+		Object json = redis.opsForHash().get(Keys.runs(userId), ConversationIds.require(conversationId));
+		return Optional.ofNullable(json).map(value -> Json.read((String) value, RunRecord.class));
+	}
 
-    @Override
-    public List<RunRecord> active(String userId) {
-        Map<Object, Object> runs = redis.opsForHash().entries(Keys.runs(userId));
-        List<RunRecord> records = new ArrayList<>(runs.size());
-        runs.values().forEach(json -> records.add(Json.read((String) json, RunRecord.class)));
-        return records;
-    }
+	@Override
+	public List<RunRecord> active(String userId) {
+		Map<Object, Object> runs = redis.opsForHash().entries(Keys.runs(userId));
+		List<RunRecord> records = new ArrayList<>(runs.size());
+		runs.values().forEach(json -> records.add(Json.read((String) json, RunRecord.class)));
+		return records;
+	}
 
-    @Override
-    public List<WorkerRun> runsOf(String workerId) {
-        Map<Object, Object> index = redis.opsForHash().entries(Keys.workerRuns(workerId));
-        List<WorkerRun> runs = new ArrayList<>(index.size());
-        index.forEach((runId, json) -> {
-            WorkerRunJson entry = Json.read((String) json, WorkerRunJson.class);
-            runs.add(new WorkerRun((String) runId, entry.userId(), entry.conversationId()));
-        });
-        return runs;
-    }
+	@Override
+	public List<WorkerRun> runsOf(String workerId) {
+		Map<Object, Object> index = redis.opsForHash().entries(Keys.workerRuns(workerId));
+		List<WorkerRun> runs = new ArrayList<>(index.size());
+		index.forEach((runId, json) -> {
+			WorkerRunJson entry = Json.read((String) json, WorkerRunJson.class);
+			runs.add(new WorkerRun((String) runId, entry.userId(), entry.conversationId()));
+		});
+		return runs;
+	}
 
-    @Override
-    public List<HistoryMessage> history(String userId, String conversationId) {
-        List<String> raw = redis.opsForList().range(Keys.messages(userId, conversationId), 0, -1);
-        return raw == null ? List.of() : raw.stream().map(json -> Json.read(json, HistoryMessage.class)).toList();
-    }
+	@Override
+	public List<HistoryMessage> history(String userId, String conversationId) {
+		List<String> raw = redis.opsForList().range(Keys.messages(userId, conversationId), 0, -1);
+		return raw == null ? List.of() : raw.stream().map(json -> Json.read(json, HistoryMessage.class)).toList();
+	}
 
-    private static String millis(@Nullable Instant at) {
-        return Long.toString((at != null ? at : Instant.now()).toEpochMilli());
-    }
+	private static String millis(@Nullable Instant at) {
+		return Long.toString((at != null ? at : Instant.now()).toEpochMilli());
+	}
 
-    /** The value of a worker index entry. */
-    record WorkerRunJson(String userId, String conversationId) {
+	/** The value of a worker index entry. */
+	record WorkerRunJson(String userId, String conversationId) {
 
-        static WorkerRunJson of(RunRecord run) {
-            return new WorkerRunJson(run.userId(), run.conversationId());
-        }
-    }
+		static WorkerRunJson of(RunRecord run) {
+			return new WorkerRunJson(run.userId(), run.conversationId());
+		}
+	}
+
 }

@@ -13,40 +13,44 @@ import org.jspecify.annotations.Nullable;
  * @param stopReason set when {@code status} is {@code stopped}
  */
 public record RunOutcome(String status, String content, @Nullable String stopReason, @Nullable String error,
-        Instant at) {
+		Instant at) {
 
-    public static final String COMPLETE = "complete";
-    public static final String STOPPED = "stopped";
-    public static final String FAILED = "failed";
-    public static final String INTERRUPTED = "interrupted";
+	public static final String COMPLETE = "complete";
 
-    public static RunOutcome complete(String content, Instant at) {
-        return new RunOutcome(COMPLETE, content, null, null, at);
-    }
+	public static final String STOPPED = "stopped";
 
-    public static RunOutcome stopped(String partial, String reason, Instant at) {
-        return new RunOutcome(STOPPED, partial, reason, null, at);
-    }
+	public static final String FAILED = "failed";
 
-    public static RunOutcome failed(String partial, String error, Instant at) {
-        return new RunOutcome(FAILED, partial, null, error, at);
-    }
+	public static final String INTERRUPTED = "interrupted";
 
-    public static RunOutcome interrupted(Instant at) {
-        return new RunOutcome(INTERRUPTED, "", null, DeadWorkerReaper.LOST, at);
-    }
+	public static RunOutcome complete(String content, Instant at) {
+		return new RunOutcome(COMPLETE, content, null, null, at);
+	}
 
-    public boolean isStopped() {
-        return STOPPED.equals(status);
-    }
+	public static RunOutcome stopped(String partial, String reason, Instant at) {
+		return new RunOutcome(STOPPED, partial, reason, null, at);
+	}
 
-    /** The assistant message, followed by the stop notice when the run was stopped. */
-    List<HistoryMessage> messages(String runId) {
-        List<HistoryMessage> messages = new ArrayList<>(2);
-        messages.add(new HistoryMessage("assistant", content, status, stopReason, error, runId, at));
-        if (isStopped()) {
-            messages.add(new HistoryMessage("system", HistoryMessage.STOP_NOTICE, COMPLETE, stopReason, null, runId, at));
-        }
-        return messages;
-    }
+	public static RunOutcome failed(String partial, String error, Instant at) {
+		return new RunOutcome(FAILED, partial, null, error, at);
+	}
+
+	public static RunOutcome interrupted(Instant at) {
+		return new RunOutcome(INTERRUPTED, "", null, DeadWorkerReaper.LOST, at);
+	}
+
+	public boolean isStopped() {
+		return STOPPED.equals(status);
+	}
+
+	/** The assistant message, followed by the stop notice when the run was stopped. */
+	List<HistoryMessage> messages(String runId) {
+		List<HistoryMessage> messages = new ArrayList<>(2);
+		messages.add(new HistoryMessage("assistant", content, status, stopReason, error, runId, at));
+		if (isStopped()) {
+			messages
+				.add(new HistoryMessage("system", HistoryMessage.STOP_NOTICE, COMPLETE, stopReason, null, runId, at));
+		}
+		return messages;
+	}
 }

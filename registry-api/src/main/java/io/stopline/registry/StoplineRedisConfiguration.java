@@ -10,56 +10,62 @@ import org.springframework.context.annotation.Configuration;
 import org.springframework.data.redis.core.StringRedisTemplate;
 
 /**
- * The Redis-backed parts every Stopline node uses, for a node to import. Needs a {@link StringRedisTemplate} and a
- * {@link RedissonClient} (Redisson's Spring Boot starter provides both).
+ * The Redis-backed parts every Stopline node uses, for a node to import. Needs a
+ * {@link StringRedisTemplate} and a {@link RedissonClient} (Redisson's Spring Boot
+ * starter provides both).
  */
 @Configuration(proxyBeanMethods = false)
 public class StoplineRedisConfiguration {
 
-    /** Redisson pings every connection this often, so a half-open subscribed connection is noticed within seconds. */
-    public static final Duration PING_INTERVAL = Duration.ofSeconds(3);
+	/**
+	 * Redisson pings every connection this often, so a half-open subscribed connection is
+	 * noticed within seconds.
+	 */
+	public static final Duration PING_INTERVAL = Duration.ofSeconds(3);
 
-    @Bean
-    public ConversationRegistry conversationRegistry(StringRedisTemplate redis) {
-        return new RedisConversationRegistry(redis);
-    }
+	@Bean
+	public ConversationRegistry conversationRegistry(StringRedisTemplate redis) {
+		return new RedisConversationRegistry(redis);
+	}
 
-    @Bean
-    public StopRequests stopRequests(StringRedisTemplate redis) {
-        return new StopRequests(redis);
-    }
+	@Bean
+	public StopRequests stopRequests(StringRedisTemplate redis) {
+		return new StopRequests(redis);
+	}
 
-    @Bean
-    public GatewayInboxes gatewayInboxes(RedissonClient redisson) {
-        return new GatewayInboxes(redisson);
-    }
+	@Bean
+	public GatewayInboxes gatewayInboxes(RedissonClient redisson) {
+		return new GatewayInboxes(redisson);
+	}
 
-    @Bean
-    public WorkerLiveness workerLiveness(StringRedisTemplate redis) {
-        return new WorkerLiveness(redis);
-    }
+	@Bean
+	public WorkerLiveness workerLiveness(StringRedisTemplate redis) {
+		return new WorkerLiveness(redis);
+	}
 
-    @Bean
-    public DeadWorkerReaper deadWorkerReaper(ConversationRegistry registry, WorkerLiveness liveness,
-            GatewayInboxes inboxes) {
-        return new DeadWorkerReaper(registry, liveness, inboxes);
-    }
+	@Bean
+	public DeadWorkerReaper deadWorkerReaper(ConversationRegistry registry, WorkerLiveness liveness,
+			GatewayInboxes inboxes) {
+		return new DeadWorkerReaper(registry, liveness, inboxes);
+	}
 
-    /**
-     * Tunes a Redisson configuration for stop coordination: a short ping interval on every connection (subscribed
-     * ones included), and quick reconnect attempts, so a lost subscription is back within a second or so.
-     */
-    public static void tune(Config config) {
-        if (config.isSingleConfig()) {
-            config.useSingleServer()
-                .setPingConnectionInterval((int) PING_INTERVAL.toMillis())
-                .setRetryDelay(attempt -> Duration.ofMillis(200));
-        }
-        else if (config.isSentinelConfig()) {
-            config.useSentinelServers().setPingConnectionInterval((int) PING_INTERVAL.toMillis());
-        }
-        else if (config.isClusterConfig()) {
-            config.useClusterServers().setPingConnectionInterval((int) PING_INTERVAL.toMillis());
-        }
-    }
+	/**
+	 * Tunes a Redisson configuration for stop coordination: a short ping interval on
+	 * every connection (subscribed ones included), and quick reconnect attempts, so a
+	 * lost subscription is back within a second or so.
+	 */
+	public static void tune(Config config) {
+		if (config.isSingleConfig()) {
+			config.useSingleServer()
+				.setPingConnectionInterval((int) PING_INTERVAL.toMillis())
+				.setRetryDelay(attempt -> Duration.ofMillis(200));
+		}
+		else if (config.isSentinelConfig()) {
+			config.useSentinelServers().setPingConnectionInterval((int) PING_INTERVAL.toMillis());
+		}
+		else if (config.isClusterConfig()) {
+			config.useClusterServers().setPingConnectionInterval((int) PING_INTERVAL.toMillis());
+		}
+	}
+
 }

@@ -1,6 +1,6 @@
 /**
- * The conversation registry: who runs what, fenced by run id, stored in Redis under the schema of
- * {@link io.stopline.registry.Keys}.
+ * The conversation registry: who runs what, fenced by run id, stored in Redis under the
+ * schema of {@link io.stopline.registry.Keys}.
  */
 @NullMarked
 package io.stopline.registry;

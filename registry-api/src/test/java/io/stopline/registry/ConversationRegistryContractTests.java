@@ -13,218 +13,225 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.groups.Tuple.tuple;
 
 /**
- * The contract every {@link ConversationRegistry} keeps. Each implementation runs it through a subclass.
+ * The contract every {@link ConversationRegistry} keeps. Each implementation runs it
+ * through a subclass.
  */
 abstract class ConversationRegistryContractTests {
 
-    private ConversationRegistry registry;
-    private String user;
-    private String w1;
-    private String w2;
+	private ConversationRegistry registry;
 
-    protected abstract ConversationRegistry createRegistry();
+	private String user;
 
-    @BeforeEach
-    void setUp() {
-        registry = createRegistry();
-        user = "user-" + UUID.randomUUID();
-        w1 = "w1-" + UUID.randomUUID();
-        w2 = "w2-" + UUID.randomUUID();
-    }
+	private String w1;
 
-    @Test
-    void reserveRecordsTheRunAndTheUserMessage() {
-        RunRecord run = queued("c1");
+	private String w2;
 
-        assertThat(registry.reserve(run, HistoryMessage.user("hello", run.runId(), Instant.now())))
-            .isInstanceOf(Reservation.Reserved.class);
+	protected abstract ConversationRegistry createRegistry();
 
-        assertThat(registry.find(user, "c1")).contains(run);
-        assertThat(registry.history(user, "c1")).extracting(HistoryMessage::content).containsExactly("hello");
-    }
+	@BeforeEach
+	void setUp() {
+		registry = createRegistry();
+		user = "user-" + UUID.randomUUID();
+		w1 = "w1-" + UUID.randomUUID();
+		w2 = "w2-" + UUID.randomUUID();
+	}
 
-    @Test
-    void aConversationHasAtMostOneActiveRun() {
-        RunRecord first = reserve("c1");
+	@Test
+	void reserveRecordsTheRunAndTheUserMessage() {
+		RunRecord run = queued("c1");
 
-        Reservation second = registry.reserve(queued("c1"), HistoryMessage.user("again", "r", Instant.now()));
+		assertThat(registry.reserve(run, HistoryMessage.user("hello", run.runId(), Instant.now())))
+			.isInstanceOf(Reservation.Reserved.class);
 
-        assertThat(second).isEqualTo(new Reservation.Busy(first));
-        assertThat(registry.history(user, "c1")).hasSize(1);
-    }
+		assertThat(registry.find(user, "c1")).contains(run);
+		assertThat(registry.history(user, "c1")).extracting(HistoryMessage::content).containsExactly("hello");
+	}
 
-    @Test
-    void claimMakesTheRunRunningOnTheWorkerAndIndexesIt() {
-        RunRecord run = reserve("c1");
+	@Test
+	void aConversationHasAtMostOneActiveRun() {
+		RunRecord first = reserve("c1");
 
-        RunRecord claimed = registry.claim(run, w1, Instant.now()).orElseThrow();
+		Reservation second = registry.reserve(queued("c1"), HistoryMessage.user("again", "r", Instant.now()));
 
-        assertThat(claimed.state()).isEqualTo(RunRecord.RUNNING);
-        assertThat(claimed.workerId()).isEqualTo(w1);
-        assertThat(registry.find(user, "c1")).contains(claimed);
-        assertThat(registry.runsOf(w1)).contains(new WorkerRun(run.runId(), user, "c1"));
-    }
+		assertThat(second).isEqualTo(new Reservation.Busy(first));
+		assertThat(registry.history(user, "c1")).hasSize(1);
+	}
 
-    @Test
-    void aRunCanBeClaimedOnlyOnce() {
-        RunRecord run = reserve("c1");
-        registry.claim(run, w1, Instant.now()).orElseThrow();
+	@Test
+	void claimMakesTheRunRunningOnTheWorkerAndIndexesIt() {
+		RunRecord run = reserve("c1");
 
-        assertThat(registry.claim(run, w2, Instant.now())).isEmpty();
-        assertThat(registry.runsOf(w2)).isEmpty();
-    }
+		RunRecord claimed = registry.claim(run, w1, Instant.now()).orElseThrow();
 
-    @Test
-    void finishUnregistersAndKeepsThePartialAnswerMarkedStopped() {
-        RunRecord run = registry.claim(reserve("c1"), w1, Instant.now()).orElseThrow();
+		assertThat(claimed.state()).isEqualTo(RunRecord.RUNNING);
+		assertThat(claimed.workerId()).isEqualTo(w1);
+		assertThat(registry.find(user, "c1")).contains(claimed);
+		assertThat(registry.runsOf(w1)).contains(new WorkerRun(run.runId(), user, "c1"));
+	}
 
-        assertThat(registry.finish(run, RunOutcome.stopped("partial ans", "user", Instant.now()))).isTrue();
+	@Test
+	void aRunCanBeClaimedOnlyOnce() {
+		RunRecord run = reserve("c1");
+		registry.claim(run, w1, Instant.now()).orElseThrow();
 
-        assertThat(registry.find(user, "c1")).isEmpty();
-        assertThat(registry.runsOf(w1)).isEmpty();
-        assertThat(registry.history(user, "c1")).extracting(HistoryMessage::role, HistoryMessage::content,
-                HistoryMessage::status)
-            .containsExactly(tuple("user", "hello", "complete"),
-                    tuple("assistant", "partial ans", "stopped"),
-                    tuple("system", HistoryMessage.STOP_NOTICE, "complete"));
-        assertThat(registry.stopTarget(user, "c1")).isEqualTo(new StopTarget.RecentlyStopped(run.runId()));
-    }
+		assertThat(registry.claim(run, w2, Instant.now())).isEmpty();
+		assertThat(registry.runsOf(w2)).isEmpty();
+	}
 
-    @Test
-    void aCompletedRunLeavesNoStopMarker() {
-        RunRecord run = registry.claim(reserve("c1"), w1, Instant.now()).orElseThrow();
+	@Test
+	void finishUnregistersAndKeepsThePartialAnswerMarkedStopped() {
+		RunRecord run = registry.claim(reserve("c1"), w1, Instant.now()).orElseThrow();
 
-        registry.finish(run, RunOutcome.complete("all of it", Instant.now()));
+		assertThat(registry.finish(run, RunOutcome.stopped("partial ans", "user", Instant.now()))).isTrue();
 
-        assertThat(registry.stopTarget(user, "c1")).isInstanceOf(StopTarget.NotFound.class);
-    }
+		assertThat(registry.find(user, "c1")).isEmpty();
+		assertThat(registry.runsOf(w1)).isEmpty();
+		assertThat(registry.history(user, "c1"))
+			.extracting(HistoryMessage::role, HistoryMessage::content, HistoryMessage::status)
+			.containsExactly(tuple("user", "hello", "complete"), tuple("assistant", "partial ans", "stopped"),
+					tuple("system", HistoryMessage.STOP_NOTICE, "complete"));
+		assertThat(registry.stopTarget(user, "c1")).isEqualTo(new StopTarget.RecentlyStopped(run.runId()));
+	}
 
-    @Test
-    void aNewRunClearsTheStopMarker() {
-        RunRecord first = registry.claim(reserve("c1"), w1, Instant.now()).orElseThrow();
-        registry.finish(first, RunOutcome.stopped("", "user", Instant.now()));
+	@Test
+	void aCompletedRunLeavesNoStopMarker() {
+		RunRecord run = registry.claim(reserve("c1"), w1, Instant.now()).orElseThrow();
 
-        RunRecord second = reserve("c1");
+		registry.finish(run, RunOutcome.complete("all of it", Instant.now()));
 
-        assertThat(registry.stopTarget(user, "c1")).isEqualTo(new StopTarget.Active(second));
-    }
+		assertThat(registry.stopTarget(user, "c1")).isInstanceOf(StopTarget.NotFound.class);
+	}
 
-    @Test
-    void aStaleFinishDoesNotTouchANewerRun() {
-        RunRecord old = registry.claim(reserve("c1"), w1, Instant.now()).orElseThrow();
-        registry.finish(old, RunOutcome.complete("done", Instant.now()));
-        RunRecord newer = reserve("c1");
+	@Test
+	void aNewRunClearsTheStopMarker() {
+		RunRecord first = registry.claim(reserve("c1"), w1, Instant.now()).orElseThrow();
+		registry.finish(first, RunOutcome.stopped("", "user", Instant.now()));
 
-        boolean removed = registry.finish(old, RunOutcome.stopped("late", "user", Instant.now()));
+		RunRecord second = reserve("c1");
 
-        assertThat(removed).isFalse();
-        assertThat(registry.find(user, "c1")).contains(newer);
-        assertThat(registry.history(user, "c1")).extracting(HistoryMessage::content).doesNotContain("late");
-    }
+		assertThat(registry.stopTarget(user, "c1")).isEqualTo(new StopTarget.Active(second));
+	}
 
-    @Test
-    void aStaleClaimDoesNotTakeANewerRun() {
-        RunRecord old = reserve("c1");
-        registry.finishQueued(old, RunOutcome.stopped("", "user", Instant.now()));
-        RunRecord newer = reserve("c1");
+	@Test
+	void aStaleFinishDoesNotTouchANewerRun() {
+		RunRecord old = registry.claim(reserve("c1"), w1, Instant.now()).orElseThrow();
+		registry.finish(old, RunOutcome.complete("done", Instant.now()));
+		RunRecord newer = reserve("c1");
 
-        assertThat(registry.claim(old, w1, Instant.now())).isEmpty();
-        assertThat(registry.find(user, "c1")).contains(newer);
-    }
+		boolean removed = registry.finish(old, RunOutcome.stopped("late", "user", Instant.now()));
 
-    @Test
-    void finishQueuedFailsOnceAWorkerClaimedTheRun() {
-        RunRecord run = reserve("c1");
-        registry.claim(run, w1, Instant.now()).orElseThrow();
+		assertThat(removed).isFalse();
+		assertThat(registry.find(user, "c1")).contains(newer);
+		assertThat(registry.history(user, "c1")).extracting(HistoryMessage::content).doesNotContain("late");
+	}
 
-        assertThat(registry.finishQueued(run, RunOutcome.stopped("", "user", Instant.now()))).isFalse();
-        assertThat(registry.find(user, "c1")).isPresent();
-    }
+	@Test
+	void aStaleClaimDoesNotTakeANewerRun() {
+		RunRecord old = reserve("c1");
+		registry.finishQueued(old, RunOutcome.stopped("", "user", Instant.now()));
+		RunRecord newer = reserve("c1");
 
-    @Test
-    void stopTargetFindsOnlyTheCallersConversations() {
-        RunRecord run = reserve("c1");
+		assertThat(registry.claim(old, w1, Instant.now())).isEmpty();
+		assertThat(registry.find(user, "c1")).contains(newer);
+	}
 
-        assertThat(registry.stopTarget(user, "c1")).isEqualTo(new StopTarget.Active(run));
-        assertThat(registry.stopTarget("someone-else", "c1")).isInstanceOf(StopTarget.NotFound.class);
-        assertThat(registry.find("someone-else", "c1")).isEmpty();
-    }
+	@Test
+	void finishQueuedFailsOnceAWorkerClaimedTheRun() {
+		RunRecord run = reserve("c1");
+		registry.claim(run, w1, Instant.now()).orElseThrow();
 
-    @Test
-    void activeListsTheUsersRunsOnly() {
-        RunRecord a = registry.claim(reserve("c1"), w1, Instant.now()).orElseThrow();
-        RunRecord b = registry.claim(reserve("c2"), w2, Instant.now()).orElseThrow();
-        RunRecord c = reserve("c3");
-        String other = user;
-        user = "other-" + UUID.randomUUID();
-        reserve("c4");
+		assertThat(registry.finishQueued(run, RunOutcome.stopped("", "user", Instant.now()))).isFalse();
+		assertThat(registry.find(user, "c1")).isPresent();
+	}
 
-        assertThat(registry.active(other)).containsExactlyInAnyOrder(a, b, c);
-        assertThat(registry.active(user)).extracting(RunRecord::conversationId).containsExactly("c4");
-    }
+	@Test
+	void stopTargetFindsOnlyTheCallersConversations() {
+		RunRecord run = reserve("c1");
 
-    @Test
-    void userIdsThatLookLikeKeySyntaxStayApart() {
-        String plain = user;
-        reserve("c1");
-        user = plain + "}:runs{*";
+		assertThat(registry.stopTarget(user, "c1")).isEqualTo(new StopTarget.Active(run));
+		assertThat(registry.stopTarget("someone-else", "c1")).isInstanceOf(StopTarget.NotFound.class);
+		assertThat(registry.find("someone-else", "c1")).isEmpty();
+	}
 
-        assertThat(registry.active(user)).isEmpty();
-        reserve("c1");
-        assertThat(registry.active(user)).hasSize(1);
-        assertThat(registry.active(plain)).hasSize(1);
-    }
+	@Test
+	void activeListsTheUsersRunsOnly() {
+		RunRecord a = registry.claim(reserve("c1"), w1, Instant.now()).orElseThrow();
+		RunRecord b = registry.claim(reserve("c2"), w2, Instant.now()).orElseThrow();
+		RunRecord c = reserve("c3");
+		String other = user;
+		user = "other-" + UUID.randomUUID();
+		reserve("c4");
 
-    @Test
-    void restoreLeavesAPresentRecordAlone() {
-        RunRecord run = registry.claim(reserve("c1"), w1, Instant.now()).orElseThrow();
+		assertThat(registry.active(other)).containsExactlyInAnyOrder(a, b, c);
+		assertThat(registry.active(user)).extracting(RunRecord::conversationId).containsExactly("c4");
+	}
 
-        assertThat(registry.restore(run)).isEqualTo(ConversationRegistry.Restore.PRESENT);
-        assertThat(registry.find(user, "c1")).contains(run);
-    }
+	@Test
+	void userIdsThatLookLikeKeySyntaxStayApart() {
+		String plain = user;
+		reserve("c1");
+		user = plain + "}:runs{*";
 
-    @Test
-    void restoreWritesBackARunRedisForgot() {
-        RunRecord run = registry.claim(reserve("c1"), w1, Instant.now()).orElseThrow();
-        forget(run);
+		assertThat(registry.active(user)).isEmpty();
+		reserve("c1");
+		assertThat(registry.active(user)).hasSize(1);
+		assertThat(registry.active(plain)).hasSize(1);
+	}
 
-        assertThat(registry.restore(run)).isEqualTo(ConversationRegistry.Restore.RESTORED);
-        assertThat(registry.find(user, "c1")).contains(run);
-        assertThat(registry.runsOf(w1)).contains(new WorkerRun(run.runId(), user, "c1"));
-    }
+	@Test
+	void restoreLeavesAPresentRecordAlone() {
+		RunRecord run = registry.claim(reserve("c1"), w1, Instant.now()).orElseThrow();
 
-    @Test
-    void restoreRefusesAReapedRun() {
-        RunRecord run = registry.claim(reserve("c1"), w1, Instant.now()).orElseThrow();
-        registry.finish(run, RunOutcome.interrupted(Instant.now()));
+		assertThat(registry.restore(run)).isEqualTo(ConversationRegistry.Restore.PRESENT);
+		assertThat(registry.find(user, "c1")).contains(run);
+	}
 
-        assertThat(registry.restore(run)).isEqualTo(ConversationRegistry.Restore.ENDED);
-        assertThat(registry.find(user, "c1")).isEmpty();
-        assertThat(registry.runsOf(w1)).isEmpty();
-    }
+	@Test
+	void restoreWritesBackARunRedisForgot() {
+		RunRecord run = registry.claim(reserve("c1"), w1, Instant.now()).orElseThrow();
+		forget(run);
 
-    @Test
-    void restoreRefusesARunANewerOneReplaced() {
-        RunRecord old = registry.claim(reserve("c1"), w1, Instant.now()).orElseThrow();
-        registry.finish(old, RunOutcome.interrupted(Instant.now()));
-        RunRecord newer = reserve("c1");
+		assertThat(registry.restore(run)).isEqualTo(ConversationRegistry.Restore.RESTORED);
+		assertThat(registry.find(user, "c1")).contains(run);
+		assertThat(registry.runsOf(w1)).contains(new WorkerRun(run.runId(), user, "c1"));
+	}
 
-        assertThat(registry.restore(old)).isEqualTo(ConversationRegistry.Restore.SUPERSEDED);
-        assertThat(registry.find(user, "c1")).contains(newer);
-    }
+	@Test
+	void restoreRefusesAReapedRun() {
+		RunRecord run = registry.claim(reserve("c1"), w1, Instant.now()).orElseThrow();
+		registry.finish(run, RunOutcome.interrupted(Instant.now()));
 
-    /** Makes the registry lose a run's record, as a Redis restart without persistence would. */
-    protected abstract void forget(RunRecord run);
+		assertThat(registry.restore(run)).isEqualTo(ConversationRegistry.Restore.ENDED);
+		assertThat(registry.find(user, "c1")).isEmpty();
+		assertThat(registry.runsOf(w1)).isEmpty();
+	}
 
-    private RunRecord reserve(String conversation) {
-        RunRecord run = queued(conversation);
-        assertThat(registry.reserve(run, HistoryMessage.user("hello", run.runId(), Instant.now())))
-            .isInstanceOf(Reservation.Reserved.class);
-        return run;
-    }
+	@Test
+	void restoreRefusesARunANewerOneReplaced() {
+		RunRecord old = registry.claim(reserve("c1"), w1, Instant.now()).orElseThrow();
+		registry.finish(old, RunOutcome.interrupted(Instant.now()));
+		RunRecord newer = reserve("c1");
 
-    private RunRecord queued(String conversation) {
-        return RunRecord.queued("r-" + UUID.randomUUID(), user, conversation, "assistant", "g-1",
-                Instant.parse("2026-01-15T10:30:00Z"));
-    }
+		assertThat(registry.restore(old)).isEqualTo(ConversationRegistry.Restore.SUPERSEDED);
+		assertThat(registry.find(user, "c1")).contains(newer);
+	}
+
+	/**
+	 * Makes the registry lose a run's record, as a Redis restart without persistence
+	 * would.
+	 */
+	protected abstract void forget(RunRecord run);
+
+	private RunRecord reserve(String conversation) {
+		RunRecord run = queued(conversation);
+		assertThat(registry.reserve(run, HistoryMessage.user("hello", run.runId(), Instant.now())))
+			.isInstanceOf(Reservation.Reserved.class);
+		return run;
+	}
+
+	private RunRecord queued(String conversation) {
+		return RunRecord.queued("r-" + UUID.randomUUID(), user, conversation, "assistant", "g-1",
+				Instant.parse("2026-01-15T10:30:00Z"));
+	}
+
 }

@@ -27,115 +27,121 @@ import static org.awaitility.Awaitility.await;
 /** Liveness and reaping against a real Redis: heartbeat TTLs really expire here. */
 class DeadWorkerReaperIntegrationTests {
 
-    private static final Duration SHORT_TTL = Duration.ofMillis(300);
+	private static final Duration SHORT_TTL = Duration.ofMillis(300);
 
-    private static RedisClients clients;
-    private static ConversationRegistry registry;
-    private static WorkerLiveness liveness;
-    private static DeadWorkerReaper reaper;
+	private static RedisClients clients;
 
-    private final String user = "user-" + UUID.randomUUID();
-    private final String worker = "w-" + UUID.randomUUID();
-    private final String gateway = "g-" + UUID.randomUUID();
+	private static ConversationRegistry registry;
 
-    @BeforeAll
-    static void connect() {
-        clients = new RedisClients(TestRedis.shared());
-        registry = new RedisConversationRegistry(clients.template());
-        liveness = new WorkerLiveness(clients.template());
-        reaper = new DeadWorkerReaper(registry, liveness, new GatewayInboxes(clients.redisson()));
-    }
+	private static WorkerLiveness liveness;
 
-    @AfterAll
-    static void disconnect() {
-        clients.close();
-    }
+	private static DeadWorkerReaper reaper;
 
-    @Test
-    void aHeartbeatSaysWhetherTheWorkerStayedInTouch() {
-        assertThat(liveness.heartbeat(worker, SHORT_TTL)).as("first beat").isFalse();
-        assertThat(liveness.heartbeat(worker, SHORT_TTL)).as("renewed in time").isTrue();
-        assertThat(liveness.isAlive(worker)).isTrue();
+	private final String user = "user-" + UUID.randomUUID();
 
-        await().atMost(Duration.ofSeconds(5)).until(() -> !liveness.isAlive(worker));
+	private final String worker = "w-" + UUID.randomUUID();
 
-        assertThat(liveness.heartbeat(worker, SHORT_TTL)).as("after the TTL lapsed").isFalse();
-    }
+	private final String gateway = "g-" + UUID.randomUUID();
 
-    @Test
-    void theRunsOfAWorkerWhoseHeartbeatExpiredAreInterruptedAndTheirClientsTold() throws Exception {
-        BlockingQueue<RunEvent> inbox = subscribeInbox();
-        liveness.heartbeat(worker, SHORT_TTL);
-        RunRecord a = running("c1");
-        RunRecord b = running("c2");
-        await().atMost(Duration.ofSeconds(5)).until(() -> !liveness.isAlive(worker));
+	@BeforeAll
+	static void connect() {
+		clients = new RedisClients(TestRedis.shared());
+		registry = new RedisConversationRegistry(clients.template());
+		liveness = new WorkerLiveness(clients.template());
+		reaper = new DeadWorkerReaper(registry, liveness, new GatewayInboxes(clients.redisson()));
+	}
 
-        List<RunRecord> reaped = reaper.reapDead();
+	@AfterAll
+	static void disconnect() {
+		clients.close();
+	}
 
-        assertThat(reaped).extracting(RunRecord::runId).contains(a.runId(), b.runId());
-        assertThat(registry.active(user)).isEmpty();
-        assertThat(registry.history(user, "c1")).last()
-            .satisfies(message -> assertThat(message.status()).isEqualTo(RunOutcome.INTERRUPTED));
-        assertThat(liveness.knownWorkers()).doesNotContain(worker);
-        assertThat(registry.runsOf(worker)).isEmpty();
-        List<String> told = new ArrayList<>();
-        for (int i = 0; i < 2; i++) {
-            RunEvent event = inbox.poll(5, TimeUnit.SECONDS);
-            assertThat(event).isInstanceOf(RunEvent.RunFailed.class);
-            told.add(event.runId());
-        }
-        assertThat(told).containsExactlyInAnyOrder(a.runId(), b.runId());
-    }
+	@Test
+	void aHeartbeatSaysWhetherTheWorkerStayedInTouch() {
+		assertThat(liveness.heartbeat(worker, SHORT_TTL)).as("first beat").isFalse();
+		assertThat(liveness.heartbeat(worker, SHORT_TTL)).as("renewed in time").isTrue();
+		assertThat(liveness.isAlive(worker)).isTrue();
 
-    @Test
-    void aLiveWorkerIsNotReaped() {
-        liveness.heartbeat(worker, Duration.ofSeconds(30));
-        RunRecord run = running("c1");
+		await().atMost(Duration.ofSeconds(5)).until(() -> !liveness.isAlive(worker));
 
-        reaper.reapDead();
+		assertThat(liveness.heartbeat(worker, SHORT_TTL)).as("after the TTL lapsed").isFalse();
+	}
 
-        assertThat(registry.find(user, "c1")).contains(run);
-        assertThat(liveness.knownWorkers()).contains(worker);
-    }
+	@Test
+	void theRunsOfAWorkerWhoseHeartbeatExpiredAreInterruptedAndTheirClientsTold() throws Exception {
+		BlockingQueue<RunEvent> inbox = subscribeInbox();
+		liveness.heartbeat(worker, SHORT_TTL);
+		RunRecord a = running("c1");
+		RunRecord b = running("c2");
+		await().atMost(Duration.ofSeconds(5)).until(() -> !liveness.isAlive(worker));
 
-    @Test
-    void concurrentReapersInterruptEachRunExactlyOnce() throws Exception {
-        liveness.heartbeat(worker, SHORT_TTL);
-        List<String> runIds = new ArrayList<>();
-        for (int i = 0; i < 20; i++) {
-            runIds.add(running("c" + i).runId());
-        }
-        await().atMost(Duration.ofSeconds(5)).until(() -> !liveness.isAlive(worker));
+		List<RunRecord> reaped = reaper.reapDead();
 
-        List<String> reaped = new ArrayList<>();
-        try (ExecutorService pool = Executors.newFixedThreadPool(4)) {
-            Callable<List<RunRecord>> reap = () -> reaper.reap(worker);
-            List<Future<List<RunRecord>>> results = pool.invokeAll(List.of(reap, reap, reap, reap));
-            for (Future<List<RunRecord>> result : results) {
-                result.get().forEach(run -> reaped.add(run.runId()));
-            }
-        }
+		assertThat(reaped).extracting(RunRecord::runId).contains(a.runId(), b.runId());
+		assertThat(registry.active(user)).isEmpty();
+		assertThat(registry.history(user, "c1")).last()
+			.satisfies(message -> assertThat(message.status()).isEqualTo(RunOutcome.INTERRUPTED));
+		assertThat(liveness.knownWorkers()).doesNotContain(worker);
+		assertThat(registry.runsOf(worker)).isEmpty();
+		List<String> told = new ArrayList<>();
+		for (int i = 0; i < 2; i++) {
+			RunEvent event = inbox.poll(5, TimeUnit.SECONDS);
+			assertThat(event).isInstanceOf(RunEvent.RunFailed.class);
+			told.add(event.runId());
+		}
+		assertThat(told).containsExactlyInAnyOrder(a.runId(), b.runId());
+	}
 
-        assertThat(reaped).containsExactlyInAnyOrderElementsOf(runIds);
-        assertThat(registry.active(user)).isEmpty();
-        for (int i = 0; i < 20; i++) {
-            assertThat(registry.history(user, "c" + i))
-                .filteredOn(message -> RunOutcome.INTERRUPTED.equals(message.status()))
-                .hasSize(1);
-        }
-    }
+	@Test
+	void aLiveWorkerIsNotReaped() {
+		liveness.heartbeat(worker, Duration.ofSeconds(30));
+		RunRecord run = running("c1");
 
-    private RunRecord running(String conversation) {
-        RunRecord queued = RunRecord.queued("r-" + UUID.randomUUID(), user, conversation, "assistant", gateway,
-                Instant.now());
-        registry.reserve(queued, HistoryMessage.user("hi", queued.runId(), Instant.now()));
-        return registry.claim(queued, worker, Instant.now()).orElseThrow();
-    }
+		reaper.reapDead();
 
-    private BlockingQueue<RunEvent> subscribeInbox() {
-        BlockingQueue<RunEvent> events = new LinkedBlockingQueue<>();
-        new GatewayInboxes(clients.redisson()).inbox(gateway)
-            .addListener(String.class, (channel, raw) -> events.add(Json.read(raw, RunEvent.class)));
-        return events;
-    }
+		assertThat(registry.find(user, "c1")).contains(run);
+		assertThat(liveness.knownWorkers()).contains(worker);
+	}
+
+	@Test
+	void concurrentReapersInterruptEachRunExactlyOnce() throws Exception {
+		liveness.heartbeat(worker, SHORT_TTL);
+		List<String> runIds = new ArrayList<>();
+		for (int i = 0; i < 20; i++) {
+			runIds.add(running("c" + i).runId());
+		}
+		await().atMost(Duration.ofSeconds(5)).until(() -> !liveness.isAlive(worker));
+
+		List<String> reaped = new ArrayList<>();
+		try (ExecutorService pool = Executors.newFixedThreadPool(4)) {
+			Callable<List<RunRecord>> reap = () -> reaper.reap(worker);
+			List<Future<List<RunRecord>>> results = pool.invokeAll(List.of(reap, reap, reap, reap));
+			for (Future<List<RunRecord>> result : results) {
+				result.get().forEach(run -> reaped.add(run.runId()));
+			}
+		}
+
+		assertThat(reaped).containsExactlyInAnyOrderElementsOf(runIds);
+		assertThat(registry.active(user)).isEmpty();
+		for (int i = 0; i < 20; i++) {
+			assertThat(registry.history(user, "c" + i))
+				.filteredOn(message -> RunOutcome.INTERRUPTED.equals(message.status()))
+				.hasSize(1);
+		}
+	}
+
+	private RunRecord running(String conversation) {
+		RunRecord queued = RunRecord.queued("r-" + UUID.randomUUID(), user, conversation, "assistant", gateway,
+				Instant.now());
+		registry.reserve(queued, HistoryMessage.user("hi", queued.runId(), Instant.now()));
+		return registry.claim(queued, worker, Instant.now()).orElseThrow();
+	}
+
+	private BlockingQueue<RunEvent> subscribeInbox() {
+		BlockingQueue<RunEvent> events = new LinkedBlockingQueue<>();
+		new GatewayInboxes(clients.redisson()).inbox(gateway)
+			.addListener(String.class, (channel, raw) -> events.add(Json.read(raw, RunEvent.class)));
+		return events;
+	}
+
 }

@@ -8,26 +8,28 @@ import org.junit.jupiter.api.BeforeAll;
 /** The registry contract against a real Redis. */
 class RedisConversationRegistryIntegrationTests extends ConversationRegistryContractTests {
 
-    private static RedisClients clients;
+	private static RedisClients clients;
 
-    @BeforeAll
-    static void connect() {
-        clients = new RedisClients(TestRedis.shared());
-    }
+	@BeforeAll
+	static void connect() {
+		clients = new RedisClients(TestRedis.shared());
+	}
 
-    @AfterAll
-    static void disconnect() {
-        clients.close();
-    }
+	@AfterAll
+	static void disconnect() {
+		clients.close();
+	}
 
-    @Override
-    protected void forget(RunRecord run) {
-        clients.template().delete(java.util.List.of(Keys.runs(run.userId()), Keys.messages(run.userId(),
-                run.conversationId()), Keys.workerRuns(run.workerId())));
-    }
+	@Override
+	protected void forget(RunRecord run) {
+		clients.template()
+			.delete(java.util.List.of(Keys.runs(run.userId()), Keys.messages(run.userId(), run.conversationId()),
+					Keys.workerRuns(run.workerId())));
+	}
 
-    @Override
-    protected ConversationRegistry createRegistry() {
-        return new RedisConversationRegistry(clients.template());
-    }
+	@Override
+	protected ConversationRegistry createRegistry() {
+		return new RedisConversationRegistry(clients.template());
+	}
+
 }

@@ -19,182 +19,188 @@ import org.testcontainers.containers.GenericContainer;
 
 /**
  * The one source of Redis for tests: {@code SPRING_DATA_REDIS_URL} (or system property
- * {@code stopline.test.redis-url}) when given, else a Testcontainers Redis when a Docker engine exists, else a
- * {@code redis-server} process started on a free port. Never a mock.
+ * {@code stopline.test.redis-url}) when given, else a Testcontainers Redis when a Docker
+ * engine exists, else a {@code redis-server} process started on a free port. Never a
+ * mock.
  */
 public final class TestRedis implements AutoCloseable {
 
-    private static TestRedis shared;
+	private static TestRedis shared;
 
-    private final String url;
-    private final Process process;
-    private final GenericContainer<?> container;
-    private final int port;
-    private final List<String> extraArgs;
+	private final String url;
 
-    private TestRedis(String url, Process process, GenericContainer<?> container, int port, List<String> extraArgs) {
-        this.url = url;
-        this.process = process;
-        this.container = container;
-        this.port = port;
-        this.extraArgs = extraArgs;
-    }
+	private final Process process;
 
-    /** The Redis shared by every test of this JVM. */
-    public static synchronized TestRedis shared() {
-        if (shared == null) {
-            String given = System.getProperty("stopline.test.redis-url", System.getenv("SPRING_DATA_REDIS_URL"));
-            if (given != null && !given.isBlank()) {
-                shared = new TestRedis(given, null, null, -1, List.of());
-            }
-            else if (dockerAvailable()) {
-                shared = startContainer();
-            }
-            else {
-                shared = startProcess(freePort(), List.of());
-            }
-            TestRedis started = shared;
-            Runtime.getRuntime().addShutdownHook(new Thread(started::close));
-        }
-        return shared;
-    }
+	private final GenericContainer<?> container;
 
-    /** A dedicated {@code redis-server} process, for tests that stop or restart Redis. */
-    public static TestRedis dedicatedProcess(String... extraArgs) {
-        TestRedis redis = startProcess(freePort(), List.of(extraArgs));
-        Runtime.getRuntime().addShutdownHook(new Thread(redis::close));
-        return redis;
-    }
+	private final int port;
 
-    public String url() {
-        return url;
-    }
+	private final List<String> extraArgs;
 
-    /** Stops this process-backed Redis at once, without saving (like a crash). */
-    public void kill() {
-        requireProcess();
-        process.destroyForcibly();
-        waitFor(process);
-    }
+	private TestRedis(String url, Process process, GenericContainer<?> container, int port, List<String> extraArgs) {
+		this.url = url;
+		this.process = process;
+		this.container = container;
+		this.port = port;
+		this.extraArgs = extraArgs;
+	}
 
-    /** Starts an empty server again on the same port. */
-    public TestRedis restart() {
-        requireProcess();
-        return startProcess(port, extraArgs);
-    }
+	/** The Redis shared by every test of this JVM. */
+	public static synchronized TestRedis shared() {
+		if (shared == null) {
+			String given = System.getProperty("stopline.test.redis-url", System.getenv("SPRING_DATA_REDIS_URL"));
+			if (given != null && !given.isBlank()) {
+				shared = new TestRedis(given, null, null, -1, List.of());
+			}
+			else if (dockerAvailable()) {
+				shared = startContainer();
+			}
+			else {
+				shared = startProcess(freePort(), List.of());
+			}
+			TestRedis started = shared;
+			Runtime.getRuntime().addShutdownHook(new Thread(started::close));
+		}
+		return shared;
+	}
 
-    @Override
-    public void close() {
-        if (process != null && process.isAlive()) {
-            process.destroyForcibly();
-            waitFor(process);
-        }
-        if (container != null) {
-            container.stop();
-        }
-    }
+	/** A dedicated {@code redis-server} process, for tests that stop or restart Redis. */
+	public static TestRedis dedicatedProcess(String... extraArgs) {
+		TestRedis redis = startProcess(freePort(), List.of(extraArgs));
+		Runtime.getRuntime().addShutdownHook(new Thread(redis::close));
+		return redis;
+	}
 
-    private void requireProcess() {
-        if (process == null) {
-            throw new IllegalStateException("only a redis-server process started by the tests can be restarted");
-        }
-    }
+	public String url() {
+		return url;
+	}
 
-    private static boolean dockerAvailable() {
-        try {
-            return DockerClientFactory.instance().isDockerAvailable();
-        }
-        catch (Throwable ex) {
-            return false;
-        }
-    }
+	/** Stops this process-backed Redis at once, without saving (like a crash). */
+	public void kill() {
+		requireProcess();
+		process.destroyForcibly();
+		waitFor(process);
+	}
 
-    @SuppressWarnings("resource")
-    private static TestRedis startContainer() {
-        GenericContainer<?> container = new GenericContainer<>("redis:7.0-alpine").withExposedPorts(6379);
-        container.start();
-        String url = "redis://" + container.getHost() + ":" + container.getMappedPort(6379);
-        return new TestRedis(url, null, container, container.getMappedPort(6379), List.of());
-    }
+	/** Starts an empty server again on the same port. */
+	public TestRedis restart() {
+		requireProcess();
+		return startProcess(port, extraArgs);
+	}
 
-    private static TestRedis startProcess(int port, List<String> extraArgs) {
-        List<String> command = new ArrayList<>(List.of(redisServer(), "--port", Integer.toString(port), "--bind",
-                "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no"));
-        command.addAll(extraArgs);
-        try {
-            Path log = Files.createTempFile("stopline-redis-" + port + "-", ".log");
-            Process process = new ProcessBuilder(command).redirectErrorStream(true)
-                .redirectOutput(log.toFile())
-                .start();
-            awaitPing(port, process, log);
-            return new TestRedis("redis://127.0.0.1:" + port, process, null, port, extraArgs);
-        }
-        catch (IOException ex) {
-            throw new IllegalStateException("could not start redis-server; install it (apt-get install redis-server) "
-                    + "or set SPRING_DATA_REDIS_URL", ex);
-        }
-    }
+	@Override
+	public void close() {
+		if (process != null && process.isAlive()) {
+			process.destroyForcibly();
+			waitFor(process);
+		}
+		if (container != null) {
+			container.stop();
+		}
+	}
 
-    private static String redisServer() {
-        for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin").split(File.pathSeparator)) {
-            if (new File(dir, "redis-server").canExecute()) {
-                return new File(dir, "redis-server").getPath();
-            }
-        }
-        return "/usr/bin/redis-server";
-    }
+	private void requireProcess() {
+		if (process == null) {
+			throw new IllegalStateException("only a redis-server process started by the tests can be restarted");
+		}
+	}
 
-    private static void awaitPing(int port, Process process, Path log) throws IOException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        while (System.nanoTime() < deadline) {
-            if (!process.isAlive()) {
-                throw new IllegalStateException("redis-server exited: " + Files.readString(log));
-            }
-            if (answersPing(port)) {
-                return;
-            }
-            parkBriefly();
-        }
-        process.destroyForcibly();
-        throw new IllegalStateException("redis-server on port " + port + " did not answer PING within 20 s");
-    }
+	private static boolean dockerAvailable() {
+		try {
+			return DockerClientFactory.instance().isDockerAvailable();
+		}
+		catch (Throwable ex) {
+			return false;
+		}
+	}
 
-    private static boolean answersPing(int port) {
-        try (Socket socket = new Socket("127.0.0.1", port)) {
-            socket.setSoTimeout(1000);
-            OutputStream out = socket.getOutputStream();
-            out.write("PING\r\n".getBytes(StandardCharsets.US_ASCII));
-            out.flush();
-            InputStream in = socket.getInputStream();
-            byte[] reply = new byte[7];
-            int read = in.readNBytes(reply, 0, 7);
-            return read == 7 && new String(reply, StandardCharsets.US_ASCII).startsWith("+PONG");
-        }
-        catch (IOException ex) {
-            return false;
-        }
-    }
+	@SuppressWarnings("resource")
+	private static TestRedis startContainer() {
+		GenericContainer<?> container = new GenericContainer<>("redis:7.0-alpine").withExposedPorts(6379);
+		container.start();
+		String url = "redis://" + container.getHost() + ":" + container.getMappedPort(6379);
+		return new TestRedis(url, null, container, container.getMappedPort(6379), List.of());
+	}
 
-    private static void parkBriefly() {
-        java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
-    }
+	private static TestRedis startProcess(int port, List<String> extraArgs) {
+		List<String> command = new ArrayList<>(List.of(redisServer(), "--port", Integer.toString(port), "--bind",
+				"127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no"));
+		command.addAll(extraArgs);
+		try {
+			Path log = Files.createTempFile("stopline-redis-" + port + "-", ".log");
+			Process process = new ProcessBuilder(command).redirectErrorStream(true)
+				.redirectOutput(log.toFile())
+				.start();
+			awaitPing(port, process, log);
+			return new TestRedis("redis://127.0.0.1:" + port, process, null, port, extraArgs);
+		}
+		catch (IOException ex) {
+			throw new IllegalStateException("could not start redis-server; install it (apt-get install redis-server) "
+					+ "or set SPRING_DATA_REDIS_URL", ex);
+		}
+	}
 
-    private static void waitFor(Process process) {
-        try {
-            process.waitFor(10, TimeUnit.SECONDS);
-        }
-        catch (InterruptedException ex) {
-            Thread.currentThread().interrupt();
-        }
-    }
+	private static String redisServer() {
+		for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin").split(File.pathSeparator)) {
+			if (new File(dir, "redis-server").canExecute()) {
+				return new File(dir, "redis-server").getPath();
+			}
+		}
+		return "/usr/bin/redis-server";
+	}
 
-    static int freePort() {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            socket.setReuseAddress(true);
-            return socket.getLocalPort();
-        }
-        catch (IOException ex) {
-            throw new IllegalStateException(ex);
-        }
-    }
+	private static void awaitPing(int port, Process process, Path log) throws IOException {
+		long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+		while (System.nanoTime() < deadline) {
+			if (!process.isAlive()) {
+				throw new IllegalStateException("redis-server exited: " + Files.readString(log));
+			}
+			if (answersPing(port)) {
+				return;
+			}
+			parkBriefly();
+		}
+		process.destroyForcibly();
+		throw new IllegalStateException("redis-server on port " + port + " did not answer PING within 20 s");
+	}
+
+	private static boolean answersPing(int port) {
+		try (Socket socket = new Socket("127.0.0.1", port)) {
+			socket.setSoTimeout(1000);
+			OutputStream out = socket.getOutputStream();
+			out.write("PING\r\n".getBytes(StandardCharsets.US_ASCII));
+			out.flush();
+			InputStream in = socket.getInputStream();
+			byte[] reply = new byte[7];
+			int read = in.readNBytes(reply, 0, 7);
+			return read == 7 && new String(reply, StandardCharsets.US_ASCII).startsWith("+PONG");
+		}
+		catch (IOException ex) {
+			return false;
+		}
+	}
+
+	private static void parkBriefly() {
+		java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
+	}
+
+	private static void waitFor(Process process) {
+		try {
+			process.waitFor(10, TimeUnit.SECONDS);
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+		}
+	}
+
+	static int freePort() {
+		try (ServerSocket socket = new ServerSocket(0)) {
+			socket.setReuseAddress(true);
+			return socket.getLocalPort();
+		}
+		catch (IOException ex) {
+			throw new IllegalStateException(ex);
+		}
+	}
+
 }

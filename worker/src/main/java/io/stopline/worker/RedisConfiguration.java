@@ -17,19 +17,20 @@ import org.springframework.scheduling.TaskScheduler;
 @Import(StoplineRedisConfiguration.class)
 class RedisConfiguration {
 
-    @Bean
-    RedissonAutoConfigurationCustomizer redissonTuning() {
-        return StoplineRedisConfiguration::tune;
-    }
+	@Bean
+	RedissonAutoConfigurationCustomizer redissonTuning() {
+		return StoplineRedisConfiguration::tune;
+	}
 
-    @Bean
-    PeriodicReaper periodicReaper(DeadWorkerReaper reaper, TaskScheduler scheduler, WorkerProperties properties) {
-        return new PeriodicReaper(reaper, scheduler, properties.reaperInterval());
-    }
+	@Bean
+	PeriodicReaper periodicReaper(DeadWorkerReaper reaper, TaskScheduler scheduler, WorkerProperties properties) {
+		return new PeriodicReaper(reaper, scheduler, properties.reaperInterval());
+	}
 
-    /** Runs execute on virtual threads: a blocked model call costs no platform thread. */
-    @Bean(destroyMethod = "shutdownNow")
-    ExecutorService runExecutor() {
-        return Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("run-", 0).factory());
-    }
+	/** Runs execute on virtual threads: a blocked model call costs no platform thread. */
+	@Bean(destroyMethod = "shutdownNow")
+	ExecutorService runExecutor() {
+		return Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("run-", 0).factory());
+	}
+
 }

@@ -13,17 +13,19 @@ import org.springframework.scheduling.annotation.EnableScheduling;
 @EnableScheduling
 public class WorkerApplication {
 
-    public static void main(String[] args) {
-        application().run(args);
-    }
+	public static void main(String[] args) {
+		application().run(args);
+	}
 
-    /**
-     * The application, reading {@code worker.properties} (not {@code application.properties}, so a gateway and a
-     * worker can share one class path, as the multi-node tests do).
-     */
-    public static SpringApplication application() {
-        SpringApplication application = new SpringApplication(WorkerApplication.class);
-        application.setDefaultProperties(Map.of("spring.config.name", "worker"));
-        return application;
-    }
+	/**
+	 * The application, reading {@code worker.properties} (not
+	 * {@code application.properties}, so a gateway and a worker can share one class path,
+	 * as the multi-node tests do).
+	 */
+	public static SpringApplication application() {
+		SpringApplication application = new SpringApplication(WorkerApplication.class);
+		application.setDefaultProperties(Map.of("spring.config.name", "worker"));
+		return application;
+	}
+
 }

@@ -14,34 +14,40 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * Settings of a worker ({@code stopline.worker.*}).
  *
  * @param id unique per process; defaults to the host name plus a random suffix
- * @param maxConcurrentRuns runs this worker executes at once; it takes no more work from the queue beyond that
- * @param heartbeatTtl how long the worker's heartbeat key lives; renewed every third of it
- * @param reconcileInterval how often recorded stop requests are checked (the bound on a stop whose publish was lost)
- * @param shutdownGrace on shutdown, how long running runs may finish before they are stopped with reason shutdown
- * @param reaperInterval how often this worker looks for dead workers and interrupts their runs
- * @param orphanedJobIdle a queued job read by a worker that did not take it within this time is taken by another
+ * @param maxConcurrentRuns runs this worker executes at once; it takes no more work from
+ * the queue beyond that
+ * @param heartbeatTtl how long the worker's heartbeat key lives; renewed every third of
+ * it
+ * @param reconcileInterval how often recorded stop requests are checked (the bound on a
+ * stop whose publish was lost)
+ * @param shutdownGrace on shutdown, how long running runs may finish before they are
+ * stopped with reason shutdown
+ * @param reaperInterval how often this worker looks for dead workers and interrupts their
+ * runs
+ * @param orphanedJobIdle a queued job read by a worker that did not take it within this
+ * time is taken by another
  */
 @ConfigurationProperties("stopline.worker")
 public record WorkerProperties(@Nullable String id, @DefaultValue("256") int maxConcurrentRuns,
-        @DefaultValue("10s") Duration heartbeatTtl, @DefaultValue("500ms") Duration reconcileInterval,
-        @DefaultValue("10s") Duration shutdownGrace, @DefaultValue("2s") Duration reaperInterval,
-        @DefaultValue("30s") Duration orphanedJobIdle) {
+		@DefaultValue("10s") Duration heartbeatTtl, @DefaultValue("500ms") Duration reconcileInterval,
+		@DefaultValue("10s") Duration shutdownGrace, @DefaultValue("2s") Duration reaperInterval,
+		@DefaultValue("30s") Duration orphanedJobIdle) {
 
-    public WorkerProperties {
-        if (id == null || id.isBlank()) {
-            id = hostName() + "-" + UUID.randomUUID().toString().substring(0, 8);
-        }
-        if (maxConcurrentRuns < 1) {
-            throw new IllegalArgumentException("stopline.worker.max-concurrent-runs must be at least 1");
-        }
-    }
+	public WorkerProperties {
+		if (id == null || id.isBlank()) {
+			id = hostName() + "-" + UUID.randomUUID().toString().substring(0, 8);
+		}
+		if (maxConcurrentRuns < 1) {
+			throw new IllegalArgumentException("stopline.worker.max-concurrent-runs must be at least 1");
+		}
+	}
 
-    private static String hostName() {
-        try {
-            return InetAddress.getLocalHost().getHostName().replaceAll("[^A-Za-z0-9._-]", "-");
-        }
-        catch (UnknownHostException ex) {
-            return "worker";
-        }
-    }
+	private static String hostName() {
+		try {
+			return InetAddress.getLocalHost().getHostName().replaceAll("[^A-Za-z0-9._-]", "-");
+		}
+		catch (UnknownHostException ex) {
+			return "worker";
+		}
+	}
 }

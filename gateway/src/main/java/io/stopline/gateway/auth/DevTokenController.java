@@ -18,34 +18,39 @@ import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RestController;
 
-/** {@code POST /v1/auth/dev-token}: a token for any user name, for local use only (off unless enabled). */
+/**
+ * {@code POST /v1/auth/dev-token}: a token for any user name, for local use only (off
+ * unless enabled).
+ */
 @RestController
 class DevTokenController {
 
-    private final JwtEncoder encoder;
-    private final AuthProperties properties;
+	private final JwtEncoder encoder;
 
-    DevTokenController(JwtEncoder encoder, AuthProperties properties) {
-        this.encoder = encoder;
-        this.properties = properties;
-    }
+	private final AuthProperties properties;
 
-    @PostMapping("/v1/auth/dev-token")
-    Map<String, String> issue(@Valid @RequestBody DevTokenRequest request) {
-        if (!properties.devTokens().enabled()) {
-            throw new ErrorResponseException(HttpStatus.NOT_FOUND);
-        }
-        Instant now = Instant.now();
-        JwtClaimsSet claims = JwtClaimsSet.builder()
-            .subject(request.user())
-            .issuedAt(now)
-            .expiresAt(now.plus(properties.devTokens().validity()))
-            .build();
-        String token = encoder.encode(JwtEncoderParameters.from(JwsHeader.with(MacAlgorithm.HS256).build(), claims))
-            .getTokenValue();
-        return Map.of("token", token);
-    }
+	DevTokenController(JwtEncoder encoder, AuthProperties properties) {
+		this.encoder = encoder;
+		this.properties = properties;
+	}
 
-    record DevTokenRequest(@NotBlank @Size(max = 128) String user) {
-    }
+	@PostMapping("/v1/auth/dev-token")
+	Map<String, String> issue(@Valid @RequestBody DevTokenRequest request) {
+		if (!properties.devTokens().enabled()) {
+			throw new ErrorResponseException(HttpStatus.NOT_FOUND);
+		}
+		Instant now = Instant.now();
+		JwtClaimsSet claims = JwtClaimsSet.builder()
+			.subject(request.user())
+			.issuedAt(now)
+			.expiresAt(now.plus(properties.devTokens().validity()))
+			.build();
+		String token = encoder.encode(JwtEncoderParameters.from(JwsHeader.with(MacAlgorithm.HS256).build(), claims))
+			.getTokenValue();
+		return Map.of("token", token);
+	}
+
+	record DevTokenRequest(@NotBlank @Size(max = 128) String user) {
+	}
+
 }

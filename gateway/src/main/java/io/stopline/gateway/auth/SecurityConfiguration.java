@@ -20,44 +20,47 @@ import org.springframework.security.oauth2.jwt.NimbusJwtEncoder;
 import org.springframework.security.web.SecurityFilterChain;
 
 /**
- * Every {@code /v1/**} endpoint needs a valid bearer JWT, except the dev-token endpoint. Failures are RFC 9457
- * problem details written here, since they happen before any controller.
+ * Every {@code /v1/**} endpoint needs a valid bearer JWT, except the dev-token endpoint.
+ * Failures are RFC 9457 problem details written here, since they happen before any
+ * controller.
  */
 @Configuration(proxyBeanMethods = false)
 class SecurityConfiguration {
 
-    @Bean
-    SecurityFilterChain api(HttpSecurity http, ProblemWriter problems) throws Exception {
-        return http.csrf(csrf -> csrf.disable())
-            .sessionManagement(session -> session.sessionCreationPolicy(SessionCreationPolicy.STATELESS))
-            .authorizeHttpRequests(requests -> requests.requestMatchers(HttpMethod.POST, "/v1/auth/dev-token")
-                .permitAll()
-                .requestMatchers("/v1/**")
-                .authenticated()
-                .anyRequest()
-                .permitAll())
-            .oauth2ResourceServer(oauth -> oauth.jwt(jwt -> {
-            }).authenticationEntryPoint((request, response, ex) -> problems.write(request, response,
-                    HttpStatus.UNAUTHORIZED, "A valid bearer token is required.", true)))
-            .exceptionHandling(handling -> handling
-                .authenticationEntryPoint((request, response, ex) -> problems.write(request, response,
-                        HttpStatus.UNAUTHORIZED, "A valid bearer token is required.", true))
-                .accessDeniedHandler((request, response, ex) -> problems.write(request, response,
-                        HttpStatus.FORBIDDEN, "Not allowed.", false)))
-            .build();
-    }
+	@Bean
+	SecurityFilterChain api(HttpSecurity http, ProblemWriter problems) throws Exception {
+		return http.csrf(csrf -> csrf.disable())
+			.sessionManagement(session -> session.sessionCreationPolicy(SessionCreationPolicy.STATELESS))
+			.authorizeHttpRequests(requests -> requests.requestMatchers(HttpMethod.POST, "/v1/auth/dev-token")
+				.permitAll()
+				.requestMatchers("/v1/**")
+				.authenticated()
+				.anyRequest()
+				.permitAll())
+			.oauth2ResourceServer(oauth -> oauth.jwt(jwt -> {
+			})
+				.authenticationEntryPoint((request, response, ex) -> problems.write(request, response,
+						HttpStatus.UNAUTHORIZED, "A valid bearer token is required.", true)))
+			.exceptionHandling(handling -> handling
+				.authenticationEntryPoint((request, response, ex) -> problems.write(request, response,
+						HttpStatus.UNAUTHORIZED, "A valid bearer token is required.", true))
+				.accessDeniedHandler((request, response, ex) -> problems.write(request, response, HttpStatus.FORBIDDEN,
+						"Not allowed.", false)))
+			.build();
+	}
 
-    @Bean
-    JwtDecoder jwtDecoder(AuthProperties properties) {
-        return NimbusJwtDecoder.withSecretKey(secretKey(properties)).macAlgorithm(MacAlgorithm.HS256).build();
-    }
+	@Bean
+	JwtDecoder jwtDecoder(AuthProperties properties) {
+		return NimbusJwtDecoder.withSecretKey(secretKey(properties)).macAlgorithm(MacAlgorithm.HS256).build();
+	}
 
-    @Bean
-    JwtEncoder jwtEncoder(AuthProperties properties) {
-        return new NimbusJwtEncoder(new ImmutableSecret<>(secretKey(properties)));
-    }
+	@Bean
+	JwtEncoder jwtEncoder(AuthProperties properties) {
+		return new NimbusJwtEncoder(new ImmutableSecret<>(secretKey(properties)));
+	}
 
-    private static SecretKey secretKey(AuthProperties properties) {
-        return new SecretKeySpec(properties.secretBytes(), "HmacSHA256");
-    }
+	private static SecretKey secretKey(AuthProperties properties) {
+		return new SecretKeySpec(properties.secretBytes(), "HmacSHA256");
+	}
+
 }

@@ -1,4 +1,7 @@
-/** Bearer-token authentication: JWT validation, dev tokens, problem-detail answers for 401 and 403. */
+/**
+ * Bearer-token authentication: JWT validation, dev tokens, problem-detail answers for 401
+ * and 403.
+ */
 @NullMarked
 package io.stopline.gateway.auth;
 

@@ -10,56 +10,57 @@ import org.jspecify.annotations.Nullable;
 /** The OpenAI wire shapes: {@code chat.completion.chunk} and {@code chat.completion}. */
 final class ChatChunks {
 
-    static final String CANCELLED = "cancelled";
+	static final String CANCELLED = "cancelled";
 
-    private ChatChunks() {
-    }
+	private ChatChunks() {
+	}
 
-    static Chunk delta(RunRecord run, @Nullable String role, @Nullable String content) {
-        return new Chunk("chatcmpl-" + run.runId(), "chat.completion.chunk", run.queuedAt().getEpochSecond(),
-                run.agentName(), List.of(new ChunkChoice(0, new Delta(role, content), null)));
-    }
+	static Chunk delta(RunRecord run, @Nullable String role, @Nullable String content) {
+		return new Chunk("chatcmpl-" + run.runId(), "chat.completion.chunk", run.queuedAt().getEpochSecond(),
+				run.agentName(), List.of(new ChunkChoice(0, new Delta(role, content), null)));
+	}
 
-    static Chunk finish(RunRecord run, String finishReason) {
-        return new Chunk("chatcmpl-" + run.runId(), "chat.completion.chunk", run.queuedAt().getEpochSecond(),
-                run.agentName(), List.of(new ChunkChoice(0, new Delta(null, null), finishReason)));
-    }
+	static Chunk finish(RunRecord run, String finishReason) {
+		return new Chunk("chatcmpl-" + run.runId(), "chat.completion.chunk", run.queuedAt().getEpochSecond(),
+				run.agentName(), List.of(new ChunkChoice(0, new Delta(null, null), finishReason)));
+	}
 
-    static Completion completion(RunRecord run, String content, String finishReason, int tokens) {
-        return new Completion("chatcmpl-" + run.runId(), "chat.completion", run.queuedAt().getEpochSecond(),
-                run.agentName(), run.conversationId(),
-                List.of(new CompletionChoice(0, new AssistantMessage("assistant", content), finishReason)),
-                Map.of("completion_tokens", Math.max(tokens, 0)));
-    }
+	static Completion completion(RunRecord run, String content, String finishReason, int tokens) {
+		return new Completion("chatcmpl-" + run.runId(), "chat.completion", run.queuedAt().getEpochSecond(),
+				run.agentName(), run.conversationId(),
+				List.of(new CompletionChoice(0, new AssistantMessage("assistant", content), finishReason)),
+				Map.of("completion_tokens", Math.max(tokens, 0)));
+	}
 
-    record Chunk(String id, String object, long created, String model, List<ChunkChoice> choices) {
-    }
+	record Chunk(String id, String object, long created, String model, List<ChunkChoice> choices) {
+	}
 
-    record ChunkChoice(int index, Delta delta, @Nullable String finishReason) {
-    }
+	record ChunkChoice(int index, Delta delta, @Nullable String finishReason) {
+	}
 
-    @JsonInclude(JsonInclude.Include.NON_NULL)
-    record Delta(@Nullable String role, @Nullable String content) {
-    }
+	@JsonInclude(JsonInclude.Include.NON_NULL)
+	record Delta(@Nullable String role, @Nullable String content) {
+	}
 
-    record Completion(String id, String object, long created, String model, String conversationId,
-            List<CompletionChoice> choices, Map<String, Integer> usage) {
-    }
+	record Completion(String id, String object, long created, String model, String conversationId,
+			List<CompletionChoice> choices, Map<String, Integer> usage) {
+	}
 
-    record CompletionChoice(int index, AssistantMessage message, String finishReason) {
-    }
+	record CompletionChoice(int index, AssistantMessage message, String finishReason) {
+	}
 
-    record AssistantMessage(String role, String content) {
-    }
+	record AssistantMessage(String role, String content) {
+	}
 
-    /** An error inside an already started stream (the HTTP status is already 200). */
-    record StreamError(ErrorBody error) {
+	/** An error inside an already started stream (the HTTP status is already 200). */
+	record StreamError(ErrorBody error) {
 
-        static StreamError of(String message) {
-            return new StreamError(new ErrorBody(message, "run_failed"));
-        }
-    }
+		static StreamError of(String message) {
+			return new StreamError(new ErrorBody(message, "run_failed"));
+		}
+	}
 
-    record ErrorBody(String message, String type) {
-    }
+	record ErrorBody(String message, String type) {
+	}
+
 }

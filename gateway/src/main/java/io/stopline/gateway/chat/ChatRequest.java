@@ -12,26 +12,26 @@ import jakarta.validation.constraints.Size;
 import org.jspecify.annotations.Nullable;
 
 /**
- * An OpenAI-style chat request; {@code model} names the agent. {@code conversation_id} is Stopline's extension.
+ * An OpenAI-style chat request; {@code model} names the agent. {@code conversation_id} is
+ * Stopline's extension.
  */
 record ChatRequest(@NotBlank @Size(max = 128) String model, @NotEmpty @Size(max = 256) List<@Valid Message> messages,
-        @Nullable Boolean stream, @Nullable @Positive @Max(32768) Integer maxTokens,
-        @Nullable String conversationId) {
+		@Nullable Boolean stream, @Nullable @Positive @Max(32768) Integer maxTokens, @Nullable String conversationId) {
 
-    boolean streaming() {
-        return Boolean.TRUE.equals(stream);
-    }
+	boolean streaming() {
+		return Boolean.TRUE.equals(stream);
+	}
 
-    /** The newest user message: what enters the history. */
-    String lastUserMessage() {
-        for (int i = messages.size() - 1; i >= 0; i--) {
-            if ("user".equals(messages.get(i).role())) {
-                return messages.get(i).content();
-            }
-        }
-        return messages.get(messages.size() - 1).content();
-    }
+	/** The newest user message: what enters the history. */
+	String lastUserMessage() {
+		for (int i = messages.size() - 1; i >= 0; i--) {
+			if ("user".equals(messages.get(i).role())) {
+				return messages.get(i).content();
+			}
+		}
+		return messages.get(messages.size() - 1).content();
+	}
 
-    record Message(@NotBlank @Size(max = 32) String role, @NotNull @Size(max = 100_000) String content) {
-    }
+	record Message(@NotBlank @Size(max = 32) String role, @NotNull @Size(max = 100_000) String content) {
+	}
 }

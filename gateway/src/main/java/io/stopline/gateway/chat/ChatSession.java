@@ -8,43 +8,49 @@ import io.stopline.protocol.RunEvent;
 import io.stopline.registry.RunRecord;
 import org.jspecify.annotations.Nullable;
 
-/** A chat request in flight on this gateway: its run and the events that arrive for it. */
+/**
+ * A chat request in flight on this gateway: its run and the events that arrive for it.
+ */
 final class ChatSession {
 
-    private final RunRecord run;
-    private final BlockingQueue<RunEvent> events;
-    private long missingSince;
+	private final RunRecord run;
 
-    ChatSession(RunRecord run, BlockingQueue<RunEvent> events) {
-        this.run = run;
-        this.events = events;
-    }
+	private final BlockingQueue<RunEvent> events;
 
-    RunRecord run() {
-        return run;
-    }
+	private long missingSince;
 
-    String conversationId() {
-        return run.conversationId();
-    }
+	ChatSession(RunRecord run, BlockingQueue<RunEvent> events) {
+		this.run = run;
+		this.events = events;
+	}
 
-    /**
-     * Notes that the run's record was missing at a check; returns for how long it has been missing without a break.
-     */
-    Duration missingFor() {
-        long now = System.nanoTime();
-        if (missingSince == 0) {
-            missingSince = now;
-        }
-        return Duration.ofNanos(now - missingSince);
-    }
+	RunRecord run() {
+		return run;
+	}
 
-    void found() {
-        missingSince = 0;
-    }
+	String conversationId() {
+		return run.conversationId();
+	}
 
-    /** The next event, or null when none came within {@code wait}. */
-    @Nullable RunEvent poll(Duration wait) throws InterruptedException {
-        return events.poll(wait.toMillis(), TimeUnit.MILLISECONDS);
-    }
+	/**
+	 * Notes that the run's record was missing at a check; returns for how long it has
+	 * been missing without a break.
+	 */
+	Duration missingFor() {
+		long now = System.nanoTime();
+		if (missingSince == 0) {
+			missingSince = now;
+		}
+		return Duration.ofNanos(now - missingSince);
+	}
+
+	void found() {
+		missingSince = 0;
+	}
+
+	/** The next event, or null when none came within {@code wait}. */
+	@Nullable RunEvent poll(Duration wait) throws InterruptedException {
+		return events.poll(wait.toMillis(), TimeUnit.MILLISECONDS);
+	}
+
 }

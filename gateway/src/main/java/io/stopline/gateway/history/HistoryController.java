@@ -16,22 +16,23 @@ import org.springframework.web.bind.annotation.RestController;
 @RestController
 class HistoryController {
 
-    private final ConversationRegistry registry;
+	private final ConversationRegistry registry;
 
-    HistoryController(ConversationRegistry registry) {
-        this.registry = registry;
-    }
+	HistoryController(ConversationRegistry registry) {
+		this.registry = registry;
+	}
 
-    @GetMapping("/v1/conversation/{conversationId}")
-    ConversationHistory history(@AuthenticationPrincipal Jwt jwt, @PathVariable String conversationId) {
-        Problems.requireConversationId(conversationId);
-        List<HistoryMessage> messages = registry.history(jwt.getSubject(), conversationId);
-        if (messages.isEmpty()) {
-            throw Problems.conversationNotFound(conversationId);
-        }
-        return new ConversationHistory(conversationId, messages);
-    }
+	@GetMapping("/v1/conversation/{conversationId}")
+	ConversationHistory history(@AuthenticationPrincipal Jwt jwt, @PathVariable String conversationId) {
+		Problems.requireConversationId(conversationId);
+		List<HistoryMessage> messages = registry.history(jwt.getSubject(), conversationId);
+		if (messages.isEmpty()) {
+			throw Problems.conversationNotFound(conversationId);
+		}
+		return new ConversationHistory(conversationId, messages);
+	}
 
-    record ConversationHistory(String conversationId, List<HistoryMessage> messages) {
-    }
+	record ConversationHistory(String conversationId, List<HistoryMessage> messages) {
+	}
+
 }

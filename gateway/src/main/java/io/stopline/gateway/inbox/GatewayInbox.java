@@ -23,119 +23,130 @@ import org.springframework.context.SmartLifecycle;
 import org.springframework.stereotype.Component;
 
 /**
- * This gateway's inbox: one subscription that receives every event addressed to it and routes each by run id, to
- * the client stream of the run and to the stop requests waiting for its outcome.
+ * This gateway's inbox: one subscription that receives every event addressed to it and
+ * routes each by run id, to the client stream of the run and to the stop requests waiting
+ * for its outcome.
  */
 @Component
 public class GatewayInbox implements SmartLifecycle {
 
-    private static final Logger log = LoggerFactory.getLogger(GatewayInbox.class);
-    private static final Duration SUBSCRIBE_BOUND = Duration.ofSeconds(15);
-    static final String SHUTDOWN_NOTICE = "This gateway is shutting down; the answer continues and will be in the "
-            + "conversation's history.";
+	private static final Logger log = LoggerFactory.getLogger(GatewayInbox.class);
 
-    private final RTopic topic;
-    private final String gatewayId;
-    private final ConcurrentMap<String, BlockingQueue<RunEvent>> streams = new ConcurrentHashMap<>();
-    private final ConcurrentMap<String, CompletableFuture<RunEvent>> stopOutcomes = new ConcurrentHashMap<>();
-    private volatile boolean running;
+	private static final Duration SUBSCRIBE_BOUND = Duration.ofSeconds(15);
+	static final String SHUTDOWN_NOTICE = "This gateway is shutting down; the answer continues and will be in the "
+			+ "conversation's history.";
 
-    GatewayInbox(GatewayInboxes inboxes, GatewayProperties properties) {
-        this.gatewayId = properties.id();
-        this.topic = inboxes.inbox(gatewayId);
-    }
+	private final RTopic topic;
 
-    public String gatewayId() {
-        return gatewayId;
-    }
+	private final String gatewayId;
 
-    /** Starts collecting a run's events; call before the run can produce any. */
-    public BlockingQueue<RunEvent> openStream(String runId) {
-        BlockingQueue<RunEvent> queue = new LinkedBlockingQueue<>();
-        streams.put(runId, queue);
-        return queue;
-    }
+	private final ConcurrentMap<String, BlockingQueue<RunEvent>> streams = new ConcurrentHashMap<>();
 
-    public void closeStream(String runId) {
-        streams.remove(runId);
-    }
+	private final ConcurrentMap<String, CompletableFuture<RunEvent>> stopOutcomes = new ConcurrentHashMap<>();
 
-    /**
-     * The next {@link RunEvent.RunStopped} or {@link RunEvent.StopIgnored} of a run. Concurrent stops of one run
-     * share the future. Register before signalling the stop.
-     */
-    public CompletableFuture<RunEvent> stopOutcome(String runId) {
-        return stopOutcomes.computeIfAbsent(runId, id -> new CompletableFuture<>());
-    }
+	private volatile boolean running;
 
-    public void forgetStopOutcome(String runId, CompletableFuture<RunEvent> outcome) {
-        stopOutcomes.remove(runId, outcome);
-    }
+	GatewayInbox(GatewayInboxes inboxes, GatewayProperties properties) {
+		this.gatewayId = properties.id();
+		this.topic = inboxes.inbox(gatewayId);
+	}
 
-    void route(String raw) {
-        RunEvent event;
-        try {
-            event = Json.read(raw, RunEvent.class);
-        }
-        catch (RuntimeException ex) {
-            log.warn("dropping an unreadable inbox message: {}", ex.toString());
-            return;
-        }
-        BlockingQueue<RunEvent> stream = streams.get(event.runId());
-        if (stream != null) {
-            stream.offer(event);
-        }
-        if (event instanceof RunEvent.RunStopped || event instanceof RunEvent.StopIgnored) {
-            CompletableFuture<RunEvent> outcome = stopOutcomes.remove(event.runId());
-            if (outcome != null) {
-                outcome.complete(event);
-            }
-        }
-    }
+	public String gatewayId() {
+		return gatewayId;
+	}
 
-    /** Takes no traffic before the inbox is subscribed: events published earlier would be lost. */
-    @Override
-    public void start() {
-        CountDownLatch subscribed = new CountDownLatch(1);
-        topic.addListener(new StatusListener() {
-            @Override
-            public void onSubscribe(String channel) {
-                subscribed.countDown();
-                log.info("inbox {} subscribed", channel);
-            }
+	/** Starts collecting a run's events; call before the run can produce any. */
+	public BlockingQueue<RunEvent> openStream(String runId) {
+		BlockingQueue<RunEvent> queue = new LinkedBlockingQueue<>();
+		streams.put(runId, queue);
+		return queue;
+	}
 
-            @Override
-            public void onUnsubscribe(String channel) {
-                log.warn("inbox {} unsubscribed", channel);
-            }
-        });
-        topic.addListener(String.class, (channel, raw) -> route(raw));
-        try {
-            if (!subscribed.await(SUBSCRIBE_BOUND.toMillis(), TimeUnit.MILLISECONDS)) {
-                throw new IllegalStateException("inbox not subscribed within " + SUBSCRIBE_BOUND);
-            }
-        }
-        catch (InterruptedException ex) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while subscribing the inbox", ex);
-        }
-        running = true;
-    }
+	public void closeStream(String runId) {
+		streams.remove(runId);
+	}
 
-    /**
-     * Shutting down: every open stream ends now with a final event (the web server's graceful shutdown, which
-     * runs after this phase, then finds them finished). The runs go on; their answers land in the history.
-     */
-    @Override
-    public void stop() {
-        running = false;
-        topic.removeAllListeners();
-        Instant now = Instant.now();
-        streams.forEach((runId, queue) -> queue.offer(new RunEvent.RunFailed(runId, "", SHUTDOWN_NOTICE, "", now)));
-    }
+	/**
+	 * The next {@link RunEvent.RunStopped} or {@link RunEvent.StopIgnored} of a run.
+	 * Concurrent stops of one run share the future. Register before signalling the stop.
+	 */
+	public CompletableFuture<RunEvent> stopOutcome(String runId) {
+		return stopOutcomes.computeIfAbsent(runId, id -> new CompletableFuture<>());
+	}
 
-    @Override
-    public boolean isRunning() {
-        return running;
-    }
+	public void forgetStopOutcome(String runId, CompletableFuture<RunEvent> outcome) {
+		stopOutcomes.remove(runId, outcome);
+	}
+
+	void route(String raw) {
+		RunEvent event;
+		try {
+			event = Json.read(raw, RunEvent.class);
+		}
+		catch (RuntimeException ex) {
+			log.warn("dropping an unreadable inbox message: {}", ex.toString());
+			return;
+		}
+		BlockingQueue<RunEvent> stream = streams.get(event.runId());
+		if (stream != null) {
+			stream.offer(event);
+		}
+		if (event instanceof RunEvent.RunStopped || event instanceof RunEvent.StopIgnored) {
+			CompletableFuture<RunEvent> outcome = stopOutcomes.remove(event.runId());
+			if (outcome != null) {
+				outcome.complete(event);
+			}
+		}
+	}
+
+	/**
+	 * Takes no traffic before the inbox is subscribed: events published earlier would be
+	 * lost.
+	 */
+	@Override
+	public void start() {
+		CountDownLatch subscribed = new CountDownLatch(1);
+		topic.addListener(new StatusListener() {
+			@Override
+			public void onSubscribe(String channel) {
+				subscribed.countDown();
+				log.info("inbox {} subscribed", channel);
+			}
+
+			@Override
+			public void onUnsubscribe(String channel) {
+				log.warn("inbox {} unsubscribed", channel);
+			}
+		});
+		topic.addListener(String.class, (channel, raw) -> route(raw));
+		try {
+			if (!subscribed.await(SUBSCRIBE_BOUND.toMillis(), TimeUnit.MILLISECONDS)) {
+				throw new IllegalStateException("inbox not subscribed within " + SUBSCRIBE_BOUND);
+			}
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+			throw new IllegalStateException("interrupted while subscribing the inbox", ex);
+		}
+		running = true;
+	}
+
+	/**
+	 * Shutting down: every open stream ends now with a final event (the web server's
+	 * graceful shutdown, which runs after this phase, then finds them finished). The runs
+	 * go on; their answers land in the history.
+	 */
+	@Override
+	public void stop() {
+		running = false;
+		topic.removeAllListeners();
+		Instant now = Instant.now();
+		streams.forEach((runId, queue) -> queue.offer(new RunEvent.RunFailed(runId, "", SHUTDOWN_NOTICE, "", now)));
+	}
+
+	@Override
+	public boolean isRunning() {
+		return running;
+	}
+
 }

@@ -26,151 +26,168 @@ import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Service;
 
 /**
- * Stops a conversation's run wherever it is. A queued run is ended here, atomically against a worker claiming it;
- * a running one gets a recorded-then-published stop request, and this waits (bounded) for the owner's answer.
- * Lookups are by the caller's own user id, so another user's run can never be found, let alone stopped.
+ * Stops a conversation's run wherever it is. A queued run is ended here, atomically
+ * against a worker claiming it; a running one gets a recorded-then-published stop
+ * request, and this waits (bounded) for the owner's answer. Lookups are by the caller's
+ * own user id, so another user's run can never be found, let alone stopped.
  */
 @Service
 class StopService {
 
-    private static final Logger log = LoggerFactory.getLogger(StopService.class);
-    private static final int ATTEMPTS = 3;
-    private static final Duration FIRST_SLICE = Duration.ofMillis(250);
-    private static final Duration POLL_SLICE = Duration.ofMillis(100);
+	private static final Logger log = LoggerFactory.getLogger(StopService.class);
 
-    private final ConversationRegistry registry;
-    private final StopRequests stopRequests;
-    private final GatewayInbox inbox;
-    private final GatewayInboxes inboxes;
-    private final WorkerLiveness liveness;
-    private final DeadWorkerReaper reaper;
-    private final Duration confirmTimeout;
+	private static final int ATTEMPTS = 3;
 
-    StopService(ConversationRegistry registry, StopRequests stopRequests, GatewayInbox inbox, GatewayInboxes inboxes,
-            WorkerLiveness liveness, DeadWorkerReaper reaper, GatewayProperties properties) {
-        this.liveness = liveness;
-        this.reaper = reaper;
-        this.registry = registry;
-        this.stopRequests = stopRequests;
-        this.inbox = inbox;
-        this.inboxes = inboxes;
-        this.confirmTimeout = properties.stopConfirmTimeout();
-    }
+	private static final Duration FIRST_SLICE = Duration.ofMillis(250);
 
-    StopResult stop(String userId, String conversationId, String reason) {
-        long started = System.nanoTime();
-        StopResult result = attempt(userId, conversationId, reason);
-        log.info("stop user={} conversation={} reason={} outcome={} latency_us={}", userId, conversationId, reason,
-                result, (System.nanoTime() - started) / 1000);
-        return result;
-    }
+	private static final Duration POLL_SLICE = Duration.ofMillis(100);
 
-    private StopResult attempt(String userId, String conversationId, String reason) {
-        for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
-            switch (registry.stopTarget(userId, conversationId)) {
-                case StopTarget.NotFound notFound -> {
-                    return StopResult.NOT_FOUND;
-                }
-                case StopTarget.RecentlyStopped stopped -> {
-                    return StopResult.ALREADY_STOPPED;
-                }
-                case StopTarget.Active active when active.run().isQueued() -> {
-                    if (stopQueued(active.run(), reason)) {
-                        return StopResult.CONFIRMED;
-                    }
-                    // a worker claimed it meanwhile: look again, it is running now
-                }
-                case StopTarget.Active active -> {
-                    return stopRunning(active.run(), reason);
-                }
-            }
-        }
-        return StopResult.REQUESTED;
-    }
+	private final ConversationRegistry registry;
 
-    /** No worker holds it yet: end it here. The worker that later reads the job finds it gone and skips it. */
-    private boolean stopQueued(RunRecord run, String reason) {
-        Instant now = Instant.now();
-        if (!registry.finishQueued(run, RunOutcome.stopped("", reason, now))) {
-            return false;
-        }
-        inboxes.publish(run.replyTo(), new RunEvent.RunStopped(run.runId(), run.conversationId(), reason, "", 0, now));
-        return true;
-    }
+	private final StopRequests stopRequests;
 
-    private StopResult stopRunning(RunRecord run, String reason) {
-        CompletableFuture<RunEvent> outcome = inbox.stopOutcome(run.runId());
-        StopRun stop = new StopRun(UUID.randomUUID().toString(), run.runId(), run.userId(), run.conversationId(),
-                reason, inbox.gatewayId(), Instant.now());
-        long receivers = stopRequests.signal(run.workerId(), stop);
-        if (receivers == 0) {
-            if (!liveness.isAlive(run.workerId())) {
-                // the owner is dead: interrupt its runs now rather than wait for the reaper's tick
-                inbox.forgetStopOutcome(run.runId(), outcome);
-                reaper.reap(run.workerId());
-                return StopResult.NOT_FOUND;
-            }
-            log.warn("no subscriber heard the stop of run {} on worker {}; it waits in the recorded requests",
-                    run.runId(), run.workerId());
-        }
-        try {
-            return awaitOutcome(run, outcome);
-        }
-        finally {
-            inbox.forgetStopOutcome(run.runId(), outcome);
-        }
-    }
+	private final GatewayInbox inbox;
 
-    /**
-     * Waits for the owner's answer on the inbox. The answer is pub/sub too and can be lost (this gateway's own
-     * subscription may be reconnecting), so after a short wait the registry is also read: a stop marker for this run
-     * is the confirmation written in Redis.
-     */
-    private StopResult awaitOutcome(RunRecord run, CompletableFuture<RunEvent> outcome) {
-        long deadline = System.nanoTime() + confirmTimeout.toNanos();
-        long slice = FIRST_SLICE.toNanos();
-        try {
-            while (true) {
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    return StopResult.REQUESTED;
-                }
-                try {
-                    return switch (outcome.get(Math.min(slice, left), TimeUnit.NANOSECONDS)) {
-                        case RunEvent.RunStopped stopped -> StopResult.CONFIRMED;
-                        case RunEvent.StopIgnored ignored when "completed".equals(ignored.cause()) ->
-                            StopResult.NOT_FOUND;
-                        default -> afterIgnored(run);
-                    };
-                }
-                catch (TimeoutException ex) {
-                    slice = POLL_SLICE.toNanos();
-                    if (registry.stopTarget(run.userId(), run.conversationId()) instanceof StopTarget.RecentlyStopped
-                            stopped && stopped.runId().equals(run.runId())) {
-                        return StopResult.CONFIRMED;
-                    }
-                }
-            }
-        }
-        catch (InterruptedException ex) {
-            Thread.currentThread().interrupt();
-            return StopResult.REQUESTED;
-        }
-        catch (ExecutionException ex) {
-            throw new IllegalStateException("stop outcome failed", ex);
-        }
-    }
+	private final GatewayInboxes inboxes;
 
-    /**
-     * The owner no longer holds the run: say what became of it. The run this request targeted being stopped is a
-     * success, whichever of the concurrent requests (or a replayed recorded one) carried it out.
-     */
-    private StopResult afterIgnored(RunRecord run) {
-        return switch (registry.stopTarget(run.userId(), run.conversationId())) {
-            case StopTarget.RecentlyStopped stopped when stopped.runId().equals(run.runId()) ->
-                StopResult.CONFIRMED;
-            case StopTarget.Active active when active.run().runId().equals(run.runId()) -> StopResult.REQUESTED;
-            default -> StopResult.NOT_FOUND;
-        };
-    }
+	private final WorkerLiveness liveness;
+
+	private final DeadWorkerReaper reaper;
+
+	private final Duration confirmTimeout;
+
+	StopService(ConversationRegistry registry, StopRequests stopRequests, GatewayInbox inbox, GatewayInboxes inboxes,
+			WorkerLiveness liveness, DeadWorkerReaper reaper, GatewayProperties properties) {
+		this.liveness = liveness;
+		this.reaper = reaper;
+		this.registry = registry;
+		this.stopRequests = stopRequests;
+		this.inbox = inbox;
+		this.inboxes = inboxes;
+		this.confirmTimeout = properties.stopConfirmTimeout();
+	}
+
+	StopResult stop(String userId, String conversationId, String reason) {
+		long started = System.nanoTime();
+		StopResult result = attempt(userId, conversationId, reason);
+		log.info("stop user={} conversation={} reason={} outcome={} latency_us={}", userId, conversationId, reason,
+				result, (System.nanoTime() - started) / 1000);
+		return result;
+	}
+
+	private StopResult attempt(String userId, String conversationId, String reason) {
+		for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
+			switch (registry.stopTarget(userId, conversationId)) {
+				case StopTarget.NotFound notFound -> {
+					return StopResult.NOT_FOUND;
+				}
+				case StopTarget.RecentlyStopped stopped -> {
+					return StopResult.ALREADY_STOPPED;
+				}
+				case StopTarget.Active active when active.run().isQueued() -> {
+					if (stopQueued(active.run(), reason)) {
+						return StopResult.CONFIRMED;
+					}
+					// a worker claimed it meanwhile: look again, it is running now
+				}
+				case StopTarget.Active active -> {
+					return stopRunning(active.run(), reason);
+				}
+			}
+		}
+		return StopResult.REQUESTED;
+	}
+
+	/**
+	 * No worker holds it yet: end it here. The worker that later reads the job finds it
+	 * gone and skips it.
+	 */
+	private boolean stopQueued(RunRecord run, String reason) {
+		Instant now = Instant.now();
+		if (!registry.finishQueued(run, RunOutcome.stopped("", reason, now))) {
+			return false;
+		}
+		inboxes.publish(run.replyTo(), new RunEvent.RunStopped(run.runId(), run.conversationId(), reason, "", 0, now));
+		return true;
+	}
+
+	private StopResult stopRunning(RunRecord run, String reason) {
+		CompletableFuture<RunEvent> outcome = inbox.stopOutcome(run.runId());
+		StopRun stop = new StopRun(UUID.randomUUID().toString(), run.runId(), run.userId(), run.conversationId(),
+				reason, inbox.gatewayId(), Instant.now());
+		long receivers = stopRequests.signal(run.workerId(), stop);
+		if (receivers == 0) {
+			if (!liveness.isAlive(run.workerId())) {
+				// the owner is dead: interrupt its runs now rather than wait for the
+				// reaper's tick
+				inbox.forgetStopOutcome(run.runId(), outcome);
+				reaper.reap(run.workerId());
+				return StopResult.NOT_FOUND;
+			}
+			log.warn("no subscriber heard the stop of run {} on worker {}; it waits in the recorded requests",
+					run.runId(), run.workerId());
+		}
+		try {
+			return awaitOutcome(run, outcome);
+		}
+		finally {
+			inbox.forgetStopOutcome(run.runId(), outcome);
+		}
+	}
+
+	/**
+	 * Waits for the owner's answer on the inbox. The answer is pub/sub too and can be
+	 * lost (this gateway's own subscription may be reconnecting), so after a short wait
+	 * the registry is also read: a stop marker for this run is the confirmation written
+	 * in Redis.
+	 */
+	private StopResult awaitOutcome(RunRecord run, CompletableFuture<RunEvent> outcome) {
+		long deadline = System.nanoTime() + confirmTimeout.toNanos();
+		long slice = FIRST_SLICE.toNanos();
+		try {
+			while (true) {
+				long left = deadline - System.nanoTime();
+				if (left <= 0) {
+					return StopResult.REQUESTED;
+				}
+				try {
+					return switch (outcome.get(Math.min(slice, left), TimeUnit.NANOSECONDS)) {
+						case RunEvent.RunStopped stopped -> StopResult.CONFIRMED;
+						case RunEvent.StopIgnored ignored when "completed".equals(ignored.cause()) ->
+							StopResult.NOT_FOUND;
+						default -> afterIgnored(run);
+					};
+				}
+				catch (TimeoutException ex) {
+					slice = POLL_SLICE.toNanos();
+					if (registry.stopTarget(run.userId(),
+							run.conversationId()) instanceof StopTarget.RecentlyStopped stopped
+							&& stopped.runId().equals(run.runId())) {
+						return StopResult.CONFIRMED;
+					}
+				}
+			}
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+			return StopResult.REQUESTED;
+		}
+		catch (ExecutionException ex) {
+			throw new IllegalStateException("stop outcome failed", ex);
+		}
+	}
+
+	/**
+	 * The owner no longer holds the run: say what became of it. The run this request
+	 * targeted being stopped is a success, whichever of the concurrent requests (or a
+	 * replayed recorded one) carried it out.
+	 */
+	private StopResult afterIgnored(RunRecord run) {
+		return switch (registry.stopTarget(run.userId(), run.conversationId())) {
+			case StopTarget.RecentlyStopped stopped when stopped.runId().equals(run.runId()) -> StopResult.CONFIRMED;
+			case StopTarget.Active active when active.run().runId().equals(run.runId()) -> StopResult.REQUESTED;
+			default -> StopResult.NOT_FOUND;
+		};
+	}
+
 }

@@ -9,27 +9,34 @@ import org.springframework.web.ErrorResponseException;
 /** The problem details the API answers with, worded once. */
 public final class Problems {
 
-    private Problems() {
-    }
+	private Problems() {
+	}
 
-    public static ErrorResponseException of(HttpStatus status, String detail) {
-        return new ErrorResponseException(status, ProblemDetail.forStatusAndDetail(status, detail), null);
-    }
+	public static ErrorResponseException of(HttpStatus status, String detail) {
+		return new ErrorResponseException(status, ProblemDetail.forStatusAndDetail(status, detail), null);
+	}
 
-    /** Same words whether the conversation is unknown or another user's: nothing is revealed. */
-    public static ErrorResponseException noActiveRun(String conversationId) {
-        return of(HttpStatus.NOT_FOUND, "No active run for conversation " + conversationId + ".");
-    }
+	/**
+	 * Same words whether the conversation is unknown or another user's: nothing is
+	 * revealed.
+	 */
+	public static ErrorResponseException noActiveRun(String conversationId) {
+		return of(HttpStatus.NOT_FOUND, "No active run for conversation " + conversationId + ".");
+	}
 
-    public static ErrorResponseException conversationNotFound(String conversationId) {
-        return of(HttpStatus.NOT_FOUND, "Conversation " + conversationId + " not found.");
-    }
+	public static ErrorResponseException conversationNotFound(String conversationId) {
+		return of(HttpStatus.NOT_FOUND, "Conversation " + conversationId + " not found.");
+	}
 
-    /** Validates a conversation id from a path, header or body before any Redis key is built from it. */
-    public static String requireConversationId(String id) {
-        if (!ConversationIds.isValid(id)) {
-            throw of(HttpStatus.BAD_REQUEST, "Invalid conversation id: " + ConversationIds.RULE + ".");
-        }
-        return id;
-    }
+	/**
+	 * Validates a conversation id from a path, header or body before any Redis key is
+	 * built from it.
+	 */
+	public static String requireConversationId(String id) {
+		if (!ConversationIds.isValid(id)) {
+			throw of(HttpStatus.BAD_REQUEST, "Invalid conversation id: " + ConversationIds.RULE + ".");
+		}
+		return id;
+	}
+
 }

@@ -14,77 +14,87 @@ import org.springframework.scheduling.TaskScheduler;
 import org.springframework.stereotype.Component;
 
 /**
- * Keeps this worker's heartbeat key alive (renewed every third of its TTL) and removes every trace of the worker on
- * a clean exit.
+ * Keeps this worker's heartbeat key alive (renewed every third of its TTL) and removes
+ * every trace of the worker on a clean exit.
  */
 @Component
 class Heartbeat implements SmartLifecycle {
 
-    private static final Logger log = LoggerFactory.getLogger(Heartbeat.class);
+	private static final Logger log = LoggerFactory.getLogger(Heartbeat.class);
 
-    private final WorkerLiveness liveness;
-    private final String workerId;
-    private final Duration ttl;
-    private final TaskScheduler scheduler;
-    private final RunRevalidator revalidator;
-    private volatile boolean running;
-    private ScheduledFuture<?> beating;
+	private final WorkerLiveness liveness;
 
-    Heartbeat(WorkerLiveness liveness, TaskScheduler scheduler, RunRevalidator revalidator,
-            WorkerProperties properties) {
-        this.liveness = liveness;
-        this.revalidator = revalidator;
-        this.scheduler = scheduler;
-        this.workerId = properties.id();
-        this.ttl = properties.heartbeatTtl();
-    }
+	private final String workerId;
 
-    @Override
-    public void start() {
-        liveness.heartbeat(workerId, ttl);
-        running = true;
-        beating = scheduler.scheduleAtFixedRate(this::beat, ttl.dividedBy(3));
-        log.info("worker {} alive", workerId);
-    }
+	private final Duration ttl;
 
-    @Override
-    public void stop() {
-        running = false;
-        if (beating != null) {
-            beating.cancel(false);
-        }
-        try {
-            liveness.forget(workerId);
-        }
-        catch (RuntimeException ex) {
-            log.warn("could not unregister worker {} on exit: {}", workerId, ex.toString());
-        }
-    }
+	private final TaskScheduler scheduler;
 
-    @Override
-    public boolean isRunning() {
-        return running;
-    }
+	private final RunRevalidator revalidator;
 
-    /** Announced before the stop listener and the consumer start; forgotten after they stopped. */
-    @Override
-    public int getPhase() {
-        return Integer.MAX_VALUE - 300;
-    }
+	private volatile boolean running;
 
-    void beat() {
-        if (!running) {
-            return;
-        }
-        try {
-            if (!liveness.heartbeat(workerId, ttl)) {
-                log.warn("worker {} was out of touch past its heartbeat TTL (or Redis lost its data); "
-                        + "re-checking its runs", workerId);
-                revalidator.revalidate();
-            }
-        }
-        catch (RuntimeException ex) {
-            log.warn("heartbeat of worker {} failed: {}", workerId, ex.toString());
-        }
-    }
+	private ScheduledFuture<?> beating;
+
+	Heartbeat(WorkerLiveness liveness, TaskScheduler scheduler, RunRevalidator revalidator,
+			WorkerProperties properties) {
+		this.liveness = liveness;
+		this.revalidator = revalidator;
+		this.scheduler = scheduler;
+		this.workerId = properties.id();
+		this.ttl = properties.heartbeatTtl();
+	}
+
+	@Override
+	public void start() {
+		liveness.heartbeat(workerId, ttl);
+		running = true;
+		beating = scheduler.scheduleAtFixedRate(this::beat, ttl.dividedBy(3));
+		log.info("worker {} alive", workerId);
+	}
+
+	@Override
+	public void stop() {
+		running = false;
+		if (beating != null) {
+			beating.cancel(false);
+		}
+		try {
+			liveness.forget(workerId);
+		}
+		catch (RuntimeException ex) {
+			log.warn("could not unregister worker {} on exit: {}", workerId, ex.toString());
+		}
+	}
+
+	@Override
+	public boolean isRunning() {
+		return running;
+	}
+
+	/**
+	 * Announced before the stop listener and the consumer start; forgotten after they
+	 * stopped.
+	 */
+	@Override
+	public int getPhase() {
+		return Integer.MAX_VALUE - 300;
+	}
+
+	void beat() {
+		if (!running) {
+			return;
+		}
+		try {
+			if (!liveness.heartbeat(workerId, ttl)) {
+				log.warn("worker {} was out of touch past its heartbeat TTL (or Redis lost its data); "
+						+ "re-checking its runs", workerId);
+				revalidator.revalidate();
+			}
+		}
+		catch (RuntimeException ex) {
+			log.warn("heartbeat of worker {} failed: {}", workerId, ex.toString());
+		}
+	}
+
 }

@@ -23,168 +23,188 @@ import org.springframework.context.SmartLifecycle;
 import org.springframework.stereotype.Component;
 
 /**
- * Takes runs from the {@code stopline:jobs} stream through the {@code workers} consumer group, never more than the
- * free slots of this worker, so load spreads over workers by capacity.
+ * Takes runs from the {@code stopline:jobs} stream through the {@code workers} consumer
+ * group, never more than the free slots of this worker, so load spreads over workers by
+ * capacity.
  */
 @Component
 class JobConsumer implements SmartLifecycle {
 
-    private static final Logger log = LoggerFactory.getLogger(JobConsumer.class);
-    private static final int MAX_BATCH = 16;
-    private static final Duration BLOCK = Duration.ofSeconds(1);
+	private static final Logger log = LoggerFactory.getLogger(JobConsumer.class);
 
-    private final RStream<String, String> jobs;
-    private final TaskRunner runner;
-    private final Semaphore slots;
-    private final String workerId;
-    private final Duration orphanedIdle;
-    private volatile boolean running;
-    private long nextOrphanCheck;
-    private Thread thread;
+	private static final int MAX_BATCH = 16;
 
-    JobConsumer(RedissonClient redisson, TaskRunner runner, WorkerProperties properties) {
-        this.jobs = redisson.getStream(Keys.JOBS, StringCodec.INSTANCE);
-        this.runner = runner;
-        this.slots = new Semaphore(properties.maxConcurrentRuns());
-        this.workerId = properties.id();
-        this.orphanedIdle = properties.orphanedJobIdle();
-    }
+	private static final Duration BLOCK = Duration.ofSeconds(1);
 
-    @Override
-    public void start() {
-        ensureGroup();
-        running = true;
-        thread = Thread.ofPlatform().name("job-consumer").daemon().start(this::consume);
-    }
+	private final RStream<String, String> jobs;
 
-    @Override
-    public void stop() {
-        running = false;
-        if (thread != null) {
-            thread.interrupt();
-            try {
-                thread.join(BLOCK.toMillis() * 3);
-            }
-            catch (InterruptedException ex) {
-                Thread.currentThread().interrupt();
-            }
-        }
-    }
+	private final TaskRunner runner;
 
-    @Override
-    public boolean isRunning() {
-        return running;
-    }
+	private final Semaphore slots;
 
-    /** Stop taking work before the other beans (stop listener, Redis) go away. */
-    @Override
-    public int getPhase() {
-        return Integer.MAX_VALUE - 100;
-    }
+	private final String workerId;
 
-    private void consume() {
-        while (running) {
-            int granted = 0;
-            try {
-                slots.acquire();
-                granted = 1 + slots.drainPermits();
-                int wanted = Math.min(granted, MAX_BATCH);
-                slots.release(granted - wanted);
-                granted = wanted;
-                Map<StreamMessageId, Map<String, String>> batch = orphans(wanted);
-                if (batch.isEmpty()) {
-                    batch = jobs.readGroup(Keys.JOBS_GROUP, workerId,
-                            StreamReadGroupArgs.neverDelivered().count(wanted).timeout(BLOCK));
-                }
-                granted -= dispatch(batch);
-            }
-            catch (InterruptedException ex) {
-                Thread.currentThread().interrupt();
-                running = false;
-            }
-            catch (RuntimeException ex) {
-                if (!running) {
-                    break;
-                }
-                log.warn("reading the job queue failed ({}); retrying", ex.toString());
-                ensureGroupQuietly();
-                pause();
-            }
-            finally {
-                slots.release(granted);
-            }
-        }
-    }
+	private final Duration orphanedIdle;
 
-    /**
-     * Jobs another worker read but never acknowledged: it died between reading and claiming. A job is acknowledged
-     * only once its run is claimed (or found stopped), so nothing read is ever lost; claiming is fenced, so taking
-     * over a job twice is harmless.
-     */
-    private Map<StreamMessageId, Map<String, String>> orphans(int wanted) {
-        long now = System.nanoTime();
-        if (now < nextOrphanCheck) {
-            return Map.of();
-        }
-        nextOrphanCheck = now + orphanedIdle.toNanos() / 2;
-        return jobs.autoClaim(Keys.JOBS_GROUP, workerId, orphanedIdle.toMillis(), TimeUnit.MILLISECONDS,
-                StreamMessageId.MIN, wanted).getMessages();
-    }
+	private volatile boolean running;
 
-    /** Starts each job; returns how many slots it used (each is released when its run ends). */
-    private int dispatch(Map<StreamMessageId, Map<String, String>> batch) {
-        int used = 0;
-        for (Map.Entry<StreamMessageId, Map<String, String>> entry : batch.entrySet()) {
-            String json = entry.getValue().get("job");
-            if (json == null) {
-                acknowledge(entry.getKey());
-                continue;
-            }
-            runner.start(Json.read(json, StartRun.class), () -> acknowledge(entry.getKey()), slots::release);
-            used++;
-        }
-        return used;
-    }
+	private long nextOrphanCheck;
 
-    private void acknowledge(StreamMessageId id) {
-        try {
-            jobs.ack(Keys.JOBS_GROUP, id);
-            jobs.remove(id);
-        }
-        catch (RuntimeException ex) {
-            log.warn("could not acknowledge job {} ({}); another worker may take it later, harmlessly", id,
-                    ex.toString());
-        }
-    }
+	private Thread thread;
 
-    private void ensureGroup() {
-        try {
-            jobs.createGroup(StreamCreateGroupArgs.name(Keys.JOBS_GROUP).makeStream());
-        }
-        catch (RuntimeException ex) {
-            if (!String.valueOf(ex.getMessage()).contains("BUSYGROUP")) {
-                throw ex;
-            }
-        }
-    }
+	JobConsumer(RedissonClient redisson, TaskRunner runner, WorkerProperties properties) {
+		this.jobs = redisson.getStream(Keys.JOBS, StringCodec.INSTANCE);
+		this.runner = runner;
+		this.slots = new Semaphore(properties.maxConcurrentRuns());
+		this.workerId = properties.id();
+		this.orphanedIdle = properties.orphanedJobIdle();
+	}
 
-    /** After Redis lost its data (a restart without persistence) the group is gone: create it again. */
-    private void ensureGroupQuietly() {
-        try {
-            ensureGroup();
-        }
-        catch (RuntimeException ex) {
-            log.debug("could not create the consumer group yet: {}", ex.toString());
-        }
-    }
+	@Override
+	public void start() {
+		ensureGroup();
+		running = true;
+		thread = Thread.ofPlatform().name("job-consumer").daemon().start(this::consume);
+	}
 
-    private void pause() {
-        try {
-            TimeUnit.MILLISECONDS.sleep(500);
-        }
-        catch (InterruptedException ex) {
-            Thread.currentThread().interrupt();
-            running = false;
-        }
-    }
+	@Override
+	public void stop() {
+		running = false;
+		if (thread != null) {
+			thread.interrupt();
+			try {
+				thread.join(BLOCK.toMillis() * 3);
+			}
+			catch (InterruptedException ex) {
+				Thread.currentThread().interrupt();
+			}
+		}
+	}
+
+	@Override
+	public boolean isRunning() {
+		return running;
+	}
+
+	/** Stop taking work before the other beans (stop listener, Redis) go away. */
+	@Override
+	public int getPhase() {
+		return Integer.MAX_VALUE - 100;
+	}
+
+	private void consume() {
+		while (running) {
+			int granted = 0;
+			try {
+				slots.acquire();
+				granted = 1 + slots.drainPermits();
+				int wanted = Math.min(granted, MAX_BATCH);
+				slots.release(granted - wanted);
+				granted = wanted;
+				Map<StreamMessageId, Map<String, String>> batch = orphans(wanted);
+				if (batch.isEmpty()) {
+					batch = jobs.readGroup(Keys.JOBS_GROUP, workerId,
+							StreamReadGroupArgs.neverDelivered().count(wanted).timeout(BLOCK));
+				}
+				granted -= dispatch(batch);
+			}
+			catch (InterruptedException ex) {
+				Thread.currentThread().interrupt();
+				running = false;
+			}
+			catch (RuntimeException ex) {
+				if (!running) {
+					break;
+				}
+				log.warn("reading the job queue failed ({}); retrying", ex.toString());
+				ensureGroupQuietly();
+				pause();
+			}
+			finally {
+				slots.release(granted);
+			}
+		}
+	}
+
+	/**
+	 * Jobs another worker read but never acknowledged: it died between reading and
+	 * claiming. A job is acknowledged only once its run is claimed (or found stopped), so
+	 * nothing read is ever lost; claiming is fenced, so taking over a job twice is
+	 * harmless.
+	 */
+	private Map<StreamMessageId, Map<String, String>> orphans(int wanted) {
+		long now = System.nanoTime();
+		if (now < nextOrphanCheck) {
+			return Map.of();
+		}
+		nextOrphanCheck = now + orphanedIdle.toNanos() / 2;
+		return jobs
+			.autoClaim(Keys.JOBS_GROUP, workerId, orphanedIdle.toMillis(), TimeUnit.MILLISECONDS, StreamMessageId.MIN,
+					wanted)
+			.getMessages();
+	}
+
+	/**
+	 * Starts each job; returns how many slots it used (each is released when its run
+	 * ends).
+	 */
+	private int dispatch(Map<StreamMessageId, Map<String, String>> batch) {
+		int used = 0;
+		for (Map.Entry<StreamMessageId, Map<String, String>> entry : batch.entrySet()) {
+			String json = entry.getValue().get("job");
+			if (json == null) {
+				acknowledge(entry.getKey());
+				continue;
+			}
+			runner.start(Json.read(json, StartRun.class), () -> acknowledge(entry.getKey()), slots::release);
+			used++;
+		}
+		return used;
+	}
+
+	private void acknowledge(StreamMessageId id) {
+		try {
+			jobs.ack(Keys.JOBS_GROUP, id);
+			jobs.remove(id);
+		}
+		catch (RuntimeException ex) {
+			log.warn("could not acknowledge job {} ({}); another worker may take it later, harmlessly", id,
+					ex.toString());
+		}
+	}
+
+	private void ensureGroup() {
+		try {
+			jobs.createGroup(StreamCreateGroupArgs.name(Keys.JOBS_GROUP).makeStream());
+		}
+		catch (RuntimeException ex) {
+			if (!String.valueOf(ex.getMessage()).contains("BUSYGROUP")) {
+				throw ex;
+			}
+		}
+	}
+
+	/**
+	 * After Redis lost its data (a restart without persistence) the group is gone: create
+	 * it again.
+	 */
+	private void ensureGroupQuietly() {
+		try {
+			ensureGroup();
+		}
+		catch (RuntimeException ex) {
+			log.debug("could not create the consumer group yet: {}", ex.toString());
+		}
+	}
+
+	private void pause() {
+		try {
+			TimeUnit.MILLISECONDS.sleep(500);
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+			running = false;
+		}
+	}
+
 }

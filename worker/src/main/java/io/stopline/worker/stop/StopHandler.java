@@ -17,59 +17,63 @@ import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
 
 /**
- * Carries out one stop request, from pub/sub or from the recorded set. Idempotent: a duplicate or replayed request
- * finds the run stopping or gone and only answers.
+ * Carries out one stop request, from pub/sub or from the recorded set. Idempotent: a
+ * duplicate or replayed request finds the run stopping or gone and only answers.
  */
 @Component
 class StopHandler {
 
-    private static final Logger log = LoggerFactory.getLogger(StopHandler.class);
+	private static final Logger log = LoggerFactory.getLogger(StopHandler.class);
 
-    private final LocalTaskRegistry tasks;
-    private final GatewayInboxes events;
-    private final StopRequests stopRequests;
-    private final String workerId;
+	private final LocalTaskRegistry tasks;
 
-    StopHandler(LocalTaskRegistry tasks, GatewayInboxes events, StopRequests stopRequests,
-            WorkerProperties properties) {
-        this.tasks = tasks;
-        this.events = events;
-        this.stopRequests = stopRequests;
-        this.workerId = properties.id();
-    }
+	private final GatewayInboxes events;
 
-    void handle(String rawStop) {
-        StopRun stop;
-        try {
-            stop = Json.read(rawStop, StopRun.class);
-        }
-        catch (RuntimeException ex) {
-            log.warn("dropping an unreadable stop request: {}", ex.toString());
-            stopRequests.clear(workerId, rawStop);
-            return;
-        }
-        Optional<RunningTask> task = tasks.find(stop.userId(), stop.conversationId())
-            .filter(candidate -> candidate.runId().equals(stop.runId()));
-        if (task.isEmpty()) {
-            answer(stop, rawStop, "not_running");
-            return;
-        }
-        switch (task.get().requestStop(stop.reason(), stop.replyTo(), rawStop)) {
-            case ACCEPTED -> log.debug("stopping run {} ({})", stop.runId(), stop.reason());
-            case COMPLETED -> answer(stop, rawStop, "completed");
-            case ALREADY_STOPPED -> {
-                RunEvent.RunStopped stopped = task.get().stoppedEvent();
-                if (stopped != null) {
-                    events.publish(stop.replyTo(), stopped);
-                }
-                stopRequests.clear(workerId, rawStop);
-            }
-        }
-    }
+	private final StopRequests stopRequests;
 
-    private void answer(StopRun stop, String rawStop, String cause) {
-        events.publish(stop.replyTo(),
-                new RunEvent.StopIgnored(stop.runId(), stop.conversationId(), cause, Instant.now()));
-        stopRequests.clear(workerId, rawStop);
-    }
+	private final String workerId;
+
+	StopHandler(LocalTaskRegistry tasks, GatewayInboxes events, StopRequests stopRequests,
+			WorkerProperties properties) {
+		this.tasks = tasks;
+		this.events = events;
+		this.stopRequests = stopRequests;
+		this.workerId = properties.id();
+	}
+
+	void handle(String rawStop) {
+		StopRun stop;
+		try {
+			stop = Json.read(rawStop, StopRun.class);
+		}
+		catch (RuntimeException ex) {
+			log.warn("dropping an unreadable stop request: {}", ex.toString());
+			stopRequests.clear(workerId, rawStop);
+			return;
+		}
+		Optional<RunningTask> task = tasks.find(stop.userId(), stop.conversationId())
+			.filter(candidate -> candidate.runId().equals(stop.runId()));
+		if (task.isEmpty()) {
+			answer(stop, rawStop, "not_running");
+			return;
+		}
+		switch (task.get().requestStop(stop.reason(), stop.replyTo(), rawStop)) {
+			case ACCEPTED -> log.debug("stopping run {} ({})", stop.runId(), stop.reason());
+			case COMPLETED -> answer(stop, rawStop, "completed");
+			case ALREADY_STOPPED -> {
+				RunEvent.RunStopped stopped = task.get().stoppedEvent();
+				if (stopped != null) {
+					events.publish(stop.replyTo(), stopped);
+				}
+				stopRequests.clear(workerId, rawStop);
+			}
+		}
+	}
+
+	private void answer(StopRun stop, String rawStop, String cause) {
+		events.publish(stop.replyTo(),
+				new RunEvent.StopIgnored(stop.runId(), stop.conversationId(), cause, Instant.now()));
+		stopRequests.clear(workerId, rawStop);
+	}
+
 }

@@ -19,85 +19,95 @@ import org.springframework.scheduling.TaskScheduler;
 import org.springframework.stereotype.Component;
 
 /**
- * Hears stop requests for this worker: pub/sub for speed, the recorded set for certainty. The set is read on every
- * (re)subscription, since a publish made while the connection was down is lost, and on a short tick, which bounds
- * how late a missed stop can be.
+ * Hears stop requests for this worker: pub/sub for speed, the recorded set for certainty.
+ * The set is read on every (re)subscription, since a publish made while the connection
+ * was down is lost, and on a short tick, which bounds how late a missed stop can be.
  */
 @Component
 class StopListener implements SmartLifecycle {
 
-    private static final Logger log = LoggerFactory.getLogger(StopListener.class);
+	private static final Logger log = LoggerFactory.getLogger(StopListener.class);
 
-    private final RTopic topic;
-    private final StopHandler handler;
-    private final StopRequests stopRequests;
-    private final ExecutorService executor;
-    private final String workerId;
-    private final TaskScheduler scheduler;
-    private final Duration reconcileInterval;
-    private volatile boolean running;
-    private ScheduledFuture<?> ticking;
+	private final RTopic topic;
 
-    StopListener(RedissonClient redisson, StopHandler handler, StopRequests stopRequests, ExecutorService runExecutor,
-            TaskScheduler scheduler, WorkerProperties properties) {
-        this.scheduler = scheduler;
-        this.reconcileInterval = properties.reconcileInterval();
-        this.workerId = properties.id();
-        this.topic = redisson.getTopic(Keys.workerStopChannel(workerId), StringCodec.INSTANCE);
-        this.handler = handler;
-        this.stopRequests = stopRequests;
-        this.executor = runExecutor;
-    }
+	private final StopHandler handler;
 
-    @Override
-    public void start() {
-        topic.addListener(new StatusListener() {
-            @Override
-            public void onSubscribe(String channel) {
-                log.info("listening for stops on {}", channel);
-                executor.execute(StopListener.this::reconcile);
-            }
+	private final StopRequests stopRequests;
 
-            @Override
-            public void onUnsubscribe(String channel) {
-                log.warn("stop subscription {} lost", channel);
-            }
-        });
-        // Redisson calls listeners on its own threads; hand off so a stop never waits behind Redis I/O.
-        topic.addListener(String.class, (channel, raw) -> executor.execute(() -> handler.handle(raw)));
-        running = true;
-        ticking = scheduler.scheduleWithFixedDelay(this::reconcile, reconcileInterval);
-    }
+	private final ExecutorService executor;
 
-    @Override
-    public void stop() {
-        running = false;
-        if (ticking != null) {
-            ticking.cancel(false);
-        }
-        topic.removeAllListeners();
-    }
+	private final String workerId;
 
-    @Override
-    public boolean isRunning() {
-        return running;
-    }
+	private final TaskScheduler scheduler;
 
-    /** Subscribe before taking work, unsubscribe after the last run is gone. */
-    @Override
-    public int getPhase() {
-        return Integer.MAX_VALUE - 200;
-    }
+	private final Duration reconcileInterval;
 
-    void reconcile() {
-        if (!running) {
-            return;
-        }
-        try {
-            stopRequests.pending(workerId).forEach(handler::handle);
-        }
-        catch (RuntimeException ex) {
-            log.warn("reconciling recorded stops failed ({}); next tick retries", ex.toString());
-        }
-    }
+	private volatile boolean running;
+
+	private ScheduledFuture<?> ticking;
+
+	StopListener(RedissonClient redisson, StopHandler handler, StopRequests stopRequests, ExecutorService runExecutor,
+			TaskScheduler scheduler, WorkerProperties properties) {
+		this.scheduler = scheduler;
+		this.reconcileInterval = properties.reconcileInterval();
+		this.workerId = properties.id();
+		this.topic = redisson.getTopic(Keys.workerStopChannel(workerId), StringCodec.INSTANCE);
+		this.handler = handler;
+		this.stopRequests = stopRequests;
+		this.executor = runExecutor;
+	}
+
+	@Override
+	public void start() {
+		topic.addListener(new StatusListener() {
+			@Override
+			public void onSubscribe(String channel) {
+				log.info("listening for stops on {}", channel);
+				executor.execute(StopListener.this::reconcile);
+			}
+
+			@Override
+			public void onUnsubscribe(String channel) {
+				log.warn("stop subscription {} lost", channel);
+			}
+		});
+		// Redisson calls listeners on its own threads; hand off so a stop never waits
+		// behind Redis I/O.
+		topic.addListener(String.class, (channel, raw) -> executor.execute(() -> handler.handle(raw)));
+		running = true;
+		ticking = scheduler.scheduleWithFixedDelay(this::reconcile, reconcileInterval);
+	}
+
+	@Override
+	public void stop() {
+		running = false;
+		if (ticking != null) {
+			ticking.cancel(false);
+		}
+		topic.removeAllListeners();
+	}
+
+	@Override
+	public boolean isRunning() {
+		return running;
+	}
+
+	/** Subscribe before taking work, unsubscribe after the last run is gone. */
+	@Override
+	public int getPhase() {
+		return Integer.MAX_VALUE - 200;
+	}
+
+	void reconcile() {
+		if (!running) {
+			return;
+		}
+		try {
+			stopRequests.pending(workerId).forEach(handler::handle);
+		}
+		catch (RuntimeException ex) {
+			log.warn("reconciling recorded stops failed ({}); next tick retries", ex.toString());
+		}
+	}
+
 }

@@ -1,4 +1,7 @@
-/** How stops reach a worker: pub/sub plus the recorded requests, both handled idempotently. */
+/**
+ * How stops reach a worker: pub/sub plus the recorded requests, both handled
+ * idempotently.
+ */
 @NullMarked
 package io.stopline.worker.stop;
 

@@ -12,73 +12,78 @@ import org.springframework.context.SmartLifecycle;
 import org.springframework.stereotype.Component;
 
 /**
- * On shutdown, after the worker stopped taking work: running runs may finish within the grace period, then the rest
- * are stopped with reason {@code shutdown} and recorded, so nothing is left running or registered.
+ * On shutdown, after the worker stopped taking work: running runs may finish within the
+ * grace period, then the rest are stopped with reason {@code shutdown} and recorded, so
+ * nothing is left running or registered.
  */
 @Component
 class GracefulShutdown implements SmartLifecycle {
 
-    private static final Logger log = LoggerFactory.getLogger(GracefulShutdown.class);
-    private static final Duration STOP_BOUND = Duration.ofSeconds(5);
+	private static final Logger log = LoggerFactory.getLogger(GracefulShutdown.class);
 
-    private final LocalTaskRegistry tasks;
-    private final Duration grace;
-    private volatile boolean running;
+	private static final Duration STOP_BOUND = Duration.ofSeconds(5);
 
-    GracefulShutdown(LocalTaskRegistry tasks, WorkerProperties properties) {
-        this.tasks = tasks;
-        this.grace = properties.shutdownGrace();
-    }
+	private final LocalTaskRegistry tasks;
 
-    @Override
-    public void start() {
-        running = true;
-    }
+	private final Duration grace;
 
-    @Override
-    public void stop() {
-        running = false;
-        if (tasks.size() == 0) {
-            return;
-        }
-        log.info("waiting up to {} for {} run(s) to finish", grace, tasks.size());
-        if (!awaitEmpty(grace)) {
-            tasks.list().forEach(task -> task.requestStop("shutdown", null, null));
-            if (!awaitEmpty(STOP_BOUND)) {
-                log.warn("{} run(s) did not end within {}", tasks.size(), STOP_BOUND);
-            }
-        }
-    }
+	private volatile boolean running;
 
-    @Override
-    public boolean isRunning() {
-        return running;
-    }
+	GracefulShutdown(LocalTaskRegistry tasks, WorkerProperties properties) {
+		this.tasks = tasks;
+		this.grace = properties.shutdownGrace();
+	}
 
-    /** Between the job consumer (stopped first) and the stop listener (stopped after). */
-    @Override
-    public int getPhase() {
-        return Integer.MAX_VALUE - 150;
-    }
+	@Override
+	public void start() {
+		running = true;
+	}
 
-    private boolean awaitEmpty(Duration bound) {
-        return await(() -> tasks.size() == 0, bound);
-    }
+	@Override
+	public void stop() {
+		running = false;
+		if (tasks.size() == 0) {
+			return;
+		}
+		log.info("waiting up to {} for {} run(s) to finish", grace, tasks.size());
+		if (!awaitEmpty(grace)) {
+			tasks.list().forEach(task -> task.requestStop("shutdown", null, null));
+			if (!awaitEmpty(STOP_BOUND)) {
+				log.warn("{} run(s) did not end within {}", tasks.size(), STOP_BOUND);
+			}
+		}
+	}
 
-    private static boolean await(BooleanSupplier condition, Duration bound) {
-        long deadline = System.nanoTime() + bound.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                return false;
-            }
-            try {
-                TimeUnit.MILLISECONDS.sleep(20);
-            }
-            catch (InterruptedException ex) {
-                Thread.currentThread().interrupt();
-                return condition.getAsBoolean();
-            }
-        }
-        return true;
-    }
+	@Override
+	public boolean isRunning() {
+		return running;
+	}
+
+	/** Between the job consumer (stopped first) and the stop listener (stopped after). */
+	@Override
+	public int getPhase() {
+		return Integer.MAX_VALUE - 150;
+	}
+
+	private boolean awaitEmpty(Duration bound) {
+		return await(() -> tasks.size() == 0, bound);
+	}
+
+	private static boolean await(BooleanSupplier condition, Duration bound) {
+		long deadline = System.nanoTime() + bound.toNanos();
+		while (!condition.getAsBoolean()) {
+			if (System.nanoTime() > deadline) {
+				return false;
+			}
+			try {
+				TimeUnit.MILLISECONDS.sleep(20);
+			}
+			catch (InterruptedException ex) {
+				Thread.currentThread().interrupt();
+				return condition.getAsBoolean();
+			}
+		}
+		return true;
+	}
+
 }

@@ -8,56 +8,61 @@ import java.util.concurrent.ConcurrentMap;
 import org.springframework.stereotype.Component;
 
 /**
- * The runs executing on this worker, by conversation. Thread-safe; a conversation holds at most one task here, and
- * removal is by identity so a finishing task never removes its successor.
+ * The runs executing on this worker, by conversation. Thread-safe; a conversation holds
+ * at most one task here, and removal is by identity so a finishing task never removes its
+ * successor.
  */
 @Component
 public class LocalTaskRegistry {
 
-    private final ConcurrentMap<Key, RunningTask> tasks = new ConcurrentHashMap<>();
+	private final ConcurrentMap<Key, RunningTask> tasks = new ConcurrentHashMap<>();
 
-    /** False when the conversation already has a task on this worker. */
-    boolean register(RunningTask task) {
-        return tasks.putIfAbsent(Key.of(task), task) == null;
-    }
+	/** False when the conversation already has a task on this worker. */
+	boolean register(RunningTask task) {
+		return tasks.putIfAbsent(Key.of(task), task) == null;
+	}
 
-    void unregister(RunningTask task) {
-        tasks.remove(Key.of(task), task);
-    }
+	void unregister(RunningTask task) {
+		tasks.remove(Key.of(task), task);
+	}
 
-    public Optional<RunningTask> find(String userId, String conversationId) {
-        return Optional.ofNullable(tasks.get(new Key(userId, conversationId)));
-    }
+	public Optional<RunningTask> find(String userId, String conversationId) {
+		return Optional.ofNullable(tasks.get(new Key(userId, conversationId)));
+	}
 
-    public List<RunningTask> list() {
-        return List.copyOf(tasks.values());
-    }
+	public List<RunningTask> list() {
+		return List.copyOf(tasks.values());
+	}
 
-    public List<RunningTask> listOf(String userId) {
-        return tasks.values().stream().filter(task -> task.userId().equals(userId)).toList();
-    }
+	public List<RunningTask> listOf(String userId) {
+		return tasks.values().stream().filter(task -> task.userId().equals(userId)).toList();
+	}
 
-    /** Stops one run if it is here and is that run; returns what happened, empty when it is not here. */
-    public Optional<RunningTask.StopAttempt> stop(String userId, String conversationId, String runId, String reason) {
-        return find(userId, conversationId).filter(task -> task.runId().equals(runId))
-            .map(task -> task.requestStop(reason, null, null));
-    }
+	/**
+	 * Stops one run if it is here and is that run; returns what happened, empty when it
+	 * is not here.
+	 */
+	public Optional<RunningTask.StopAttempt> stop(String userId, String conversationId, String runId, String reason) {
+		return find(userId, conversationId).filter(task -> task.runId().equals(runId))
+			.map(task -> task.requestStop(reason, null, null));
+	}
 
-    /** Stops every run of a user on this worker; returns how many stops were accepted. */
-    public int stopAllOf(String userId, String reason) {
-        return (int) listOf(userId).stream()
-            .filter(task -> task.requestStop(reason, null, null) == RunningTask.StopAttempt.ACCEPTED)
-            .count();
-    }
+	/** Stops every run of a user on this worker; returns how many stops were accepted. */
+	public int stopAllOf(String userId, String reason) {
+		return (int) listOf(userId).stream()
+			.filter(task -> task.requestStop(reason, null, null) == RunningTask.StopAttempt.ACCEPTED)
+			.count();
+	}
 
-    public int size() {
-        return tasks.size();
-    }
+	public int size() {
+		return tasks.size();
+	}
 
-    private record Key(String userId, String conversationId) {
+	private record Key(String userId, String conversationId) {
 
-        static Key of(RunningTask task) {
-            return new Key(task.userId(), task.conversationId());
-        }
-    }
+		static Key of(RunningTask task) {
+			return new Key(task.userId(), task.conversationId());
+		}
+	}
+
 }

@@ -15,208 +15,246 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One run on this worker and its life cycle: RUNNING, then STOPPING (a stop won) or COMPLETING (the model finished
- * first), then DONE. The lock makes the stop/complete race have exactly one winner and guarantees the interrupt
- * lands only while the model is generating, never during the bookkeeping that follows.
+ * One run on this worker and its life cycle: RUNNING, then STOPPING (a stop won) or
+ * COMPLETING (the model finished first), then DONE. The lock makes the stop/complete race
+ * have exactly one winner and guarantees the interrupt lands only while the model is
+ * generating, never during the bookkeeping that follows.
  */
 public final class RunningTask {
 
-    private static final Logger log = LoggerFactory.getLogger(RunningTask.class);
+	private static final Logger log = LoggerFactory.getLogger(RunningTask.class);
 
-    enum State { RUNNING, STOPPING, COMPLETING, DONE }
+	enum State {
 
-    /** What {@link #requestStop} found. */
-    public enum StopAttempt { ACCEPTED, COMPLETED, ALREADY_STOPPED }
+		RUNNING, STOPPING, COMPLETING, DONE
 
-    private final StartRun job;
-    private final Instant acceptedAt = Instant.now();
-    private final ReentrantLock lock = new ReentrantLock();
-    private final StringBuilder content = new StringBuilder();
-    private final Set<String> stopReplyTo = new LinkedHashSet<>();
-    private final Set<String> rawStops = new LinkedHashSet<>();
-    private State state = State.RUNNING;
-    private @Nullable String stopReason;
-    private @Nullable Thread generating;
-    private @Nullable RunStopped stopped;
-    private volatile @Nullable RunRecord record;
-    private int tokens;
-    private int lostTokens;
+	}
 
-    RunningTask(StartRun job) {
-        this.job = job;
-    }
+	/** What {@link #requestStop} found. */
+	public enum StopAttempt {
 
-    public StartRun job() {
-        return job;
-    }
+		ACCEPTED, COMPLETED, ALREADY_STOPPED
 
-    public String runId() {
-        return job.runId();
-    }
+	}
 
-    public String userId() {
-        return job.userId();
-    }
+	private final StartRun job;
 
-    public String conversationId() {
-        return job.conversationId();
-    }
+	private final Instant acceptedAt = Instant.now();
 
-    public Instant acceptedAt() {
-        return acceptedAt;
-    }
+	private final ReentrantLock lock = new ReentrantLock();
 
-    @Nullable RunRecord record() {
-        return record;
-    }
+	private final StringBuilder content = new StringBuilder();
 
-    void claimed(RunRecord claimed) {
-        this.record = claimed;
-    }
+	private final Set<String> stopReplyTo = new LinkedHashSet<>();
 
-    /**
-     * Asks the task to stop. The first accepted request interrupts the generation; later ones only add the gateway
-     * to notify. {@code rawStop} is the recorded request to clear once the stop is done.
-     */
-    public StopAttempt requestStop(String reason, @Nullable String replyTo, @Nullable String rawStop) {
-        lock.lock();
-        try {
-            return switch (state) {
-                case RUNNING -> {
-                    state = State.STOPPING;
-                    stopReason = reason;
-                    remember(replyTo, rawStop);
-                    if (generating != null) {
-                        generating.interrupt();
-                    }
-                    yield StopAttempt.ACCEPTED;
-                }
-                case STOPPING -> {
-                    remember(replyTo, rawStop);
-                    yield StopAttempt.ACCEPTED;
-                }
-                case COMPLETING -> StopAttempt.COMPLETED;
-                case DONE -> stopped != null ? StopAttempt.ALREADY_STOPPED : StopAttempt.COMPLETED;
-            };
-        }
-        finally {
-            lock.unlock();
-        }
-    }
+	private final Set<String> rawStops = new LinkedHashSet<>();
 
-    private void remember(@Nullable String replyTo, @Nullable String rawStop) {
-        if (replyTo != null) {
-            stopReplyTo.add(replyTo);
-        }
-        if (rawStop != null) {
-            rawStops.add(rawStop);
-        }
-    }
+	private State state = State.RUNNING;
 
-    /** Marks the current thread as the generating one; false when a stop came first (do not generate at all). */
-    boolean beginGeneration() {
-        lock.lock();
-        try {
-            generating = Thread.currentThread();
-            return state == State.RUNNING;
-        }
-        finally {
-            lock.unlock();
-        }
-    }
+	private @Nullable String stopReason;
 
-    /** Ends generation: true when the run completes, false when a stop won. Clears any pending interrupt. */
-    boolean endGeneration() {
-        lock.lock();
-        try {
-            generating = null;
-            Thread.interrupted();
-            if (state == State.RUNNING) {
-                state = State.COMPLETING;
-                return true;
-            }
-            return false;
-        }
-        finally {
-            lock.unlock();
-        }
-    }
+	private @Nullable Thread generating;
 
-    boolean isStopping() {
-        lock.lock();
-        try {
-            return state == State.STOPPING;
-        }
-        finally {
-            lock.unlock();
-        }
-    }
+	private @Nullable RunStopped stopped;
 
-    /** The run ended as stopped; returns the gateways that asked and the recorded requests to clear. */
-    StopWaiters markStopped(RunEvent.RunStopped event) {
-        lock.lock();
-        try {
-            state = State.DONE;
-            stopped = event;
-            return new StopWaiters(List.copyOf(stopReplyTo), List.copyOf(rawStops));
-        }
-        finally {
-            lock.unlock();
-        }
-    }
+	private volatile @Nullable RunRecord record;
 
-    List<String> markDone() {
-        lock.lock();
-        try {
-            state = State.DONE;
-            return List.copyOf(rawStops);
-        }
-        finally {
-            lock.unlock();
-        }
-    }
+	private int tokens;
 
-    public @Nullable RunStopped stoppedEvent() {
-        lock.lock();
-        try {
-            return stopped;
-        }
-        finally {
-            lock.unlock();
-        }
-    }
+	private int lostTokens;
 
-    String stopReason() {
-        lock.lock();
-        try {
-            return stopReason != null ? stopReason : "user";
-        }
-        finally {
-            lock.unlock();
-        }
-    }
+	RunningTask(StartRun job) {
+		this.job = job;
+	}
 
-    /** Only the generating thread appends; readers come after {@link #endGeneration}, under the same lock. */
-    int append(String token) {
-        content.append(token);
-        return tokens++;
-    }
+	public StartRun job() {
+		return job;
+	}
 
-    String content() {
-        return content.toString();
-    }
+	public String runId() {
+		return job.runId();
+	}
 
-    int tokens() {
-        return tokens;
-    }
+	public String userId() {
+		return job.userId();
+	}
 
-    /** A token could not be published; logged once per run so an outage does not flood the log. */
-    void noteLostToken(RuntimeException cause) {
-        if (lostTokens++ == 0) {
-            log.warn("run {} could not publish tokens ({}); generation continues", runId(), cause.toString());
-        }
-    }
+	public String conversationId() {
+		return job.conversationId();
+	}
 
-    record StopWaiters(List<String> replyTo, List<String> rawStops) {
-    }
+	public Instant acceptedAt() {
+		return acceptedAt;
+	}
+
+	@Nullable RunRecord record() {
+		return record;
+	}
+
+	void claimed(RunRecord claimed) {
+		this.record = claimed;
+	}
+
+	/**
+	 * Asks the task to stop. The first accepted request interrupts the generation; later
+	 * ones only add the gateway to notify. {@code rawStop} is the recorded request to
+	 * clear once the stop is done.
+	 */
+	public StopAttempt requestStop(String reason, @Nullable String replyTo, @Nullable String rawStop) {
+		lock.lock();
+		try {
+			return switch (state) {
+				case RUNNING -> {
+					state = State.STOPPING;
+					stopReason = reason;
+					remember(replyTo, rawStop);
+					if (generating != null) {
+						generating.interrupt();
+					}
+					yield StopAttempt.ACCEPTED;
+				}
+				case STOPPING -> {
+					remember(replyTo, rawStop);
+					yield StopAttempt.ACCEPTED;
+				}
+				case COMPLETING -> StopAttempt.COMPLETED;
+				case DONE -> stopped != null ? StopAttempt.ALREADY_STOPPED : StopAttempt.COMPLETED;
+			};
+		}
+		finally {
+			lock.unlock();
+		}
+	}
+
+	private void remember(@Nullable String replyTo, @Nullable String rawStop) {
+		if (replyTo != null) {
+			stopReplyTo.add(replyTo);
+		}
+		if (rawStop != null) {
+			rawStops.add(rawStop);
+		}
+	}
+
+	/**
+	 * Marks the current thread as the generating one; false when a stop came first (do
+	 * not generate at all).
+	 */
+	boolean beginGeneration() {
+		lock.lock();
+		try {
+			generating = Thread.currentThread();
+			return state == State.RUNNING;
+		}
+		finally {
+			lock.unlock();
+		}
+	}
+
+	/**
+	 * Ends generation: true when the run completes, false when a stop won. Clears any
+	 * pending interrupt.
+	 */
+	boolean endGeneration() {
+		lock.lock();
+		try {
+			generating = null;
+			Thread.interrupted();
+			if (state == State.RUNNING) {
+				state = State.COMPLETING;
+				return true;
+			}
+			return false;
+		}
+		finally {
+			lock.unlock();
+		}
+	}
+
+	boolean isStopping() {
+		lock.lock();
+		try {
+			return state == State.STOPPING;
+		}
+		finally {
+			lock.unlock();
+		}
+	}
+
+	/**
+	 * The run ended as stopped; returns the gateways that asked and the recorded requests
+	 * to clear.
+	 */
+	StopWaiters markStopped(RunEvent.RunStopped event) {
+		lock.lock();
+		try {
+			state = State.DONE;
+			stopped = event;
+			return new StopWaiters(List.copyOf(stopReplyTo), List.copyOf(rawStops));
+		}
+		finally {
+			lock.unlock();
+		}
+	}
+
+	List<String> markDone() {
+		lock.lock();
+		try {
+			state = State.DONE;
+			return List.copyOf(rawStops);
+		}
+		finally {
+			lock.unlock();
+		}
+	}
+
+	public @Nullable RunStopped stoppedEvent() {
+		lock.lock();
+		try {
+			return stopped;
+		}
+		finally {
+			lock.unlock();
+		}
+	}
+
+	String stopReason() {
+		lock.lock();
+		try {
+			return stopReason != null ? stopReason : "user";
+		}
+		finally {
+			lock.unlock();
+		}
+	}
+
+	/**
+	 * Only the generating thread appends; readers come after {@link #endGeneration},
+	 * under the same lock.
+	 */
+	int append(String token) {
+		content.append(token);
+		return tokens++;
+	}
+
+	String content() {
+		return content.toString();
+	}
+
+	int tokens() {
+		return tokens;
+	}
+
+	/**
+	 * A token could not be published; logged once per run so an outage does not flood the
+	 * log.
+	 */
+	void noteLostToken(RuntimeException cause) {
+		if (lostTokens++ == 0) {
+			log.warn("run {} could not publish tokens ({}); generation continues", runId(), cause.toString());
+		}
+	}
+
+	record StopWaiters(List<String> replyTo, List<String> rawStops) {
+	}
+
 }

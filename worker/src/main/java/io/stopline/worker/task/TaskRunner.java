@@ -23,185 +23,197 @@ import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
 
 /**
- * Executes runs on virtual threads: claim the run in Redis, stream the model's tokens to the gateway, and record the
- * outcome however the run ends. A stop interrupts the generating thread; the outcome is then {@code stopped} with the
- * partial answer.
+ * Executes runs on virtual threads: claim the run in Redis, stream the model's tokens to
+ * the gateway, and record the outcome however the run ends. A stop interrupts the
+ * generating thread; the outcome is then {@code stopped} with the partial answer.
  */
 @Component
 public class TaskRunner {
 
-    private static final Logger log = LoggerFactory.getLogger(TaskRunner.class);
-    private static final Duration PERSIST_BOUND = Duration.ofSeconds(30);
+	private static final Logger log = LoggerFactory.getLogger(TaskRunner.class);
 
-    private final ConversationRegistry registry;
-    private final StopRequests stopRequests;
-    private final LocalTaskRegistry tasks;
-    private final GatewayInboxes events;
-    private final ChatModel model;
-    private final ExecutorService executor;
-    private final String workerId;
+	private static final Duration PERSIST_BOUND = Duration.ofSeconds(30);
 
-    TaskRunner(ConversationRegistry registry, StopRequests stopRequests, LocalTaskRegistry tasks,
-            GatewayInboxes events, ChatModel model, ExecutorService runExecutor, WorkerProperties properties) {
-        this.registry = registry;
-        this.stopRequests = stopRequests;
-        this.tasks = tasks;
-        this.events = events;
-        this.model = model;
-        this.executor = runExecutor;
-        this.workerId = properties.id();
-    }
+	private final ConversationRegistry registry;
 
-    /**
-     * Starts the job. {@code onTaken} runs once the run is claimed or known not to run (the job can then be
-     * acknowledged); {@code onEnd} runs once whatever happens (it frees the worker's slot).
-     */
-    public void start(StartRun job, Runnable onTaken, Runnable onEnd) {
-        executor.execute(() -> {
-            try {
-                run(job, onTaken);
-            }
-            catch (RuntimeException ex) {
-                log.error("run {} of conversation {} failed unexpectedly", job.runId(), job.conversationId(), ex);
-            }
-            finally {
-                onEnd.run();
-            }
-        });
-    }
+	private final StopRequests stopRequests;
 
-    private void run(StartRun job, Runnable onTaken) {
-        RunningTask task = new RunningTask(job);
-        if (!tasks.register(task)) {
-            log.warn("conversation {} already runs here; run {} skipped", job.conversationId(), job.runId());
-            onTaken.run();
-            return;
-        }
-        try {
-            Optional<RunRecord> claimed = registry.claim(queuedRecord(job), workerId, Instant.now());
-            onTaken.run();
-            if (claimed.isEmpty()) {
-                log.debug("run {} was stopped or replaced before it started", job.runId());
-                return;
-            }
-            task.claimed(claimed.get());
-            execute(task, claimed.get());
-        }
-        finally {
-            // the finish paths unregister before they announce the outcome; this covers the exceptional ones
-            tasks.unregister(task);
-        }
-    }
+	private final LocalTaskRegistry tasks;
 
-    private void execute(RunningTask task, RunRecord record) {
-        StartRun job = task.job();
-        events.publish(job.replyTo(), new RunEvent.RunStarted(job.runId(), job.conversationId(), workerId,
-                Instant.now()));
-        RuntimeException failure = null;
-        if (task.beginGeneration()) {
-            try {
-                model.generate(job, token -> emit(task, token));
-            }
-            catch (InterruptedException ex) {
-                // the stop path: endGeneration below sees STOPPING
-            }
-            catch (RuntimeException ex) {
-                failure = ex;
-            }
-        }
-        if (!task.endGeneration()) {
-            finishStopped(task, record);
-        }
-        else if (failure != null) {
-            finishFailed(task, record, failure);
-        }
-        else {
-            finishCompleted(task, record);
-        }
-    }
+	private final GatewayInboxes events;
 
-    private void emit(RunningTask task, String token) throws InterruptedException {
-        if (Thread.currentThread().isInterrupted()) {
-            throw new InterruptedException();
-        }
-        int index = task.append(token);
-        StartRun job = task.job();
-        try {
-            events.publish(job.replyTo(), new RunEvent.TokenGenerated(job.runId(), job.conversationId(), index,
-                    token, Instant.now()));
-        }
-        catch (RuntimeException ex) {
-            if (Thread.currentThread().isInterrupted()) {
-                throw new InterruptedException();
-            }
-            // Redis unreachable: the run goes on and its full text reaches the history when it ends; only the
-            // live stream misses tokens. Losing the run over a blip would be worse.
-            task.noteLostToken(ex);
-        }
-    }
+	private final ChatModel model;
 
-    private void finishStopped(RunningTask task, RunRecord record) {
-        Instant now = Instant.now();
-        String reason = task.stopReason();
-        persist(record, RunOutcome.stopped(task.content(), reason, now));
-        RunEvent.RunStopped event = new RunEvent.RunStopped(task.runId(), task.conversationId(), reason,
-                task.content(), task.tokens(), now);
-        RunningTask.StopWaiters waiters = task.markStopped(event);
-        tasks.unregister(task);
-        List<String> notify = new ArrayList<>(waiters.replyTo());
-        notify.add(0, task.job().replyTo());
-        events.publish(notify, event);
-        waiters.rawStops().forEach(raw -> stopRequests.clear(workerId, raw));
-        log.info("run {} of conversation {} stopped ({}) after {} tokens", task.runId(), task.conversationId(),
-                reason, task.tokens());
-    }
+	private final ExecutorService executor;
 
-    private void finishCompleted(RunningTask task, RunRecord record) {
-        Instant now = Instant.now();
-        persist(record, RunOutcome.complete(task.content(), now));
-        task.markDone().forEach(raw -> stopRequests.clear(workerId, raw));
-        tasks.unregister(task);
-        events.publish(task.job().replyTo(), new RunEvent.RunCompleted(task.runId(), task.conversationId(),
-                task.content(), task.tokens(), now));
-    }
+	private final String workerId;
 
-    private void finishFailed(RunningTask task, RunRecord record, RuntimeException failure) {
-        Instant now = Instant.now();
-        log.warn("run {} of conversation {} failed: {}", task.runId(), task.conversationId(), failure.toString());
-        String error = "The model failed to answer.";
-        persist(record, RunOutcome.failed(task.content(), error, now));
-        task.markDone().forEach(raw -> stopRequests.clear(workerId, raw));
-        tasks.unregister(task);
-        events.publish(task.job().replyTo(), new RunEvent.RunFailed(task.runId(), task.conversationId(), error,
-                task.content(), now));
-    }
+	TaskRunner(ConversationRegistry registry, StopRequests stopRequests, LocalTaskRegistry tasks, GatewayInboxes events,
+			ChatModel model, ExecutorService runExecutor, WorkerProperties properties) {
+		this.registry = registry;
+		this.stopRequests = stopRequests;
+		this.tasks = tasks;
+		this.events = events;
+		this.model = model;
+		this.executor = runExecutor;
+		this.workerId = properties.id();
+	}
 
-    /**
-     * Records the outcome, retrying while Redis is unreachable (a restart, a failover) so the outcome is not lost
-     * and the record not left behind. Bounded: after that the reaper or the gateway's watchdog takes over.
-     */
-    private void persist(RunRecord record, RunOutcome outcome) {
-        long deadline = System.nanoTime() + PERSIST_BOUND.toNanos();
-        long backoffMillis = 50;
-        while (true) {
-            try {
-                registry.finish(record, outcome);
-                return;
-            }
-            catch (RuntimeException ex) {
-                if (System.nanoTime() > deadline) {
-                    log.error("could not record the outcome of run {}: {}", record.runId(), ex.toString());
-                    return;
-                }
-                log.warn("recording the outcome of run {} failed ({}); retrying", record.runId(), ex.toString());
-                LockSupport.parkNanos(backoffMillis * 1_000_000);
-                backoffMillis = Math.min(backoffMillis * 2, 1000);
-            }
-        }
-    }
+	/**
+	 * Starts the job. {@code onTaken} runs once the run is claimed or known not to run
+	 * (the job can then be acknowledged); {@code onEnd} runs once whatever happens (it
+	 * frees the worker's slot).
+	 */
+	public void start(StartRun job, Runnable onTaken, Runnable onEnd) {
+		executor.execute(() -> {
+			try {
+				run(job, onTaken);
+			}
+			catch (RuntimeException ex) {
+				log.error("run {} of conversation {} failed unexpectedly", job.runId(), job.conversationId(), ex);
+			}
+			finally {
+				onEnd.run();
+			}
+		});
+	}
 
-    private static RunRecord queuedRecord(StartRun job) {
-        return RunRecord.queued(job.runId(), job.userId(), job.conversationId(), job.agentName(), job.replyTo(),
-                job.requestedAt());
-    }
+	private void run(StartRun job, Runnable onTaken) {
+		RunningTask task = new RunningTask(job);
+		if (!tasks.register(task)) {
+			log.warn("conversation {} already runs here; run {} skipped", job.conversationId(), job.runId());
+			onTaken.run();
+			return;
+		}
+		try {
+			Optional<RunRecord> claimed = registry.claim(queuedRecord(job), workerId, Instant.now());
+			onTaken.run();
+			if (claimed.isEmpty()) {
+				log.debug("run {} was stopped or replaced before it started", job.runId());
+				return;
+			}
+			task.claimed(claimed.get());
+			execute(task, claimed.get());
+		}
+		finally {
+			// the finish paths unregister before they announce the outcome; this covers
+			// the exceptional ones
+			tasks.unregister(task);
+		}
+	}
+
+	private void execute(RunningTask task, RunRecord record) {
+		StartRun job = task.job();
+		events.publish(job.replyTo(),
+				new RunEvent.RunStarted(job.runId(), job.conversationId(), workerId, Instant.now()));
+		RuntimeException failure = null;
+		if (task.beginGeneration()) {
+			try {
+				model.generate(job, token -> emit(task, token));
+			}
+			catch (InterruptedException ex) {
+				// the stop path: endGeneration below sees STOPPING
+			}
+			catch (RuntimeException ex) {
+				failure = ex;
+			}
+		}
+		if (!task.endGeneration()) {
+			finishStopped(task, record);
+		}
+		else if (failure != null) {
+			finishFailed(task, record, failure);
+		}
+		else {
+			finishCompleted(task, record);
+		}
+	}
+
+	private void emit(RunningTask task, String token) throws InterruptedException {
+		if (Thread.currentThread().isInterrupted()) {
+			throw new InterruptedException();
+		}
+		int index = task.append(token);
+		StartRun job = task.job();
+		try {
+			events.publish(job.replyTo(),
+					new RunEvent.TokenGenerated(job.runId(), job.conversationId(), index, token, Instant.now()));
+		}
+		catch (RuntimeException ex) {
+			if (Thread.currentThread().isInterrupted()) {
+				throw new InterruptedException();
+			}
+			// Redis unreachable: the run goes on and its full text reaches the history
+			// when it ends; only the
+			// live stream misses tokens. Losing the run over a blip would be worse.
+			task.noteLostToken(ex);
+		}
+	}
+
+	private void finishStopped(RunningTask task, RunRecord record) {
+		Instant now = Instant.now();
+		String reason = task.stopReason();
+		persist(record, RunOutcome.stopped(task.content(), reason, now));
+		RunEvent.RunStopped event = new RunEvent.RunStopped(task.runId(), task.conversationId(), reason, task.content(),
+				task.tokens(), now);
+		RunningTask.StopWaiters waiters = task.markStopped(event);
+		tasks.unregister(task);
+		List<String> notify = new ArrayList<>(waiters.replyTo());
+		notify.add(0, task.job().replyTo());
+		events.publish(notify, event);
+		waiters.rawStops().forEach(raw -> stopRequests.clear(workerId, raw));
+		log.info("run {} of conversation {} stopped ({}) after {} tokens", task.runId(), task.conversationId(), reason,
+				task.tokens());
+	}
+
+	private void finishCompleted(RunningTask task, RunRecord record) {
+		Instant now = Instant.now();
+		persist(record, RunOutcome.complete(task.content(), now));
+		task.markDone().forEach(raw -> stopRequests.clear(workerId, raw));
+		tasks.unregister(task);
+		events.publish(task.job().replyTo(),
+				new RunEvent.RunCompleted(task.runId(), task.conversationId(), task.content(), task.tokens(), now));
+	}
+
+	private void finishFailed(RunningTask task, RunRecord record, RuntimeException failure) {
+		Instant now = Instant.now();
+		log.warn("run {} of conversation {} failed: {}", task.runId(), task.conversationId(), failure.toString());
+		String error = "The model failed to answer.";
+		persist(record, RunOutcome.failed(task.content(), error, now));
+		task.markDone().forEach(raw -> stopRequests.clear(workerId, raw));
+		tasks.unregister(task);
+		events.publish(task.job().replyTo(),
+				new RunEvent.RunFailed(task.runId(), task.conversationId(), error, task.content(), now));
+	}
+
+	/**
+	 * Records the outcome, retrying while Redis is unreachable (a restart, a failover) so
+	 * the outcome is not lost and the record not left behind. Bounded: after that the
+	 * reaper or the gateway's watchdog takes over.
+	 */
+	private void persist(RunRecord record, RunOutcome outcome) {
+		long deadline = System.nanoTime() + PERSIST_BOUND.toNanos();
+		long backoffMillis = 50;
+		while (true) {
+			try {
+				registry.finish(record, outcome);
+				return;
+			}
+			catch (RuntimeException ex) {
+				if (System.nanoTime() > deadline) {
+					log.error("could not record the outcome of run {}: {}", record.runId(), ex.toString());
+					return;
+				}
+				log.warn("recording the outcome of run {} failed ({}); retrying", record.runId(), ex.toString());
+				LockSupport.parkNanos(backoffMillis * 1_000_000);
+				backoffMillis = Math.min(backoffMillis * 2, 1000);
+			}
+		}
+	}
+
+	private static RunRecord queuedRecord(StartRun job) {
+		return RunRecord.queued(job.runId(), job.userId(), job.conversationId(), job.agentName(), job.replyTo(),
+				job.requestedAt());
+	}
+
 }

@@ -1,4 +1,7 @@
-/** Runs on this worker: the thread-safe local registry, the task life cycle and the runner. */
+/**
+ * Runs on this worker: the thread-safe local registry, the task life cycle and the
+ * runner.
+ */
 @NullMarked
 package io.stopline.worker.task;
 
