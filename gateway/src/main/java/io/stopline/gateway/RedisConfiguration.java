@@ -1,5 +1,6 @@
 package io.stopline.gateway;
 
+import io.micrometer.core.instrument.MeterRegistry;
 import io.stopline.registry.DeadWorkerReaper;
 import io.stopline.registry.PeriodicReaper;
 import io.stopline.registry.StoplineRedisConfiguration;
@@ -21,8 +22,9 @@ class RedisConfiguration {
 
 	/** Gateways reap too, so runs are cleaned up even when no worker is left alive. */
 	@Bean
-	PeriodicReaper periodicReaper(DeadWorkerReaper reaper, TaskScheduler scheduler, GatewayProperties properties) {
-		return new PeriodicReaper(reaper, scheduler, properties.reaperInterval());
+	PeriodicReaper periodicReaper(DeadWorkerReaper reaper, TaskScheduler scheduler, MeterRegistry meters,
+			GatewayProperties properties) {
+		return new PeriodicReaper(reaper, scheduler, properties.reaperInterval(), meters);
 	}
 
 }

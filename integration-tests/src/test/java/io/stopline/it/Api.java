@@ -57,6 +57,16 @@ final class Api {
 		return new Api(baseUrl, response.json().get("token").asString(), user);
 	}
 
+	static Api forAdmin(String baseUrl, String user) {
+		Response response = send(baseUrl, null, "POST", "/v1/auth/dev-token",
+				Map.of("user", user, "roles", java.util.List.of("admin")));
+		return new Api(baseUrl, response.json().get("token").asString(), user);
+	}
+
+	Response get(String path) {
+		return send(baseUrl, token, "GET", path, null);
+	}
+
 	static Api withToken(String baseUrl, String token) {
 		return new Api(baseUrl, token, "unknown");
 	}

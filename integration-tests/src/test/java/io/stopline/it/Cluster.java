@@ -52,6 +52,15 @@ final class Cluster implements AutoCloseable {
 		Map<String, String> all = new LinkedHashMap<>(common());
 		all.put("stopline.worker.id", id);
 		all.put("stopline.worker.shutdown-grace", "0s");
+		// the gateway's Spring Security shares this class path; a worker jar has none
+		all.put("spring.autoconfigure.exclude", String.join(",",
+				"org.springframework.boot.security.autoconfigure.SecurityAutoConfiguration",
+				"org.springframework.boot.security.autoconfigure.UserDetailsServiceAutoConfiguration",
+				"org.springframework.boot.security.autoconfigure.actuate.web.servlet.ManagementWebSecurityAutoConfiguration",
+				"org.springframework.boot.security.autoconfigure.web.servlet.SecurityFilterAutoConfiguration",
+				"org.springframework.boot.security.autoconfigure.web.servlet.ServletWebSecurityAutoConfiguration",
+				"org.springframework.boot.security.oauth2.server.resource.autoconfigure.OAuth2ResourceServerAutoConfiguration",
+				"org.springframework.boot.security.oauth2.server.resource.autoconfigure.web.OAuth2ResourceServerWebSecurityAutoConfiguration"));
 		all.putAll(properties);
 		ConfigurableApplicationContext context = WorkerApplication.application().run(args(all));
 		workers.add(context);
@@ -73,6 +82,10 @@ final class Cluster implements AutoCloseable {
 
 	String gatewayUrl(int gateway) {
 		return "http://127.0.0.1:" + ((WebServerApplicationContext) gateways.get(gateway)).getWebServer().getPort();
+	}
+
+	String workerUrl(int worker) {
+		return "http://127.0.0.1:" + ((WebServerApplicationContext) workers.get(worker)).getWebServer().getPort();
 	}
 
 	LocalTaskRegistry tasks(int worker) {

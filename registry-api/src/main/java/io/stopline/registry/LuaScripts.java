@@ -22,6 +22,8 @@ final class LuaScripts {
 	static final RedisScript<String> RESTORE = load("restore", String.class);
 	static final RedisScript<String> HEARTBEAT = load("heartbeat", String.class);
 
+	static final RedisScript<Long> STATS_ADD = load("stats-add", Long.class);
+
 	private LuaScripts() {
 	}
 

@@ -3,6 +3,8 @@ package io.stopline.registry;
 import java.time.Duration;
 import java.util.concurrent.ScheduledFuture;
 
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -27,7 +29,12 @@ public final class PeriodicReaper implements SmartLifecycle {
 
 	private @Nullable ScheduledFuture<?> ticking;
 
-	public PeriodicReaper(DeadWorkerReaper reaper, TaskScheduler scheduler, Duration interval) {
+	private final Counter interrupted;
+
+	public PeriodicReaper(DeadWorkerReaper reaper, TaskScheduler scheduler, Duration interval, MeterRegistry meters) {
+		this.interrupted = Counter.builder("stopline.reaper.interrupted")
+			.description("Runs of dead workers interrupted by this node's reaper")
+			.register(meters);
 		this.reaper = reaper;
 		this.scheduler = scheduler;
 		this.interval = interval;
@@ -53,7 +60,7 @@ public final class PeriodicReaper implements SmartLifecycle {
 
 	private void reap() {
 		try {
-			reaper.reapDead();
+			interrupted.increment(reaper.reapDead().size());
 		}
 		catch (RuntimeException ex) {
 			log.warn("reaping dead workers failed ({}); next tick retries", ex.toString());

@@ -8,6 +8,7 @@ import java.util.Optional;
 
 import io.stopline.protocol.Json;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.LoggerFactory;
 
 import org.springframework.data.redis.core.StringRedisTemplate;
 
@@ -24,8 +25,18 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 
 	private final StringRedisTemplate redis;
 
+	private final @Nullable StopStats stats;
+
 	public RedisConversationRegistry(StringRedisTemplate redis) {
+		this(redis, null);
+	}
+
+	/**
+	 * With {@code stats}, every run's end is counted once, by the finish that removed it.
+	 */
+	public RedisConversationRegistry(StringRedisTemplate redis, @Nullable StopStats stats) {
 		this.redis = redis;
+		this.stats = stats;
 	}
 
 	@Override
@@ -78,7 +89,18 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 		if (run.workerId() != null) {
 			redis.opsForHash().delete(Keys.workerRuns(run.workerId()), run.runId());
 		}
-		return removed != null && removed == 1L;
+		boolean ended = removed != null && removed == 1L;
+		if (ended && stats != null) {
+			try {
+				stats.runEnded(run, outcome);
+			}
+			catch (RuntimeException ex) {
+				// statistics must never fail a run's end; the outcome itself is recorded
+				LoggerFactory.getLogger(RedisConversationRegistry.class)
+					.warn("could not count the end of run {}: {}", run.runId(), ex.toString());
+			}
+		}
+		return ended;
 	}
 
 	@Override

@@ -24,8 +24,13 @@ public class StoplineRedisConfiguration {
 	public static final Duration PING_INTERVAL = Duration.ofSeconds(3);
 
 	@Bean
-	public ConversationRegistry conversationRegistry(StringRedisTemplate redis) {
-		return new RedisConversationRegistry(redis);
+	public StopStats stopStats(StringRedisTemplate redis) {
+		return new StopStats(redis);
+	}
+
+	@Bean
+	public ConversationRegistry conversationRegistry(StringRedisTemplate redis, StopStats stats) {
+		return new RedisConversationRegistry(redis, stats);
 	}
 
 	@Bean

@@ -3,6 +3,7 @@ package io.stopline.worker;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
+import io.micrometer.core.instrument.MeterRegistry;
 import io.stopline.registry.DeadWorkerReaper;
 import io.stopline.registry.PeriodicReaper;
 import io.stopline.registry.StoplineRedisConfiguration;
@@ -23,8 +24,9 @@ class RedisConfiguration {
 	}
 
 	@Bean
-	PeriodicReaper periodicReaper(DeadWorkerReaper reaper, TaskScheduler scheduler, WorkerProperties properties) {
-		return new PeriodicReaper(reaper, scheduler, properties.reaperInterval());
+	PeriodicReaper periodicReaper(DeadWorkerReaper reaper, TaskScheduler scheduler, MeterRegistry meters,
+			WorkerProperties properties) {
+		return new PeriodicReaper(reaper, scheduler, properties.reaperInterval(), meters);
 	}
 
 	/** Runs execute on virtual threads: a blocked model call costs no platform thread. */

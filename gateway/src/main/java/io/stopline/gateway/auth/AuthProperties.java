@@ -12,9 +12,13 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param jwtSecret HS256 secret, at least 32 bytes; a token's {@code sub} claim is the
  * user id
  * @param devTokens {@code POST /v1/auth/dev-token} for local use
+ * @param rolesClaim the claim listing a token's roles
+ * @param adminRole the role that may see cluster-wide statistics and act on any user's
+ * runs
  */
 @ConfigurationProperties("stopline.auth")
-record AuthProperties(String jwtSecret, @DefaultValue DevTokens devTokens) {
+record AuthProperties(String jwtSecret, @DefaultValue DevTokens devTokens, @DefaultValue("roles") String rolesClaim,
+		@DefaultValue("admin") String adminRole) {
 
 	static final int MIN_SECRET_BYTES = 32;
 

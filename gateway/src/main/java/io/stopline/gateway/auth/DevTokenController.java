@@ -1,11 +1,13 @@
 package io.stopline.gateway.auth;
 
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.NotBlank;
 import jakarta.validation.constraints.Size;
+import org.jspecify.annotations.Nullable;
 
 import org.springframework.http.HttpStatus;
 import org.springframework.security.oauth2.jose.jws.MacAlgorithm;
@@ -42,6 +44,7 @@ class DevTokenController {
 		Instant now = Instant.now();
 		JwtClaimsSet claims = JwtClaimsSet.builder()
 			.subject(request.user())
+			.claim(properties.rolesClaim(), request.roles() == null ? List.of() : request.roles())
 			.issuedAt(now)
 			.expiresAt(now.plus(properties.devTokens().validity()))
 			.build();
@@ -50,7 +53,8 @@ class DevTokenController {
 		return Map.of("token", token);
 	}
 
-	record DevTokenRequest(@NotBlank @Size(max = 128) String user) {
+	record DevTokenRequest(@NotBlank @Size(max = 128) String user,
+			@Nullable @Size(max = 8) List<@NotBlank @Size(max = 64) String> roles) {
 	}
 
 }

@@ -51,6 +51,11 @@ public class GatewayInbox implements SmartLifecycle {
 		this.topic = inboxes.inbox(gatewayId);
 	}
 
+	/** PUBSUB NUMSUB on the inbox channel: subscribed right now. */
+	boolean isSubscribed() {
+		return running && topic.countSubscribers() > 0;
+	}
+
 	public String gatewayId() {
 		return gatewayId;
 	}

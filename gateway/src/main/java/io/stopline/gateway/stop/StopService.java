@@ -56,8 +56,11 @@ class StopService {
 
 	private final Duration confirmTimeout;
 
+	private final StopMetrics metrics;
+
 	StopService(ConversationRegistry registry, StopRequests stopRequests, GatewayInbox inbox, GatewayInboxes inboxes,
-			WorkerLiveness liveness, DeadWorkerReaper reaper, GatewayProperties properties) {
+			WorkerLiveness liveness, DeadWorkerReaper reaper, StopMetrics metrics, GatewayProperties properties) {
+		this.metrics = metrics;
 		this.liveness = liveness;
 		this.reaper = reaper;
 		this.registry = registry;
@@ -68,11 +71,22 @@ class StopService {
 	}
 
 	StopResult stop(String userId, String conversationId, String reason) {
+		String endpoint = "stop_all".equals(reason) ? "all" : "single";
 		long started = System.nanoTime();
-		StopResult result = attempt(userId, conversationId, reason);
-		log.info("stop user={} conversation={} reason={} outcome={} latency_us={}", userId, conversationId, reason,
-				result, (System.nanoTime() - started) / 1000);
-		return result;
+		try {
+			StopResult result = attempt(userId, conversationId, reason);
+			long took = System.nanoTime() - started;
+			metrics.record(endpoint, StopMetrics.outcome(result), took);
+			log.info("stop user={} conversation={} reason={} outcome={} latency_us={}", userId, conversationId, reason,
+					result, took / 1000);
+			return result;
+		}
+		catch (RuntimeException ex) {
+			metrics.record(endpoint, "error", System.nanoTime() - started);
+			log.warn("stop user={} conversation={} reason={} failed: {}", userId, conversationId, reason,
+					ex.toString());
+			throw ex;
+		}
 	}
 
 	private StopResult attempt(String userId, String conversationId, String reason) {

@@ -32,12 +32,15 @@ class Heartbeat implements SmartLifecycle {
 
 	private final RunRevalidator revalidator;
 
+	private final WorkerReadiness readiness;
+
 	private volatile boolean running;
 
 	private ScheduledFuture<?> beating;
 
-	Heartbeat(WorkerLiveness liveness, TaskScheduler scheduler, RunRevalidator revalidator,
+	Heartbeat(WorkerLiveness liveness, TaskScheduler scheduler, RunRevalidator revalidator, WorkerReadiness readiness,
 			WorkerProperties properties) {
+		this.readiness = readiness;
 		this.liveness = liveness;
 		this.revalidator = revalidator;
 		this.scheduler = scheduler;
@@ -48,6 +51,7 @@ class Heartbeat implements SmartLifecycle {
 	@Override
 	public void start() {
 		liveness.heartbeat(workerId, ttl);
+		readiness.beat();
 		running = true;
 		beating = scheduler.scheduleAtFixedRate(this::beat, ttl.dividedBy(3));
 		log.info("worker {} alive", workerId);
@@ -86,7 +90,9 @@ class Heartbeat implements SmartLifecycle {
 			return;
 		}
 		try {
-			if (!liveness.heartbeat(workerId, ttl)) {
+			boolean continuous = liveness.heartbeat(workerId, ttl);
+			readiness.beat();
+			if (!continuous) {
 				log.warn("worker {} was out of touch past its heartbeat TTL (or Redis lost its data); "
 						+ "re-checking its runs", workerId);
 				revalidator.revalidate();

@@ -9,6 +9,7 @@ import io.stopline.protocol.Json;
 import io.stopline.protocol.StartRun;
 import io.stopline.registry.Keys;
 import io.stopline.worker.WorkerProperties;
+import io.stopline.worker.liveness.WorkerReadiness;
 import io.stopline.worker.task.TaskRunner;
 import org.redisson.api.RStream;
 import org.redisson.api.RedissonClient;
@@ -46,13 +47,16 @@ class JobConsumer implements SmartLifecycle {
 
 	private final Duration orphanedIdle;
 
+	private final WorkerReadiness readiness;
+
 	private volatile boolean running;
 
 	private long nextOrphanCheck;
 
 	private Thread thread;
 
-	JobConsumer(RedissonClient redisson, TaskRunner runner, WorkerProperties properties) {
+	JobConsumer(RedissonClient redisson, TaskRunner runner, WorkerReadiness readiness, WorkerProperties properties) {
+		this.readiness = readiness;
 		this.jobs = redisson.getStream(Keys.JOBS, StringCodec.INSTANCE);
 		this.runner = runner;
 		this.slots = new Semaphore(properties.maxConcurrentRuns());
@@ -96,6 +100,12 @@ class JobConsumer implements SmartLifecycle {
 		while (running) {
 			int granted = 0;
 			try {
+				if (!readiness.isReady()) {
+					// cannot hear stops or not seen alive: take no new runs until that is
+					// fixed
+					pause(Duration.ofMillis(100));
+					continue;
+				}
 				slots.acquire();
 				granted = 1 + slots.drainPermits();
 				int wanted = Math.min(granted, MAX_BATCH);
@@ -118,7 +128,7 @@ class JobConsumer implements SmartLifecycle {
 				}
 				log.warn("reading the job queue failed ({}); retrying", ex.toString());
 				ensureGroupQuietly();
-				pause();
+				pause(Duration.ofMillis(500));
 			}
 			finally {
 				slots.release(granted);
@@ -197,9 +207,9 @@ class JobConsumer implements SmartLifecycle {
 		}
 	}
 
-	private void pause() {
+	private void pause(Duration duration) {
 		try {
-			TimeUnit.MILLISECONDS.sleep(500);
+			Thread.sleep(duration);
 		}
 		catch (InterruptedException ex) {
 			Thread.currentThread().interrupt();

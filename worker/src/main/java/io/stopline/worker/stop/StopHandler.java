@@ -13,6 +13,7 @@ import io.stopline.registry.GatewayInboxes;
 import io.stopline.worker.task.RunningTask;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
 
 import org.springframework.stereotype.Component;
 
@@ -51,13 +52,25 @@ class StopHandler {
 			stopRequests.clear(workerId, rawStop);
 			return;
 		}
+		MDC.put("conversation_id", stop.conversationId());
+		MDC.put("run_id", stop.runId());
+		MDC.put("worker_id", workerId);
+		try {
+			handle(stop, rawStop);
+		}
+		finally {
+			MDC.clear();
+		}
+	}
+
+	private void handle(StopRun stop, String rawStop) {
 		Optional<RunningTask> task = tasks.find(stop.userId(), stop.conversationId())
 			.filter(candidate -> candidate.runId().equals(stop.runId()));
 		if (task.isEmpty()) {
 			answer(stop, rawStop, "not_running");
 			return;
 		}
-		switch (task.get().requestStop(stop.reason(), stop.replyTo(), rawStop)) {
+		switch (task.get().requestStop(stop.reason(), stop.replyTo(), rawStop, stop.requestedAt())) {
 			case ACCEPTED -> log.debug("stopping run {} ({})", stop.runId(), stop.reason());
 			case COMPLETED -> answer(stop, rawStop, "completed");
 			case ALREADY_STOPPED -> {

@@ -7,6 +7,8 @@ import java.util.concurrent.ScheduledFuture;
 import io.stopline.registry.Keys;
 import io.stopline.registry.StopRequests;
 import io.stopline.worker.WorkerProperties;
+import io.stopline.worker.liveness.WorkerReadiness;
+import io.stopline.worker.task.RunMetrics;
 import org.redisson.api.RTopic;
 import org.redisson.api.RedissonClient;
 import org.redisson.api.listener.StatusListener;
@@ -42,12 +44,18 @@ class StopListener implements SmartLifecycle {
 
 	private final Duration reconcileInterval;
 
+	private final WorkerReadiness readiness;
+
+	private final RunMetrics metrics;
+
 	private volatile boolean running;
 
 	private ScheduledFuture<?> ticking;
 
 	StopListener(RedissonClient redisson, StopHandler handler, StopRequests stopRequests, ExecutorService runExecutor,
-			TaskScheduler scheduler, WorkerProperties properties) {
+			TaskScheduler scheduler, WorkerReadiness readiness, RunMetrics metrics, WorkerProperties properties) {
+		this.readiness = readiness;
+		this.metrics = metrics;
 		this.scheduler = scheduler;
 		this.reconcileInterval = properties.reconcileInterval();
 		this.workerId = properties.id();
@@ -63,6 +71,8 @@ class StopListener implements SmartLifecycle {
 			@Override
 			public void onSubscribe(String channel) {
 				log.info("listening for stops on {}", channel);
+				readiness.stopsAudible(true);
+				metrics.resubscribed();
 				executor.execute(StopListener.this::reconcile);
 			}
 
@@ -103,7 +113,12 @@ class StopListener implements SmartLifecycle {
 			return;
 		}
 		try {
-			stopRequests.pending(workerId).forEach(handler::handle);
+			// PUBSUB NUMSUB: is this worker's stop channel really subscribed right now?
+			readiness.stopsAudible(topic.countSubscribers() > 0);
+			for (String pending : stopRequests.pending(workerId)) {
+				metrics.reconciledStop();
+				handler.handle(pending);
+			}
 		}
 		catch (RuntimeException ex) {
 			log.warn("reconciling recorded stops failed ({}); next tick retries", ex.toString());

@@ -61,6 +61,10 @@ public final class RunningTask {
 
 	private int tokens;
 
+	private @Nullable Instant stopRequestedAt;
+
+	private @Nullable Instant cancelledAt;
+
 	private int lostTokens;
 
 	RunningTask(StartRun job) {
@@ -101,12 +105,22 @@ public final class RunningTask {
 	 * clear once the stop is done.
 	 */
 	public StopAttempt requestStop(String reason, @Nullable String replyTo, @Nullable String rawStop) {
+		return requestStop(reason, replyTo, rawStop, Instant.now());
+	}
+
+	/**
+	 * As {@link #requestStop(String, String, String)}, with the time the stop was
+	 * requested at its origin.
+	 */
+	public StopAttempt requestStop(String reason, @Nullable String replyTo, @Nullable String rawStop,
+			Instant requestedAt) {
 		lock.lock();
 		try {
 			return switch (state) {
 				case RUNNING -> {
 					state = State.STOPPING;
 					stopReason = reason;
+					stopRequestedAt = requestedAt;
 					remember(replyTo, rawStop);
 					if (generating != null) {
 						generating.interrupt();
@@ -163,6 +177,7 @@ public final class RunningTask {
 				state = State.COMPLETING;
 				return true;
 			}
+			cancelledAt = Instant.now();
 			return false;
 		}
 		finally {
@@ -211,6 +226,26 @@ public final class RunningTask {
 		lock.lock();
 		try {
 			return stopped;
+		}
+		finally {
+			lock.unlock();
+		}
+	}
+
+	@Nullable Instant stopRequestedAt() {
+		lock.lock();
+		try {
+			return stopRequestedAt;
+		}
+		finally {
+			lock.unlock();
+		}
+	}
+
+	@Nullable Instant cancelledAt() {
+		lock.lock();
+		try {
+			return cancelledAt;
 		}
 		finally {
 			lock.unlock();

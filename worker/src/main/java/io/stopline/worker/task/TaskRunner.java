@@ -19,6 +19,7 @@ import io.stopline.worker.WorkerProperties;
 import io.stopline.worker.model.ChatModel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
 
 import org.springframework.stereotype.Component;
 
@@ -48,8 +49,11 @@ public class TaskRunner {
 
 	private final String workerId;
 
+	private final RunMetrics metrics;
+
 	TaskRunner(ConversationRegistry registry, StopRequests stopRequests, LocalTaskRegistry tasks, GatewayInboxes events,
-			ChatModel model, ExecutorService runExecutor, WorkerProperties properties) {
+			ChatModel model, ExecutorService runExecutor, RunMetrics metrics, WorkerProperties properties) {
+		this.metrics = metrics;
 		this.registry = registry;
 		this.stopRequests = stopRequests;
 		this.tasks = tasks;
@@ -66,6 +70,9 @@ public class TaskRunner {
 	 */
 	public void start(StartRun job, Runnable onTaken, Runnable onEnd) {
 		executor.execute(() -> {
+			MDC.put("conversation_id", job.conversationId());
+			MDC.put("run_id", job.runId());
+			MDC.put("worker_id", workerId);
 			try {
 				run(job, onTaken);
 			}
@@ -73,6 +80,7 @@ public class TaskRunner {
 				log.error("run {} of conversation {} failed unexpectedly", job.runId(), job.conversationId(), ex);
 			}
 			finally {
+				MDC.clear();
 				onEnd.run();
 			}
 		});
@@ -93,6 +101,7 @@ public class TaskRunner {
 				return;
 			}
 			task.claimed(claimed.get());
+			metrics.started();
 			execute(task, claimed.get());
 		}
 		finally {
@@ -158,6 +167,14 @@ public class TaskRunner {
 				task.tokens(), now);
 		RunningTask.StopWaiters waiters = task.markStopped(event);
 		tasks.unregister(task);
+		Instant unregistered = Instant.now();
+		metrics.ended("stopped", reason);
+		metrics.durationBeforeStop(Duration.between(record.since(), now));
+		Instant requestedAt = task.stopRequestedAt();
+		Instant cancelledAt = task.cancelledAt();
+		if (requestedAt != null && cancelledAt != null) {
+			metrics.propagation(requestedAt, cancelledAt, unregistered);
+		}
 		List<String> notify = new ArrayList<>(waiters.replyTo());
 		notify.add(0, task.job().replyTo());
 		events.publish(notify, event);
@@ -171,6 +188,7 @@ public class TaskRunner {
 		persist(record, RunOutcome.complete(task.content(), now));
 		task.markDone().forEach(raw -> stopRequests.clear(workerId, raw));
 		tasks.unregister(task);
+		metrics.ended("completed", null);
 		events.publish(task.job().replyTo(),
 				new RunEvent.RunCompleted(task.runId(), task.conversationId(), task.content(), task.tokens(), now));
 	}
@@ -182,6 +200,7 @@ public class TaskRunner {
 		persist(record, RunOutcome.failed(task.content(), error, now));
 		task.markDone().forEach(raw -> stopRequests.clear(workerId, raw));
 		tasks.unregister(task);
+		metrics.ended("failed", null);
 		events.publish(task.job().replyTo(),
 				new RunEvent.RunFailed(task.runId(), task.conversationId(), error, task.content(), now));
 	}

@@ -1,0 +1,156 @@
+package io.stopline.registry;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.data.redis.core.StringRedisTemplate;
+
+/**
+ * Cluster-wide stop statistics in Redis, so every gateway answers the same: one hash per
+ * hour ({@code stopline:stats:h:2026112501}) of counters and a log-scale histogram of run
+ * durations before a stop, kept {@link #RETENTION} and then expired. Memory is bounded:
+ * at most ~60 fields per hour.
+ *
+ * <pre>
+ * HINCRBY stopline:stats:h:2026112501 stop:confirmed 1       # a stop request and its outcome
+ * HINCRBY stopline:stats:h:2026112501 run:stopped 1          # a run ended, by status
+ * HINCRBY stopline:stats:h:2026112501 run:stopped_by_user 1  # ... stopped by its user (user, stop_all)
+ * HINCRBY stopline:stats:h:2026112501 before_stop:sum_ms 5300
+ * HINCRBY stopline:stats:h:2026112501 before_stop:b7 1       # histogram bucket of the run's duration
+ * EXPIRE  stopline:stats:h:2026112501 691200
+ * </pre>
+ */
+public final class StopStats {
+
+	public static final Duration RETENTION = Duration.ofDays(8);
+
+	static final String PREFIX = Keys.PREFIX + "stats:h:";
+
+	private static final DateTimeFormatter HOUR = DateTimeFormatter.ofPattern("yyyyMMddHH").withZone(ZoneOffset.UTC);
+
+	/**
+	 * Upper bounds of the duration histogram: 100 ms growing by half each bucket, up to
+	 * about a day.
+	 */
+	static final long[] BOUNDS_MS = bounds();
+
+	private final StringRedisTemplate redis;
+
+	public StopStats(StringRedisTemplate redis) {
+		this.redis = redis;
+	}
+
+	/**
+	 * A stop request's outcome: confirmed, requested, already_stopped, not_found,
+	 * rate_limited, error.
+	 */
+	public void stopRequested(String outcome, Instant at) {
+		add(at, "stop:" + outcome, 1);
+	}
+
+	/** A run ended (recorded exactly once, by the fenced finish that removed it). */
+	public void runEnded(RunRecord run, RunOutcome outcome) {
+		List<Object> fields = new ArrayList<>(List.of("run:ended", 1, "run:" + outcome.status(), 1));
+		if (outcome.isStopped()) {
+			long ms = Math.max(0, Duration.between(run.since(), outcome.at()).toMillis());
+			fields.addAll(List.of("before_stop:count", 1, "before_stop:sum_ms", ms, "before_stop:b" + bucket(ms), 1));
+			if (isUserStop(outcome.stopReason())) {
+				fields.addAll(List.of("run:stopped_by_user", 1));
+			}
+		}
+		add(outcome.at(), fields.toArray());
+	}
+
+	/**
+	 * The counters of each hour in {@code [from, to)}, oldest first (empty hours
+	 * included).
+	 */
+	public List<Bucket> hours(Instant from, Instant to) {
+		List<Bucket> hours = new ArrayList<>();
+		for (Instant hour = from.truncatedTo(ChronoUnit.HOURS); hour
+			.isBefore(to); hour = hour.plus(1, ChronoUnit.HOURS)) {
+			Map<Object, Object> raw = redis.opsForHash().entries(PREFIX + HOUR.format(hour));
+			Map<String, Long> counters = new LinkedHashMap<>();
+			raw.forEach((field, value) -> counters.put((String) field, Long.parseLong((String) value)));
+			hours.add(new Bucket(hour, counters));
+		}
+		return hours;
+	}
+
+	private void add(Instant at, Object... fieldIncrements) {
+		String[] args = new String[fieldIncrements.length + 1];
+		args[0] = Long.toString(RETENTION.toSeconds());
+		for (int i = 0; i < fieldIncrements.length; i++) {
+			args[i + 1] = String.valueOf(fieldIncrements[i]);
+		}
+		redis.execute(LuaScripts.STATS_ADD, List.of(PREFIX + HOUR.format(at)), (Object[]) args);
+	}
+
+	static boolean isUserStop(@Nullable String reason) {
+		return "user".equals(reason) || "stop_all".equals(reason);
+	}
+
+	static int bucket(long ms) {
+		for (int i = 0; i < BOUNDS_MS.length; i++) {
+			if (ms <= BOUNDS_MS[i]) {
+				return i;
+			}
+		}
+		return BOUNDS_MS.length - 1;
+	}
+
+	private static long[] bounds() {
+		long[] bounds = new long[32];
+		double bound = 100;
+		for (int i = 0; i < bounds.length; i++) {
+			bounds[i] = Math.round(bound);
+			bound *= 1.5;
+		}
+		return bounds;
+	}
+
+	/** One hour's counters, mergeable into a day or a total. */
+	public record Bucket(Instant start, Map<String, Long> counters) {
+
+		public long get(String field) {
+			return counters.getOrDefault(field, 0L);
+		}
+
+		public Bucket merge(Bucket other) {
+			Map<String, Long> merged = new LinkedHashMap<>(counters);
+			other.counters.forEach((field, value) -> merged.merge(field, value, Long::sum));
+			return new Bucket(start, merged);
+		}
+
+		/**
+		 * The p-quantile of run durations before a stop, from the histogram (a bucket's
+		 * upper bound), in ms.
+		 */
+		public long beforeStopQuantileMs(double quantile) {
+			long count = get("before_stop:count");
+			if (count == 0) {
+				return 0;
+			}
+			long rank = (long) Math.ceil(quantile * count);
+			long seen = 0;
+			for (int i = 0; i < BOUNDS_MS.length; i++) {
+				seen += get("before_stop:b" + i);
+				if (seen >= rank) {
+					return BOUNDS_MS[i];
+				}
+			}
+			return BOUNDS_MS[BOUNDS_MS.length - 1];
+		}
+
+	}
+
+}

@@ -1,0 +1,26 @@
+package io.stopline.worker.liveness;
+
+import org.springframework.boot.health.contributor.Health;
+import org.springframework.boot.health.contributor.HealthIndicator;
+import org.springframework.stereotype.Component;
+
+/**
+ * {@code heartbeat}: the worker's heartbeat key was renewed within its TTL, so no reaper
+ * takes its runs.
+ */
+@Component
+class HeartbeatHealthIndicator implements HealthIndicator {
+
+	private final WorkerReadiness readiness;
+
+	HeartbeatHealthIndicator(WorkerReadiness readiness) {
+		this.readiness = readiness;
+	}
+
+	@Override
+	public Health health() {
+		Health.Builder health = readiness.heartbeatFresh() ? Health.up() : Health.down();
+		return health.withDetail("since_last_beat_ms", readiness.sinceLastBeat().toMillis()).build();
+	}
+
+}

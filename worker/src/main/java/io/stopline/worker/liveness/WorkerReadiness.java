@@ -1,0 +1,51 @@
+package io.stopline.worker.liveness;
+
+import java.time.Duration;
+
+import io.stopline.worker.WorkerProperties;
+
+import org.springframework.stereotype.Component;
+
+/**
+ * Whether this worker may take runs: it must be able to hear stops (its stop channel is
+ * subscribed) and be seen alive (its heartbeat was renewed within the TTL). A worker that
+ * cannot hear stops takes no new runs and reports not ready.
+ */
+@Component
+public class WorkerReadiness {
+
+	private final Duration heartbeatTtl;
+
+	private volatile long lastBeat;
+
+	private volatile boolean subscribed;
+
+	WorkerReadiness(WorkerProperties properties) {
+		this.heartbeatTtl = properties.heartbeatTtl();
+	}
+
+	void beat() {
+		lastBeat = System.nanoTime();
+	}
+
+	public void stopsAudible(boolean audible) {
+		subscribed = audible;
+	}
+
+	public boolean stopsAudible() {
+		return subscribed;
+	}
+
+	public boolean heartbeatFresh() {
+		return lastBeat != 0 && System.nanoTime() - lastBeat < heartbeatTtl.toNanos();
+	}
+
+	Duration sinceLastBeat() {
+		return lastBeat == 0 ? Duration.ZERO : Duration.ofNanos(System.nanoTime() - lastBeat);
+	}
+
+	public boolean isReady() {
+		return subscribed && heartbeatFresh();
+	}
+
+}
