@@ -189,6 +189,20 @@ class MultiNodeStopIntegrationTests {
 	}
 
 	@Test
+	void tokensReachTheClientAsTheyAreProduced() throws Exception {
+		Api alice = user(0);
+		ChatStream stream = alice.chatStream("live-" + UUID.randomUUID(), LONG_RUN);
+		List<Long> arrivals = new ArrayList<>();
+		for (int i = 0; i < 6; i++) {
+			assertThat(stream.next(BOUND)).isNotNull();
+			arrivals.add(System.nanoTime());
+		}
+		// tokens come every 20 ms; a buffered stream would deliver them in one burst
+		assertThat((arrivals.get(5) - arrivals.get(1)) / 1_000_000).as("ms between the 2nd and 6th event")
+			.isGreaterThanOrEqualTo(40);
+	}
+
+	@Test
 	void aConversationRunsOneRunAtATime() {
 		Api alice = user(0);
 		String id = startRuns(alice, 1).keySet().iterator().next();

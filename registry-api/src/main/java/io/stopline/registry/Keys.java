@@ -16,7 +16,7 @@ import java.util.regex.Pattern;
  *
  * <pre>
  * # active run of a conversation (one field per conversation that has a run queued or running)
- * HSET    stopline:{u:alice}:runs c-42 '{"runId":"r-1","state":"running","workerId":"w-a",...}'
+ * HSET    stopline:{u:alice}:runs c-42 '{"run":"r-1","state":"running","worker":"w-a","agent":"assistant","reply":"gw-1","queued":1767000000000,"started":1767000000123}'
  * HGETALL stopline:{u:alice}:runs                         # GET /v1/conversations/active: O(runs of alice)
  *
  * # history of a conversation, newest activity index
@@ -27,7 +27,7 @@ import java.util.regex.Pattern;
  * SET     stopline:{u:alice}:conv:c-42:stopped r-1 EX 60
  *
  * # worker index: which runs a worker holds (for the reaper, no SCAN needed)
- * HSET    stopline:{w:w-a}:runs r-1 '{"userId":"alice","conversationId":"c-42"}'
+ * HSET    stopline:{w:w-a}:runs r-1 '["alice","c-42"]'
  *
  * # durable stop requests of a worker (written before the pub/sub signal, read on reconcile)
  * ZADD    stopline:{w:w-a}:stops 1767000000000 '{"runId":"r-1",...}'

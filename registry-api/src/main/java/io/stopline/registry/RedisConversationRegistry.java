@@ -5,9 +5,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.Executor;
 
 import io.stopline.protocol.Json;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import org.springframework.data.redis.core.StringRedisTemplate;
@@ -20,6 +22,8 @@ import org.springframework.data.redis.core.StringRedisTemplate;
  */
 public final class RedisConversationRegistry implements ConversationRegistry {
 
+	private static final Logger log = LoggerFactory.getLogger(RedisConversationRegistry.class);
+
 	/** How long a stopped conversation answers a repeated stop with "already stopped". */
 	static final long STOPPED_MARKER_SECONDS = 60;
 
@@ -27,16 +31,28 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 
 	private final @Nullable StopStats stats;
 
+	private final Executor afterFinish;
+
 	public RedisConversationRegistry(StringRedisTemplate redis) {
-		this(redis, null);
+		this(redis, null, Runnable::run);
 	}
 
 	/**
 	 * With {@code stats}, every run's end is counted once, by the finish that removed it.
 	 */
 	public RedisConversationRegistry(StringRedisTemplate redis, @Nullable StopStats stats) {
+		this(redis, stats, Runnable::run);
+	}
+
+	/**
+	 * @param afterFinish runs what follows a finish but need not delay its caller (the
+	 * worker index removal and the statistics), so a stop is confirmed one round trip
+	 * after its outcome is recorded
+	 */
+	public RedisConversationRegistry(StringRedisTemplate redis, @Nullable StopStats stats, Executor afterFinish) {
 		this.redis = redis;
 		this.stats = stats;
+		this.afterFinish = afterFinish;
 	}
 
 	@Override
@@ -46,22 +62,21 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 		String existing = redis.execute(LuaScripts.RESERVE,
 				List.of(Keys.runs(user), Keys.messages(user, conversation), Keys.conversations(user),
 						Keys.stopped(user, conversation)),
-				conversation, Json.write(queued), Json.write(userMessage), millis(queued.queuedAt()));
-		return existing == null ? new Reservation.Reserved()
-				: new Reservation.Busy(Json.read(existing, RunRecord.class));
+				conversation, Json.write(StoredRun.of(queued)), Json.write(userMessage), millis(queued.queuedAt()));
+		return existing == null ? new Reservation.Reserved() : new Reservation.Busy(read(existing, user, conversation));
 	}
 
 	@Override
 	public Optional<RunRecord> claim(RunRecord queued, String workerId, Instant at) {
 		String index = Keys.workerRuns(workerId);
-		redis.opsForHash().put(index, queued.runId(), Json.write(WorkerRunJson.of(queued)));
+		redis.opsForHash().put(index, queued.runId(), WorkerRunJson.of(queued));
 		String claimed = redis.execute(LuaScripts.CLAIM, List.of(Keys.runs(queued.userId())), queued.conversationId(),
-				queued.runId(), workerId, at.toString());
+				queued.runId(), workerId, millis(at));
 		if (claimed == null) {
 			redis.opsForHash().delete(index, queued.runId());
 			return Optional.empty();
 		}
-		return Optional.of(Json.read(claimed, RunRecord.class));
+		return Optional.of(read(claimed, queued.userId(), queued.conversationId()));
 	}
 
 	@Override
@@ -86,20 +101,8 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 		outcome.messages(run.runId()).forEach(message -> args.add(Json.write(message)));
 		Long removed = redis.execute(LuaScripts.FINISH, List.of(Keys.runs(user), Keys.messages(user, conversation),
 				Keys.conversations(user), Keys.stopped(user, conversation)), args.toArray());
-		if (run.workerId() != null) {
-			redis.opsForHash().delete(Keys.workerRuns(run.workerId()), run.runId());
-		}
 		boolean ended = removed != null && removed == 1L;
-		if (ended && stats != null) {
-			try {
-				stats.runEnded(run, outcome);
-			}
-			catch (RuntimeException ex) {
-				// statistics must never fail a run's end; the outcome itself is recorded
-				LoggerFactory.getLogger(RedisConversationRegistry.class)
-					.warn("could not count the end of run {}: {}", run.runId(), ex.toString());
-			}
-		}
+		afterFinish.execute(() -> afterFinish(run, outcome, ended));
 		return ended;
 	}
 
@@ -108,17 +111,36 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 		String user = running.userId();
 		String conversation = running.conversationId();
 		if (running.workerId() != null) {
-			redis.opsForHash()
-				.put(Keys.workerRuns(running.workerId()), running.runId(), Json.write(WorkerRunJson.of(running)));
+			redis.opsForHash().put(Keys.workerRuns(running.workerId()), running.runId(), WorkerRunJson.of(running));
 		}
 		String answer = redis.execute(LuaScripts.RESTORE,
 				List.of(Keys.runs(user), Keys.messages(user, conversation), Keys.conversations(user)), conversation,
-				running.runId(), Json.write(running), millis(Instant.now()));
+				running.runId(), Json.write(StoredRun.of(running)), millis(Instant.now()));
 		Restore restore = Restore.valueOf(String.valueOf(answer).toUpperCase(java.util.Locale.ROOT));
 		if ((restore == Restore.SUPERSEDED || restore == Restore.ENDED) && running.workerId() != null) {
 			redis.opsForHash().delete(Keys.workerRuns(running.workerId()), running.runId());
 		}
 		return restore;
+	}
+
+	/**
+	 * The index may only shrink after the record is gone (the reaper relies on index ⊇
+	 * records).
+	 */
+	private void afterFinish(RunRecord run, RunOutcome outcome, boolean ended) {
+		try {
+			if (run.workerId() != null) {
+				redis.opsForHash().delete(Keys.workerRuns(run.workerId()), run.runId());
+			}
+			if (ended && stats != null) {
+				stats.runEnded(run, outcome);
+			}
+		}
+		catch (RuntimeException ex) {
+			// the outcome itself is recorded; a stale index entry is removed by the next
+			// finish or reap
+			log.warn("cleanup after run {} failed: {}", run.runId(), ex.toString());
+		}
 	}
 
 	@Override
@@ -129,21 +151,21 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 			return new StopTarget.NotFound();
 		}
 		String body = found.substring(1);
-		return found.charAt(0) == 'A' ? new StopTarget.Active(Json.read(body, RunRecord.class))
+		return found.charAt(0) == 'A' ? new StopTarget.Active(read(body, userId, conversationId))
 				: new StopTarget.RecentlyStopped(body);
 	}
 
 	@Override
 	public Optional<RunRecord> find(String userId, String conversationId) {
 		Object json = redis.opsForHash().get(Keys.runs(userId), ConversationIds.require(conversationId));
-		return Optional.ofNullable(json).map(value -> Json.read((String) value, RunRecord.class));
+		return Optional.ofNullable(json).map(value -> read((String) value, userId, conversationId));
 	}
 
 	@Override
 	public List<RunRecord> active(String userId) {
 		Map<Object, Object> runs = redis.opsForHash().entries(Keys.runs(userId));
 		List<RunRecord> records = new ArrayList<>(runs.size());
-		runs.values().forEach(json -> records.add(Json.read((String) json, RunRecord.class)));
+		runs.forEach((conversation, json) -> records.add(read((String) json, userId, (String) conversation)));
 		return records;
 	}
 
@@ -152,7 +174,7 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 		Map<Object, Object> index = redis.opsForHash().entries(Keys.workerRuns(workerId));
 		List<WorkerRun> runs = new ArrayList<>(index.size());
 		index.forEach((runId, json) -> {
-			WorkerRunJson entry = Json.read((String) json, WorkerRunJson.class);
+			WorkerRunJson entry = WorkerRunJson.read((String) json);
 			runs.add(new WorkerRun((String) runId, entry.userId(), entry.conversationId()));
 		});
 		return runs;
@@ -164,16 +186,26 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 		return raw == null ? List.of() : raw.stream().map(json -> Json.read(json, HistoryMessage.class)).toList();
 	}
 
+	private static RunRecord read(String json, String userId, String conversationId) {
+		return Json.read(json, StoredRun.class).toRecord(userId, conversationId);
+	}
+
 	private static String millis(@Nullable Instant at) {
 		return Long.toString((at != null ? at : Instant.now()).toEpochMilli());
 	}
 
-	/** The value of a worker index entry. */
+	/** The value of a worker index entry, a JSON array: {@code ["alice","c-42"]}. */
 	record WorkerRunJson(String userId, String conversationId) {
 
-		static WorkerRunJson of(RunRecord run) {
-			return new WorkerRunJson(run.userId(), run.conversationId());
+		static String of(RunRecord run) {
+			return Json.write(List.of(run.userId(), run.conversationId()));
 		}
+
+		static WorkerRunJson read(String json) {
+			String[] pair = Json.read(json, String[].class);
+			return new WorkerRunJson(pair[0], pair[1]);
+		}
+
 	}
 
 }

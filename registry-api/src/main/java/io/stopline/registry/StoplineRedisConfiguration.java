@@ -1,6 +1,8 @@
 package io.stopline.registry;
 
 import java.time.Duration;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 
 import org.redisson.api.RedissonClient;
 import org.redisson.config.Config;
@@ -28,9 +30,19 @@ public class StoplineRedisConfiguration {
 		return new StopStats(redis);
 	}
 
+	/**
+	 * Cleanup that follows a run's end runs here, off the path of the stop's
+	 * confirmation.
+	 */
+	@Bean(destroyMethod = "close")
+	public ExecutorService registryCleanup() {
+		return Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("registry-cleanup-", 0).factory());
+	}
+
 	@Bean
-	public ConversationRegistry conversationRegistry(StringRedisTemplate redis, StopStats stats) {
-		return new RedisConversationRegistry(redis, stats);
+	public ConversationRegistry conversationRegistry(StringRedisTemplate redis, StopStats stats,
+			ExecutorService registryCleanup) {
+		return new RedisConversationRegistry(redis, stats, registryCleanup);
 	}
 
 	@Bean

@@ -9,7 +9,7 @@ if not current then
   return 0
 end
 local run = cjson.decode(current)
-if run.runId ~= ARGV[2] then
+if run.run ~= ARGV[2] then
   return 0
 end
 if ARGV[3] ~= '' and run.state ~= ARGV[3] then

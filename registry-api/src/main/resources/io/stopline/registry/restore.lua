@@ -8,7 +8,7 @@
 -- ARGV: 1 conversation id, 2 run id, 3 run record JSON, 4 now (epoch millis)
 local current = redis.call('HGET', KEYS[1], ARGV[1])
 if current then
-  if cjson.decode(current).runId == ARGV[2] then
+  if cjson.decode(current).run == ARGV[2] then
     return 'present'
   end
   return 'superseded'

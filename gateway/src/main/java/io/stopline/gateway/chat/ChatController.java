@@ -5,6 +5,7 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Optional;
 
+import jakarta.servlet.http.HttpServletResponse;
 import jakarta.validation.Valid;
 import io.stopline.gateway.system.Problems;
 import io.stopline.protocol.RunEvent;
@@ -16,14 +17,12 @@ import tools.jackson.databind.json.JsonMapper;
 
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
-import org.springframework.http.ResponseEntity;
 import org.springframework.security.core.annotation.AuthenticationPrincipal;
 import org.springframework.security.oauth2.jwt.Jwt;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RequestHeader;
 import org.springframework.web.bind.annotation.RestController;
-import org.springframework.web.servlet.mvc.method.annotation.StreamingResponseBody;
 
 /**
  * {@code POST /v1/chat/completions}, OpenAI compatible. A stopped run ends cleanly: the
@@ -46,56 +45,62 @@ class ChatController {
 		this.mapper = mapper;
 	}
 
+	/**
+	 * Written straight to the servlet response on the request's (virtual) thread,
+	 * flushing after every event, so each token reaches the client the moment it arrives;
+	 * errors before the first byte are still problem details.
+	 */
 	@PostMapping("/v1/chat/completions")
-	ResponseEntity<StreamingResponseBody> complete(@AuthenticationPrincipal Jwt jwt,
-			@Valid @RequestBody ChatRequest request,
-			@RequestHeader(name = CONVERSATION_HEADER, required = false) @Nullable String conversationHeader)
-			throws InterruptedException {
+	void complete(@AuthenticationPrincipal Jwt jwt, @Valid @RequestBody ChatRequest request,
+			@RequestHeader(name = CONVERSATION_HEADER, required = false) @Nullable String conversationHeader,
+			HttpServletResponse response) throws IOException, InterruptedException {
 		ChatSession session = chats.start(jwt.getSubject(), request, conversationHeader);
-		ResponseEntity.BodyBuilder ok = ResponseEntity.ok().header(CONVERSATION_HEADER, session.conversationId());
-		if (request.streaming()) {
-			StreamingResponseBody body = out -> stream(session, out);
-			return ok.contentType(MediaType.TEXT_EVENT_STREAM).header("Cache-Control", "no-cache").body(body);
-		}
-		// Declared as a streaming body either way (MVC picks the handler by declared
-		// type); a non-streaming
-		// answer is complete before the status is sent, so a failed run can still answer
-		// 502.
-		byte[] completion;
 		try {
-			completion = mapper.writeValueAsBytes(collect(session));
+			if (request.streaming()) {
+				response.setStatus(HttpStatus.OK.value());
+				response.setHeader(CONVERSATION_HEADER, session.conversationId());
+				response.setHeader("Cache-Control", "no-cache");
+				response.setContentType(MediaType.TEXT_EVENT_STREAM_VALUE);
+				response.setCharacterEncoding(StandardCharsets.UTF_8.name());
+				stream(session, response);
+				return;
+			}
+			// a non-streaming answer is complete before the status is sent, so a failed
+			// run can still answer 502
+			byte[] completion = mapper.writeValueAsBytes(collect(session));
+			response.setStatus(HttpStatus.OK.value());
+			response.setHeader(CONVERSATION_HEADER, session.conversationId());
+			response.setContentType(MediaType.APPLICATION_JSON_VALUE);
+			response.getOutputStream().write(completion);
 		}
 		finally {
 			chats.end(session);
 		}
-		return ok.contentType(MediaType.APPLICATION_JSON).body(out -> out.write(completion));
 	}
 
-	private void stream(ChatSession session, OutputStream out) throws IOException {
+	private void stream(ChatSession session, HttpServletResponse response) throws IOException {
+		OutputStream out = response.getOutputStream();
 		RunRecord run = session.run();
 		try {
-			send(out, ChatChunks.delta(run, "assistant", ""));
+			send(response, ChatChunks.delta(run, "assistant", ""));
 			RunEvent event;
 			do {
 				event = next(session);
 				switch (event) {
-					case RunEvent.TokenGenerated token -> send(out, ChatChunks.delta(run, null, token.text()));
-					case RunEvent.RunCompleted completed -> send(out, ChatChunks.finish(run, "stop"));
-					case RunEvent.RunStopped stopped -> send(out, ChatChunks.finish(run, ChatChunks.CANCELLED));
-					case RunEvent.RunFailed failed -> send(out, ChatChunks.StreamError.of(failed.error()));
+					case RunEvent.TokenGenerated token -> send(response, ChatChunks.delta(run, null, token.text()));
+					case RunEvent.RunCompleted completed -> send(response, ChatChunks.finish(run, "stop"));
+					case RunEvent.RunStopped stopped -> send(response, ChatChunks.finish(run, ChatChunks.CANCELLED));
+					case RunEvent.RunFailed failed -> send(response, ChatChunks.StreamError.of(failed.error()));
 					default -> {
 					}
 				}
 			}
 			while (!event.isTerminal());
 			out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
-			out.flush();
+			response.flushBuffer();
 		}
 		catch (InterruptedException ex) {
 			Thread.currentThread().interrupt();
-		}
-		finally {
-			chats.end(session);
 		}
 	}
 
@@ -139,9 +144,10 @@ class ChatController {
 		}
 	}
 
-	private void send(OutputStream out, Object payload) throws IOException {
-		out.write(("data: " + mapper.writeValueAsString(payload) + "\n\n").getBytes(StandardCharsets.UTF_8));
-		out.flush();
+	private void send(HttpServletResponse response, Object payload) throws IOException {
+		response.getOutputStream()
+			.write(("data: " + mapper.writeValueAsString(payload) + "\n\n").getBytes(StandardCharsets.UTF_8));
+		response.flushBuffer();
 	}
 
 }

@@ -2,6 +2,7 @@ package io.stopline.worker.stop;
 
 import java.time.Instant;
 import java.util.Optional;
+import java.util.concurrent.Executor;
 
 import io.stopline.protocol.Json;
 import io.stopline.protocol.RunEvent;
@@ -11,6 +12,7 @@ import io.stopline.worker.WorkerProperties;
 import io.stopline.worker.task.LocalTaskRegistry;
 import io.stopline.registry.GatewayInboxes;
 import io.stopline.worker.task.RunningTask;
+import io.stopline.worker.task.RunningTask.StopAttempt;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
@@ -40,6 +42,27 @@ class StopHandler {
 		this.events = events;
 		this.stopRequests = stopRequests;
 		this.workerId = properties.id();
+	}
+
+	/**
+	 * From the pub/sub listener's thread: the common case (the run is here and the stop
+	 * is accepted) only flips the task's state and interrupts it, no I/O, so it is done
+	 * at once; anything that must answer through Redis is handed to {@code io}.
+	 */
+	void handleFast(String rawStop, Executor io) {
+		try {
+			StopRun stop = Json.read(rawStop, StopRun.class);
+			Optional<RunningTask> task = tasks.find(stop.userId(), stop.conversationId())
+				.filter(candidate -> candidate.runId().equals(stop.runId()));
+			if (task.isPresent() && task.get()
+				.requestStop(stop.reason(), stop.replyTo(), rawStop, stop.requestedAt()) == StopAttempt.ACCEPTED) {
+				return;
+			}
+		}
+		catch (RuntimeException ex) {
+			// fall through: the full path reports and clears it
+		}
+		io.execute(() -> handle(rawStop));
 	}
 
 	void handle(String rawStop) {

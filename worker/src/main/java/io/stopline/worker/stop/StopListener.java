@@ -83,7 +83,7 @@ class StopListener implements SmartLifecycle {
 		});
 		// Redisson calls listeners on its own threads; hand off so a stop never waits
 		// behind Redis I/O.
-		topic.addListener(String.class, (channel, raw) -> executor.execute(() -> handler.handle(raw)));
+		topic.addListener(String.class, (channel, raw) -> handler.handleFast(raw, executor));
 		running = true;
 		ticking = scheduler.scheduleWithFixedDelay(this::reconcile, reconcileInterval);
 	}

@@ -1,0 +1,317 @@
+package io.stopline.bench;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import io.stopline.protocol.Json;
+import io.stopline.protocol.StartRun;
+import io.stopline.registry.ConversationRegistry;
+import io.stopline.registry.HistoryMessage;
+import io.stopline.registry.Keys;
+import io.stopline.registry.RedisConversationRegistry;
+import io.stopline.registry.RunRecord;
+import io.stopline.testing.NodeProcess;
+import io.stopline.testing.RedisClients;
+import io.stopline.testing.TestRedis;
+
+import org.springframework.data.redis.connection.stream.StreamRecords;
+
+/**
+ * The cluster under test: a {@code redis-server}, one gateway and N workers, each a
+ * process from the built jars, plus the benchmark's own clients. Background runs are
+ * queued straight into Redis (as a gateway would) with a reply address nobody listens on,
+ * so the gateway under test holds no streams for them.
+ */
+final class BenchCluster implements AutoCloseable {
+
+	static final String SECRET = "benchmark-secret-of-at-least-32-bytes-long";
+
+	static final String SINK = "bench-sink";
+
+	private final TestRedis redis;
+
+	private final RedisClients clients;
+
+	private final ConversationRegistry registry;
+
+	private final Path gatewayJar;
+
+	private final Path workerJar;
+
+	private final Map<String, String> workerProperties;
+
+	private final Path logs = Path.of("target", "bench-logs");
+
+	private final List<NodeProcess> workers = new ArrayList<>();
+
+	private NodeProcess gateway;
+
+	private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+	private final Map<String, String> tokens = new ConcurrentHashMap<>();
+
+	/** Runs known to be running, ready to be stopped: user and conversation. */
+	final ConcurrentLinkedDeque<String[]> running = new ConcurrentLinkedDeque<>();
+
+	BenchCluster(Path gatewayJar, Path workerJar, Map<String, String> workerProperties) {
+		this.gatewayJar = gatewayJar;
+		this.workerJar = workerJar;
+		this.workerProperties = workerProperties;
+		this.redis = TestRedis.dedicatedProcess();
+		this.clients = new RedisClients(redis);
+		this.registry = new RedisConversationRegistry(clients.template());
+	}
+
+	RedisClients clients() {
+		return clients;
+	}
+
+	ConversationRegistry registry() {
+		return registry;
+	}
+
+	String redisUrl() {
+		return redis.url();
+	}
+
+	HttpClient http() {
+		return http;
+	}
+
+	void startGateway() {
+		Map<String, String> properties = new LinkedHashMap<>();
+		properties.put("server.port", "0");
+		properties.put("spring.data.redis.url", redis.url());
+		properties.put("stopline.auth.jwt-secret", SECRET);
+		properties.put("stopline.auth.dev-tokens.enabled", "true");
+		properties.put("logging.level.io.stopline", "WARN");
+		properties.put("server.tomcat.threads.max", "400");
+		gateway = NodeProcess.start("gateway", gatewayJar, List.of("-Xmx1g", "-XX:+UseParallelGC"), properties,
+				Map.of(), "Tomcat started on port", logs);
+	}
+
+	void startWorkers(int count) {
+		for (int i = 0; i < count; i++) {
+			String id = "bench-worker-" + workers.size() + "-" + UUID.randomUUID().toString().substring(0, 4);
+			Map<String, String> properties = new LinkedHashMap<>(workerProperties);
+			properties.put("server.port", "0");
+			properties.put("spring.data.redis.url", redis.url());
+			properties.put("stopline.worker.id", id);
+			properties.put("logging.level.io.stopline", "WARN");
+			workers.add(NodeProcess.start(id, workerJar, List.of("-Xmx1g", "-XX:+UseParallelGC"), properties, Map.of(),
+					"Tomcat started on port", logs));
+		}
+		awaitWorkersReady();
+	}
+
+	void stopWorkers() {
+		workers.forEach(NodeProcess::kill);
+		workers.clear();
+	}
+
+	List<NodeProcess> workers() {
+		return workers;
+	}
+
+	String gatewayUrl() {
+		return "http://127.0.0.1:" + gateway.httpPort();
+	}
+
+	String token(String user) {
+		return tokens.computeIfAbsent(user, u -> {
+			HttpResponse<String> response = send(HttpRequest.newBuilder(URI.create(gatewayUrl() + "/v1/auth/dev-token"))
+				.header("Content-Type", "application/json")
+				.POST(HttpRequest.BodyPublishers.ofString("{\"user\":\"" + u + "\"}"))
+				.build());
+			Matcher token = Pattern.compile("\"token\":\"([^\"]+)\"").matcher(response.body());
+			if (!token.find()) {
+				throw new IllegalStateException("no token: " + response.body());
+			}
+			return token.group(1);
+		});
+	}
+
+	HttpRequest stopRequest(String user, String conversation) {
+		return HttpRequest.newBuilder(URI.create(gatewayUrl() + "/v1/conversation/" + conversation + "/stop"))
+			.header("Authorization", "Bearer " + token(user))
+			.POST(HttpRequest.BodyPublishers.noBody())
+			.build();
+	}
+
+	HttpRequest get(String user, String path) {
+		return HttpRequest.newBuilder(URI.create(gatewayUrl() + path))
+			.header("Authorization", "Bearer " + token(user))
+			.GET()
+			.build();
+	}
+
+	HttpResponse<String> send(HttpRequest request) {
+		try {
+			return http.send(request, HttpResponse.BodyHandlers.ofString());
+		}
+		catch (IOException ex) {
+			throw new UncheckedIOException(ex);
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+			throw new IllegalStateException(ex);
+		}
+	}
+
+	/**
+	 * Queues runs as a gateway would (reserve, then XADD), for {@code users} users, and
+	 * waits until all run.
+	 */
+	void startRuns(int count, int users, String prefix) {
+		Semaphore inFlight = new Semaphore(64);
+		List<String[]> started = new ArrayList<>();
+		try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+			for (int i = 0; i < count; i++) {
+				String user = "bench-u" + (i % users);
+				String conversation = prefix + "-" + i;
+				started.add(new String[] { user, conversation });
+				inFlight.acquireUninterruptibly();
+				pool.execute(() -> {
+					try {
+						queue(user, conversation, 100_000);
+					}
+					finally {
+						inFlight.release();
+					}
+				});
+			}
+		}
+		awaitRunning(started);
+	}
+
+	void queue(String user, String conversation, int maxTokens) {
+		Instant now = Instant.now();
+		RunRecord run = RunRecord.queued("run-" + UUID.randomUUID(), user, conversation, "bench", SINK, now);
+		registry.reserve(run, HistoryMessage.user("go", run.runId(), now));
+		StartRun job = new StartRun(run.runId(), user, conversation, "bench",
+				List.of(new StartRun.ChatMessage("user", "go")), maxTokens, SINK, now);
+		clients.template()
+			.opsForStream()
+			.add(StreamRecords.string(Map.of("job", Json.write(job))).withStreamKey(Keys.JOBS));
+	}
+
+	private void awaitRunning(List<String[]> started) {
+		long deadline = System.nanoTime() + Duration.ofMinutes(5).toNanos();
+		List<String[]> pending = new ArrayList<>(started);
+		while (!pending.isEmpty()) {
+			if (System.nanoTime() > deadline) {
+				throw new IllegalStateException(pending.size() + " runs never started");
+			}
+			List<String[]> still = new ArrayList<>();
+			for (String[] run : pending) {
+				var record = registry.find(run[0], run[1]);
+				if (record.isPresent() && record.get().state().equals(RunRecord.RUNNING)) {
+					running.add(run);
+				}
+				else {
+					still.add(run);
+				}
+			}
+			pending = still;
+			if (!pending.isEmpty()) {
+				sleep(Duration.ofMillis(200));
+			}
+		}
+	}
+
+	private void awaitWorkersReady() {
+		for (NodeProcess worker : workers) {
+			long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+			while (!worker.logContains("Tomcat started on port")) {
+				if (System.nanoTime() > deadline) {
+					throw new IllegalStateException(worker.name() + " not ready");
+				}
+				sleep(Duration.ofMillis(100));
+			}
+			String url = "http://127.0.0.1:" + worker.httpPort() + "/actuator/health/readiness";
+			while (!send(HttpRequest.newBuilder(URI.create(url)).GET().build()).body().contains("\"UP\"")) {
+				if (System.nanoTime() > deadline) {
+					throw new IllegalStateException(worker.name() + " not ready");
+				}
+				sleep(Duration.ofMillis(100));
+			}
+		}
+	}
+
+	/**
+	 * Sum of a Prometheus histogram's buckets over all workers: le -> cumulative count.
+	 */
+	Map<Double, Double> workerHistogram(String name, String label) {
+		Map<Double, Double> buckets = new java.util.TreeMap<>();
+		Pattern line = Pattern.compile("^" + name + "_bucket\\{([^}]*)\\} ([0-9.eE+-]+)$", Pattern.MULTILINE);
+		Pattern le = Pattern.compile("(?:^|,)le=\"([^\"]+)\"");
+		for (NodeProcess worker : workers) {
+			String body = send(
+					HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + worker.httpPort() + "/actuator/prometheus"))
+						.GET()
+						.build())
+				.body();
+			Matcher m = line.matcher(body);
+			while (m.find()) {
+				if (!m.group(1).contains(label)) {
+					continue;
+				}
+				Matcher bound = le.matcher(m.group(1));
+				if (bound.find()) {
+					double upper = bound.group(1).equals("+Inf") ? Double.POSITIVE_INFINITY
+							: Double.parseDouble(bound.group(1));
+					buckets.merge(upper, Double.parseDouble(m.group(2)), Double::sum);
+				}
+			}
+		}
+		return buckets;
+	}
+
+	long usedMemory() {
+		java.util.Properties info = clients.template()
+			.execute((org.springframework.data.redis.core.RedisCallback<java.util.Properties>) connection -> connection
+				.serverCommands()
+				.info("memory"));
+		return Long.parseLong(info.getProperty("used_memory").trim());
+	}
+
+	static void sleep(Duration duration) {
+		try {
+			Thread.sleep(duration);
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+			throw new IllegalStateException(ex);
+		}
+	}
+
+	@Override
+	public void close() {
+		workers.forEach(NodeProcess::close);
+		if (gateway != null) {
+			gateway.close();
+		}
+		clients.close();
+		redis.close();
+	}
+
+}

@@ -1,0 +1,110 @@
+package io.stopline.bench;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * The floors every stop figure is compared with, measured on the same machine in the same
+ * run: a Redis PING round trip and a PUBLISH-to-receive over raw sockets (no client
+ * library), and a no-op authenticated endpoint on the gateway under test.
+ */
+final class Floors {
+
+	private Floors() {
+	}
+
+	static Latencies redisPing(String redisUrl, int samples) {
+		URI uri = URI.create(redisUrl);
+		Latencies latencies = new Latencies();
+		try (Socket socket = new Socket(uri.getHost(), uri.getPort())) {
+			socket.setTcpNoDelay(true);
+			OutputStream out = socket.getOutputStream();
+			BufferedReader in = new BufferedReader(
+					new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
+			byte[] ping = "PING\r\n".getBytes(StandardCharsets.US_ASCII);
+			for (int i = 0; i < samples + 200; i++) {
+				long start = System.nanoTime();
+				out.write(ping);
+				out.flush();
+				in.readLine();
+				if (i >= 200) {
+					latencies.add(System.nanoTime() - start);
+				}
+			}
+		}
+		catch (IOException ex) {
+			throw new UncheckedIOException(ex);
+		}
+		return latencies;
+	}
+
+	static Latencies publishToReceive(String redisUrl, int samples) {
+		URI uri = URI.create(redisUrl);
+		Latencies latencies = new Latencies();
+		try (Socket subscriber = new Socket(uri.getHost(), uri.getPort());
+				Socket publisher = new Socket(uri.getHost(), uri.getPort())) {
+			subscriber.setTcpNoDelay(true);
+			publisher.setTcpNoDelay(true);
+			BufferedReader sub = new BufferedReader(
+					new InputStreamReader(subscriber.getInputStream(), StandardCharsets.UTF_8));
+			BufferedReader pubIn = new BufferedReader(
+					new InputStreamReader(publisher.getInputStream(), StandardCharsets.UTF_8));
+			subscriber.getOutputStream().write(resp("SUBSCRIBE", "bench-floor"));
+			for (int i = 0; i < 6; i++) {
+				sub.readLine(); // *3, $9 subscribe, $11 channel, :1
+			}
+			byte[] publish = resp("PUBLISH", "bench-floor", "x");
+			OutputStream out = publisher.getOutputStream();
+			for (int i = 0; i < samples + 200; i++) {
+				long start = System.nanoTime();
+				out.write(publish);
+				out.flush();
+				for (int line = 0; line < 7; line++) {
+					sub.readLine(); // *3, $7, message, $11, bench-floor, $1, x
+				}
+				long took = System.nanoTime() - start;
+				pubIn.readLine(); // :1
+				if (i >= 200) {
+					latencies.add(took);
+				}
+			}
+		}
+		catch (IOException ex) {
+			throw new UncheckedIOException(ex);
+		}
+		return latencies;
+	}
+
+	static Latencies noOpEndpoint(BenchCluster cluster, int samples) {
+		Latencies latencies = new Latencies();
+		HttpRequest whoami = cluster.get("bench-floor", "/v1/auth/whoami");
+		for (int i = 0; i < samples + 200; i++) {
+			long start = System.nanoTime();
+			int status = cluster.send(whoami).statusCode();
+			long took = System.nanoTime() - start;
+			if (status != 200) {
+				throw new IllegalStateException("whoami answered " + status);
+			}
+			if (i >= 200) {
+				latencies.add(took);
+			}
+		}
+		return latencies;
+	}
+
+	private static byte[] resp(String... args) {
+		StringBuilder command = new StringBuilder("*").append(args.length).append("\r\n");
+		for (String arg : args) {
+			command.append('$').append(arg.length()).append("\r\n").append(arg).append("\r\n");
+		}
+		return command.toString().getBytes(StandardCharsets.UTF_8);
+	}
+
+}

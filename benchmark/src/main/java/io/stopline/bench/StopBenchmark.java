@@ -1,0 +1,565 @@
+package io.stopline.bench;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+
+import io.stopline.registry.HistoryMessage;
+import io.stopline.registry.Keys;
+import io.stopline.registry.RunOutcome;
+import io.stopline.registry.RunRecord;
+import io.stopline.testing.NodeProcess;
+import tools.jackson.databind.SerializationFeature;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * How fast a stop lands, and how the cost grows. Starts a real cluster on this machine
+ * (redis-server, one gateway, workers, each a process from the built jars) and measures,
+ * printing a table and writing JSON.
+ *
+ * <pre>
+ * ./stopline bench            # the full run (several minutes)
+ * ./stopline bench smoke      # the small run CI keeps
+ * </pre>
+ */
+public final class StopBenchmark {
+
+	private final BenchProfile profile;
+
+	private final Path gatewayJar;
+
+	private final Path workerJar;
+
+	private final Map<String, Object> results = new LinkedHashMap<>();
+
+	private final List<String> table = new ArrayList<>();
+
+	StopBenchmark(BenchProfile profile, Path gatewayJar, Path workerJar) {
+		this.profile = profile;
+		this.gatewayJar = gatewayJar;
+		this.workerJar = workerJar;
+	}
+
+	public static void main(String[] args) throws Exception {
+		String profile = args.length > 0 ? args[0] : "full";
+		Path out = Path.of(args.length > 1 ? args[1] : "target/bench/results-" + profile + ".json");
+		Path gateway = Path
+			.of(System.getProperty("stopline.gateway.jar", "gateway/target/gateway-0.1.0-SNAPSHOT-exec.jar"));
+		Path worker = Path
+			.of(System.getProperty("stopline.worker.jar", "worker/target/worker-0.1.0-SNAPSHOT-exec.jar"));
+		new StopBenchmark(BenchProfile.of(profile), gateway, worker).run(out);
+		System.exit(0);
+	}
+
+	Map<String, Object> run(Path out) throws Exception {
+		results.put("profile", profile.name());
+		results.put("started_at", Instant.now().toString());
+		results.put("machine", machine());
+		Map<String, String> workerProperties = Map.of("stopline.model.simulated.token-delay", "5s",
+				"stopline.worker.max-concurrent-runs", "20000", "stopline.worker.shutdown-grace", "0s");
+		try (BenchCluster cluster = new BenchCluster(gatewayJar, workerJar, workerProperties)) {
+			cluster.startGateway();
+			floors(cluster);
+			listing(cluster);
+			workerScaling(cluster);
+			cluster.startWorkers(3);
+			memoryAndPopulation(cluster);
+			confirmedStops(cluster);
+			throughput(cluster);
+			chatStarts(cluster);
+			registrationOverhead(cluster);
+			underFaults(cluster);
+		}
+		results.put("finished_at", Instant.now().toString());
+		Files.createDirectories(out.toAbsolutePath().getParent());
+		JsonMapper.builder().enable(SerializationFeature.INDENT_OUTPUT).build().writeValue(out.toFile(), results);
+		System.out.println();
+		System.out.println("Stopline benchmark (" + profile.name() + ")");
+		table.forEach(System.out::println);
+		System.out.println("JSON: " + out.toAbsolutePath());
+		return results;
+	}
+
+	private void floors(BenchCluster cluster) {
+		Latencies ping = Floors.redisPing(cluster.redisUrl(), profile.floorSamples());
+		Latencies publish = Floors.publishToReceive(cluster.redisUrl(), profile.floorSamples());
+		Latencies noop = Floors.noOpEndpoint(cluster, profile.floorSamples());
+		results.put("floor_redis_ping", ping.summary());
+		results.put("floor_publish_to_receive", publish.summary());
+		results.put("floor_noop_authenticated_endpoint", noop.summary());
+		row("floor: Redis PING round trip", ping);
+		row("floor: PUBLISH to receive (raw)", publish);
+		row("floor: no-op authenticated endpoint", noop);
+	}
+
+	/**
+	 * GET /v1/conversations/active for a user with 10 runs while the total number of runs
+	 * grows.
+	 */
+	private void listing(BenchCluster cluster) {
+		String user = "bench-list";
+		for (int i = 0; i < 10; i++) {
+			reserveOnly(cluster, user, "list-" + i);
+		}
+		Map<String, Object> byTotal = new LinkedHashMap<>();
+		int total = 10;
+		for (int target : profile.listingTotals()) {
+			fill(cluster, target - total);
+			total = target;
+			HttpRequest active = cluster.get(user, "/v1/conversations/active");
+			Latencies latencies = new Latencies();
+			for (int i = 0; i < profile.listingSamples() + 100; i++) {
+				long start = System.nanoTime();
+				HttpResponse<String> response = cluster.send(active);
+				long took = System.nanoTime() - start;
+				if (response.statusCode() != 200 || !response.body().contains("list-9")) {
+					throw new IllegalStateException("listing failed: " + response.body());
+				}
+				if (i >= 100) {
+					latencies.add(took);
+				}
+			}
+			byTotal.put(Integer.toString(target), latencies.summary());
+			row("active listing, 10 of " + target + " runs", latencies);
+		}
+		results.put("active_listing_by_total_runs", byTotal);
+		unlink(cluster, "stopline:{u:bench-f*");
+		unlink(cluster, "stopline:{u:bench-list}*");
+	}
+
+	private void fill(BenchCluster cluster, int count) {
+		Semaphore inFlight = new Semaphore(64);
+		AtomicInteger next = new AtomicInteger();
+		try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+			for (int i = 0; i < count; i++) {
+				inFlight.acquireUninterruptibly();
+				pool.execute(() -> {
+					try {
+						int n = next.incrementAndGet();
+						reserveOnly(cluster, "bench-f" + (n % Math.max(1, count / 10)) + "-" + count, "f-" + n);
+					}
+					finally {
+						inFlight.release();
+					}
+				});
+			}
+		}
+	}
+
+	private static void reserveOnly(BenchCluster cluster, String user, String conversation) {
+		Instant now = Instant.now();
+		RunRecord run = RunRecord.queued("run-" + UUID.randomUUID(), user, conversation, "bench", BenchCluster.SINK,
+				now);
+		cluster.registry().reserve(run, HistoryMessage.user("go", run.runId(), now));
+	}
+
+	/** Stop latency with 1, 3 and 6 workers. */
+	private void workerScaling(BenchCluster cluster) {
+		Map<String, Object> byWorkers = new LinkedHashMap<>();
+		for (int count : profile.workerCounts()) {
+			cluster.startWorkers(count);
+			cluster.running.clear();
+			cluster.startRuns(profile.scalingRuns(), Math.max(1, profile.scalingRuns() / 10), "scale" + count);
+			Latencies latencies = stops(cluster, profile.scalingStops());
+			byWorkers.put(Integer.toString(count), latencies.summary());
+			row("confirmed stop, " + count + " worker(s), " + profile.scalingRuns() + " runs", latencies);
+			cluster.workers().forEach(NodeProcess::terminate);
+			cluster.workers().forEach(worker -> worker.awaitExit(Duration.ofSeconds(60)));
+			cluster.workers().clear();
+			cluster.running.clear();
+		}
+		results.put("confirmed_stop_by_worker_count", byWorkers);
+	}
+
+	private void memoryAndPopulation(BenchCluster cluster) {
+		long before = cluster.usedMemory();
+		long started = System.nanoTime();
+		cluster.startRuns(profile.activeRuns(), profile.users(), "run");
+		double seconds = (System.nanoTime() - started) / 1e9;
+		long after = cluster.usedMemory();
+		double perRun = (after - before) / (double) profile.activeRuns();
+		long runsHash = memoryUsage(cluster, Keys.runs("bench-u0"));
+		int runsOfUser0 = cluster.registry().active("bench-u0").size();
+		String worker0 = cluster.workers().get(0).name();
+		long workerIndex = memoryUsage(cluster, Keys.workerRuns(worker0));
+		int runsOfWorker0 = cluster.registry().runsOf(worker0).size();
+		Map<String, Object> memory = new LinkedHashMap<>();
+		memory.put("active_runs", profile.activeRuns());
+		memory.put("used_memory_delta_bytes_per_run", Math.round(perRun));
+		memory.put("ownership_record_bytes_per_run", runsOfUser0 == 0 ? 0 : runsHash / runsOfUser0);
+		memory.put("worker_index_bytes_per_run", runsOfWorker0 == 0 ? 0 : workerIndex / runsOfWorker0);
+		memory.put("populate_seconds", Math.round(seconds * 10) / 10.0);
+		results.put("redis_memory", memory);
+		table.add(String.format("%-48s %s", "Redis memory per active run",
+				Math.round(perRun) + " B total (ownership record " + memory.get("ownership_record_bytes_per_run")
+						+ " B + worker index " + memory.get("worker_index_bytes_per_run")
+						+ " B; the rest is history and the conversation index)"));
+	}
+
+	private static long memoryUsage(BenchCluster cluster, String key) {
+		// MEMORY USAGE, through Redisson (its Spring Data connection does not pass
+		// arbitrary commands)
+		return cluster.clients().redisson().getMap(key, org.redisson.client.codec.StringCodec.INSTANCE).sizeInMemory();
+	}
+
+	/**
+	 * Confirmed stop latency with the full load of active runs, in rounds; propagation
+	 * from the workers.
+	 */
+	private void confirmedStops(BenchCluster cluster) {
+		List<Map<String, Object>> rounds = new ArrayList<>();
+		Latencies all = new Latencies();
+		Map<Double, Double> cancelledBefore = cluster.workerHistogram("stopline_stop_propagation_seconds",
+				"stage=\"cancelled\"");
+		Map<Double, Double> unregisteredBefore = cluster.workerHistogram("stopline_stop_propagation_seconds",
+				"stage=\"unregistered\"");
+		for (int round = 0; round < profile.rounds(); round++) {
+			topUp(cluster);
+			Latencies latencies = stops(cluster, profile.stopsPerRound());
+			rounds.add(latencies.summary());
+			for (double q : new double[] { 0.5, 0.9, 0.99 }) {
+				all.add((long) (latencies.ms(q) * 1e6));
+			}
+			row("confirmed stop, " + profile.activeRuns() + " runs, round " + (round + 1), latencies);
+		}
+		results.put("confirmed_stop_rounds", rounds);
+		results.put("confirmed_stop_median_of_rounds", medianOfRounds(rounds));
+		Map<String, Object> propagation = new LinkedHashMap<>();
+		propagation.put("cancelled", quantiles(delta(cancelledBefore,
+				cluster.workerHistogram("stopline_stop_propagation_seconds", "stage=\"cancelled\""))));
+		propagation.put("unregistered", quantiles(delta(unregisteredBefore,
+				cluster.workerHistogram("stopline_stop_propagation_seconds", "stage=\"unregistered\""))));
+		results.put("propagation_from_worker_histograms_ms", propagation);
+		table.add(String.format("%-48s %s", "propagation (publish to cancel / unregister)",
+				"cancelled " + propagation.get("cancelled") + "; unregistered " + propagation.get("unregistered")));
+		Map<String, Object> ratios = new LinkedHashMap<>();
+		@SuppressWarnings("unchecked")
+		Map<String, Object> median = (Map<String, Object>) results.get("confirmed_stop_median_of_rounds");
+		ratios.put("p50_over_redis_ping_p50", ratio(median.get("p50_ms"), "floor_redis_ping"));
+		ratios.put("p50_over_noop_endpoint_p50", ratio(median.get("p50_ms"), "floor_noop_authenticated_endpoint"));
+		ratios.put("p50_over_publish_to_receive_p50", ratio(median.get("p50_ms"), "floor_publish_to_receive"));
+		results.put("confirmed_stop_ratios", ratios);
+		table.add(String.format("%-48s %s", "confirmed stop p50 / floors", ratios));
+	}
+
+	@SuppressWarnings("unchecked")
+	private double ratio(Object value, String floor) {
+		double floorP50 = ((Number) ((Map<String, Object>) results.get(floor)).get("p50_ms")).doubleValue();
+		return Latencies.round(((Number) value).doubleValue() / floorP50);
+	}
+
+	private static Map<String, Object> medianOfRounds(List<Map<String, Object>> rounds) {
+		Map<String, Object> median = new LinkedHashMap<>();
+		for (String key : List.of("p50_ms", "p90_ms", "p99_ms", "p999_ms", "max_ms")) {
+			List<Double> values = rounds.stream().map(r -> ((Number) r.get(key)).doubleValue()).sorted().toList();
+			median.put(key, values.get(values.size() / 2));
+			median.put(key.replace("_ms", "_spread_ms"), List.of(values.get(0), values.get(values.size() - 1)));
+		}
+		return median;
+	}
+
+	private void topUp(BenchCluster cluster) {
+		int missing = profile.activeRuns() - cluster.running.size();
+		if (missing > 0) {
+			cluster.startRuns(missing, profile.users(), "top" + UUID.randomUUID().toString().substring(0, 6));
+		}
+	}
+
+	/** Sequential confirmed stops of running runs; every answer must be 200. */
+	private static Latencies stops(BenchCluster cluster, int count) {
+		Latencies latencies = new Latencies();
+		for (int i = 0; i < count; i++) {
+			String[] run = cluster.running.pollFirst();
+			if (run == null) {
+				throw new IllegalStateException("no running run left to stop");
+			}
+			HttpRequest stop = cluster.stopRequest(run[0], run[1]);
+			long start = System.nanoTime();
+			HttpResponse<String> response = cluster.send(stop);
+			long took = System.nanoTime() - start;
+			if (response.statusCode() != 200 || !response.body().contains("Successfully")) {
+				throw new IllegalStateException(
+						"stop of " + run[1] + " answered " + response.statusCode() + " " + response.body());
+			}
+			latencies.add(took);
+		}
+		return latencies;
+	}
+
+	/** Open-loop stops at rising rates through one gateway, until p99 passes 10 ms. */
+	private void throughput(BenchCluster cluster) throws Exception {
+		List<Map<String, Object>> steps = new ArrayList<>();
+		int sustained = 0;
+		int maxSustained = 0;
+		for (int rate : profile.rates()) {
+			topUp(cluster);
+			int count = Math.min(rate * profile.stepSeconds(), cluster.running.size());
+			List<HttpRequest> requests = new ArrayList<>(count);
+			for (int i = 0; i < count; i++) {
+				String[] run = cluster.running.pollFirst();
+				requests.add(cluster.stopRequest(run[0], run[1]));
+			}
+			Latencies latencies = new Latencies();
+			AtomicInteger errors = new AtomicInteger();
+			List<CompletableFuture<?>> inFlight = new ArrayList<>(count);
+			long interval = 1_000_000_000L / rate;
+			long begin = System.nanoTime();
+			for (int i = 0; i < count; i++) {
+				long intended = begin + i * interval;
+				long wait = intended - System.nanoTime();
+				if (wait > 0) {
+					LockSupport.parkNanos(wait);
+				}
+				inFlight.add(cluster.http()
+					.sendAsync(requests.get(i), HttpResponse.BodyHandlers.ofString())
+					.whenComplete((response, failure) -> {
+						// latency from the intended send time: no coordinated omission
+						latencies.add(System.nanoTime() - intended);
+						if (failure != null || response.statusCode() != 200) {
+							errors.incrementAndGet();
+						}
+					}));
+			}
+			CompletableFuture.allOf(inFlight.toArray(CompletableFuture[]::new)).join();
+			double seconds = (System.nanoTime() - begin) / 1e9;
+			Map<String, Object> step = new LinkedHashMap<>(latencies.summary());
+			step.put("offered_per_s", rate);
+			step.put("achieved_per_s", Math.round(count / seconds));
+			step.put("errors", errors.get());
+			steps.add(step);
+			row("open-loop stops at " + rate + "/s (achieved " + step.get("achieved_per_s") + "/s, " + errors.get()
+					+ " errors)", latencies);
+			long achieved = (Long) step.get("achieved_per_s");
+			if (errors.get() > 0 || achieved < rate * 0.95) {
+				break;
+			}
+			maxSustained = rate;
+			if (latencies.ms(0.99) <= 10) {
+				sustained = rate;
+			}
+		}
+		results.put("stop_throughput_steps", steps);
+		results.put("stop_throughput_sustained_per_s_with_p99_under_10ms", sustained);
+		results.put("stop_throughput_max_sustained_per_s", maxSustained);
+		table.add(String.format("%-48s %d/s (highest rate sustained at all: %d/s)", "stops with p99 <= 10 ms",
+				sustained, maxSustained));
+	}
+
+	/**
+	 * Chat starts per second through one gateway: streaming requests until the response
+	 * headers arrive.
+	 */
+	private void chatStarts(BenchCluster cluster) throws Exception {
+		AtomicLong started = new AtomicLong();
+		AtomicBoolean going = new AtomicBoolean(true);
+		Latencies latencies = new Latencies();
+		String token = cluster.token("bench-chat");
+		long begin = System.nanoTime();
+		try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+			for (int client = 0; client < 16; client++) {
+				pool.execute(() -> {
+					while (going.get()) {
+						String body = "{\"model\":\"bench\",\"stream\":true,\"max_tokens\":1,\"conversation_id\":\"chat-"
+								+ UUID.randomUUID() + "\",\"messages\":[{\"role\":\"user\",\"content\":\"go\"}]}";
+						HttpRequest chat = HttpRequest
+							.newBuilder(URI.create(cluster.gatewayUrl() + "/v1/chat/completions"))
+							.header("Authorization", "Bearer " + token)
+							.header("Content-Type", "application/json")
+							.POST(HttpRequest.BodyPublishers.ofString(body))
+							.build();
+						long start = System.nanoTime();
+						try {
+							HttpResponse<InputStream> response = cluster.http()
+								.send(chat, HttpResponse.BodyHandlers.ofInputStream());
+							latencies.add(System.nanoTime() - start);
+							if (response.statusCode() == 200) {
+								started.incrementAndGet();
+							}
+							response.body().close();
+						}
+						catch (IOException ex) {
+							throw new UncheckedIOException(ex);
+						}
+						catch (InterruptedException ex) {
+							Thread.currentThread().interrupt();
+							return;
+						}
+					}
+				});
+			}
+			BenchCluster.sleep(Duration.ofSeconds(profile.chatStartSeconds()));
+			going.set(false);
+		}
+		double seconds = (System.nanoTime() - begin) / 1e9;
+		long perSecond = Math.round(started.get() / seconds);
+		Map<String, Object> chat = new LinkedHashMap<>(latencies.summary());
+		chat.put("starts_per_s", perSecond);
+		results.put("chat_starts", chat);
+		row("chat start (to response headers), " + perSecond + "/s, 16 clients", latencies);
+	}
+
+	/**
+	 * What the registry costs a run: reserve, claim and finish, the same calls a real run
+	 * makes.
+	 */
+	private void registrationOverhead(BenchCluster cluster) {
+		Latencies latencies = new Latencies();
+		for (int i = 0; i < profile.registrationRuns() + 200; i++) {
+			Instant now = Instant.now();
+			RunRecord queued = RunRecord.queued("run-" + UUID.randomUUID(), "bench-reg", "reg-" + i, "bench",
+					BenchCluster.SINK, now);
+			long start = System.nanoTime();
+			cluster.registry().reserve(queued, HistoryMessage.user("go", queued.runId(), now));
+			RunRecord running = cluster.registry().claim(queued, "bench-reg-worker", now).orElseThrow();
+			cluster.registry().finish(running, RunOutcome.complete("done", now));
+			long took = System.nanoTime() - start;
+			if (i >= 200) {
+				latencies.add(took);
+			}
+		}
+		results.put("registration_overhead_per_run", latencies.summary());
+		row("registry cost per run (reserve+claim+finish)", latencies);
+	}
+
+	/**
+	 * Stop latency while every subscribed connection is killed once a second: the durable
+	 * path's worst case.
+	 */
+	private void underFaults(BenchCluster cluster) {
+		topUp(cluster);
+		AtomicBoolean killing = new AtomicBoolean(true);
+		AtomicInteger kills = new AtomicInteger();
+		Thread killer = Thread.ofVirtual().start(() -> {
+			while (killing.get()) {
+				kills.addAndGet(killSubscribers(cluster.redisUrl()));
+				BenchCluster.sleep(Duration.ofSeconds(1));
+			}
+		});
+		Latencies latencies = new Latencies();
+		Map<Integer, Integer> statuses = new LinkedHashMap<>();
+		try {
+			for (int i = 0; i < profile.faultStops(); i++) {
+				String[] run = cluster.running.pollFirst();
+				long start = System.nanoTime();
+				HttpResponse<String> response = cluster.send(cluster.stopRequest(run[0], run[1]));
+				latencies.add(System.nanoTime() - start);
+				statuses.merge(response.statusCode(), 1, Integer::sum);
+			}
+		}
+		finally {
+			killing.set(false);
+			try {
+				killer.join();
+			}
+			catch (InterruptedException ex) {
+				Thread.currentThread().interrupt();
+			}
+		}
+		Map<String, Object> faults = new LinkedHashMap<>(latencies.summary());
+		faults.put("answers", statuses);
+		faults.put("subscriber_connections_killed", kills.get());
+		results.put("stop_under_subscription_kills", faults);
+		row("stop while subscriptions die every 1 s " + statuses, latencies);
+	}
+
+	private static int killSubscribers(String redisUrl) {
+		URI uri = URI.create(redisUrl);
+		try (java.net.Socket socket = new java.net.Socket(uri.getHost(), uri.getPort())) {
+			socket.getOutputStream()
+				.write("*4\r\n$6\r\nCLIENT\r\n$4\r\nKILL\r\n$4\r\nTYPE\r\n$6\r\npubsub\r\n".getBytes());
+			String reply = new java.io.BufferedReader(new java.io.InputStreamReader(socket.getInputStream()))
+				.readLine();
+			return reply != null && reply.startsWith(":") ? Integer.parseInt(reply.substring(1)) : 0;
+		}
+		catch (IOException ex) {
+			return 0;
+		}
+	}
+
+	private static void unlink(BenchCluster cluster, String pattern) {
+		var template = cluster.clients().template();
+		List<String> batch = new ArrayList<>();
+		try (var cursor = template
+			.scan(org.springframework.data.redis.core.ScanOptions.scanOptions().match(pattern).count(1000).build())) {
+			cursor.forEachRemaining(key -> {
+				batch.add(key);
+				if (batch.size() == 1000) {
+					template.unlink(List.copyOf(batch));
+					batch.clear();
+				}
+			});
+		}
+		if (!batch.isEmpty()) {
+			template.unlink(batch);
+		}
+	}
+
+	private static Map<Double, Double> delta(Map<Double, Double> before, Map<Double, Double> after) {
+		Map<Double, Double> delta = new java.util.TreeMap<>();
+		after.forEach((le, count) -> delta.put(le, count - before.getOrDefault(le, 0.0)));
+		return delta;
+	}
+
+	/**
+	 * Quantiles from cumulative Prometheus buckets (each reported as its bucket's upper
+	 * bound), in ms.
+	 */
+	private static Map<String, Object> quantiles(Map<Double, Double> cumulative) {
+		Map<String, Object> quantiles = new LinkedHashMap<>();
+		double total = cumulative.getOrDefault(Double.POSITIVE_INFINITY, 0.0);
+		quantiles.put("samples", Math.round(total));
+		for (double q : new double[] { 0.5, 0.9, 0.99 }) {
+			double bound = Double.NaN;
+			for (Map.Entry<Double, Double> bucket : cumulative.entrySet()) {
+				if (bucket.getValue() >= q * total && total > 0) {
+					bound = bucket.getKey();
+					break;
+				}
+			}
+			quantiles.put("p" + Math.round(q * 100) + "_ms_at_most", Latencies.round(bound * 1000));
+		}
+		return quantiles;
+	}
+
+	private void row(String what, Latencies latencies) {
+		table.add(String.format("%-48s p50 %7.3f  p90 %7.3f  p99 %7.3f  p99.9 %7.3f  max %8.3f ms  (n=%d)", what,
+				latencies.ms(0.5), latencies.ms(0.9), latencies.ms(0.99), latencies.ms(0.999), latencies.ms(1.0),
+				latencies.size()));
+	}
+
+	private static Map<String, Object> machine() {
+		Map<String, Object> machine = new LinkedHashMap<>();
+		machine.put("cpus", Runtime.getRuntime().availableProcessors());
+		machine.put("java", System.getProperty("java.vm.name") + " " + Runtime.version());
+		machine.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version"));
+		try {
+			Process version = new ProcessBuilder("redis-server", "--version").start();
+			machine.put("redis", new String(version.getInputStream().readAllBytes()).trim());
+		}
+		catch (IOException ex) {
+			machine.put("redis", "unknown");
+		}
+		return machine;
+	}
+
+}
