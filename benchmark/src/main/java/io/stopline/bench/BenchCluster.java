@@ -105,8 +105,8 @@ final class BenchCluster implements AutoCloseable {
 		properties.put("stopline.auth.dev-tokens.enabled", "true");
 		properties.put("logging.level.io.stopline", "WARN");
 		properties.put("server.tomcat.threads.max", "400");
-		gateway = NodeProcess.start("gateway", gatewayJar, List.of("-Xmx1g", "-XX:+UseParallelGC"), properties,
-				Map.of(), "Tomcat started on port", logs);
+		gateway = NodeProcess.start("gateway", gatewayJar, jvmOptions("gateway"), properties, Map.of(),
+				"Tomcat started on port", logs);
 	}
 
 	void startWorkers(int count) {
@@ -117,10 +117,23 @@ final class BenchCluster implements AutoCloseable {
 			properties.put("spring.data.redis.url", redis.url());
 			properties.put("stopline.worker.id", id);
 			properties.put("logging.level.io.stopline", "WARN");
-			workers.add(NodeProcess.start(id, workerJar, List.of("-Xmx1g", "-XX:+UseParallelGC"), properties, Map.of(),
-					"Tomcat started on port", logs));
+			workers.add(NodeProcess.start(id, workerJar, jvmOptions(id), properties, Map.of(), "Tomcat started on port",
+					logs));
 		}
 		awaitWorkersReady();
+	}
+
+	/**
+	 * With -Dstopline.bench.jfr=true every node records a JFR profile into target/bench/
+	 * (read with 'jfr').
+	 */
+	private static List<String> jvmOptions(String node) {
+		List<String> options = new ArrayList<>(List.of("-Xmx1g", "-XX:+UseParallelGC"));
+		if (Boolean.getBoolean("stopline.bench.jfr")) {
+			options.add("-XX:StartFlightRecording=settings=profile,filename="
+					+ Path.of("target", "bench", node + ".jfr").toAbsolutePath());
+		}
+		return options;
 	}
 
 	void stopWorkers() {
@@ -304,11 +317,24 @@ final class BenchCluster implements AutoCloseable {
 		}
 	}
 
+	/**
+	 * SIGTERM first, so each node shuts down cleanly (and writes its JFR recording), then
+	 * SIGKILL.
+	 */
 	@Override
 	public void close() {
-		workers.forEach(NodeProcess::close);
+		List<NodeProcess> nodes = new ArrayList<>(workers);
 		if (gateway != null) {
-			gateway.close();
+			nodes.add(gateway);
+		}
+		nodes.forEach(NodeProcess::terminate);
+		for (NodeProcess node : nodes) {
+			try {
+				node.awaitExit(Duration.ofSeconds(30));
+			}
+			catch (AssertionError ex) {
+				node.close();
+			}
 		}
 		clients.close();
 		redis.close();

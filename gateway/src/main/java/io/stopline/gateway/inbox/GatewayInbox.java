@@ -10,6 +10,8 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.stopline.gateway.GatewayProperties;
 import io.stopline.protocol.Json;
 import io.stopline.protocol.RunEvent;
@@ -46,7 +48,13 @@ public class GatewayInbox implements SmartLifecycle {
 
 	private volatile boolean running;
 
-	GatewayInbox(GatewayInboxes inboxes, GatewayProperties properties) {
+	private final Counter subscriptions;
+
+	GatewayInbox(GatewayInboxes inboxes, GatewayProperties properties, MeterRegistry meters) {
+		this.subscriptions = Counter.builder("stopline.pubsub.subscriptions")
+			.description("(Re)subscriptions of this node's channels")
+			.tag("channel", "inbox")
+			.register(meters);
 		this.gatewayId = properties.id();
 		this.topic = inboxes.inbox(gatewayId);
 	}
@@ -115,6 +123,7 @@ public class GatewayInbox implements SmartLifecycle {
 			@Override
 			public void onSubscribe(String channel) {
 				subscribed.countDown();
+				subscriptions.increment();
 				log.info("inbox {} subscribed", channel);
 			}
 

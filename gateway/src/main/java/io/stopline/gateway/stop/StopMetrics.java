@@ -2,6 +2,8 @@ package io.stopline.gateway.stop;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -25,7 +27,10 @@ class StopMetrics {
 
 	private final StopStats stats;
 
-	StopMetrics(MeterRegistry meters, StopStats stats) {
+	private final Executor cleanup;
+
+	StopMetrics(MeterRegistry meters, StopStats stats, ExecutorService registryCleanup) {
+		this.cleanup = registryCleanup;
 		this.meters = meters;
 		this.stats = stats;
 	}
@@ -45,12 +50,17 @@ class StopMetrics {
 			.maximumExpectedValue(Duration.ofSeconds(5))
 			.register(meters)
 			.record(Duration.ofNanos(nanos));
-		try {
-			stats.stopRequested(outcome, Instant.now());
-		}
-		catch (RuntimeException ex) {
-			log.warn("could not count a stop in the statistics: {}", ex.toString());
-		}
+		Instant at = Instant.now();
+		// off the answer's path: the caller is not kept waiting for a statistics round
+		// trip
+		cleanup.execute(() -> {
+			try {
+				stats.stopRequested(outcome, at);
+			}
+			catch (RuntimeException ex) {
+				log.warn("could not count a stop in the statistics: {}", ex.toString());
+			}
+		});
 	}
 
 	static String outcome(StopResult result) {
