@@ -10,6 +10,8 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -17,6 +19,8 @@ import java.util.concurrent.TimeUnit;
 
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
+
+import static org.assertj.core.api.Assertions.assertThat;
 
 /** A frontend's view of one gateway, as one user: plain HTTP with a bearer token. */
 final class Api {
@@ -114,7 +118,7 @@ final class Api {
 
 	private static Map<String, Object> chatBody(String conversationId, int maxTokens, boolean stream) {
 		return Map.of("model", "assistant", "stream", stream, "max_tokens", maxTokens, "conversation_id",
-				conversationId, "messages", java.util.List.of(Map.of("role", "user", "content", "Tell me a story")));
+				conversationId, "messages", List.of(Map.of("role", "user", "content", "Tell me a story")));
 	}
 
 	private static Response send(String baseUrl, String token, String method, String path, Object body) {
@@ -192,6 +196,23 @@ final class Api {
 			finally {
 				closed = true;
 			}
+		}
+
+		/**
+		 * Every event until {@code [DONE]} (each waited for within the bound),
+		 * {@code [DONE]} included.
+		 */
+		List<String> drain(Duration bound) throws InterruptedException {
+			List<String> drained = new ArrayList<>();
+			String event;
+			while ((event = next(bound)) != null) {
+				drained.add(event);
+				if (event.equals("[DONE]")) {
+					break;
+				}
+			}
+			assertThat(drained).as("the stream ended").endsWith("[DONE]");
+			return drained;
 		}
 
 		/** The next event within the bound, or null. */

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -125,16 +126,22 @@ class StopRaceIntegrationTests {
 		String id = "fuzz-" + index + "-" + UUID.randomUUID().toString().substring(0, 8);
 		int tokens = 1 + ThreadLocalRandom.current().nextInt(10);
 		ChatStream stream = user.chatStream(id, tokens);
-		Thread.sleep(ThreadLocalRandom.current().nextInt(201));
-		long stopStarted = System.nanoTime();
-		Response stop = user.stop(id);
-		long stopMillis = (System.nanoTime() - stopStarted) / 1_000_000;
-		List<String> events = drain(stream);
+		long[] stopMillis = new long[1];
+		// the stop is sent 0 to 200 ms after the send
+		Response stop = CompletableFuture.supplyAsync(() -> {
+			long stopStarted = System.nanoTime();
+			Response answer = user.stop(id);
+			stopMillis[0] = (System.nanoTime() - stopStarted) / 1_000_000;
+			return answer;
+		}, CompletableFuture.delayedExecutor(ThreadLocalRandom.current().nextInt(201), TimeUnit.MILLISECONDS,
+				Executors.newVirtualThreadPerTaskExecutor()))
+			.join();
+		List<String> events = stream.drain(BOUND);
 		JsonNode history = await().atMost(BOUND)
 			.ignoreExceptions()
 			.until(() -> user.history(id).json(), node -> node.get("messages").size() >= 2 && (stop.status() != 202
 					|| "stopped".equals(node.get("messages").get(1).get("status").asString())));
-		return new Pair(id, stop, stopMillis, events, history.get("messages"), null);
+		return new Pair(id, stop, stopMillis[0], events, history.get("messages"), null);
 	}
 
 	record Pair(String id, Response stop, long stopMillis, List<String> events, JsonNode messages, Throwable error) {
@@ -214,7 +221,7 @@ class StopRaceIntegrationTests {
 		JsonNode messages = alice.history(id).json().get("messages");
 		assertThat(messages).hasSize(3);
 		assertThat(messages.get(1).get("status").asString()).isEqualTo("stopped");
-		assertThat(drain(stream)).anyMatch(event -> event.contains("\"finish_reason\":\"cancelled\""));
+		assertThat(stream.drain(BOUND)).anyMatch(event -> event.contains("\"finish_reason\":\"cancelled\""));
 	}
 
 	@Test
@@ -229,7 +236,8 @@ class StopRaceIntegrationTests {
 			Response stop = await().atMost(BOUND).until(() -> via.stop(id), answer -> answer.status() != 404);
 			assertThat(stop.status()).as("cycle %d", i).isEqualTo(200);
 			assertThat(stream.next(BOUND)).isNotNull();
-			assertThat(drain(stream)).as("cycle %d", i).anyMatch(e -> e.contains("\"finish_reason\":\"cancelled\""));
+			assertThat(stream.drain(BOUND)).as("cycle %d", i)
+				.anyMatch(e -> e.contains("\"finish_reason\":\"cancelled\""));
 		}
 		JsonNode messages = alice.history(id).json().get("messages");
 		assertThat(messages).hasSize(3 * cycles);
@@ -282,7 +290,7 @@ class StopRaceIntegrationTests {
 		await().atMost(BOUND).until(() -> cluster.workerOf(alice.userId(), id) >= 0);
 		String oldRun = alice.active().json().get("active_conversations").get(id).get("run_id").asString();
 		assertThat(alice.stop(id).status()).isEqualTo(200);
-		drain(first);
+		first.drain(BOUND);
 		ChatStream second = alice.chatStream(id, LONG_RUN);
 		await().atMost(BOUND).until(() -> cluster.workerOf(alice.userId(), id) >= 0);
 		String worker = cluster.workerId(cluster.workerOf(alice.userId(), id));
@@ -303,19 +311,7 @@ class StopRaceIntegrationTests {
 		assertThat(second.next(BOUND)).as("the newer run keeps streaming").contains("\"content\"");
 		assertThat(alice.active().json().get("active_conversations").has(id)).isTrue();
 		assertThat(alice.stop(id).status()).isEqualTo(200);
-		drain(second);
-	}
-
-	private static List<String> drain(ChatStream stream) throws InterruptedException {
-		List<String> events = new ArrayList<>();
-		String event;
-		while ((event = stream.next(BOUND)) != null) {
-			events.add(event);
-			if (event.equals("[DONE]")) {
-				break;
-			}
-		}
-		return events;
+		second.drain(BOUND);
 	}
 
 }

@@ -7,6 +7,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -94,7 +97,7 @@ class WorkerFaultIntegrationTests {
 		for (Map.Entry<String, ChatStream> run : runs.entrySet()) {
 			JsonNode messages = alice.history(run.getKey()).json().get("messages");
 			assertThat(messages.get(messages.size() - 1).get("status").asString()).isEqualTo("interrupted");
-			assertThat(drain(run.getValue())).as("the client is told").anyMatch(e -> e.contains("\"error\""));
+			assertThat(run.getValue().drain(BOUND)).as("the client is told").anyMatch(e -> e.contains("\"error\""));
 		}
 		assertThat(new WorkerLiveness(inspector.template()).knownWorkers()).doesNotContain(worker.id());
 	}
@@ -121,7 +124,7 @@ class WorkerFaultIntegrationTests {
 		await().atMost(Duration.ofSeconds(10)).until(() -> lastAssistantStatus(alice, id).equals("stopped"));
 		System.out.printf("[fault] SIGSTOP + CLIENT KILL: the recorded stop was carried out %d ms after SIGCONT%n",
 				(System.nanoTime() - resumedAt) / 1_000_000);
-		assertThat(drain(runs.get(id))).anyMatch(e -> e.contains("\"finish_reason\":\"cancelled\""));
+		assertThat(runs.get(id).drain(BOUND)).anyMatch(e -> e.contains("\"finish_reason\":\"cancelled\""));
 	}
 
 	@Test
@@ -134,20 +137,15 @@ class WorkerFaultIntegrationTests {
 
 		AtomicLong kills = new AtomicLong();
 		AtomicReference<Throwable> killerFailure = new AtomicReference<>();
-		Thread killer = Thread.ofVirtual().start(() -> {
+		ScheduledExecutorService killer = Executors.newSingleThreadScheduledExecutor();
+		killer.scheduleAtFixedRate(() -> {
 			try {
-				while (!Thread.currentThread().isInterrupted()) {
-					kills.addAndGet(inspector.killSubscribers());
-					Thread.sleep(50);
-				}
-			}
-			catch (InterruptedException ex) {
-				// done
+				kills.addAndGet(inspector.killSubscribers());
 			}
 			catch (RuntimeException ex) {
 				killerFailure.set(ex);
 			}
-		});
+		}, 0, 50, TimeUnit.MILLISECONDS);
 		try {
 			for (String id : runs.keySet()) {
 				Instant requested = Instant.now();
@@ -160,8 +158,8 @@ class WorkerFaultIntegrationTests {
 			}
 		}
 		finally {
-			killer.interrupt();
-			killer.join();
+			killer.shutdownNow();
+			assertThat(killer.awaitTermination(10, TimeUnit.SECONDS)).isTrue();
 		}
 		System.out.printf("[fault] CLIENT KILL every 50 ms (%d connections killed): %d stops, answers %s, "
 				+ "stop-to-recorded ms %s%n", kills.get(), runs.size(), answers, latencies);
@@ -188,7 +186,7 @@ class WorkerFaultIntegrationTests {
 			JsonNode answer = messages.get(1);
 			assertThat(answer.get("status").asString()).isEqualTo("stopped");
 			assertThat(answer.get("stop_reason").asString()).isEqualTo("shutdown");
-			assertThat(drain(run.getValue())).anyMatch(e -> e.contains("\"finish_reason\":\"cancelled\""));
+			assertThat(run.getValue().drain(BOUND)).anyMatch(e -> e.contains("\"finish_reason\":\"cancelled\""));
 		}
 		assertThat(alice.active().json().get("active_conversations").isEmpty()).isTrue();
 		assertThat(new WorkerLiveness(inspector.template()).knownWorkers()).doesNotContain(worker.id());
@@ -205,7 +203,7 @@ class WorkerFaultIntegrationTests {
 
 		long closing = System.nanoTime();
 		leaving.close();
-		List<String> events = drain(runs.get(id));
+		List<String> events = runs.get(id).drain(BOUND);
 		System.out.printf("[fault] gateway shutdown: its open stream ended %d ms after the shutdown began%n",
 				(System.nanoTime() - closing) / 1_000_000);
 
@@ -235,7 +233,7 @@ class WorkerFaultIntegrationTests {
 				listed, stop.status(), stopped);
 
 		assertThat(stop.status()).isEqualTo(200);
-		assertThat(drain(runs.get(id))).anyMatch(e -> e.contains("\"finish_reason\":\"cancelled\""));
+		assertThat(runs.get(id).drain(BOUND)).anyMatch(e -> e.contains("\"finish_reason\":\"cancelled\""));
 		assertThat(alice.stopAll().status()).isEqualTo(200);
 		await().atMost(BOUND).until(() -> alice.active().json().get("active_conversations").isEmpty());
 	}
@@ -271,20 +269,6 @@ class WorkerFaultIntegrationTests {
 			}
 		}
 		return "none";
-	}
-
-	/** Every event until {@code [DONE]} (bounded), [DONE] included. */
-	private static List<String> drain(ChatStream stream) throws InterruptedException {
-		List<String> events = new ArrayList<>();
-		String event;
-		while ((event = stream.next(BOUND)) != null) {
-			events.add(event);
-			if (event.equals("[DONE]")) {
-				break;
-			}
-		}
-		assertThat(events).as("the stream ended").endsWith("[DONE]");
-		return events;
 	}
 
 }
