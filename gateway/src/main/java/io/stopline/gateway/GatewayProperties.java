@@ -24,7 +24,16 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
 @ConfigurationProperties("stopline.gateway")
 public record GatewayProperties(@Nullable String id, @DefaultValue("2s") Duration stopConfirmTimeout,
 		@DefaultValue("256") int defaultMaxTokens, @DefaultValue("30s") Duration lostRunGrace,
-		@DefaultValue("2s") Duration reaperInterval) {
+		@DefaultValue("2s") Duration reaperInterval, @DefaultValue("20") int maxActiveRunsPerUser,
+		@DefaultValue StopRateLimit stopRateLimit) {
+
+	/**
+	 * At most {@code permits} stop requests per {@code interval} per user, across all
+	 * gateways (Redis): generous enough that a person can always stop (the default
+	 * averages 10 a second, with bursts of 20).
+	 */
+	public record StopRateLimit(@DefaultValue("20") long permits, @DefaultValue("2s") Duration interval) {
+	}
 
 	public GatewayProperties {
 		if (id == null || id.isBlank()) {

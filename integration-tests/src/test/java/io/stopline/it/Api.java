@@ -142,7 +142,8 @@ final class Api {
 			HttpResponse<String> response = HTTP.send(request, HttpResponse.BodyHandlers.ofString());
 			return new Response(response.statusCode(), response.body(),
 					response.headers().firstValue("Content-Type").orElse(""),
-					response.headers().firstValue("X-Conversation-Id").orElse(null));
+					response.headers().firstValue("X-Conversation-Id").orElse(null),
+					response.headers().firstValue("Retry-After").orElse(null));
 		}
 		catch (IOException ex) {
 			throw new UncheckedIOException(ex);
@@ -153,7 +154,7 @@ final class Api {
 		}
 	}
 
-	record Response(int status, String body, String contentType, String conversationId) {
+	record Response(int status, String body, String contentType, String conversationId, String retryAfter) {
 
 		JsonNode json() {
 			return JSON.readTree(body);

@@ -27,12 +27,20 @@ final class Cluster implements AutoCloseable {
 
 	private final List<ConfigurableApplicationContext> workers = new ArrayList<>();
 
+	private final Map<String, String> gatewayProperties = new LinkedHashMap<>();
+
 	private Cluster(TestRedis redis) {
 		this.redis = redis;
 	}
 
 	static Cluster start(TestRedis redis, int gatewayCount, int workerCount, Map<String, String> workerProperties) {
+		return start(redis, gatewayCount, workerCount, workerProperties, Map.of());
+	}
+
+	static Cluster start(TestRedis redis, int gatewayCount, int workerCount, Map<String, String> workerProperties,
+			Map<String, String> gatewayProperties) {
 		Cluster cluster = new Cluster(redis);
+		cluster.gatewayProperties.putAll(gatewayProperties);
 		try {
 			for (int i = 0; i < workerCount; i++) {
 				cluster.addWorker("worker-" + i + "-" + System.nanoTime(), workerProperties);
@@ -71,6 +79,7 @@ final class Cluster implements AutoCloseable {
 		Map<String, String> all = new LinkedHashMap<>(common());
 		all.put("stopline.auth.jwt-secret", JWT_SECRET);
 		all.put("stopline.auth.dev-tokens.enabled", "true");
+		all.putAll(gatewayProperties);
 		ConfigurableApplicationContext context = GatewayApplication.application().run(args(all));
 		gateways.add(context);
 		return context;

@@ -15,7 +15,15 @@ public interface ConversationRegistry {
 	 * Reserves the conversation for a queued run and appends the user's message to its
 	 * history.
 	 */
-	Reservation reserve(RunRecord queued, HistoryMessage userMessage);
+	default Reservation reserve(RunRecord queued, HistoryMessage userMessage) {
+		return reserve(queued, userMessage, Integer.MAX_VALUE);
+	}
+
+	/**
+	 * As {@link #reserve(RunRecord, HistoryMessage)}, refused when the user already has
+	 * {@code maxActiveRuns} queued or running runs (checked in the same atomic step).
+	 */
+	Reservation reserve(RunRecord queued, HistoryMessage userMessage, int maxActiveRuns);
 
 	/**
 	 * A worker takes a queued run; empty when the run is gone (stopped while queued) or
@@ -62,6 +70,9 @@ public interface ConversationRegistry {
 		}
 
 		record Busy(RunRecord active) implements Reservation {
+		}
+
+		record TooManyActive(int active) implements Reservation {
 		}
 
 	}

@@ -56,14 +56,21 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 	}
 
 	@Override
-	public Reservation reserve(RunRecord queued, HistoryMessage userMessage) {
+	public Reservation reserve(RunRecord queued, HistoryMessage userMessage, int maxActiveRuns) {
 		String user = queued.userId();
 		String conversation = queued.conversationId();
 		String existing = redis.execute(LuaScripts.RESERVE,
 				List.of(Keys.runs(user), Keys.messages(user, conversation), Keys.conversations(user),
 						Keys.stopped(user, conversation)),
-				conversation, Json.write(StoredRun.of(queued)), Json.write(userMessage), millis(queued.queuedAt()));
-		return existing == null ? new Reservation.Reserved() : new Reservation.Busy(read(existing, user, conversation));
+				conversation, Json.write(StoredRun.of(queued)), Json.write(userMessage), millis(queued.queuedAt()),
+				Integer.toString(maxActiveRuns));
+		if (existing == null) {
+			return new Reservation.Reserved();
+		}
+		if (existing.startsWith("#")) {
+			return new Reservation.TooManyActive(Integer.parseInt(existing.substring(1)));
+		}
+		return new Reservation.Busy(read(existing, user, conversation));
 	}
 
 	@Override

@@ -1,10 +1,16 @@
 -- Reserve a conversation for a new run, unless it has one: HSETNX semantics plus the history append,
 -- in one step so a second request can never slip between the check and the write.
 -- KEYS: 1 runs hash, 2 messages list, 3 conversations zset, 4 stopped marker
--- ARGV: 1 conversation id, 2 run record JSON, 3 user message JSON, 4 now (epoch millis)
+-- ARGV: 1 conversation id, 2 run record JSON, 3 user message JSON, 4 now (epoch millis),
+--       5 the most active runs the user may have
+-- Answers nil when reserved, the active record when the conversation is busy, '#<count>' when the user is at the cap.
 local existing = redis.call('HGET', KEYS[1], ARGV[1])
 if existing then
   return existing
+end
+local active = redis.call('HLEN', KEYS[1])
+if active >= tonumber(ARGV[5]) then
+  return '#' .. active
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('RPUSH', KEYS[2], ARGV[3])

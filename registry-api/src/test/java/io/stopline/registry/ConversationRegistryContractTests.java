@@ -58,6 +58,19 @@ abstract class ConversationRegistryContractTests {
 	}
 
 	@Test
+	void aUserAtTheActiveRunCapCannotReserveMore() {
+		reserve("c1");
+		reserve("c2");
+		RunRecord third = queued("c3");
+
+		Reservation refused = registry.reserve(third, HistoryMessage.user("more", third.runId(), Instant.now()), 2);
+
+		assertThat(refused).isEqualTo(new Reservation.TooManyActive(2));
+		assertThat(registry.find(user, "c3")).isEmpty();
+		assertThat(registry.history(user, "c3")).isEmpty();
+	}
+
+	@Test
 	void claimMakesTheRunRunningOnTheWorkerAndIndexesIt() {
 		RunRecord run = reserve("c1");
 

@@ -25,8 +25,10 @@ import org.redisson.api.RedissonClient;
 import org.redisson.api.stream.StreamAddArgs;
 import org.redisson.client.codec.StringCodec;
 
+import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.stereotype.Service;
+import org.springframework.web.ErrorResponseException;
 
 /**
  * Starts runs: reserve the conversation (409 when it already has a run), open the event
@@ -61,11 +63,19 @@ class ChatService {
 		ChatSession session = new ChatSession(run, inbox.openStream(run.runId()));
 		Reservation reservation;
 		try {
-			reservation = registry.reserve(run, HistoryMessage.user(request.lastUserMessage(), run.runId(), now));
+			reservation = registry.reserve(run, HistoryMessage.user(request.lastUserMessage(), run.runId(), now),
+					properties.maxActiveRunsPerUser());
 		}
 		catch (RuntimeException ex) {
 			inbox.closeStream(run.runId());
 			throw ex;
+		}
+		if (reservation instanceof Reservation.TooManyActive tooMany) {
+			inbox.closeStream(run.runId());
+			ErrorResponseException limited = Problems.of(HttpStatus.TOO_MANY_REQUESTS, "You have " + tooMany.active()
+					+ " active runs, the most allowed; stop one or wait for one to end.");
+			limited.getHeaders().set(HttpHeaders.RETRY_AFTER, "1");
+			throw limited;
 		}
 		if (reservation instanceof Reservation.Busy) {
 			inbox.closeStream(run.runId());

@@ -20,6 +20,7 @@ import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.ErrorResponseException;
 
 /**
  * The stop API: stop one conversation, stop all of the caller's, list the caller's active
@@ -32,14 +33,32 @@ class StopController {
 
 	private final ConversationRegistry registry;
 
-	StopController(StopService stops, ConversationRegistry registry) {
+	private final StopRateLimiter rateLimiter;
+
+	private final StopMetrics metrics;
+
+	StopController(StopService stops, ConversationRegistry registry, StopRateLimiter rateLimiter, StopMetrics metrics) {
 		this.stops = stops;
 		this.registry = registry;
+		this.rateLimiter = rateLimiter;
+		this.metrics = metrics;
+	}
+
+	private void limit(String userId, String endpoint) {
+		long started = System.nanoTime();
+		try {
+			rateLimiter.acquire(userId);
+		}
+		catch (ErrorResponseException limited) {
+			metrics.record(endpoint, "rate_limited", System.nanoTime() - started);
+			throw limited;
+		}
 	}
 
 	@PostMapping("/v1/conversation/{conversationId}/stop")
 	ResponseEntity<Map<String, String>> stop(@AuthenticationPrincipal Jwt jwt, @PathVariable String conversationId) {
 		Problems.requireConversationId(conversationId);
+		limit(jwt.getSubject(), "single");
 		return switch (stops.stop(jwt.getSubject(), conversationId, "user")) {
 			case CONFIRMED -> ResponseEntity.ok(message("Successfully stopped conversation " + conversationId));
 			case REQUESTED ->
@@ -53,6 +72,7 @@ class StopController {
 	@PostMapping("/v1/conversations/stop")
 	Map<String, Object> stopAll(@AuthenticationPrincipal Jwt jwt) throws InterruptedException {
 		String userId = jwt.getSubject();
+		limit(userId, "all");
 		List<RunRecord> runs = registry.active(userId);
 		List<String> stopped = new ArrayList<>();
 		List<String> pending = new ArrayList<>();

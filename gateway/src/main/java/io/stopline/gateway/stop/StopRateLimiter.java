@@ -1,0 +1,63 @@
+package io.stopline.gateway.stop;
+
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+
+import io.stopline.gateway.GatewayProperties;
+import io.stopline.gateway.GatewayProperties.StopRateLimit;
+import io.stopline.gateway.system.Problems;
+import io.stopline.registry.Keys;
+import org.redisson.api.RRateLimiter;
+import org.redisson.api.RateType;
+import org.redisson.api.RedissonClient;
+
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatus;
+import org.springframework.stereotype.Component;
+import org.springframework.web.ErrorResponseException;
+
+/**
+ * The per-user limit on stop requests, one Redisson {@link RRateLimiter} per user in
+ * Redis, so it holds across every gateway. Its keys expire after a quiet
+ * {@link #KEEP_ALIVE}. A refused request is a 429 problem detail with
+ * {@code Retry-After}.
+ */
+@Component
+class StopRateLimiter {
+
+	static final Duration KEEP_ALIVE = Duration.ofMinutes(10);
+
+	private final RedissonClient redisson;
+
+	private final StopRateLimit limit;
+
+	StopRateLimiter(RedissonClient redisson, GatewayProperties properties) {
+		this.redisson = redisson;
+		this.limit = properties.stopRateLimit();
+	}
+
+	/** Takes a permit for this user or throws the 429. */
+	void acquire(String userId) {
+		// no hash tag in the name: Redisson derives its own {name}:... keys from it
+		RRateLimiter limiter = redisson.getRateLimiter(
+				Keys.PREFIX + "rate:stop:" + URLEncoder.encode(userId, StandardCharsets.UTF_8).replace("%", "~"));
+		boolean acquired;
+		try {
+			acquired = limiter.tryAcquire();
+		}
+		catch (RuntimeException notConfigured) {
+			// first request of this user, or the limiter expired after a quiet period
+			limiter.trySetRate(RateType.OVERALL, limit.permits(), limit.interval(), KEEP_ALIVE);
+			acquired = limiter.tryAcquire();
+		}
+		if (!acquired) {
+			ErrorResponseException limited = Problems.of(HttpStatus.TOO_MANY_REQUESTS,
+					"Too many stop requests; try again shortly.");
+			limited.getHeaders()
+				.set(HttpHeaders.RETRY_AFTER, Long.toString(Math.max(1, limit.interval().toSeconds() / 2)));
+			throw limited;
+		}
+	}
+
+}
