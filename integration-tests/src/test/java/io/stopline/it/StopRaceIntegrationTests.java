@@ -55,7 +55,11 @@ class StopRaceIntegrationTests {
 	@BeforeAll
 	static void start() {
 		redis = TestRedis.dedicatedProcess();
-		cluster = Cluster.start(redis, 2, 2, Map.of("stopline.worker.max-concurrent-runs", "64"));
+		// races, not limits, are under test here (AbuseLimitsIntegrationTests covers the
+		// limits)
+		cluster = Cluster.start(redis, 2, 2, Map.of("stopline.worker.max-concurrent-runs", "64"),
+				Map.of("stopline.gateway.max-active-runs-per-user", "10000", "stopline.gateway.stop-rate-limit.permits",
+						"1000000"));
 		inspector = new RedisInspector(redis);
 	}
 
