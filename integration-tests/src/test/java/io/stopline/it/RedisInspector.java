@@ -50,7 +50,7 @@ final class RedisInspector implements AutoCloseable {
 	void assertNoLeaks() {
 		await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> {
 			assertThat(keys("stopline:*:runs")).as("ownership records and worker indexes").isEmpty();
-			assertThat(keys("stopline:*:stops")).as("recorded stop requests").isEmpty();
+			assertThat(keys("stopline:{w:*}:stops")).as("recorded stop requests").isEmpty();
 			Long queued = template().opsForStream().size(Keys.JOBS);
 			assertThat(queued == null ? 0 : queued).as("queued jobs").isZero();
 		});

@@ -15,6 +15,7 @@ import java.util.concurrent.atomic.AtomicReference;
 
 import io.stopline.it.Api.ChatStream;
 import io.stopline.it.Api.Response;
+import io.stopline.registry.StopAudit;
 import io.stopline.registry.WorkerLiveness;
 import io.stopline.testing.TestRedis;
 import org.junit.jupiter.api.AfterAll;
@@ -100,6 +101,10 @@ class WorkerFaultIntegrationTests {
 			assertThat(run.getValue().drain(BOUND)).as("the client is told").anyMatch(e -> e.contains("\"error\""));
 		}
 		assertThat(new WorkerLiveness(inspector.template()).knownWorkers()).doesNotContain(worker.id());
+		assertThat(new StopAudit(inspector.template()).read(alice.userId(), null, 100))
+			.filteredOn(entry -> entry.by().equals("reaper"))
+			.extracting(StopAudit.Entry::outcome)
+			.containsExactly("interrupted", "interrupted", "interrupted");
 	}
 
 	@Test
@@ -190,6 +195,10 @@ class WorkerFaultIntegrationTests {
 		}
 		assertThat(alice.active().json().get("active_conversations").isEmpty()).isTrue();
 		assertThat(new WorkerLiveness(inspector.template()).knownWorkers()).doesNotContain(worker.id());
+		assertThat(new StopAudit(inspector.template()).read(alice.userId(), null, 100))
+			.allSatisfy(entry -> assertThat(entry.by()).isEqualTo("system"))
+			.extracting(StopAudit.Entry::reason)
+			.containsExactly("shutdown", "shutdown");
 	}
 
 	@Test

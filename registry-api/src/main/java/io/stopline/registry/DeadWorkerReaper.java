@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Optional;
 
 import io.stopline.protocol.RunEvent;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,7 +27,15 @@ public final class DeadWorkerReaper {
 
 	private final GatewayInboxes inboxes;
 
+	private final @Nullable StopAudit audit;
+
 	public DeadWorkerReaper(ConversationRegistry registry, WorkerLiveness liveness, GatewayInboxes inboxes) {
+		this(registry, liveness, inboxes, null);
+	}
+
+	public DeadWorkerReaper(ConversationRegistry registry, WorkerLiveness liveness, GatewayInboxes inboxes,
+			@Nullable StopAudit audit) {
+		this.audit = audit;
 		this.registry = registry;
 		this.liveness = liveness;
 		this.inboxes = inboxes;
@@ -74,6 +83,10 @@ public final class DeadWorkerReaper {
 			return false;
 		}
 		inboxes.publish(run.replyTo(), new RunEvent.RunFailed(run.runId(), run.conversationId(), LOST, "", now));
+		if (audit != null) {
+			audit.record(new StopAudit.Entry("reaper", run.userId(), run.conversationId(), run.runId(), "worker_lost",
+					"interrupted", 0, now));
+		}
 		return true;
 	}
 

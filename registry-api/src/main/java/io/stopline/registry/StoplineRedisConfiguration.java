@@ -26,6 +26,11 @@ public class StoplineRedisConfiguration {
 	public static final Duration PING_INTERVAL = Duration.ofSeconds(3);
 
 	@Bean
+	public StopAudit stopAudit(StringRedisTemplate redis) {
+		return new StopAudit(redis);
+	}
+
+	@Bean
 	public StopStats stopStats(StringRedisTemplate redis) {
 		return new StopStats(redis);
 	}
@@ -62,8 +67,8 @@ public class StoplineRedisConfiguration {
 
 	@Bean
 	public DeadWorkerReaper deadWorkerReaper(ConversationRegistry registry, WorkerLiveness liveness,
-			GatewayInboxes inboxes) {
-		return new DeadWorkerReaper(registry, liveness, inboxes);
+			GatewayInboxes inboxes, StopAudit audit) {
+		return new DeadWorkerReaper(registry, liveness, inboxes, audit);
 	}
 
 	/**

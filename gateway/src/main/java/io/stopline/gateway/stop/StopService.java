@@ -18,8 +18,10 @@ import io.stopline.registry.ConversationRegistry.StopTarget;
 import io.stopline.registry.GatewayInboxes;
 import io.stopline.registry.RunOutcome;
 import io.stopline.registry.RunRecord;
+import io.stopline.registry.StopAudit;
 import io.stopline.registry.StopRequests;
 import io.stopline.registry.WorkerLiveness;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -58,9 +60,13 @@ class StopService {
 
 	private final StopMetrics metrics;
 
+	private final StopAudit audit;
+
 	StopService(ConversationRegistry registry, StopRequests stopRequests, GatewayInbox inbox, GatewayInboxes inboxes,
-			WorkerLiveness liveness, DeadWorkerReaper reaper, StopMetrics metrics, GatewayProperties properties) {
+			WorkerLiveness liveness, DeadWorkerReaper reaper, StopMetrics metrics, StopAudit audit,
+			GatewayProperties properties) {
 		this.metrics = metrics;
+		this.audit = audit;
 		this.liveness = liveness;
 		this.reaper = reaper;
 		this.registry = registry;
@@ -74,42 +80,48 @@ class StopService {
 		String endpoint = "stop_all".equals(reason) ? "all" : "single";
 		long started = System.nanoTime();
 		try {
-			StopResult result = attempt(userId, conversationId, reason);
+			Attempt attempt = attempt(userId, conversationId, reason);
 			long took = System.nanoTime() - started;
-			metrics.record(endpoint, StopMetrics.outcome(result), took);
-			log.info("stop user={} conversation={} reason={} outcome={} latency_us={}", userId, conversationId, reason,
-					result, took / 1000);
-			return result;
+			metrics.record(endpoint, StopMetrics.outcome(attempt.result()), took);
+			// the audit line is this stop's one log line: who, what, outcome, latency
+			audit.record(new StopAudit.Entry(userId, userId, conversationId, attempt.runId(), reason,
+					StopMetrics.outcome(attempt.result()), took / 1000, Instant.now()));
+			return attempt.result();
 		}
 		catch (RuntimeException ex) {
-			metrics.record(endpoint, "error", System.nanoTime() - started);
-			log.warn("stop user={} conversation={} reason={} failed: {}", userId, conversationId, reason,
-					ex.toString());
+			long took = System.nanoTime() - started;
+			metrics.record(endpoint, "error", took);
+			audit.record(new StopAudit.Entry(userId, userId, conversationId, null, reason, "error", took / 1000,
+					Instant.now()));
 			throw ex;
 		}
 	}
 
-	private StopResult attempt(String userId, String conversationId, String reason) {
+	private Attempt attempt(String userId, String conversationId, String reason) {
 		for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
 			switch (registry.stopTarget(userId, conversationId)) {
 				case StopTarget.NotFound notFound -> {
-					return StopResult.NOT_FOUND;
+					return new Attempt(StopResult.NOT_FOUND, null);
 				}
 				case StopTarget.RecentlyStopped stopped -> {
-					return StopResult.ALREADY_STOPPED;
+					return new Attempt(StopResult.ALREADY_STOPPED, stopped.runId());
 				}
 				case StopTarget.Active active when active.run().isQueued() -> {
 					if (stopQueued(active.run(), reason)) {
-						return StopResult.CONFIRMED;
+						return new Attempt(StopResult.CONFIRMED, active.run().runId());
 					}
 					// a worker claimed it meanwhile: look again, it is running now
 				}
 				case StopTarget.Active active -> {
-					return stopRunning(active.run(), reason);
+					return new Attempt(stopRunning(active.run(), reason), active.run().runId());
 				}
 			}
 		}
-		return StopResult.REQUESTED;
+		return new Attempt(StopResult.REQUESTED, null);
+	}
+
+	/** What one stop request achieved, and on which run. */
+	private record Attempt(StopResult result, @Nullable String runId) {
 	}
 
 	/**

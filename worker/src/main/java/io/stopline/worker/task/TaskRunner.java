@@ -14,6 +14,7 @@ import io.stopline.registry.ConversationRegistry;
 import io.stopline.registry.GatewayInboxes;
 import io.stopline.registry.RunOutcome;
 import io.stopline.registry.RunRecord;
+import io.stopline.registry.StopAudit;
 import io.stopline.registry.StopRequests;
 import io.stopline.worker.WorkerProperties;
 import io.stopline.worker.model.ChatModel;
@@ -51,9 +52,15 @@ public class TaskRunner {
 
 	private final RunMetrics metrics;
 
+	private final StopAudit audit;
+
+	private static final java.util.Set<String> SYSTEM_REASONS = java.util.Set.of("shutdown", "lost", "timeout");
+
 	TaskRunner(ConversationRegistry registry, StopRequests stopRequests, LocalTaskRegistry tasks, GatewayInboxes events,
-			ChatModel model, ExecutorService runExecutor, RunMetrics metrics, WorkerProperties properties) {
+			ChatModel model, ExecutorService runExecutor, RunMetrics metrics, StopAudit audit,
+			WorkerProperties properties) {
 		this.metrics = metrics;
+		this.audit = audit;
 		this.registry = registry;
 		this.stopRequests = stopRequests;
 		this.tasks = tasks;
@@ -181,6 +188,13 @@ public class TaskRunner {
 		waiters.rawStops().forEach(raw -> stopRequests.clear(workerId, raw));
 		log.info("run {} of conversation {} stopped ({}) after {} tokens", task.runId(), task.conversationId(), reason,
 				task.tokens());
+		if (SYSTEM_REASONS.contains(reason)) {
+			// stops the worker decided itself are audited here; gateways audit the ones
+			// users ask for
+			audit.record(new StopAudit.Entry("system", task.userId(), task.conversationId(), task.runId(), reason,
+					"stopped", requestedAt == null ? 0 : Duration.between(requestedAt, unregistered).toNanos() / 1000,
+					now));
+		}
 	}
 
 	private void finishCompleted(RunningTask task, RunRecord record) {

@@ -1,0 +1,93 @@
+package io.stopline.registry;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import io.stopline.protocol.Json;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import org.springframework.data.domain.Range;
+import org.springframework.data.redis.connection.Limit;
+import org.springframework.data.redis.connection.stream.MapRecord;
+import org.springframework.data.redis.connection.stream.StreamRecords;
+import org.springframework.data.redis.core.StringRedisTemplate;
+
+/**
+ * The audit trail of stops: every stop (a user's, stop-all, an admin's, shutdown, the
+ * reaper's) as a structured log line and an entry in a capped Redis Stream, newest last.
+ *
+ * <pre>
+ * XADD     stopline:audit:stops MAXLEN ~ 100000 * entry '{"by":"alice","user":"alice","conversation":"c-42",...}'
+ * XREVRANGE stopline:audit:stops + - COUNT 1000
+ * </pre>
+ */
+public final class StopAudit {
+
+	public static final String KEY = Keys.PREFIX + "audit:stops";
+
+	static final long CAP = 100_000;
+
+	private static final Logger log = LoggerFactory.getLogger("stopline.audit");
+
+	private final StringRedisTemplate redis;
+
+	public StopAudit(StringRedisTemplate redis) {
+		this.redis = redis;
+	}
+
+	/**
+	 * Records one stop. Never fails its caller: an audit write that cannot reach Redis is
+	 * still in the log.
+	 * @param by who asked: a user id, or {@code system} / {@code reaper}
+	 */
+	public void record(Entry entry) {
+		log.info("stop audit by={} user={} conversation={} run={} reason={} outcome={} latency_us={}", entry.by(),
+				entry.user(), entry.conversation(), entry.run(), entry.reason(), entry.outcome(),
+				entry.latencyMicros());
+		try {
+			redis.opsForStream()
+				.add(StreamRecords.string(Map.of("entry", Json.write(entry))).withStreamKey(KEY),
+						org.springframework.data.redis.connection.RedisStreamCommands.XAddOptions.maxlen(CAP)
+							.approximateTrimming(true));
+		}
+		catch (RuntimeException ex) {
+			log.warn("could not write the stop audit entry to Redis: {}", ex.toString());
+		}
+	}
+
+	/**
+	 * Newest first, at most {@code limit}, optionally only one user's and only since a
+	 * time.
+	 */
+	public List<Entry> read(@Nullable String user, @Nullable Instant since, int limit) {
+		List<Entry> entries = new ArrayList<>();
+		List<MapRecord<String, Object, Object>> records = redis.opsForStream()
+			.reverseRange(KEY, Range.unbounded(), Limit.limit().count(Math.max(limit * 10, 1000)));
+		if (records == null) {
+			return entries;
+		}
+		for (MapRecord<String, Object, Object> record : records) {
+			Entry entry = Json.read((String) record.getValue().get("entry"), Entry.class);
+			if (since != null && entry.at().isBefore(since)) {
+				break;
+			}
+			if (user == null || user.equals(entry.user())) {
+				entries.add(entry);
+				if (entries.size() == limit) {
+					break;
+				}
+			}
+		}
+		return entries;
+	}
+
+	/** One audited stop. */
+	public record Entry(String by, String user, String conversation, @Nullable String run, String reason,
+			String outcome, long latencyMicros, Instant at) {
+	}
+
+}
