@@ -83,6 +83,10 @@ final class Api {
 		return send(baseUrl, token, "POST", "/v1/conversations/stop", null);
 	}
 
+	Response stopOnly(List<String> conversationIds) {
+		return send(baseUrl, token, "POST", "/v1/conversations/stop", Map.of("conversation_ids", conversationIds));
+	}
+
 	Response active() {
 		return send(baseUrl, token, "GET", "/v1/conversations/active", null);
 	}

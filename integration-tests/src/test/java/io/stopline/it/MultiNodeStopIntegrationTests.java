@@ -132,6 +132,38 @@ class MultiNodeStopIntegrationTests {
 	}
 
 	@Test
+	void aBulkStopStopsOnlyTheNamedRunsAndSaysWhichWereNotActive() throws Exception {
+		Api alice = user(0);
+		Api mallory = user(1);
+		List<String> ids = new ArrayList<>(startRuns(alice, 3).keySet());
+		String foreign = startRuns(mallory, 1).keySet().iterator().next();
+
+		Response response = as(alice, 1).stopOnly(List.of(ids.get(0), ids.get(1), "never-seen", foreign));
+
+		assertThat(response.status()).isEqualTo(200);
+		JsonNode body = response.json();
+		assertThat(body.get("message").asString()).isEqualTo("Stopped 2 active conversation(s)");
+		assertThat(body.get("stopped").valueStream().map(JsonNode::asString)).containsExactlyInAnyOrder(ids.get(0),
+				ids.get(1));
+		assertThat(body.get("not_active").valueStream().map(JsonNode::asString)).containsExactlyInAnyOrder("never-seen",
+				foreign);
+		assertThat(alice.active().json().get("active_conversations").propertyNames()).containsExactly(ids.get(2));
+		assertThat(mallory.active().json().get("active_conversations").has(foreign)).isTrue();
+		assertThat(alice.stopOnly(List.of("bad*id")).status()).isEqualTo(400);
+
+		JsonNode listed = alice.get("/v1/conversations").json().get("conversations");
+		assertThat(listed.valueStream().map(c -> c.get("conversation_id").asString()))
+			.containsExactlyInAnyOrderElementsOf(ids);
+		listed.forEach(conversation -> {
+			assertThat(conversation.get("title").asString()).isEqualTo("Tell me a story");
+			assertThat(conversation.get("active").asBoolean())
+				.isEqualTo(conversation.get("conversation_id").asString().equals(ids.get(2)));
+		});
+		assertThat(listed.get(2).get("conversation_id").asString()).as("the still-running one is the least recent")
+			.isEqualTo(ids.get(2));
+	}
+
+	@Test
 	void anotherUsersStopIsNotFoundAndTheRunKeepsStreaming() throws Exception {
 		Api alice = user(0);
 		Api mallory = user(1);

@@ -63,6 +63,17 @@ public interface ConversationRegistry {
 
 	List<HistoryMessage> history(String userId, String conversationId);
 
+	/** The user's conversations, most recently active first, at most {@code limit}. */
+	List<ConversationSummary> conversations(String userId, int limit);
+
+	/**
+	 * One conversation in a listing.
+	 *
+	 * @param title the first user message, shortened
+	 */
+	record ConversationSummary(String conversationId, String title, Instant lastActivity, boolean active) {
+	}
+
 	/** The result of {@link #reserve}. */
 	sealed interface Reservation {
 

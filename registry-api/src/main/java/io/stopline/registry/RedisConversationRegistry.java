@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.Executor;
 
 import io.stopline.protocol.Json;
@@ -13,6 +14,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import org.springframework.data.redis.core.StringRedisTemplate;
+import org.springframework.data.redis.core.ZSetOperations;
 
 /**
  * {@link ConversationRegistry} on Redis. The atomic steps are Lua scripts on the user's
@@ -26,6 +28,8 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 
 	/** How long a stopped conversation answers a repeated stop with "already stopped". */
 	static final long STOPPED_MARKER_SECONDS = 60;
+
+	static final int TITLE_LENGTH = 60;
 
 	private final StringRedisTemplate redis;
 
@@ -191,6 +195,27 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 	public List<HistoryMessage> history(String userId, String conversationId) {
 		List<String> raw = redis.opsForList().range(Keys.messages(userId, conversationId), 0, -1);
 		return raw == null ? List.of() : raw.stream().map(json -> Json.read(json, HistoryMessage.class)).toList();
+	}
+
+	@Override
+	public List<ConversationSummary> conversations(String userId, int limit) {
+		Set<ZSetOperations.TypedTuple<String>> recent = redis.opsForZSet()
+			.reverseRangeWithScores(Keys.conversations(userId), 0, limit - 1);
+		List<ConversationSummary> summaries = new ArrayList<>();
+		if (recent == null) {
+			return summaries;
+		}
+		Map<Object, Object> active = redis.opsForHash().entries(Keys.runs(userId));
+		for (ZSetOperations.TypedTuple<String> entry : recent) {
+			String conversation = entry.getValue();
+			String first = redis.opsForList().index(Keys.messages(userId, conversation), 0);
+			String title = first == null ? "" : Json.read(first, HistoryMessage.class).content();
+			summaries.add(new ConversationSummary(conversation,
+					title.length() > TITLE_LENGTH ? title.substring(0, TITLE_LENGTH - 1) + "…" : title,
+					Instant.ofEpochMilli(entry.getScore() == null ? 0 : entry.getScore().longValue()),
+					active.containsKey(conversation)));
+		}
+		return summaries;
 	}
 
 	private static RunRecord read(String json, String userId, String conversationId) {

@@ -1,6 +1,7 @@
 package io.stopline.registry;
 
 import java.time.Instant;
+import java.util.List;
 import java.util.UUID;
 
 import io.stopline.registry.ConversationRegistry.Reservation;
@@ -55,6 +56,24 @@ abstract class ConversationRegistryContractTests {
 
 		assertThat(second).isEqualTo(new Reservation.Busy(first));
 		assertThat(registry.history(user, "c1")).hasSize(1);
+	}
+
+	@Test
+	void conversationsAreListedNewestFirstWithTitleAndActivity() {
+		RunRecord first = registry.claim(reserve("c1"), w1, Instant.now()).orElseThrow();
+		registry.finish(first, RunOutcome.complete("done", Instant.now().plusSeconds(5)));
+		RunRecord second = queued("c2");
+		registry.reserve(second, HistoryMessage.user("x".repeat(100), second.runId(), Instant.now()));
+
+		List<ConversationRegistry.ConversationSummary> listed = registry.conversations(user, 10);
+
+		assertThat(listed).extracting(ConversationRegistry.ConversationSummary::conversationId)
+			.containsExactly("c1", "c2");
+		assertThat(listed.get(0).title()).isEqualTo("hello");
+		assertThat(listed.get(0).active()).isFalse();
+		assertThat(listed.get(1).active()).isTrue();
+		assertThat(listed.get(1).title()).hasSize(60).endsWith("…");
+		assertThat(registry.conversations("nobody-" + UUID.randomUUID(), 10)).isEmpty();
 	}
 
 	@Test

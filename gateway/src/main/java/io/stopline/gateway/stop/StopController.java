@@ -12,13 +12,16 @@ import java.util.concurrent.Future;
 import io.stopline.gateway.system.Problems;
 import io.stopline.registry.ConversationRegistry;
 import io.stopline.registry.RunRecord;
+import org.jspecify.annotations.Nullable;
 
 import org.springframework.http.ResponseEntity;
 import org.springframework.security.core.annotation.AuthenticationPrincipal;
 import org.springframework.security.oauth2.jwt.Jwt;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.http.HttpStatus;
 import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.ErrorResponseException;
 
@@ -69,32 +72,59 @@ class StopController {
 		};
 	}
 
+	/**
+	 * Stops all of the caller's runs, on every worker; with {@code {"conversation_ids":
+	 * [...]}} only those, and the answer lists the ids that had no active run of the
+	 * caller as {@code not_active}.
+	 */
 	@PostMapping("/v1/conversations/stop")
-	Map<String, Object> stopAll(@AuthenticationPrincipal Jwt jwt) throws InterruptedException {
+	Map<String, Object> stopAll(@AuthenticationPrincipal Jwt jwt,
+			@RequestBody(required = false) @Nullable BulkStop body) throws InterruptedException {
 		String userId = jwt.getSubject();
 		limit(userId, "all");
-		List<RunRecord> runs = registry.active(userId);
+		List<String> targets = body != null && body.conversationIds() != null ? body.validated()
+				: registry.active(userId).stream().map(RunRecord::conversationId).toList();
 		List<String> stopped = new ArrayList<>();
 		List<String> pending = new ArrayList<>();
+		List<String> notActive = new ArrayList<>();
 		try (ExecutorService parallel = Executors.newVirtualThreadPerTaskExecutor()) {
 			Map<String, Future<StopResult>> results = new LinkedHashMap<>();
-			runs.forEach(run -> results.put(run.conversationId(),
-					parallel.submit(() -> stops.stop(userId, run.conversationId(), "stop_all"))));
+			targets.forEach(id -> results.put(id, parallel.submit(() -> stops.stop(userId, id, "stop_all"))));
 			for (Map.Entry<String, Future<StopResult>> result : results.entrySet()) {
-				StopResult outcome = get(result.getValue());
-				if (outcome == StopResult.CONFIRMED || outcome == StopResult.REQUESTED) {
-					stopped.add(result.getKey());
-				}
-				if (outcome == StopResult.REQUESTED) {
-					pending.add(result.getKey());
+				switch (get(result.getValue())) {
+					case CONFIRMED -> stopped.add(result.getKey());
+					case REQUESTED -> {
+						stopped.add(result.getKey());
+						pending.add(result.getKey());
+					}
+					case NOT_FOUND, ALREADY_STOPPED -> notActive.add(result.getKey());
 				}
 			}
 		}
-		Map<String, Object> body = new LinkedHashMap<>();
-		body.put("message", "Stopped " + stopped.size() + " active conversation(s)");
-		body.put("stopped", stopped);
-		body.put("pending", pending);
-		return body;
+		Map<String, Object> answer = new LinkedHashMap<>();
+		answer.put("message", "Stopped " + stopped.size() + " active conversation(s)");
+		answer.put("stopped", stopped);
+		answer.put("pending", pending);
+		if (body != null && body.conversationIds() != null) {
+			answer.put("not_active", notActive);
+		}
+		return answer;
+	}
+
+	/** The optional body of a bulk stop. */
+	record BulkStop(@Nullable List<String> conversationIds) {
+
+		static final int MAX = 1000;
+
+		List<String> validated() {
+			List<String> ids = conversationIds == null ? List.of() : conversationIds;
+			if (ids.size() > MAX) {
+				throw Problems.of(HttpStatus.BAD_REQUEST, "conversation_ids: at most " + MAX + " ids.");
+			}
+			ids.forEach(Problems::requireConversationId);
+			return ids.stream().distinct().toList();
+		}
+
 	}
 
 	@GetMapping("/v1/conversations/active")
