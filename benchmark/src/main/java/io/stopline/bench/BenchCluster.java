@@ -223,7 +223,7 @@ final class BenchCluster implements AutoCloseable {
 		RunRecord run = RunRecord.queued("run-" + UUID.randomUUID(), user, conversation, "bench", SINK, now);
 		registry.reserve(run, HistoryMessage.user("go", run.runId(), now));
 		StartRun job = new StartRun(run.runId(), user, conversation, "bench",
-				List.of(new StartRun.ChatMessage("user", "go")), maxTokens, SINK, now);
+				List.of(new StartRun.ChatMessage("user", "go")), maxTokens, SINK, now, null);
 		clients.template()
 			.opsForStream()
 			.add(StreamRecords.string(Map.of("job", Json.write(job))).withStreamKey(Keys.JOBS));

@@ -104,8 +104,14 @@ final class Api {
 	 * queue.
 	 */
 	ChatStream chatStream(String conversationId, int maxTokens) {
-		HttpRequest request = request(baseUrl, token, "POST", "/v1/chat/completions",
-				chatBody(conversationId, maxTokens, true));
+		return chatStream(conversationId, maxTokens, Map.of());
+	}
+
+	/** As {@link #chatStream(String, int)}, with extra request fields. */
+	ChatStream chatStream(String conversationId, int maxTokens, Map<String, Object> extra) {
+		Map<String, Object> body = new java.util.LinkedHashMap<>(chatBody(conversationId, maxTokens, true));
+		body.putAll(extra);
+		HttpRequest request = request(baseUrl, token, "POST", "/v1/chat/completions", body);
 		ChatStream stream = new ChatStream();
 		Thread.ofVirtual().start(() -> stream.read(request));
 		return stream;

@@ -235,6 +235,22 @@ class MultiNodeStopIntegrationTests {
 	}
 
 	@Test
+	void aRunPastItsMaximumDurationIsStoppedWithReasonTimeout() throws Exception {
+		Api alice = user(0);
+		String id = "timed-" + UUID.randomUUID();
+		ChatStream stream = alice.chatStream(id, LONG_RUN, Map.of("max_duration_seconds", 1));
+
+		assertEndsCancelled(stream);
+
+		JsonNode messages = alice.history(id).json().get("messages");
+		assertThat(messages.get(1).get("status").asString()).isEqualTo("stopped");
+		assertThat(messages.get(1).get("stop_reason").asString()).isEqualTo("timeout");
+		assertThat(messages.get(1).get("content").asString()).isNotEmpty();
+		assertThat(messages.get(2).get("content").asString()).contains("time limit");
+		assertThat(cluster.workerOf(alice.userId(), id)).isNegative();
+	}
+
+	@Test
 	void aConversationRunsOneRunAtATime() {
 		Api alice = user(0);
 		String id = startRuns(alice, 1).keySet().iterator().next();

@@ -39,6 +39,16 @@ public record RunOutcome(String status, String content, @Nullable String stopRea
 		return new RunOutcome(INTERRUPTED, "", null, DeadWorkerReaper.LOST, at);
 	}
 
+	/** The notice that follows a stopped answer, naming why it stopped. */
+	String notice() {
+		return switch (String.valueOf(stopReason)) {
+			case "timeout" -> "Conversation stopped: it ran past its time limit.";
+			case "shutdown" -> "Conversation stopped: the server running it shut down.";
+			case "lost" -> "Conversation stopped: its run was lost.";
+			default -> HistoryMessage.STOP_NOTICE;
+		};
+	}
+
 	public boolean isStopped() {
 		return STOPPED.equals(status);
 	}
@@ -48,8 +58,7 @@ public record RunOutcome(String status, String content, @Nullable String stopRea
 		List<HistoryMessage> messages = new ArrayList<>(2);
 		messages.add(new HistoryMessage("assistant", content, status, stopReason, error, runId, at));
 		if (isStopped()) {
-			messages
-				.add(new HistoryMessage("system", HistoryMessage.STOP_NOTICE, COMPLETE, stopReason, null, runId, at));
+			messages.add(new HistoryMessage("system", notice(), COMPLETE, stopReason, null, runId, at));
 		}
 		return messages;
 	}

@@ -24,6 +24,8 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * stopped with reason shutdown
  * @param reaperInterval how often this worker looks for dead workers and interrupts their
  * runs
+ * @param maxRunDuration a run going longer is stopped with reason {@code timeout}; a
+ * request may lower it with {@code max_duration_seconds}
  * @param orphanedJobIdle a queued job read by a worker that did not take it within this
  * time is taken by another
  */
@@ -31,7 +33,7 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
 public record WorkerProperties(@Nullable String id, @DefaultValue("256") int maxConcurrentRuns,
 		@DefaultValue("10s") Duration heartbeatTtl, @DefaultValue("500ms") Duration reconcileInterval,
 		@DefaultValue("10s") Duration shutdownGrace, @DefaultValue("2s") Duration reaperInterval,
-		@DefaultValue("30s") Duration orphanedJobIdle) {
+		@DefaultValue("30s") Duration orphanedJobIdle, @DefaultValue("10m") Duration maxRunDuration) {
 
 	public WorkerProperties {
 		if (id == null || id.isBlank()) {

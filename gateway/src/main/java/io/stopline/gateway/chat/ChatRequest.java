@@ -16,7 +16,8 @@ import org.jspecify.annotations.Nullable;
  * Stopline's extension.
  */
 record ChatRequest(@NotBlank @Size(max = 128) String model, @NotEmpty @Size(max = 256) List<@Valid Message> messages,
-		@Nullable Boolean stream, @Nullable @Positive @Max(32768) Integer maxTokens, @Nullable String conversationId) {
+		@Nullable Boolean stream, @Nullable @Positive @Max(32768) Integer maxTokens, @Nullable String conversationId,
+		@Nullable @Positive @Max(86_400) Integer maxDurationSeconds) {
 
 	boolean streaming() {
 		return Boolean.TRUE.equals(stream);

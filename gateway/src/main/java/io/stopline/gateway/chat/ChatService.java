@@ -149,7 +149,7 @@ class ChatService {
 			.toList();
 		int maxTokens = request.maxTokens() != null ? request.maxTokens() : properties.defaultMaxTokens();
 		return new StartRun(run.runId(), run.userId(), run.conversationId(), run.agentName(), messages, maxTokens,
-				run.replyTo(), run.queuedAt());
+				run.replyTo(), run.queuedAt(), request.maxDurationSeconds());
 	}
 
 	private static String conversationId(ChatRequest request, @Nullable String header) {

@@ -6,6 +6,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
 import io.stopline.protocol.RunEvent;
@@ -54,11 +58,22 @@ public class TaskRunner {
 
 	private final StopAudit audit;
 
+	/**
+	 * Run timeouts. Its own executor, not Spring's TaskScheduler: that one starts in the
+	 * last lifecycle phase, after this worker already takes runs. The action only flips
+	 * the task's state, so one thread serves all.
+	 */
+	private final ScheduledExecutorService timeouts = Executors
+		.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("run-timeouts").factory());
+
+	private final Duration maxRunDuration;
+
 	private static final java.util.Set<String> SYSTEM_REASONS = java.util.Set.of("shutdown", "lost", "timeout");
 
 	TaskRunner(ConversationRegistry registry, StopRequests stopRequests, LocalTaskRegistry tasks, GatewayInboxes events,
 			ChatModel model, ExecutorService runExecutor, RunMetrics metrics, StopAudit audit,
 			WorkerProperties properties) {
+		this.maxRunDuration = properties.maxRunDuration();
 		this.metrics = metrics;
 		this.audit = audit;
 		this.registry = registry;
@@ -123,6 +138,8 @@ public class TaskRunner {
 		events.publish(job.replyTo(),
 				new RunEvent.RunStarted(job.runId(), job.conversationId(), workerId, Instant.now()));
 		RuntimeException failure = null;
+		ScheduledFuture<?> timeout = timeouts.schedule(() -> task.requestStop("timeout", null, null),
+				maxDuration(job).toMillis(), TimeUnit.MILLISECONDS);
 		if (task.beginGeneration()) {
 			try {
 				model.generate(job, token -> emit(task, token));
@@ -134,6 +151,7 @@ public class TaskRunner {
 				failure = ex;
 			}
 		}
+		timeout.cancel(false);
 		if (!task.endGeneration()) {
 			finishStopped(task, record);
 		}
@@ -242,6 +260,12 @@ public class TaskRunner {
 				backoffMillis = Math.min(backoffMillis * 2, 1000);
 			}
 		}
+	}
+
+	/** The worker's limit, lowered (never raised) by the request's own. */
+	private Duration maxDuration(StartRun job) {
+		Integer requested = job.maxDurationSeconds();
+		return requested == null ? maxRunDuration : Duration.ofSeconds(Math.min(requested, maxRunDuration.toSeconds()));
 	}
 
 	private static RunRecord queuedRecord(StartRun job) {
