@@ -5,6 +5,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Supplier;
 
 import io.stopline.protocol.RunEvent;
 import io.stopline.protocol.RunEvent.RunStopped;
@@ -38,8 +39,6 @@ public final class RunningTask {
 	}
 
 	private final StartRun job;
-
-	private final Instant acceptedAt = Instant.now();
 
 	private final ReentrantLock lock = new ReentrantLock();
 
@@ -85,10 +84,6 @@ public final class RunningTask {
 
 	public String conversationId() {
 		return job.conversationId();
-	}
-
-	public Instant acceptedAt() {
-		return acceptedAt;
 	}
 
 	@Nullable RunRecord record() {
@@ -185,16 +180,6 @@ public final class RunningTask {
 		}
 	}
 
-	boolean isStopping() {
-		lock.lock();
-		try {
-			return state == State.STOPPING;
-		}
-		finally {
-			lock.unlock();
-		}
-	}
-
 	/**
 	 * The run ended as stopped; returns the gateways that asked and the recorded requests
 	 * to clear.
@@ -223,43 +208,19 @@ public final class RunningTask {
 	}
 
 	public @Nullable RunStopped stoppedEvent() {
-		lock.lock();
-		try {
-			return stopped;
-		}
-		finally {
-			lock.unlock();
-		}
+		return locked(() -> stopped);
 	}
 
 	@Nullable Instant stopRequestedAt() {
-		lock.lock();
-		try {
-			return stopRequestedAt;
-		}
-		finally {
-			lock.unlock();
-		}
+		return locked(() -> stopRequestedAt);
 	}
 
 	@Nullable Instant cancelledAt() {
-		lock.lock();
-		try {
-			return cancelledAt;
-		}
-		finally {
-			lock.unlock();
-		}
+		return locked(() -> cancelledAt);
 	}
 
 	String stopReason() {
-		lock.lock();
-		try {
-			return stopReason != null ? stopReason : "user";
-		}
-		finally {
-			lock.unlock();
-		}
+		return locked(() -> stopReason != null ? stopReason : "user");
 	}
 
 	/**
@@ -286,6 +247,17 @@ public final class RunningTask {
 	void noteLostToken(RuntimeException cause) {
 		if (lostTokens++ == 0) {
 			log.warn("run {} could not publish tokens ({}); generation continues", runId(), cause.toString());
+		}
+	}
+
+	/** Reads state under the lock that orders stop, interrupt and completion. */
+	private <T extends @Nullable Object> T locked(Supplier<T> read) {
+		lock.lock();
+		try {
+			return read.get();
+		}
+		finally {
+			lock.unlock();
 		}
 	}
 

@@ -1,0 +1,68 @@
+package io.stopline.worker.task;
+
+import java.time.Instant;
+import java.util.List;
+
+import io.stopline.protocol.StartRun;
+import io.stopline.worker.task.RunningTask.StopAttempt;
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The worker's local registry: register, unregister, find, stop one, stop all of a user,
+ * list.
+ */
+class LocalTaskRegistryTests {
+
+	private final LocalTaskRegistry tasks = new LocalTaskRegistry();
+
+	@Test
+	void aConversationHoldsOneTaskAndRemovalIsByIdentity() {
+		RunningTask first = task("alice", "c1", "r1");
+		RunningTask successor = task("alice", "c1", "r2");
+
+		assertThat(tasks.register(first)).isTrue();
+		assertThat(tasks.register(successor)).isFalse();
+		tasks.unregister(successor);
+
+		assertThat(tasks.find("alice", "c1")).containsSame(first);
+		tasks.unregister(first);
+		assertThat(tasks.find("alice", "c1")).isEmpty();
+		assertThat(tasks.size()).isZero();
+	}
+
+	@Test
+	void stopOneIsFencedOnTheRunId() {
+		RunningTask run = task("alice", "c1", "r2");
+		tasks.register(run);
+
+		assertThat(tasks.stop("alice", "c1", "r1", "user")).as("an older run's stop").isEmpty();
+		assertThat(tasks.stop("bob", "c1", "r2", "user")).as("another user's conversation").isEmpty();
+		assertThat(run.beginGeneration()).as("still running").isTrue();
+
+		assertThat(tasks.stop("alice", "c1", "r2", "user")).contains(StopAttempt.ACCEPTED);
+		assertThat(run.endGeneration()).as("the stop won").isFalse();
+	}
+
+	@Test
+	void stopAllOfAUserLeavesOtherUsersAlone() {
+		RunningTask a1 = task("alice", "c1", "r1");
+		RunningTask a2 = task("alice", "c2", "r2");
+		RunningTask b1 = task("bob", "c1", "r3");
+		List.of(a1, a2, b1).forEach(tasks::register);
+
+		assertThat(tasks.stopAllOf("alice", "stop_all")).isEqualTo(2);
+
+		assertThat(tasks.list()).containsExactlyInAnyOrder(a1, a2, b1);
+		assertThat(a1.endGeneration()).isFalse();
+		assertThat(a2.endGeneration()).isFalse();
+		assertThat(b1.endGeneration()).as("bob's run completes").isTrue();
+	}
+
+	private static RunningTask task(String user, String conversation, String runId) {
+		return new RunningTask(
+				new StartRun(runId, user, conversation, "assistant", List.of(), 10, "g-1", Instant.now(), null));
+	}
+
+}
