@@ -27,13 +27,23 @@ public final class GatewayInboxes {
 	}
 
 	public void publish(String gatewayId, RunEvent event) {
-		inbox(gatewayId).publish(Json.write(event));
+		send(gatewayId, Json.write(event));
 	}
 
 	/** Publishes once to each distinct gateway. */
 	public void publish(Collection<String> gatewayIds, RunEvent event) {
 		String json = Json.write(event);
-		new LinkedHashSet<>(gatewayIds).forEach(id -> inbox(id).publish(json));
+		new LinkedHashSet<>(gatewayIds).forEach(id -> send(id, json));
+	}
+
+	/**
+	 * Sends and waits without being interruptible: a stop interrupts the generating
+	 * thread, and an interrupted synchronous publish may be cancelled before it is
+	 * written, losing a token the history already holds. The caller checks its interrupt
+	 * right after.
+	 */
+	private void send(String gatewayId, String json) {
+		inbox(gatewayId).publishAsync(json).toCompletableFuture().join();
 	}
 
 }

@@ -81,15 +81,26 @@ class ChatController {
 	private void stream(ChatSession session, HttpServletResponse response) throws IOException {
 		OutputStream out = response.getOutputStream();
 		RunRecord run = session.run();
+		TokenOrder tokens = new TokenOrder();
 		try {
 			send(response, ChatChunks.delta(run, "assistant", ""));
 			RunEvent event;
 			do {
 				event = next(session);
 				switch (event) {
-					case RunEvent.TokenGenerated token -> send(response, ChatChunks.delta(run, null, token.text()));
-					case RunEvent.RunCompleted completed -> send(response, ChatChunks.finish(run, "stop"));
-					case RunEvent.RunStopped stopped -> send(response, ChatChunks.finish(run, ChatChunks.CANCELLED));
+					case RunEvent.TokenGenerated token -> {
+						for (String text : tokens.accept(token)) {
+							send(response, ChatChunks.delta(run, null, text));
+						}
+					}
+					case RunEvent.RunCompleted completed -> {
+						sendRest(response, run, tokens, completed.content());
+						send(response, ChatChunks.finish(run, "stop"));
+					}
+					case RunEvent.RunStopped stopped -> {
+						sendRest(response, run, tokens, stopped.content());
+						send(response, ChatChunks.finish(run, ChatChunks.CANCELLED));
+					}
 					case RunEvent.RunFailed failed -> send(response, ChatChunks.StreamError.of(failed.error()));
 					default -> {
 					}
@@ -101,6 +112,19 @@ class ChatController {
 		}
 		catch (InterruptedException ex) {
 			Thread.currentThread().interrupt();
+		}
+	}
+
+	/**
+	 * The terminal event carries the recorded text. Whatever of it this stream has not
+	 * delivered (a token overtaken by the terminal event, or lost on the way) goes out
+	 * now, so the client always ends with exactly the recorded answer, never more.
+	 */
+	private void sendRest(HttpServletResponse response, RunRecord run, TokenOrder tokens, String recorded)
+			throws IOException {
+		String rest = tokens.rest(recorded);
+		if (!rest.isEmpty()) {
+			send(response, ChatChunks.delta(run, null, rest));
 		}
 	}
 
