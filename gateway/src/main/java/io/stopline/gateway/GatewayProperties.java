@@ -1,6 +1,7 @@
 package io.stopline.gateway;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.UUID;
 
 import org.jspecify.annotations.Nullable;
@@ -20,12 +21,18 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * error
  * @param reaperInterval how often this gateway looks for dead workers and interrupts
  * their runs
+ * @param streamBuffer events a WebSocket may have waiting to be sent; a client that falls
+ * this far behind is disconnected (close code 1013) and gets the state again when it
+ * reconnects
+ * @param allowedOrigins browser origins besides the gateway's own that may call the API
+ * (CORS) and open WebSockets, e.g. {@code https://chat.example.com}
  */
 @ConfigurationProperties("stopline.gateway")
 public record GatewayProperties(@Nullable String id, @DefaultValue("2s") Duration stopConfirmTimeout,
 		@DefaultValue("256") int defaultMaxTokens, @DefaultValue("30s") Duration lostRunGrace,
 		@DefaultValue("2s") Duration reaperInterval, @DefaultValue("20") int maxActiveRunsPerUser,
-		@DefaultValue StopRateLimit stopRateLimit) {
+		@DefaultValue StopRateLimit stopRateLimit, @DefaultValue("1024") int streamBuffer,
+		@DefaultValue List<String> allowedOrigins) {
 
 	/**
 	 * At most {@code permits} stop requests per {@code interval} per user, across all
@@ -36,6 +43,7 @@ public record GatewayProperties(@Nullable String id, @DefaultValue("2s") Duratio
 	}
 
 	public GatewayProperties {
+		allowedOrigins = allowedOrigins == null ? List.of() : List.copyOf(allowedOrigins);
 		if (id == null || id.isBlank()) {
 			id = "gw-" + UUID.randomUUID().toString().substring(0, 8);
 		}

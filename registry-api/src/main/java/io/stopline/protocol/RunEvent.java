@@ -4,10 +4,11 @@ import java.time.Instant;
 
 import com.fasterxml.jackson.annotation.JsonSubTypes;
 import com.fasterxml.jackson.annotation.JsonTypeInfo;
+import io.stopline.registry.HistoryMessage;
 
 /**
- * Events a worker publishes to a gateway's inbox about one run. Past tense: each says
- * what happened.
+ * Events about one run, published to the inbox of the gateway that waits for them and to
+ * the conversation's event channel. Past tense: each says what happened.
  */
 @JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "type")
 @JsonSubTypes({ @JsonSubTypes.Type(value = RunEvent.RunStarted.class, name = "run_started"),
@@ -15,7 +16,11 @@ import com.fasterxml.jackson.annotation.JsonTypeInfo;
 		@JsonSubTypes.Type(value = RunEvent.RunCompleted.class, name = "run_completed"),
 		@JsonSubTypes.Type(value = RunEvent.RunStopped.class, name = "run_stopped"),
 		@JsonSubTypes.Type(value = RunEvent.RunFailed.class, name = "run_failed"),
-		@JsonSubTypes.Type(value = RunEvent.StopIgnored.class, name = "stop_ignored") })
+		@JsonSubTypes.Type(value = RunEvent.StopIgnored.class, name = "stop_ignored"),
+		@JsonSubTypes.Type(value = RunEvent.RunPaused.class, name = "run_paused"),
+		@JsonSubTypes.Type(value = RunEvent.RunResumed.class, name = "run_resumed"),
+		@JsonSubTypes.Type(value = RunEvent.ControlIgnored.class, name = "control_ignored"),
+		@JsonSubTypes.Type(value = RunEvent.MessageAdded.class, name = "message_added") })
 public sealed interface RunEvent {
 
 	String runId();
@@ -48,6 +53,34 @@ public sealed interface RunEvent {
 
 	record RunFailed(String runId, String conversationId, String error, String content,
 			Instant at) implements RunEvent {
+	}
+
+	/**
+	 * The run stopped emitting; it holds its place (and its upstream stream) until
+	 * resumed.
+	 */
+	record RunPaused(String runId, String conversationId, Instant at) implements RunEvent {
+	}
+
+	record RunResumed(String runId, String conversationId, Instant at) implements RunEvent {
+	}
+
+	/**
+	 * A pause or resume reached the worker but changed nothing.
+	 *
+	 * @param cause {@code not_running}, {@code already_paused}, {@code not_paused},
+	 * {@code ending}
+	 */
+	record ControlIgnored(String runId, String conversationId, String action, String cause,
+			Instant at) implements RunEvent {
+	}
+
+	/**
+	 * A message of the conversation: the user's (when the run is accepted), the
+	 * assistant's when it starts (status {@code streaming}, empty) and when it ends, the
+	 * stop notice.
+	 */
+	record MessageAdded(String runId, String conversationId, HistoryMessage message, Instant at) implements RunEvent {
 	}
 
 	/**

@@ -50,6 +50,12 @@ public interface ConversationRegistry {
 	 */
 	Restore restore(RunRecord running);
 
+	/**
+	 * Moves a run from one state to another ({@code running} and {@code paused}); false
+	 * when the record is not this run in state {@code from}.
+	 */
+	boolean changeState(RunRecord run, String from, String to);
+
 	/** What a stop of this conversation would hit. */
 	StopTarget stopTarget(String userId, String conversationId);
 

@@ -25,20 +25,20 @@ public final class DeadWorkerReaper {
 
 	private final WorkerLiveness liveness;
 
-	private final GatewayInboxes inboxes;
+	private final RunEvents events;
 
 	private final @Nullable StopAudit audit;
 
-	public DeadWorkerReaper(ConversationRegistry registry, WorkerLiveness liveness, GatewayInboxes inboxes) {
-		this(registry, liveness, inboxes, null);
+	public DeadWorkerReaper(ConversationRegistry registry, WorkerLiveness liveness, RunEvents events) {
+		this(registry, liveness, events, null);
 	}
 
-	public DeadWorkerReaper(ConversationRegistry registry, WorkerLiveness liveness, GatewayInboxes inboxes,
+	public DeadWorkerReaper(ConversationRegistry registry, WorkerLiveness liveness, RunEvents events,
 			@Nullable StopAudit audit) {
 		this.audit = audit;
 		this.registry = registry;
 		this.liveness = liveness;
-		this.inboxes = inboxes;
+		this.events = events;
 	}
 
 	/**
@@ -82,7 +82,12 @@ public final class DeadWorkerReaper {
 		if (!registry.finish(run, RunOutcome.interrupted(now))) {
 			return false;
 		}
-		inboxes.publish(run.replyTo(), new RunEvent.RunFailed(run.runId(), run.conversationId(), LOST, "", now));
+		RunOutcome outcome = RunOutcome.interrupted(now);
+		outcome.messages(run.runId())
+			.forEach(message -> events.toConversation(run.userId(),
+					new RunEvent.MessageAdded(run.runId(), run.conversationId(), message, now)));
+		events.publish(run.userId(), run.replyTo(),
+				new RunEvent.RunFailed(run.runId(), run.conversationId(), LOST, "", now));
 		if (audit != null) {
 			audit.record(new StopAudit.Entry("reaper", run.userId(), run.conversationId(), run.runId(), "worker_lost",
 					"interrupted", 0, now));

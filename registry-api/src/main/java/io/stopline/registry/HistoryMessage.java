@@ -18,6 +18,14 @@ public record HistoryMessage(String role, String content, String status, @Nullab
 
 	public static final String STOP_NOTICE = "Conversation stopped by user.";
 
+	/** The status of an assistant message announced while its run still generates. */
+	public static final String STREAMING = "streaming";
+
+	/** The assistant message of a run that just started (not stored until it ends). */
+	public static HistoryMessage streaming(String runId, Instant at) {
+		return new HistoryMessage("assistant", "", STREAMING, null, null, runId, at);
+	}
+
 	public static HistoryMessage user(String content, String runId, Instant at) {
 		return new HistoryMessage("user", content, RunOutcome.COMPLETE, null, null, runId, at);
 	}

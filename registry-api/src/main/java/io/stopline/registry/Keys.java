@@ -43,6 +43,13 @@ import java.util.regex.Pattern;
  *
  * # events for the gateway that holds the client's connection (tokens, terminal events, stop answers)
  * PUBLISH stopline:{g:g-1}:inbox '{"type":"token",...}'
+ *
+ * # every event of a conversation, for the WebSocket streams watching it on any gateway
+ * PUBLISH   stopline:{u:alice}:conv:c-42:events '{"type":"message_added",...}'
+ * SUBSCRIBE stopline:{u:alice}:conv:c-42:events            # while a socket on this gateway watches c-42
+ *
+ * # pause / resume commands for a worker (pub/sub only: a lost one is answered 202 and can be repeated)
+ * PUBLISH stopline:{w:w-a}:control '{"action":"pause","runId":"r-1",...}'
  * </pre>
  */
 public final class Keys {
@@ -100,6 +107,14 @@ public final class Keys {
 
 	public static String workerStopChannel(String workerId) {
 		return workerTag(workerId) + ":stop";
+	}
+
+	public static String conversationEvents(String userId, String conversationId) {
+		return userTag(userId) + ":conv:" + ConversationIds.require(conversationId) + ":events";
+	}
+
+	public static String workerControlChannel(String workerId) {
+		return workerTag(workerId) + ":control";
 	}
 
 	public static String gatewayInbox(String gatewayId) {

@@ -21,6 +21,7 @@ final class LuaScripts {
 	static final RedisScript<Long> SIGNAL_STOP = load("signal-stop", Long.class);
 	static final RedisScript<String> RESTORE = load("restore", String.class);
 	static final RedisScript<String> HEARTBEAT = load("heartbeat", String.class);
+	static final RedisScript<Long> SET_STATE = load("set-state", Long.class);
 
 	static final RedisScript<Long> STATS_ADD = load("stats-add", Long.class);
 

@@ -155,6 +155,13 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 	}
 
 	@Override
+	public boolean changeState(RunRecord run, String from, String to) {
+		Long changed = redis.execute(LuaScripts.SET_STATE, List.of(Keys.runs(run.userId())), run.conversationId(),
+				run.runId(), from, to);
+		return changed != null && changed == 1L;
+	}
+
+	@Override
 	public StopTarget stopTarget(String userId, String conversationId) {
 		String found = redis.execute(LuaScripts.STOP_TARGET,
 				List.of(Keys.runs(userId), Keys.stopped(userId, conversationId)), conversationId);

@@ -54,7 +54,7 @@ public record RunOutcome(String status, String content, @Nullable String stopRea
 	}
 
 	/** The assistant message, followed by the stop notice when the run was stopped. */
-	List<HistoryMessage> messages(String runId) {
+	public List<HistoryMessage> messages(String runId) {
 		List<HistoryMessage> messages = new ArrayList<>(2);
 		messages.add(new HistoryMessage("assistant", content, status, stopReason, error, runId, at));
 		if (isStopped()) {

@@ -20,6 +20,8 @@ public record RunRecord(String runId, String userId, String conversationId, Stri
 
 	public static final String RUNNING = "running";
 
+	public static final String PAUSED = "paused";
+
 	public static RunRecord queued(String runId, String userId, String conversationId, String agentName, String replyTo,
 			Instant now) {
 		return new RunRecord(runId, userId, conversationId, agentName, QUEUED, null, replyTo, now, null);

@@ -61,14 +61,19 @@ public class StoplineRedisConfiguration {
 	}
 
 	@Bean
+	public RunEvents runEvents(RedissonClient redisson, GatewayInboxes inboxes) {
+		return new RunEvents(redisson, inboxes);
+	}
+
+	@Bean
 	public WorkerLiveness workerLiveness(StringRedisTemplate redis) {
 		return new WorkerLiveness(redis);
 	}
 
 	@Bean
-	public DeadWorkerReaper deadWorkerReaper(ConversationRegistry registry, WorkerLiveness liveness,
-			GatewayInboxes inboxes, StopAudit audit) {
-		return new DeadWorkerReaper(registry, liveness, inboxes, audit);
+	public DeadWorkerReaper deadWorkerReaper(ConversationRegistry registry, WorkerLiveness liveness, RunEvents events,
+			StopAudit audit) {
+		return new DeadWorkerReaper(registry, liveness, events, audit);
 	}
 
 	/**

@@ -48,7 +48,8 @@ class DeadWorkerReaperIntegrationTests {
 		clients = new RedisClients(TestRedis.shared());
 		registry = new RedisConversationRegistry(clients.template());
 		liveness = new WorkerLiveness(clients.template());
-		reaper = new DeadWorkerReaper(registry, liveness, new GatewayInboxes(clients.redisson()));
+		reaper = new DeadWorkerReaper(registry, liveness,
+				new RunEvents(clients.redisson(), new GatewayInboxes(clients.redisson())));
 	}
 
 	@AfterAll

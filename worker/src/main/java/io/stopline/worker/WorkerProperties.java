@@ -28,12 +28,14 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * request may lower it with {@code max_duration_seconds}
  * @param orphanedJobIdle a queued job read by a worker that did not take it within this
  * time is taken by another
+ * @param maxPauseDuration a run paused longer is stopped with reason {@code timeout}
  */
 @ConfigurationProperties("stopline.worker")
 public record WorkerProperties(@Nullable String id, @DefaultValue("256") int maxConcurrentRuns,
 		@DefaultValue("10s") Duration heartbeatTtl, @DefaultValue("500ms") Duration reconcileInterval,
 		@DefaultValue("10s") Duration shutdownGrace, @DefaultValue("2s") Duration reaperInterval,
-		@DefaultValue("30s") Duration orphanedJobIdle, @DefaultValue("10m") Duration maxRunDuration) {
+		@DefaultValue("30s") Duration orphanedJobIdle, @DefaultValue("10m") Duration maxRunDuration,
+		@DefaultValue("5m") Duration maxPauseDuration) {
 
 	public WorkerProperties {
 		if (id == null || id.isBlank()) {

@@ -1,15 +1,20 @@
 package io.stopline.gateway.auth;
 
+import java.util.List;
+import java.util.regex.Pattern;
+
 import javax.crypto.SecretKey;
 import javax.crypto.spec.SecretKeySpec;
 
 import com.nimbusds.jose.jwk.source.ImmutableSecret;
+import io.stopline.gateway.GatewayProperties;
 import io.stopline.gateway.system.ProblemWriter;
 
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.http.HttpMethod;
 import org.springframework.http.HttpStatus;
+import org.springframework.security.config.Customizer;
 import org.springframework.security.config.annotation.web.builders.HttpSecurity;
 import org.springframework.security.config.http.SessionCreationPolicy;
 import org.springframework.security.oauth2.jose.jws.MacAlgorithm;
@@ -19,7 +24,12 @@ import org.springframework.security.oauth2.jwt.NimbusJwtDecoder;
 import org.springframework.security.oauth2.jwt.NimbusJwtEncoder;
 import org.springframework.security.oauth2.server.resource.authentication.JwtAuthenticationConverter;
 import org.springframework.security.oauth2.server.resource.authentication.JwtGrantedAuthoritiesConverter;
+import org.springframework.security.oauth2.server.resource.web.BearerTokenResolver;
+import org.springframework.security.oauth2.server.resource.web.DefaultBearerTokenResolver;
 import org.springframework.security.web.SecurityFilterChain;
+import org.springframework.web.cors.CorsConfiguration;
+import org.springframework.web.cors.CorsConfigurationSource;
+import org.springframework.web.cors.UrlBasedCorsConfigurationSource;
 
 /**
  * Every {@code /v1/**} endpoint needs a valid bearer JWT, except the dev-token endpoint.
@@ -32,8 +42,12 @@ class SecurityConfiguration {
 	@Bean
 	SecurityFilterChain api(HttpSecurity http, ProblemWriter problems, AuthProperties properties) throws Exception {
 		return http.csrf(csrf -> csrf.disable())
+			.cors(Customizer.withDefaults())
 			.sessionManagement(session -> session.sessionCreationPolicy(SessionCreationPolicy.STATELESS))
 			.authorizeHttpRequests(requests -> requests.requestMatchers(HttpMethod.POST, "/v1/auth/dev-token")
+				.permitAll()
+				// authenticated by the handshake itself, which answers on the socket
+				.requestMatchers(HttpMethod.GET, "/v1/conversation/*/stream")
 				.permitAll()
 				.requestMatchers("/v1/admin/**", "/v1/stats/**")
 				.hasRole(properties.adminRole())
@@ -41,7 +55,8 @@ class SecurityConfiguration {
 				.authenticated()
 				.anyRequest()
 				.permitAll())
-			.oauth2ResourceServer(oauth -> oauth.jwt(jwt -> jwt.jwtAuthenticationConverter(roles(properties)))
+			.oauth2ResourceServer(oauth -> oauth.bearerTokenResolver(bearerTokens())
+				.jwt(jwt -> jwt.jwtAuthenticationConverter(roles(properties)))
 				.authenticationEntryPoint((request, response, ex) -> problems.write(request, response,
 						HttpStatus.UNAUTHORIZED, "A valid bearer token is required.", true)))
 			.exceptionHandling(handling -> handling
@@ -50,6 +65,35 @@ class SecurityConfiguration {
 				.accessDeniedHandler((request, response, ex) -> problems.write(request, response, HttpStatus.FORBIDDEN,
 						"Not allowed.", false)))
 			.build();
+	}
+
+	/**
+	 * The bearer header, except on the WebSocket stream, whose handshake authenticates
+	 * itself (header or {@code token} parameter) so that a bad token closes the socket
+	 * with 1008 instead of failing the upgrade with a status the browser cannot read.
+	 */
+	private static BearerTokenResolver bearerTokens() {
+		DefaultBearerTokenResolver header = new DefaultBearerTokenResolver();
+		return request -> STREAM.matcher(request.getRequestURI()).matches() ? null : header.resolve(request);
+	}
+
+	private static final Pattern STREAM = Pattern.compile("^/v1/conversation/[^/]+/stream$");
+
+	/**
+	 * CORS for the frontend's origins ({@code stopline.gateway.allowed-origins}); none by
+	 * default, the page served by the gateway itself needs none.
+	 */
+	@Bean
+	CorsConfigurationSource corsConfigurationSource(GatewayProperties gateway) {
+		CorsConfiguration cors = new CorsConfiguration();
+		cors.setAllowedOriginPatterns(gateway.allowedOrigins());
+		cors.setAllowedMethods(List.of("GET", "POST", "OPTIONS"));
+		cors.setAllowedHeaders(List.of("Authorization", "Content-Type", "X-Conversation-Id"));
+		cors.setExposedHeaders(List.of("Retry-After"));
+		cors.setMaxAge(3600L);
+		UrlBasedCorsConfigurationSource source = new UrlBasedCorsConfigurationSource();
+		source.registerCorsConfiguration("/v1/**", cors);
+		return source;
 	}
 
 	/** Roles come from a configurable claim, as {@code ROLE_<name>} authorities. */

@@ -18,7 +18,10 @@ import io.stopline.registry.ConversationRegistry.Reservation;
 import io.stopline.registry.HistoryMessage;
 import io.stopline.registry.Keys;
 import io.stopline.registry.RunOutcome;
+import io.stopline.registry.RunEvents;
 import io.stopline.registry.RunRecord;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.jspecify.annotations.Nullable;
 import org.redisson.api.RStream;
 import org.redisson.api.RedissonClient;
@@ -46,8 +49,13 @@ class ChatService {
 
 	private final GatewayProperties properties;
 
-	ChatService(ConversationRegistry registry, GatewayInbox inbox, RedissonClient redisson,
+	private final RunEvents events;
+
+	private static final Logger log = LoggerFactory.getLogger(ChatService.class);
+
+	ChatService(ConversationRegistry registry, GatewayInbox inbox, RedissonClient redisson, RunEvents events,
 			GatewayProperties properties) {
+		this.events = events;
 		this.registry = registry;
 		this.inbox = inbox;
 		this.jobs = redisson.getStream(Keys.JOBS, StringCodec.INSTANCE);
@@ -62,9 +70,9 @@ class ChatService {
 		// listen first: a stop may end the run the moment it is reserved
 		ChatSession session = new ChatSession(run, inbox.openStream(run.runId()));
 		Reservation reservation;
+		HistoryMessage userMessage = HistoryMessage.user(request.lastUserMessage(), run.runId(), now);
 		try {
-			reservation = registry.reserve(run, HistoryMessage.user(request.lastUserMessage(), run.runId(), now),
-					properties.maxActiveRunsPerUser());
+			reservation = registry.reserve(run, userMessage, properties.maxActiveRunsPerUser());
 		}
 		catch (RuntimeException ex) {
 			inbox.closeStream(run.runId());
@@ -82,6 +90,7 @@ class ChatService {
 			throw Problems.of(HttpStatus.CONFLICT,
 					"Conversation " + conversationId + " already has an active run; stop it or wait for it to end.");
 		}
+		announce(run, userMessage);
 		try {
 			jobs.add(StreamAddArgs.entry("job", Json.write(startRun(run, request))));
 		}
@@ -91,6 +100,17 @@ class ChatService {
 			throw Problems.of(HttpStatus.SERVICE_UNAVAILABLE, "The run could not be queued; try again.");
 		}
 		return session;
+	}
+
+	/** Tells the conversation's watchers; a failure here must not fail the request. */
+	private void announce(RunRecord run, HistoryMessage userMessage) {
+		try {
+			events.toConversation(run.userId(),
+					new RunEvent.MessageAdded(run.runId(), run.conversationId(), userMessage, userMessage.createdAt()));
+		}
+		catch (RuntimeException ex) {
+			log.warn("could not announce the message of run {}: {}", run.runId(), ex.toString());
+		}
 	}
 
 	void end(ChatSession session) {

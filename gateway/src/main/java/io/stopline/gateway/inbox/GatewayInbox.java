@@ -46,6 +46,8 @@ public class GatewayInbox implements SmartLifecycle {
 
 	private final ConcurrentMap<String, CompletableFuture<RunEvent>> stopOutcomes = new ConcurrentHashMap<>();
 
+	private final ConcurrentMap<String, CompletableFuture<RunEvent>> controlOutcomes = new ConcurrentHashMap<>();
+
 	private volatile boolean running;
 
 	private final Counter subscriptions;
@@ -91,6 +93,19 @@ public class GatewayInbox implements SmartLifecycle {
 		stopOutcomes.remove(runId, outcome);
 	}
 
+	/**
+	 * The answer to a pause or resume of a run ({@link RunEvent.RunPaused},
+	 * {@link RunEvent.RunResumed} or {@link RunEvent.ControlIgnored}). Register before
+	 * sending the command.
+	 */
+	public CompletableFuture<RunEvent> controlOutcome(String action, String runId) {
+		return controlOutcomes.computeIfAbsent(action + ":" + runId, id -> new CompletableFuture<>());
+	}
+
+	public void forgetControlOutcome(String action, String runId, CompletableFuture<RunEvent> outcome) {
+		controlOutcomes.remove(action + ":" + runId, outcome);
+	}
+
 	void route(String raw) {
 		RunEvent event;
 		try {
@@ -103,6 +118,18 @@ public class GatewayInbox implements SmartLifecycle {
 		BlockingQueue<RunEvent> stream = streams.get(event.runId());
 		if (stream != null) {
 			stream.offer(event);
+		}
+		String control = switch (event) {
+			case RunEvent.RunPaused paused -> "pause";
+			case RunEvent.RunResumed resumed -> "resume";
+			case RunEvent.ControlIgnored ignored -> ignored.action();
+			default -> null;
+		};
+		if (control != null) {
+			CompletableFuture<RunEvent> outcome = controlOutcomes.remove(control + ":" + event.runId());
+			if (outcome != null) {
+				outcome.complete(event);
+			}
 		}
 		if (event instanceof RunEvent.RunStopped || event instanceof RunEvent.StopIgnored) {
 			CompletableFuture<RunEvent> outcome = stopOutcomes.remove(event.runId());

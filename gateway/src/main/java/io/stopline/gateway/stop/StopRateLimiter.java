@@ -24,7 +24,7 @@ import org.springframework.web.ErrorResponseException;
  * {@code Retry-After}.
  */
 @Component
-class StopRateLimiter {
+public class StopRateLimiter {
 
 	static final Duration KEEP_ALIVE = Duration.ofMinutes(10);
 
@@ -38,7 +38,7 @@ class StopRateLimiter {
 	}
 
 	/** Takes a permit for this user or throws the 429. */
-	void acquire(String userId) {
+	public void acquire(String userId) {
 		// no hash tag in the name: Redisson derives its own {name}:... keys from it
 		RRateLimiter limiter = redisson.getRateLimiter(
 				Keys.PREFIX + "rate:stop:" + URLEncoder.encode(userId, StandardCharsets.UTF_8).replace("%", "~"));

@@ -15,7 +15,7 @@ import io.stopline.protocol.StopRun;
 import io.stopline.registry.ConversationRegistry;
 import io.stopline.registry.DeadWorkerReaper;
 import io.stopline.registry.ConversationRegistry.StopTarget;
-import io.stopline.registry.GatewayInboxes;
+import io.stopline.registry.RunEvents;
 import io.stopline.registry.RunOutcome;
 import io.stopline.registry.RunRecord;
 import io.stopline.registry.StopAudit;
@@ -50,7 +50,7 @@ class StopService {
 
 	private final GatewayInbox inbox;
 
-	private final GatewayInboxes inboxes;
+	private final RunEvents events;
 
 	private final WorkerLiveness liveness;
 
@@ -62,7 +62,7 @@ class StopService {
 
 	private final StopAudit audit;
 
-	StopService(ConversationRegistry registry, StopRequests stopRequests, GatewayInbox inbox, GatewayInboxes inboxes,
+	StopService(ConversationRegistry registry, StopRequests stopRequests, GatewayInbox inbox, RunEvents events,
 			WorkerLiveness liveness, DeadWorkerReaper reaper, StopMetrics metrics, StopAudit audit,
 			GatewayProperties properties) {
 		this.metrics = metrics;
@@ -72,7 +72,7 @@ class StopService {
 		this.registry = registry;
 		this.stopRequests = stopRequests;
 		this.inbox = inbox;
-		this.inboxes = inboxes;
+		this.events = events;
 		this.confirmTimeout = properties.stopConfirmTimeout();
 	}
 
@@ -130,10 +130,15 @@ class StopService {
 	 */
 	private boolean stopQueued(RunRecord run, String reason) {
 		Instant now = Instant.now();
-		if (!registry.finishQueued(run, RunOutcome.stopped("", reason, now))) {
+		RunOutcome outcome = RunOutcome.stopped("", reason, now);
+		if (!registry.finishQueued(run, outcome)) {
 			return false;
 		}
-		inboxes.publish(run.replyTo(), new RunEvent.RunStopped(run.runId(), run.conversationId(), reason, "", 0, now));
+		events.publish(run.userId(), run.replyTo(),
+				new RunEvent.RunStopped(run.runId(), run.conversationId(), reason, "", 0, now));
+		outcome.messages(run.runId())
+			.forEach(message -> events.toConversation(run.userId(),
+					new RunEvent.MessageAdded(run.runId(), run.conversationId(), message, now)));
 		return true;
 	}
 

@@ -9,7 +9,7 @@ import org.springframework.stereotype.Component;
  * {@code max_tokens}.
  */
 @Component
-class SimulatedModel implements ChatModel {
+final class SimulatedModel implements ChatModel {
 
 	private static final String[] WORDS = ("Stopline keeps every stop honest: the request reaches the worker that "
 			+ "owns the run, the generation ends at once, the partial answer stays in the history, and the user "

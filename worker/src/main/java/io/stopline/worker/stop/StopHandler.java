@@ -10,7 +10,7 @@ import io.stopline.protocol.StopRun;
 import io.stopline.registry.StopRequests;
 import io.stopline.worker.WorkerProperties;
 import io.stopline.worker.task.LocalTaskRegistry;
-import io.stopline.registry.GatewayInboxes;
+import io.stopline.registry.RunEvents;
 import io.stopline.worker.task.RunningTask;
 import io.stopline.worker.task.RunningTask.StopAttempt;
 import org.slf4j.Logger;
@@ -30,14 +30,13 @@ class StopHandler {
 
 	private final LocalTaskRegistry tasks;
 
-	private final GatewayInboxes events;
+	private final RunEvents events;
 
 	private final StopRequests stopRequests;
 
 	private final String workerId;
 
-	StopHandler(LocalTaskRegistry tasks, GatewayInboxes events, StopRequests stopRequests,
-			WorkerProperties properties) {
+	StopHandler(LocalTaskRegistry tasks, RunEvents events, StopRequests stopRequests, WorkerProperties properties) {
 		this.tasks = tasks;
 		this.events = events;
 		this.stopRequests = stopRequests;
@@ -99,7 +98,7 @@ class StopHandler {
 			case ALREADY_STOPPED -> {
 				RunEvent.RunStopped stopped = task.get().stoppedEvent();
 				if (stopped != null) {
-					events.publish(stop.replyTo(), stopped);
+					events.toGateway(stop.replyTo(), stopped);
 				}
 				stopRequests.clear(workerId, rawStop);
 			}
@@ -107,7 +106,7 @@ class StopHandler {
 	}
 
 	private void answer(StopRun stop, String rawStop, String cause) {
-		events.publish(stop.replyTo(),
+		events.toGateway(stop.replyTo(),
 				new RunEvent.StopIgnored(stop.runId(), stop.conversationId(), cause, Instant.now()));
 		stopRequests.clear(workerId, rawStop);
 	}

@@ -4,6 +4,8 @@ import java.time.Instant;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.Future;
+import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
 
@@ -38,9 +40,33 @@ public final class RunningTask {
 
 	}
 
+	/** What {@link #pause} or {@link #resume} found. */
+	public enum ControlAttempt {
+
+		/** the run changed state */
+		CHANGED,
+		/** it already was in the asked state */
+		UNCHANGED,
+		/** it is stopping or ending: nothing to pause or resume */
+		ENDING
+
+	}
+
 	private final StartRun job;
 
 	private final ReentrantLock lock = new ReentrantLock();
+
+	private final Condition resumed = lock.newCondition();
+
+	/**
+	 * Serializes pause and resume of this run end to end (state, Redis record, events),
+	 * so two quick commands cannot leave the record saying the opposite of the task.
+	 */
+	private final ReentrantLock control = new ReentrantLock();
+
+	private boolean paused;
+
+	private @Nullable Future<?> pauseTimeout;
 
 	private final StringBuilder content = new StringBuilder();
 
@@ -135,6 +161,81 @@ public final class RunningTask {
 		}
 	}
 
+	/**
+	 * Pauses the run: the generating thread blocks at its next token (with an upstream
+	 * model, it stops reading the stream, so the upstream is held back by TCP flow
+	 * control). A stop still interrupts it at once.
+	 */
+	ControlAttempt pause() {
+		return locked(() -> {
+			if (state != State.RUNNING) {
+				return ControlAttempt.ENDING;
+			}
+			if (paused) {
+				return ControlAttempt.UNCHANGED;
+			}
+			paused = true;
+			return ControlAttempt.CHANGED;
+		});
+	}
+
+	ControlAttempt resume() {
+		return locked(() -> {
+			if (state != State.RUNNING) {
+				return ControlAttempt.ENDING;
+			}
+			if (!paused) {
+				return ControlAttempt.UNCHANGED;
+			}
+			paused = false;
+			resumed.signalAll();
+			return ControlAttempt.CHANGED;
+		});
+	}
+
+	public boolean isPaused() {
+		return locked(() -> paused);
+	}
+
+	/** Called by the generating thread before each token: waits while paused. */
+	void awaitResumed() throws InterruptedException {
+		lock.lock();
+		try {
+			while (paused && state == State.RUNNING) {
+				resumed.await();
+			}
+		}
+		finally {
+			lock.unlock();
+		}
+	}
+
+	/** Runs a pause or resume with its Redis and event side, one at a time per run. */
+	<T> T underControl(Supplier<T> action) {
+		control.lock();
+		try {
+			return action.get();
+		}
+		finally {
+			control.unlock();
+		}
+	}
+
+	/**
+	 * The timer that stops the run if it stays paused too long; replaces any previous
+	 * one.
+	 */
+	void pauseTimeout(@Nullable Future<?> timer) {
+		Future<?> previous = locked(() -> {
+			Future<?> old = pauseTimeout;
+			pauseTimeout = timer;
+			return old;
+		});
+		if (previous != null) {
+			previous.cancel(false);
+		}
+	}
+
 	private void remember(@Nullable String replyTo, @Nullable String rawStop) {
 		if (replyTo != null) {
 			stopReplyTo.add(replyTo);
@@ -185,6 +286,7 @@ public final class RunningTask {
 	 * to clear.
 	 */
 	StopWaiters markStopped(RunEvent.RunStopped event) {
+		pauseTimeout(null);
 		lock.lock();
 		try {
 			state = State.DONE;
@@ -197,6 +299,7 @@ public final class RunningTask {
 	}
 
 	List<String> markDone() {
+		pauseTimeout(null);
 		lock.lock();
 		try {
 			state = State.DONE;

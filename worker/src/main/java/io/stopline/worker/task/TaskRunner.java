@@ -15,13 +15,15 @@ import java.util.concurrent.locks.LockSupport;
 import io.stopline.protocol.RunEvent;
 import io.stopline.protocol.StartRun;
 import io.stopline.registry.ConversationRegistry;
-import io.stopline.registry.GatewayInboxes;
+import io.stopline.registry.HistoryMessage;
 import io.stopline.registry.RunOutcome;
+import io.stopline.registry.RunEvents;
 import io.stopline.registry.RunRecord;
 import io.stopline.registry.StopAudit;
 import io.stopline.registry.StopRequests;
 import io.stopline.worker.WorkerProperties;
 import io.stopline.worker.model.ChatModel;
+import io.stopline.worker.model.ModelFailure;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
@@ -46,7 +48,7 @@ public class TaskRunner {
 
 	private final LocalTaskRegistry tasks;
 
-	private final GatewayInboxes events;
+	private final RunEvents events;
 
 	private final ChatModel model;
 
@@ -70,7 +72,7 @@ public class TaskRunner {
 
 	private static final java.util.Set<String> SYSTEM_REASONS = java.util.Set.of("shutdown", "lost", "timeout");
 
-	TaskRunner(ConversationRegistry registry, StopRequests stopRequests, LocalTaskRegistry tasks, GatewayInboxes events,
+	TaskRunner(ConversationRegistry registry, StopRequests stopRequests, LocalTaskRegistry tasks, RunEvents events,
 			ChatModel model, ExecutorService runExecutor, RunMetrics metrics, StopAudit audit,
 			WorkerProperties properties) {
 		this.maxRunDuration = properties.maxRunDuration();
@@ -135,8 +137,11 @@ public class TaskRunner {
 
 	private void execute(RunningTask task, RunRecord record) {
 		StartRun job = task.job();
-		events.publish(job.replyTo(),
-				new RunEvent.RunStarted(job.runId(), job.conversationId(), workerId, Instant.now()));
+		Instant started = Instant.now();
+		events.publish(job.userId(), job.replyTo(),
+				new RunEvent.RunStarted(job.runId(), job.conversationId(), workerId, started));
+		events.toConversation(job.userId(), new RunEvent.MessageAdded(job.runId(), job.conversationId(),
+				HistoryMessage.streaming(job.runId(), started), started));
 		RuntimeException failure = null;
 		ScheduledFuture<?> timeout = timeouts.schedule(() -> task.requestStop("timeout", null, null),
 				maxDuration(job).toMillis(), TimeUnit.MILLISECONDS);
@@ -167,10 +172,11 @@ public class TaskRunner {
 		if (Thread.currentThread().isInterrupted()) {
 			throw new InterruptedException();
 		}
+		task.awaitResumed();
 		int index = task.append(token);
 		StartRun job = task.job();
 		try {
-			events.publish(job.replyTo(),
+			events.publish(job.userId(), job.replyTo(),
 					new RunEvent.TokenGenerated(job.runId(), job.conversationId(), index, token, Instant.now()));
 		}
 		catch (RuntimeException ex) {
@@ -187,7 +193,8 @@ public class TaskRunner {
 	private void finishStopped(RunningTask task, RunRecord record) {
 		Instant now = Instant.now();
 		String reason = task.stopReason();
-		persist(record, RunOutcome.stopped(task.content(), reason, now));
+		RunOutcome outcome = RunOutcome.stopped(task.content(), reason, now);
+		persist(record, outcome);
 		RunEvent.RunStopped event = new RunEvent.RunStopped(task.runId(), task.conversationId(), reason, task.content(),
 				task.tokens(), now);
 		RunningTask.StopWaiters waiters = task.markStopped(event);
@@ -202,7 +209,8 @@ public class TaskRunner {
 		}
 		List<String> notify = new ArrayList<>(waiters.replyTo());
 		notify.add(0, task.job().replyTo());
-		events.publish(notify, event);
+		events.publish(task.userId(), notify, event);
+		announceMessages(task, outcome);
 		waiters.rawStops().forEach(raw -> stopRequests.clear(workerId, raw));
 		log.info("run {} of conversation {} stopped ({}) after {} tokens", task.runId(), task.conversationId(), reason,
 				task.tokens());
@@ -217,24 +225,47 @@ public class TaskRunner {
 
 	private void finishCompleted(RunningTask task, RunRecord record) {
 		Instant now = Instant.now();
-		persist(record, RunOutcome.complete(task.content(), now));
+		RunOutcome outcome = RunOutcome.complete(task.content(), now);
+		persist(record, outcome);
 		task.markDone().forEach(raw -> stopRequests.clear(workerId, raw));
 		tasks.unregister(task);
 		metrics.ended("completed", null);
-		events.publish(task.job().replyTo(),
+		events.publish(task.userId(), task.job().replyTo(),
 				new RunEvent.RunCompleted(task.runId(), task.conversationId(), task.content(), task.tokens(), now));
+		announceMessages(task, outcome);
 	}
 
 	private void finishFailed(RunningTask task, RunRecord record, RuntimeException failure) {
 		Instant now = Instant.now();
 		log.warn("run {} of conversation {} failed: {}", task.runId(), task.conversationId(), failure.toString());
-		String error = "The model failed to answer.";
-		persist(record, RunOutcome.failed(task.content(), error, now));
+		// a model failure says what went wrong upstream in words fit for the user;
+		// anything
+		// else stays in the log
+		String error = failure instanceof ModelFailure model ? model.getMessage() : "The model failed to answer.";
+		RunOutcome outcome = RunOutcome.failed(task.content(), error, now);
+		persist(record, outcome);
 		task.markDone().forEach(raw -> stopRequests.clear(workerId, raw));
 		tasks.unregister(task);
 		metrics.ended("failed", null);
-		events.publish(task.job().replyTo(),
+		events.publish(task.userId(), task.job().replyTo(),
 				new RunEvent.RunFailed(task.runId(), task.conversationId(), error, task.content(), now));
+		announceMessages(task, outcome);
+	}
+
+	/**
+	 * Tells the conversation's watchers what the run left in the history (after the
+	 * terminal event, so the stop confirmation does not wait for it).
+	 */
+	private void announceMessages(RunningTask task, RunOutcome outcome) {
+		try {
+			for (HistoryMessage message : outcome.messages(task.runId())) {
+				events.toConversation(task.userId(),
+						new RunEvent.MessageAdded(task.runId(), task.conversationId(), message, outcome.at()));
+			}
+		}
+		catch (RuntimeException ex) {
+			log.warn("could not announce the messages of run {}: {}", task.runId(), ex.toString());
+		}
 	}
 
 	/**

@@ -1,0 +1,95 @@
+package io.stopline.gateway.stream;
+
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+import io.stopline.gateway.GatewayProperties;
+import io.stopline.registry.ConversationRegistry;
+import io.stopline.registry.HistoryMessage;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import org.springframework.stereotype.Component;
+import org.springframework.web.socket.CloseStatus;
+import org.springframework.web.socket.TextMessage;
+import org.springframework.web.socket.WebSocketSession;
+import org.springframework.web.socket.handler.TextWebSocketHandler;
+
+/**
+ * {@code /v1/conversation/{id}/stream}: the caller's conversation, live. A bad token, an
+ * invalid id and a conversation the caller does not have (unknown, or another user's: the
+ * same answer) close the socket with 1008 before anything is sent. Otherwise the socket
+ * stays open across runs and stops until the client closes it.
+ */
+@Component
+class ConversationStreamHandler extends TextWebSocketHandler {
+
+	private static final Logger log = LoggerFactory.getLogger(ConversationStreamHandler.class);
+
+	private static final String WATCHER = "stopline.watcher";
+
+	private final ConversationRegistry registry;
+
+	private final ConversationWatchers watchers;
+
+	private final StreamEvents json;
+
+	private final int capacity;
+
+	ConversationStreamHandler(ConversationRegistry registry, ConversationWatchers watchers, StreamEvents json,
+			GatewayProperties properties) {
+		this.registry = registry;
+		this.watchers = watchers;
+		this.json = json;
+		this.capacity = properties.streamBuffer();
+	}
+
+	@Override
+	public void afterConnectionEstablished(WebSocketSession session) throws Exception {
+		String user = (String) session.getAttributes().get(StreamAuthInterceptor.USER);
+		String conversation = (String) session.getAttributes().get(StreamAuthInterceptor.CONVERSATION);
+		if (user == null) {
+			session.close(CloseStatus.POLICY_VIOLATION.withReason("A valid token is required."));
+			return;
+		}
+		if (conversation == null || registry.history(user, conversation).isEmpty()) {
+			session.close(CloseStatus.POLICY_VIOLATION.withReason("Conversation not found."));
+			return;
+		}
+		Watcher watcher = new Watcher(session, user, conversation, capacity);
+		session.getAttributes().put(WATCHER, watcher);
+		CompletableFuture<?> subscribed = watchers.add(watcher);
+		Thread.ofVirtual().name("stream-" + conversation).start(() -> {
+			try {
+				watcher.run(subscribed, this::state);
+			}
+			finally {
+				watchers.remove(watcher);
+			}
+		});
+	}
+
+	private String state(String user, String conversation) {
+		List<HistoryMessage> messages = registry.history(user, conversation);
+		return json.state(conversation, messages, registry.find(user, conversation).orElse(null));
+	}
+
+	@Override
+	protected void handleTextMessage(WebSocketSession session, TextMessage message) {
+		// the stream is one way; commands go through the HTTP API
+	}
+
+	@Override
+	public void afterConnectionClosed(WebSocketSession session, CloseStatus status) {
+		if (session.getAttributes().get(WATCHER) instanceof Watcher watcher) {
+			watcher.stop();
+			watchers.remove(watcher);
+		}
+	}
+
+	@Override
+	public void handleTransportError(WebSocketSession session, Throwable exception) {
+		log.debug("stream transport error: {}", exception.toString());
+	}
+
+}

@@ -1,0 +1,96 @@
+package io.stopline.gateway.stream;
+
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import io.stopline.protocol.RunEvent;
+import io.stopline.registry.HistoryMessage;
+import io.stopline.registry.RunRecord;
+import org.jspecify.annotations.Nullable;
+import tools.jackson.databind.json.JsonMapper;
+
+import org.springframework.stereotype.Component;
+
+/**
+ * The JSON a WebSocket client receives. Every event has {@code type},
+ * {@code conversation_id}, {@code run_id} and {@code timestamp}; the first one on a
+ * socket is {@code state}.
+ *
+ * <pre>
+ * {"type":"state","conversation_id":"c-42","run_id":"run-1","timestamp":"…","messages":[…],"active_run":{"run_id":"run-1","state":"running",…}}
+ * {"type":"message_added","conversation_id":"c-42","run_id":"run-1","timestamp":"…","message":{"role":"assistant","status":"streaming",…}}
+ * {"type":"token","conversation_id":"c-42","run_id":"run-1","timestamp":"…","index":0,"delta":"Stopline"}
+ * {"type":"run_stopped","conversation_id":"c-42","run_id":"run-1","timestamp":"…","reason":"user","content":"Stopline keeps","tokens":2}
+ * </pre>
+ */
+@Component
+class StreamEvents {
+
+	private final JsonMapper mapper;
+
+	StreamEvents(JsonMapper mapper) {
+		this.mapper = mapper;
+	}
+
+	/** The client's JSON for a run event; empty for events that concern gateways only. */
+	Optional<String> toJson(RunEvent event) {
+		Map<String, Object> json = switch (event) {
+			case RunEvent.TokenGenerated token -> with(event, "token", "index", token.index(), "delta", token.text());
+			case RunEvent.RunStarted started -> with(event, "run_started");
+			case RunEvent.RunCompleted completed ->
+				with(event, "run_completed", "content", completed.content(), "tokens", completed.tokens());
+			case RunEvent.RunStopped stopped -> with(event, "run_stopped", "reason", stopped.reason(), "content",
+					stopped.content(), "tokens", stopped.tokens());
+			case RunEvent.RunFailed failed ->
+				with(event, "run_failed", "error", failed.error(), "content", failed.content());
+			case RunEvent.RunPaused paused -> with(event, "run_paused");
+			case RunEvent.RunResumed resumed -> with(event, "run_resumed");
+			case RunEvent.MessageAdded added -> with(event, "message_added", "message", added.message());
+			case RunEvent.StopIgnored ignored -> null;
+			case RunEvent.ControlIgnored ignored -> null;
+		};
+		return Optional.ofNullable(json).map(mapper::writeValueAsString);
+	}
+
+	/** What a client needs first: the history so far and the active run, if any. */
+	String state(String conversationId, List<HistoryMessage> messages, @Nullable RunRecord active) {
+		Map<String, Object> json = new LinkedHashMap<>();
+		json.put("type", "state");
+		json.put("conversation_id", conversationId);
+		json.put("run_id", active == null ? null : active.runId());
+		json.put("timestamp", now());
+		json.put("messages", messages);
+		json.put("active_run", active == null ? null : activeRun(active));
+		return mapper.writeValueAsString(json);
+	}
+
+	private static Map<String, Object> activeRun(RunRecord run) {
+		Map<String, Object> json = new LinkedHashMap<>();
+		json.put("run_id", run.runId());
+		json.put("state", run.state());
+		json.put("agent_name", run.agentName());
+		json.put("started_at", run.since().truncatedTo(ChronoUnit.MILLIS).toString());
+		return json;
+	}
+
+	private static Map<String, Object> with(RunEvent event, String type, Object... fields) {
+		Map<String, Object> json = new LinkedHashMap<>();
+		json.put("type", type);
+		json.put("conversation_id", event.conversationId());
+		json.put("run_id", event.runId());
+		json.put("timestamp", event.at().truncatedTo(ChronoUnit.MILLIS).toString());
+		for (int i = 0; i < fields.length; i += 2) {
+			json.put((String) fields[i], fields[i + 1]);
+		}
+		return json;
+	}
+
+	private static String now() {
+		return Instant.now().truncatedTo(ChronoUnit.MILLIS).toString();
+	}
+
+}

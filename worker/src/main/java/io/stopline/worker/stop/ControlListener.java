@@ -1,0 +1,76 @@
+package io.stopline.worker.stop;
+
+import java.util.concurrent.ExecutorService;
+
+import io.stopline.protocol.Json;
+import io.stopline.protocol.RunControl;
+import io.stopline.registry.Keys;
+import io.stopline.worker.WorkerProperties;
+import io.stopline.worker.task.RunControls;
+import org.redisson.api.RTopic;
+import org.redisson.api.RedissonClient;
+import org.redisson.client.codec.StringCodec;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import org.springframework.context.SmartLifecycle;
+import org.springframework.stereotype.Component;
+
+/**
+ * Hears pause and resume commands for this worker on
+ * {@code stopline:{w:<worker>}:control}. Unlike stops they are not recorded: a command
+ * lost while the subscription reconnects goes unanswered, the gateway says 202 and the
+ * client can repeat it.
+ */
+@Component
+class ControlListener implements SmartLifecycle {
+
+	private static final Logger log = LoggerFactory.getLogger(ControlListener.class);
+
+	private final RTopic topic;
+
+	private final RunControls controls;
+
+	private final ExecutorService executor;
+
+	private volatile boolean running;
+
+	ControlListener(RedissonClient redisson, RunControls controls, ExecutorService runExecutor,
+			WorkerProperties properties) {
+		this.topic = redisson.getTopic(Keys.workerControlChannel(properties.id()), StringCodec.INSTANCE);
+		this.controls = controls;
+		this.executor = runExecutor;
+	}
+
+	@Override
+	public void start() {
+		topic.addListener(String.class, (channel, raw) -> executor.execute(() -> handle(raw)));
+		running = true;
+	}
+
+	private void handle(String raw) {
+		try {
+			controls.handle(Json.read(raw, RunControl.class));
+		}
+		catch (RuntimeException ex) {
+			log.warn("pause/resume command failed: {}", ex.toString());
+		}
+	}
+
+	@Override
+	public void stop() {
+		running = false;
+		topic.removeAllListeners();
+	}
+
+	@Override
+	public boolean isRunning() {
+		return running;
+	}
+
+	@Override
+	public int getPhase() {
+		return Integer.MAX_VALUE - 200;
+	}
+
+}

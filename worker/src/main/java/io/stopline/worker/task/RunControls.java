@@ -1,0 +1,93 @@
+package io.stopline.worker.task;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+import io.stopline.protocol.RunControl;
+import io.stopline.protocol.RunEvent;
+import io.stopline.registry.ConversationRegistry;
+import io.stopline.registry.RunEvents;
+import io.stopline.registry.RunRecord;
+import io.stopline.worker.WorkerProperties;
+import io.stopline.worker.task.RunningTask.ControlAttempt;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import org.springframework.stereotype.Component;
+
+/**
+ * Pauses and resumes runs on this worker. A pause blocks the run at its next token, marks
+ * its record {@code paused} (the active listing shows it) and arms a timer that stops it
+ * with reason {@code timeout} after {@code max-pause-duration}; a resume undoes all
+ * three. Repeating either is harmless: it answers with the state the run is in.
+ */
+@Component
+public class RunControls {
+
+	private static final Logger log = LoggerFactory.getLogger(RunControls.class);
+
+	private final LocalTaskRegistry tasks;
+
+	private final ConversationRegistry registry;
+
+	private final RunEvents events;
+
+	private final Duration maxPause;
+
+	private final ScheduledExecutorService timers = Executors
+		.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("pause-timeouts").factory());
+
+	RunControls(LocalTaskRegistry tasks, ConversationRegistry registry, RunEvents events, WorkerProperties properties) {
+		this.tasks = tasks;
+		this.registry = registry;
+		this.events = events;
+		this.maxPause = properties.maxPauseDuration();
+	}
+
+	public void handle(RunControl command) {
+		Optional<RunningTask> task = tasks.find(command.userId(), command.conversationId())
+			.filter(candidate -> candidate.runId().equals(command.runId()));
+		if (task.isEmpty()) {
+			ignored(command, "not_running");
+			return;
+		}
+		task.get().underControl(() -> {
+			apply(task.get(), command);
+			return null;
+		});
+	}
+
+	private void apply(RunningTask task, RunControl command) {
+		boolean pause = RunControl.PAUSE.equals(command.action());
+		ControlAttempt attempt = pause ? task.pause() : task.resume();
+		Instant now = Instant.now();
+		RunEvent answer = pause ? new RunEvent.RunPaused(task.runId(), task.conversationId(), now)
+				: new RunEvent.RunResumed(task.runId(), task.conversationId(), now);
+		switch (attempt) {
+			case ENDING -> ignored(command, "ending");
+			case UNCHANGED -> events.toGateway(command.replyTo(), answer);
+			case CHANGED -> {
+				RunRecord record = task.record();
+				if (record != null) {
+					registry.changeState(record, pause ? RunRecord.RUNNING : RunRecord.PAUSED,
+							pause ? RunRecord.PAUSED : RunRecord.RUNNING);
+				}
+				task.pauseTimeout(pause ? timers.schedule(() -> task.requestStop("timeout", null, null),
+						maxPause.toMillis(), TimeUnit.MILLISECONDS) : null);
+				events.publish(task.userId(), List.of(command.replyTo(), task.job().replyTo()), answer);
+				log.info("run {} {}", task.runId(), pause ? "paused" : "resumed");
+			}
+		}
+	}
+
+	private void ignored(RunControl command, String cause) {
+		events.toGateway(command.replyTo(), new RunEvent.ControlIgnored(command.runId(), command.conversationId(),
+				command.action(), cause, Instant.now()));
+	}
+
+}
