@@ -79,6 +79,14 @@ final class Api {
 		return send(baseUrl, token, "POST", "/v1/conversation/" + conversationId + "/stop", null);
 	}
 
+	Response pause(String conversationId) {
+		return send(baseUrl, token, "POST", "/v1/conversation/" + conversationId + "/pause", null);
+	}
+
+	Response resume(String conversationId) {
+		return send(baseUrl, token, "POST", "/v1/conversation/" + conversationId + "/resume", null);
+	}
+
 	Response stopAll() {
 		return send(baseUrl, token, "POST", "/v1/conversations/stop", null);
 	}

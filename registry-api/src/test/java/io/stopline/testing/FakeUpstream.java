@@ -56,6 +56,10 @@ public final class FakeUpstream implements AutoCloseable {
 
 		private volatile long disconnectedNanos;
 
+		private volatile int sentAtDisconnect;
+
+		private final java.util.concurrent.CountDownLatch served = new java.util.concurrent.CountDownLatch(1);
+
 		private final java.util.concurrent.CountDownLatch disconnected = new java.util.concurrent.CountDownLatch(1);
 
 		Exchange(String request) {
@@ -78,7 +82,18 @@ public final class FakeUpstream implements AutoCloseable {
 			return disconnected.await(bound.toMillis(), TimeUnit.MILLISECONDS) ? disconnectedNanos : -1;
 		}
 
+		/** Tokens written when the client's disconnect was seen. */
+		public int tokensSentAtDisconnect() {
+			return sentAtDisconnect;
+		}
+
+		/** Waits until the server stopped writing this answer; true when it did. */
+		public boolean awaitServerDone(Duration bound) throws InterruptedException {
+			return served.await(bound.toMillis(), TimeUnit.MILLISECONDS);
+		}
+
 		void disconnected() {
+			sentAtDisconnect = sent.get();
 			disconnectedNanos = System.nanoTime();
 			disconnected.countDown();
 		}
@@ -109,8 +124,10 @@ public final class FakeUpstream implements AutoCloseable {
 		return "http://127.0.0.1:" + server.getLocalPort() + "/v1";
 	}
 
+	/** Answers the following requests so; forgets the requests taken so far. */
 	public FakeUpstream behave(Behaviour next) {
 		this.behaviour = next;
+		exchanges.clear();
 		return this;
 	}
 
@@ -161,7 +178,12 @@ public final class FakeUpstream implements AutoCloseable {
 			});
 			// returns when the answer is complete (the server then closes, as it said it
 			// would), or when the client went away mid-write
-			respond(socket.getOutputStream(), exchange, behaviour);
+			try {
+				respond(socket.getOutputStream(), exchange, behaviour);
+			}
+			finally {
+				exchange.served.countDown();
+			}
 		}
 		catch (IOException | InterruptedException ex) {
 			// the client went away mid-write: recorded by the reader

@@ -64,7 +64,13 @@ public class RunControls {
 
 	private void apply(RunningTask task, RunControl command) {
 		boolean pause = RunControl.PAUSE.equals(command.action());
-		ControlAttempt attempt = pause ? task.pause() : task.resume();
+		// a pause takes effect before it is announced (and no token in flight may follow
+		// the announcement); a resume is announced before the run goes on, so the
+		// watchers see run_resumed before the next token
+		ControlAttempt attempt = pause ? task.pause() : task.resumable();
+		if (pause && attempt == ControlAttempt.CHANGED) {
+			task.awaitQuiet();
+		}
 		Instant now = Instant.now();
 		RunEvent answer = pause ? new RunEvent.RunPaused(task.runId(), task.conversationId(), now)
 				: new RunEvent.RunResumed(task.runId(), task.conversationId(), now);
@@ -80,6 +86,9 @@ public class RunControls {
 				task.pauseTimeout(pause ? timers.schedule(() -> task.requestStop("timeout", null, null),
 						maxPause.toMillis(), TimeUnit.MILLISECONDS) : null);
 				events.publish(task.userId(), List.of(command.replyTo(), task.job().replyTo()), answer);
+				if (!pause) {
+					task.resume();
+				}
 				log.info("run {} {}", task.runId(), pause ? "paused" : "resumed");
 			}
 		}

@@ -64,6 +64,8 @@ public final class RunningTask {
 	 */
 	private final ReentrantLock control = new ReentrantLock();
 
+	private final ReentrantLock emitting = new ReentrantLock();
+
 	private boolean paused;
 
 	private @Nullable Future<?> pauseTimeout;
@@ -179,6 +181,12 @@ public final class RunningTask {
 		});
 	}
 
+	/** What {@link #resume} would do, without doing it. */
+	ControlAttempt resumable() {
+		return locked(() -> state != State.RUNNING ? ControlAttempt.ENDING
+				: paused ? ControlAttempt.CHANGED : ControlAttempt.UNCHANGED);
+	}
+
 	ControlAttempt resume() {
 		return locked(() -> {
 			if (state != State.RUNNING) {
@@ -208,6 +216,41 @@ public final class RunningTask {
 		finally {
 			lock.unlock();
 		}
+	}
+
+	/**
+	 * Publishes one token unless the run is paused; while paused, waits. Holding
+	 * {@code emitting} while publishing lets {@link #awaitQuiet} make sure no token
+	 * follows the pause announcement.
+	 */
+	void emitUnlessPaused(Emission emission) throws InterruptedException {
+		while (true) {
+			awaitResumed();
+			emitting.lock();
+			try {
+				if (!isPaused()) {
+					emission.emit();
+					return;
+				}
+			}
+			finally {
+				emitting.unlock();
+			}
+		}
+	}
+
+	/** After {@link #pause}: returns once no token is being published any more. */
+	void awaitQuiet() {
+		emitting.lock();
+		emitting.unlock();
+	}
+
+	/** One token's append and publish. */
+	@FunctionalInterface
+	interface Emission {
+
+		void emit() throws InterruptedException;
+
 	}
 
 	/** Runs a pause or resume with its Redis and event side, one at a time per run. */

@@ -172,7 +172,10 @@ public class TaskRunner {
 		if (Thread.currentThread().isInterrupted()) {
 			throw new InterruptedException();
 		}
-		task.awaitResumed();
+		task.emitUnlessPaused(() -> publish(task, token));
+	}
+
+	private void publish(RunningTask task, String token) throws InterruptedException {
 		int index = task.append(token);
 		StartRun job = task.job();
 		try {
@@ -184,8 +187,8 @@ public class TaskRunner {
 				throw new InterruptedException();
 			}
 			// Redis unreachable: the run goes on and its full text reaches the history
-			// when it ends; only the
-			// live stream misses tokens. Losing the run over a blip would be worse.
+			// when it ends; only the live stream misses tokens. Losing the run over a
+			// blip would be worse.
 			task.noteLostToken(ex);
 		}
 	}
