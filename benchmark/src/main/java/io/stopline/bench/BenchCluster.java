@@ -102,7 +102,7 @@ final class BenchCluster implements AutoCloseable {
 		properties.put("server.port", "0");
 		properties.put("spring.data.redis.url", redis.url());
 		properties.put("stopline.auth.jwt-secret", SECRET);
-		properties.put("stopline.auth.dev-tokens.enabled", "true");
+		properties.put("spring.profiles.active", "dev");
 		properties.put("logging.level.io.stopline", "WARN");
 		// the stop path's speed is measured, not the abuse limits
 		properties.put("stopline.gateway.max-active-runs-per-user", "1000000");

@@ -78,7 +78,7 @@ final class Cluster implements AutoCloseable {
 	ConfigurableApplicationContext addGateway() {
 		Map<String, String> all = new LinkedHashMap<>(common());
 		all.put("stopline.auth.jwt-secret", JWT_SECRET);
-		all.put("stopline.auth.dev-tokens.enabled", "true");
+		all.put("spring.profiles.active", "dev");
 		all.putAll(gatewayProperties);
 		ConfigurableApplicationContext context = GatewayApplication.application().run(args(all));
 		gateways.add(context);

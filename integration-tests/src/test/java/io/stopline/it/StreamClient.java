@@ -35,6 +35,10 @@ final class StreamClient implements AutoCloseable {
 		return open(gatewayUrl, conversationId, null, token);
 	}
 
+	static StreamClient withoutToken(String gatewayUrl, String conversationId) {
+		return open(gatewayUrl, conversationId, null, null);
+	}
+
 	/** Authenticated by the {@code token} query parameter, as a browser must. */
 	static StreamClient withQueryToken(String gatewayUrl, String conversationId, String token) {
 		return open(gatewayUrl, conversationId, token, null);

@@ -45,6 +45,7 @@ public record RunOutcome(String status, String content, @Nullable String stopRea
 			case "timeout" -> "Conversation stopped: it ran past its time limit.";
 			case "shutdown" -> "Conversation stopped: the server running it shut down.";
 			case "lost" -> "Conversation stopped: its run was lost.";
+			case "admin" -> "Conversation stopped by an administrator.";
 			default -> HistoryMessage.STOP_NOTICE;
 		};
 	}

@@ -71,6 +71,24 @@ public final class TestRedis implements AutoCloseable {
 		return redis;
 	}
 
+	/**
+	 * A dedicated {@code redis-server} process that requires a password for the default
+	 * user and has an ACL user {@code user}: its {@link #url()} carries that user's
+	 * credentials.
+	 */
+	public static TestRedis withCredentials(String user, String password) {
+		TestRedis plain = startProcess(freePort(), List.of("--requirepass", "default-" + password, "--user", user, "on",
+				">" + password, "~*", "&*", "+@all"));
+		Runtime.getRuntime().addShutdownHook(new Thread(plain::close));
+		return new TestRedis("redis://" + user + ":" + password + "@127.0.0.1:" + plain.port, plain.process, null,
+				plain.port, plain.extraArgs);
+	}
+
+	/** The port of a process-backed Redis. */
+	public int port() {
+		return port;
+	}
+
 	public String url() {
 		return url;
 	}
@@ -173,7 +191,9 @@ public final class TestRedis implements AutoCloseable {
 			InputStream in = socket.getInputStream();
 			byte[] reply = new byte[7];
 			int read = in.readNBytes(reply, 0, 7);
-			return read == 7 && new String(reply, StandardCharsets.US_ASCII).startsWith("+PONG");
+			String answer = new String(reply, 0, Math.max(read, 0), StandardCharsets.US_ASCII);
+			// a server that wants a password is up as well
+			return answer.startsWith("+PONG") || answer.startsWith("-NOAUTH");
 		}
 		catch (IOException ex) {
 			return false;

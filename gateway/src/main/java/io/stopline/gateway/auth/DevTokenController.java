@@ -42,13 +42,20 @@ class DevTokenController {
 			throw new ErrorResponseException(HttpStatus.NOT_FOUND);
 		}
 		Instant now = Instant.now();
-		JwtClaimsSet claims = JwtClaimsSet.builder()
+		JwtClaimsSet.Builder claims = JwtClaimsSet.builder()
 			.subject(request.user())
 			.claim(properties.rolesClaim(), request.roles() == null ? List.of() : request.roles())
 			.issuedAt(now)
-			.expiresAt(now.plus(properties.devTokens().validity()))
-			.build();
-		String token = encoder.encode(JwtEncoderParameters.from(JwsHeader.with(MacAlgorithm.HS256).build(), claims))
+			.expiresAt(now.plus(properties.devTokens().validity()));
+		// the gateway's own checks apply to its dev tokens too
+		if (properties.issuer() != null) {
+			claims.issuer(properties.issuer());
+		}
+		if (properties.audience() != null) {
+			claims.audience(List.of(properties.audience()));
+		}
+		String token = encoder
+			.encode(JwtEncoderParameters.from(JwsHeader.with(MacAlgorithm.HS256).build(), claims.build()))
 			.getTokenValue();
 		return Map.of("token", token);
 	}

@@ -3,24 +3,20 @@ package io.stopline.gateway.auth;
 import java.util.List;
 import java.util.regex.Pattern;
 
-import javax.crypto.SecretKey;
-import javax.crypto.spec.SecretKeySpec;
-
 import com.nimbusds.jose.jwk.source.ImmutableSecret;
 import io.stopline.gateway.GatewayProperties;
 import io.stopline.gateway.system.ProblemWriter;
 
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.core.env.Environment;
 import org.springframework.http.HttpMethod;
 import org.springframework.http.HttpStatus;
 import org.springframework.security.config.Customizer;
 import org.springframework.security.config.annotation.web.builders.HttpSecurity;
 import org.springframework.security.config.http.SessionCreationPolicy;
-import org.springframework.security.oauth2.jose.jws.MacAlgorithm;
 import org.springframework.security.oauth2.jwt.JwtDecoder;
 import org.springframework.security.oauth2.jwt.JwtEncoder;
-import org.springframework.security.oauth2.jwt.NimbusJwtDecoder;
 import org.springframework.security.oauth2.jwt.NimbusJwtEncoder;
 import org.springframework.security.oauth2.server.resource.authentication.JwtAuthenticationConverter;
 import org.springframework.security.oauth2.server.resource.authentication.JwtGrantedAuthoritiesConverter;
@@ -107,17 +103,20 @@ class SecurityConfiguration {
 	}
 
 	@Bean
-	JwtDecoder jwtDecoder(AuthProperties properties) {
-		return NimbusJwtDecoder.withSecretKey(secretKey(properties)).macAlgorithm(MacAlgorithm.HS256).build();
+	JwtDecoder jwtDecoder(AuthProperties properties, Environment environment) {
+		AuthPolicy.check(properties, environment);
+		return JwtDecoders.of(properties);
 	}
 
+	/** Signs dev tokens; only with a secret (and only the dev profile serves them). */
 	@Bean
 	JwtEncoder jwtEncoder(AuthProperties properties) {
-		return new NimbusJwtEncoder(new ImmutableSecret<>(secretKey(properties)));
-	}
-
-	private static SecretKey secretKey(AuthProperties properties) {
-		return new SecretKeySpec(properties.secretBytes(), "HmacSHA256");
+		if (!properties.hasSecret()) {
+			return parameters -> {
+				throw new IllegalStateException("no jwt secret to sign with");
+			};
+		}
+		return new NimbusJwtEncoder(new ImmutableSecret<>(JwtDecoders.secretKey(properties)));
 	}
 
 }

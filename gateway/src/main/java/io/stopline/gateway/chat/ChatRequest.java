@@ -7,6 +7,7 @@ import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.NotBlank;
 import jakarta.validation.constraints.NotEmpty;
 import jakarta.validation.constraints.NotNull;
+import jakarta.validation.constraints.Pattern;
 import jakarta.validation.constraints.Positive;
 import jakarta.validation.constraints.Size;
 import org.jspecify.annotations.Nullable;
@@ -33,6 +34,9 @@ record ChatRequest(@NotBlank @Size(max = 128) String model, @NotEmpty @Size(max 
 		return messages.get(messages.size() - 1).content();
 	}
 
-	record Message(@NotBlank @Size(max = 32) String role, @NotNull @Size(max = 100_000) String content) {
+	record Message(
+			@NotNull @Pattern(regexp = "system|user|assistant|tool",
+					message = "must be one of system, user, assistant, tool") String role,
+			@NotNull @Size(max = 100_000) String content) {
 	}
 }

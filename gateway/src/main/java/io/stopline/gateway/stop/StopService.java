@@ -77,21 +77,33 @@ class StopService {
 	}
 
 	StopResult stop(String userId, String conversationId, String reason) {
-		String endpoint = "stop_all".equals(reason) ? "all" : "single";
+		return stop(userId, userId, conversationId, reason);
+	}
+
+	/**
+	 * Stops a user's run on behalf of {@code actor} (the user, or an admin acting on any
+	 * user's run: audited as the admin).
+	 */
+	StopResult stop(String actor, String userId, String conversationId, String reason) {
+		String endpoint = switch (reason) {
+			case "stop_all" -> "all";
+			case "admin" -> "admin";
+			default -> "single";
+		};
 		long started = System.nanoTime();
 		try {
 			Attempt attempt = attempt(userId, conversationId, reason);
 			long took = System.nanoTime() - started;
 			metrics.record(endpoint, StopMetrics.outcome(attempt.result()), took);
 			// the audit line is this stop's one log line: who, what, outcome, latency
-			audit.record(new StopAudit.Entry(userId, userId, conversationId, attempt.runId(), reason,
+			audit.record(new StopAudit.Entry(actor, userId, conversationId, attempt.runId(), reason,
 					StopMetrics.outcome(attempt.result()), took / 1000, Instant.now()));
 			return attempt.result();
 		}
 		catch (RuntimeException ex) {
 			long took = System.nanoTime() - started;
 			metrics.record(endpoint, "error", took);
-			audit.record(new StopAudit.Entry(userId, userId, conversationId, null, reason, "error", took / 1000,
+			audit.record(new StopAudit.Entry(actor, userId, conversationId, null, reason, "error", took / 1000,
 					Instant.now()));
 			throw ex;
 		}
