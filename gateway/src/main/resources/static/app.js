@@ -1,133 +1,263 @@
 import { createStopState } from './stop-state.js';
 
+// The page: everything about the open conversation comes from its WebSocket
+// (/v1/conversation/{id}/stream), so every tab and a reloaded page show the same thing.
 const $ = (id) => document.getElementById(id);
-let token = sessionStorage.getItem('stopline.token');
-const auth = () => ({ Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' });
+let token = localStorage.getItem('stopline.token');
+let conversationId = null;
+let socket = null;
+const lastToken = new Map(); // run id -> index of the last token shown
+const json = { 'Content-Type': 'application/json' };
+const auth = () => ({ Authorization: `Bearer ${token}`, ...json });
+const post = (path, body) => fetch(path, { method: 'POST', headers: auth(), body: body && JSON.stringify(body) });
 
 const stopState = createStopState((state) => {
   const stop = $('stop');
   stop.hidden = !stopState.showStopButton();
-  stop.setAttribute('aria-busy', String(state.phase === 'stopping'));
-  stop.textContent = state.phase === 'stopping' ? 'Stopping…' : 'Stop';
+  stop.disabled = false;
+  stop.setAttribute('aria-busy', String(state.phase === 'stopping' || state.phase === 'requested'));
+  stop.textContent = state.phase === 'stopping' ? 'Stopping…' : state.phase === 'requested' ? 'Stop requested…' : 'Stop';
+  const pause = $('pause');
+  pause.hidden = state.phase !== 'active';
+  pause.textContent = state.paused ? 'Resume' : 'Pause';
   $('send').disabled = state.phase !== 'idle';
-  $('status').textContent = state.message || '';
+  $('status').textContent = state.message || (state.paused ? 'Paused.' : '');
   $('status').className = state.error ? 'error' : '';
 });
 
+// ---- sign in ----------------------------------------------------------------------------------
 $('signin').addEventListener('submit', async (event) => {
   event.preventDefault();
   const response = await fetch('/v1/auth/dev-token', {
-    method: 'POST', headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ user: $('user').value }),
-  });
-  if (!response.ok) { $('whoami').textContent = 'Sign-in failed (dev tokens off?)'; return; }
+    method: 'POST', headers: json, body: JSON.stringify({ user: $('user').value }),
+  }).catch(() => null);
+  if (!response || !response.ok) { $('whoami').textContent = 'Sign-in failed (dev tokens off?)'; return; }
   token = (await response.json()).token;
-  sessionStorage.setItem('stopline.token', token);
+  localStorage.setItem('stopline.token', token);
+  localStorage.setItem('stopline.user', $('user').value);
   $('whoami').textContent = `Signed in as ${$('user').value}`;
+  refreshConversations();
   refreshActive();
+  if (conversationId) connect(conversationId);
 });
 
-function addMessage(role, text, status) {
+// ---- messages ---------------------------------------------------------------------------------
+function messageItem(message) {
   const li = document.createElement('li');
-  li.className = role;
-  li.textContent = text;
-  if (status === 'stopped' || status === 'interrupted' || status === 'failed') {
+  li.className = `${message.role} ${message.status || ''}`;
+  if (message.run_id) li.dataset.run = message.run_id;
+  li.dataset.role = message.role;
+  const text = document.createElement('span');
+  text.className = 'text';
+  text.textContent = message.content;
+  li.append(text);
+  if (['stopped', 'interrupted', 'failed'].includes(message.status) && message.role === 'assistant') {
     const marker = document.createElement('span');
     marker.className = 'marker';
-    marker.textContent = status;
+    marker.textContent = message.status;
     li.append(marker);
   }
-  $('messages').append(li);
   return li;
 }
 
-async function showHistory(conversationId) {
-  const response = await fetch(`/v1/conversation/${encodeURIComponent(conversationId)}`, { headers: auth() });
-  if (!response.ok) return;
-  $('messages').replaceChildren();
-  for (const m of (await response.json()).messages) addMessage(m.role, m.content, m.status);
+const find = (runId, role) => $('messages').querySelector(`li[data-run="${CSS.escape(runId)}"][data-role="${role}"]`);
+
+function showMessage(message) {
+  const existing = message.run_id && find(message.run_id, message.role);
+  if (existing && (message.role !== 'system' || existing.textContent === message.content)) {
+    if (message.role === 'assistant' && message.status !== 'streaming') existing.replaceWith(messageItem(message));
+    return;
+  }
+  $('messages').append(messageItem(message));
 }
 
+function streamingAnswer(runId) {
+  let answer = find(runId, 'assistant');
+  if (!answer) {
+    answer = messageItem({ role: 'assistant', content: '', status: 'streaming', run_id: runId });
+    $('messages').append(answer);
+  }
+  return answer;
+}
+
+function finish(event, status) {
+  const answer = streamingAnswer(event.run_id);
+  answer.replaceWith(messageItem({ role: 'assistant', content: event.content ?? answer.textContent, status,
+    run_id: event.run_id }));
+}
+
+function onEvent(event) {
+  stopState.onEvent(event);
+  switch (event.type) {
+    case 'state':
+      $('messages').replaceChildren();
+      event.messages.forEach(showMessage);
+      if (event.active_run) streamingAnswer(event.active_run.run_id);
+      break;
+    case 'message_added': showMessage(event.message); break;
+    case 'run_started': streamingAnswer(event.run_id); break;
+    case 'token': {
+      if ((lastToken.get(event.run_id) ?? -1) >= event.index) break; // a repeat after the state
+      lastToken.set(event.run_id, event.index);
+      streamingAnswer(event.run_id).querySelector('.text').textContent += event.delta;
+      break;
+    }
+    case 'run_stopped': finish(event, 'stopped'); break;
+    case 'run_completed': finish(event, 'complete'); break;
+    case 'run_failed': finish(event, 'failed'); break;
+    default:
+  }
+  if (event.type.startsWith('run_')) { refreshActive(); refreshConversations(); }
+}
+
+// ---- the conversation's socket ----------------------------------------------------------------
+function connect(id) {
+  if (socket) { socket.onclose = null; socket.close(); }
+  const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+  const ws = new WebSocket(`${scheme}://${location.host}/v1/conversation/${encodeURIComponent(id)}/stream?token=${encodeURIComponent(token)}`);
+  socket = ws;
+  $('connection').textContent = 'connecting…';
+  ws.onopen = () => { $('connection').textContent = 'live'; };
+  ws.onmessage = (message) => onEvent(JSON.parse(message.data));
+  ws.onclose = (close) => {
+    if (socket !== ws) return;
+    socket = null;
+    if (close.code === 1008) { $('connection').textContent = 'not available (sign in again?)'; return; }
+    $('connection').textContent = 'reconnecting…';
+    setTimeout(() => { if (conversationId === id && !socket) connect(id); }, 1000);
+  };
+}
+
+function open(id) {
+  conversationId = id;
+  lastToken.clear();
+  $('conversation-id').textContent = id ? `Conversation ${id}` : 'New conversation';
+  $('messages').replaceChildren();
+  stopState.onEvent({ type: 'state', active_run: null });
+  if (socket) { socket.onclose = null; socket.close(); socket = null; }
+  $('connection').textContent = '';
+  if (id && token) connect(id);
+  document.querySelectorAll('#conversations button').forEach((b) => b.setAttribute('aria-current', String(b.dataset.id === id)));
+}
+
+window.addEventListener('hashchange', () => open(location.hash.slice(1) || null));
+$('new-conversation').addEventListener('click', () => { location.hash = ''; open(null); $('prompt').focus(); });
+
+// ---- send, stop, pause ------------------------------------------------------------------------
 $('composer').addEventListener('submit', async (event) => {
   event.preventDefault();
   if (!token) { $('status').textContent = 'Sign in first.'; return; }
-  const prompt = $('prompt').value;
-  const body = { model: $('agent').value, stream: true, max_tokens: 400, messages: [{ role: 'user', content: prompt }] };
-  if ($('conversation').value) body.conversation_id = $('conversation').value;
-  addMessage('user', prompt);
-  $('prompt').value = '';
-  const answer = addMessage('assistant', '');
+  const id = conversationId || `c-${crypto.randomUUID()}`;
+  const body = { model: $('agent').value, stream: true, max_tokens: 400, conversation_id: id,
+    messages: [{ role: 'user', content: $('prompt').value }] };
+  const abort = new AbortController();
   let response;
   try {
-    response = await fetch('/v1/chat/completions', { method: 'POST', headers: auth(), body: JSON.stringify(body) });
+    response = await fetch('/v1/chat/completions', { method: 'POST', headers: auth(), body: JSON.stringify(body), signal: abort.signal });
   } catch (error) {
-    stopState.runEnded('The server could not be reached.');
+    $('status').textContent = 'The server could not be reached.';
     return;
   }
   if (!response.ok) {
     const problem = await response.json().catch(() => ({}));
-    stopState.runEnded(problem.detail || `Request failed (${response.status})`);
+    $('status').textContent = problem.detail || `Request failed (${response.status})`;
+    $('status').className = 'error';
     return;
   }
-  const conversationId = response.headers.get('X-Conversation-Id');
-  $('conversation').value = conversationId;
-  stopState.runStarted(conversationId);
-  refreshActive();
-  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = '';
-  let finish = null;
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buffer += value;
-    let cut;
-    while ((cut = buffer.indexOf('\n\n')) >= 0) {
-      const line = buffer.slice(0, cut).replace(/^data: /, '');
-      buffer = buffer.slice(cut + 2);
-      if (line === '[DONE]') continue;
-      const chunk = JSON.parse(line);
-      if (chunk.error) { finish = 'failed'; continue; }
-      const choice = chunk.choices[0];
-      if (choice.delta.content) answer.textContent += choice.delta.content;
-      if (choice.finish_reason) finish = choice.finish_reason;
+  // The run is reserved: the conversation's socket carries everything from here on. Leaving the
+  // HTTP stream does not stop the run.
+  abort.abort();
+  $('prompt').value = '';
+  if (conversationId !== id) { history.replaceState(null, '', `#${id}`); open(id); }
+  else if (!socket) connect(id);
+});
+
+$('stop').addEventListener('click', () => stopState.stop(conversationId,
+  (id) => post(`/v1/conversation/${encodeURIComponent(id)}/stop`)));
+
+$('pause').addEventListener('click', async () => {
+  const action = stopState.get().paused ? 'resume' : 'pause';
+  const response = await post(`/v1/conversation/${encodeURIComponent(conversationId)}/${action}`).catch(() => null);
+  if (!response || !response.ok) $('status').textContent = `Could not ${action} (${response ? response.status : 'network error'}).`;
+});
+
+// ---- conversations and the active panel -------------------------------------------------------
+async function refreshConversations() {
+  if (!token) return;
+  const response = await fetch('/v1/conversations?limit=30', { headers: auth() }).catch(() => null);
+  if (!response || !response.ok) return;
+  const list = $('conversations');
+  list.replaceChildren();
+  for (const c of (await response.json()).conversations) {
+    const li = document.createElement('li');
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.dataset.id = c.conversation_id;
+    button.textContent = c.title || c.conversation_id;
+    button.title = c.conversation_id;
+    button.setAttribute('aria-current', String(c.conversation_id === conversationId));
+    button.addEventListener('click', () => { location.hash = c.conversation_id; });
+    li.append(button);
+    if (c.active) {
+      const live = document.createElement('span');
+      live.className = 'live';
+      live.textContent = '● running';
+      li.append(live);
     }
+    list.append(li);
   }
-  stopState.runEnded(finish === 'cancelled' ? 'Stopped.' : finish === 'failed' ? 'The answer failed.' : '');
-  await showHistory(conversationId);
-  refreshActive();
-});
-
-$('stop').addEventListener('click', () => stopState.stop((id) =>
-  fetch(`/v1/conversation/${encodeURIComponent(id)}/stop`, { method: 'POST', headers: auth() })));
-
-$('stop-all').addEventListener('click', () => $('confirm-stop-all').showModal());
-$('confirm-stop-all').addEventListener('close', async () => {
-  if ($('confirm-stop-all').returnValue !== 'ok') return;
-  await fetch('/v1/conversations/stop', { method: 'POST', headers: auth() });
-  refreshActive();
-});
+}
 
 async function refreshActive() {
   if (!token) return;
   const response = await fetch('/v1/conversations/active', { headers: auth() }).catch(() => null);
   if (!response || !response.ok) return;
   const list = $('active');
+  const checked = new Set([...list.querySelectorAll('input:checked')].map((box) => box.value));
   list.replaceChildren();
   for (const run of Object.values((await response.json()).active_conversations)) {
     const li = document.createElement('li');
-    const label = document.createElement('span');
-    label.textContent = `${run.conversation_id.slice(0, 12)} · ${run.agent_name}`;
+    const box = document.createElement('input');
+    box.type = 'checkbox';
+    box.value = run.conversation_id;
+    box.checked = checked.has(run.conversation_id);
+    box.id = `select-${run.conversation_id}`;
+    const label = document.createElement('label');
+    label.htmlFor = box.id;
+    label.textContent = `${run.conversation_id.slice(0, 14)} · ${run.agent_name} · ${run.state}`;
     const stop = document.createElement('button');
+    stop.type = 'button';
     stop.textContent = 'Stop';
     stop.setAttribute('aria-label', `Stop conversation ${run.conversation_id}`);
     stop.addEventListener('click', async () => {
       stop.disabled = true;
-      await fetch(`/v1/conversation/${encodeURIComponent(run.conversation_id)}/stop`, { method: 'POST', headers: auth() });
+      await post(`/v1/conversation/${encodeURIComponent(run.conversation_id)}/stop`).catch(() => null);
       refreshActive();
     });
-    li.append(label, stop);
+    li.append(box, label, stop);
     list.append(li);
   }
 }
+
+async function bulkStop(body) {
+  const response = await post('/v1/conversations/stop', body).catch(() => null);
+  $('active-status').textContent = response && response.ok ? (await response.json()).message : 'Stop failed; try again.';
+  refreshActive();
+}
+
+$('stop-selected').addEventListener('click', () => {
+  const ids = [...$('active').querySelectorAll('input:checked')].map((box) => box.value);
+  if (ids.length) bulkStop({ conversation_ids: ids });
+});
+$('stop-all').addEventListener('click', () => $('confirm-stop-all').showModal());
+$('confirm-stop-all').addEventListener('close', () => {
+  if ($('confirm-stop-all').returnValue === 'ok') bulkStop(null);
+});
+
 setInterval(refreshActive, 2000);
-if (token) $('whoami').textContent = 'Signed in';
+if (token) {
+  $('whoami').textContent = `Signed in as ${localStorage.getItem('stopline.user') || ''}`;
+  refreshConversations();
+  refreshActive();
+}
+open(location.hash.slice(1) || null);

@@ -1,0 +1,255 @@
+package io.stopline.it;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+import io.stopline.testing.TestRedis;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInfo;
+import org.openqa.selenium.By;
+import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.OutputType;
+import org.openqa.selenium.TakesScreenshot;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.WindowType;
+import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.chrome.ChromeDriverService;
+import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.support.ui.ExpectedConditions;
+import org.openqa.selenium.support.ui.WebDriverWait;
+import tools.jackson.databind.JsonNode;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The web page in real headless Chromium (Debian's {@code chromium} and
+ * {@code chromium-driver}, which {@code ./stopline test} installs), against a gateway and
+ * two workers: send and stop, a double click sends one stop, a stop from a second tab
+ * updates the first, a reload mid-run shows the stop button, stop all behind its dialog,
+ * and a failed stop request shows the error and recovers. Screenshots of the key states
+ * go to {@code integration-tests/target/browser-screenshots/}.
+ */
+class WebPageBrowserTests {
+
+	private static final Duration BOUND = Duration.ofSeconds(15);
+
+	private static final Path SCREENSHOTS = Path.of("target", "browser-screenshots");
+
+	private static Cluster cluster;
+
+	private ChromeDriver browser;
+
+	private String user;
+
+	private String testName;
+
+	@BeforeAll
+	static void startCluster() throws IOException {
+		// slow enough tokens that a person (or a test) can act while the answer streams
+		cluster = Cluster.start(TestRedis.shared(), 1, 2, Map.of("stopline.model.simulated.token-delay", "60ms"));
+		Files.createDirectories(SCREENSHOTS);
+	}
+
+	@AfterAll
+	static void stopCluster() {
+		if (cluster != null) {
+			cluster.close();
+		}
+	}
+
+	@BeforeEach
+	void openBrowser(TestInfo info) {
+		testName = info.getTestMethod().orElseThrow().getName();
+		ChromeOptions options = new ChromeOptions();
+		options.setBinary(binary("STOPLINE_CHROMIUM", "/usr/bin/chromium"));
+		options.addArguments("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,900",
+				"--disable-gpu");
+		ChromeDriverService service = new ChromeDriverService.Builder()
+			.usingDriverExecutable(new File(binary("STOPLINE_CHROMEDRIVER", "/usr/bin/chromedriver")))
+			.build();
+		browser = new ChromeDriver(service, options);
+		user = "page-" + UUID.randomUUID().toString().substring(0, 8);
+	}
+
+	@AfterEach
+	void closeBrowser() {
+		if (browser != null) {
+			screenshot("last");
+			browser.quit();
+		}
+		cluster.api(0, user).stopAll();
+	}
+
+	@Test
+	void sendStreamAndStop() {
+		signIn();
+		send("Tell me a story");
+		WebElement stop = visible(By.id("stop"));
+		awaitStreamedText();
+		screenshot("1-streaming");
+		stop.click();
+
+		waitFor().until(ExpectedConditions.textToBe(By.cssSelector("#messages li.assistant .marker"), "stopped"));
+		waitFor().until(ExpectedConditions.invisibilityOfElementLocated(By.id("stop")));
+		waitFor().until(ExpectedConditions.textToBePresentInElementLocated(By.cssSelector("#messages li.system"),
+				"Conversation stopped by user."));
+		assertThat(browser.findElement(By.cssSelector("#messages li.assistant .text")).getText()).isNotBlank();
+		assertThat(browser.findElement(By.id("send")).isEnabled()).isTrue();
+		screenshot("2-stopped");
+	}
+
+	@Test
+	void aRapidDoubleClickSendsOneStop() {
+		signIn();
+		send("Tell me a story");
+		awaitStreamedText();
+		// two clicks in the same task: the second finds the stop in flight
+		((JavascriptExecutor) browser)
+			.executeScript("const b = document.getElementById('stop'); b.click(); b.click(); b.click();");
+		waitFor().until(ExpectedConditions.textToBe(By.cssSelector("#messages li.assistant .marker"), "stopped"));
+
+		Api admin = Api.forAdmin(cluster.gatewayUrl(0), "admin-" + UUID.randomUUID());
+		JsonNode stops = admin.get("/v1/admin/audit/stops?user=" + user).json().get("stops");
+		assertThat(stops).as("stop requests the gateway received").hasSize(1);
+	}
+
+	@Test
+	void aStopFromASecondTabUpdatesTheFirst() {
+		signIn();
+		send("Tell me a story");
+		awaitStreamedText();
+		String first = browser.getWindowHandle();
+		String url = browser.getCurrentUrl();
+
+		browser.switchTo().newWindow(WindowType.TAB);
+		browser.get(url);
+		WebElement stopInSecond = visible(By.id("stop"));
+		stopInSecond.click();
+		waitFor().until(ExpectedConditions.invisibilityOfElementLocated(By.id("stop")));
+
+		browser.switchTo().window(first);
+		waitFor().until(ExpectedConditions.invisibilityOfElementLocated(By.id("stop")));
+		waitFor().until(ExpectedConditions.textToBe(By.cssSelector("#messages li.assistant .marker"), "stopped"));
+		screenshot("first-tab-after-stop-in-second");
+	}
+
+	@Test
+	void aReloadMidRunShowsTheStopButton() {
+		signIn();
+		send("Tell me a story");
+		awaitStreamedText();
+		browser.navigate().refresh();
+
+		WebElement stop = visible(By.id("stop"));
+		String before = awaitStreamedText();
+		waitFor().until(driver -> text().length() > before.length());
+		screenshot("reloaded-mid-run");
+		stop.click();
+		waitFor().until(ExpectedConditions.textToBe(By.cssSelector("#messages li.assistant .marker"), "stopped"));
+	}
+
+	@Test
+	void stopAllAsksForConfirmationFirst() {
+		signIn();
+		Api api = cluster.api(0, user);
+		api.chatStream("c-" + UUID.randomUUID(), 5000);
+		api.chatStream("c-" + UUID.randomUUID(), 5000);
+		waitFor().until(driver -> driver.findElements(By.cssSelector("#active li")).size() == 2);
+
+		browser.findElement(By.id("stop-all")).click();
+		WebElement dialog = visible(By.id("confirm-stop-all"));
+		screenshot("stop-all-dialog");
+		dialog.findElement(By.cssSelector("button[value=cancel]")).click();
+		assertThat(api.active().json().get("active_conversations").size()).as("cancel stops nothing").isEqualTo(2);
+
+		browser.findElement(By.id("stop-all")).click();
+		visible(By.id("confirm-ok")).click();
+		waitFor().until(driver -> driver.findElements(By.cssSelector("#active li")).isEmpty());
+		assertThat(api.active().json().get("active_conversations").size()).isZero();
+		waitFor().until(ExpectedConditions.textToBePresentInElementLocated(By.id("active-status"), "Stopped 2"));
+	}
+
+	@Test
+	void aFailedStopShowsTheErrorAndRecovers() {
+		signIn();
+		send("Tell me a story");
+		awaitStreamedText();
+		// the gateway unreachable, for stop requests only: the socket stays up
+		browser.executeCdpCommand("Network.enable", Map.of());
+		browser.executeCdpCommand("Network.setBlockedURLs", Map.of("urls", List.of("*/stop")));
+
+		browser.findElement(By.id("stop")).click();
+		waitFor().until(
+				ExpectedConditions.textToBePresentInElementLocated(By.id("status"), "the server could not be reached"));
+		WebElement stop = visible(By.id("stop"));
+		assertThat(stop.getText()).isEqualTo("Stop");
+		screenshot("stop-failed");
+
+		browser.executeCdpCommand("Network.setBlockedURLs", Map.of("urls", List.of()));
+		stop.click();
+		waitFor().until(ExpectedConditions.textToBe(By.cssSelector("#messages li.assistant .marker"), "stopped"));
+		waitFor().until(ExpectedConditions.invisibilityOfElementLocated(By.id("stop")));
+	}
+
+	private void signIn() {
+		browser.get(cluster.gatewayUrl(0) + "/");
+		WebElement name = browser.findElement(By.id("user"));
+		name.clear();
+		name.sendKeys(user);
+		browser.findElement(By.cssSelector("#signin button")).click();
+		waitFor().until(ExpectedConditions.textToBe(By.id("whoami"), "Signed in as " + user));
+	}
+
+	private void send(String prompt) {
+		browser.findElement(By.id("prompt")).sendKeys(prompt);
+		browser.findElement(By.id("send")).click();
+		waitFor()
+			.until(ExpectedConditions.textToBePresentInElementLocated(By.cssSelector("#messages li.user"), prompt));
+	}
+
+	private String awaitStreamedText() {
+		waitFor().until(driver -> !text().isBlank());
+		return text();
+	}
+
+	private String text() {
+		List<WebElement> answers = browser.findElements(By.cssSelector("#messages li.assistant .text"));
+		return answers.isEmpty() ? "" : answers.get(answers.size() - 1).getText();
+	}
+
+	private WebElement visible(By locator) {
+		return waitFor().until(ExpectedConditions.visibilityOfElementLocated(locator));
+	}
+
+	private WebDriverWait waitFor() {
+		return new WebDriverWait(browser, BOUND);
+	}
+
+	private void screenshot(String name) {
+		try {
+			File shot = ((TakesScreenshot) browser).getScreenshotAs(OutputType.FILE);
+			Files.copy(shot.toPath(), SCREENSHOTS.resolve(testName + "-" + name + ".png"),
+					StandardCopyOption.REPLACE_EXISTING);
+		}
+		catch (IOException | RuntimeException ex) {
+			System.out.println("[browser] no screenshot " + name + ": " + ex);
+		}
+	}
+
+	private static String binary(String env, String fallback) {
+		String configured = System.getenv(env);
+		return configured != null ? configured : fallback;
+	}
+
+}
