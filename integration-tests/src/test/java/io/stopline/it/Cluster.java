@@ -21,7 +21,7 @@ final class Cluster implements AutoCloseable {
 
 	static final String JWT_SECRET = "integration-tests-secret-of-at-least-32-bytes";
 
-	private final TestRedis redis;
+	private final Map<String, String> redisProperties;
 
 	private final List<ConfigurableApplicationContext> gateways = new ArrayList<>();
 
@@ -29,8 +29,8 @@ final class Cluster implements AutoCloseable {
 
 	private final Map<String, String> gatewayProperties = new LinkedHashMap<>();
 
-	private Cluster(TestRedis redis) {
-		this.redis = redis;
+	private Cluster(Map<String, String> redisProperties) {
+		this.redisProperties = redisProperties;
 	}
 
 	static Cluster start(TestRedis redis, int gatewayCount, int workerCount, Map<String, String> workerProperties) {
@@ -39,7 +39,17 @@ final class Cluster implements AutoCloseable {
 
 	static Cluster start(TestRedis redis, int gatewayCount, int workerCount, Map<String, String> workerProperties,
 			Map<String, String> gatewayProperties) {
-		Cluster cluster = new Cluster(redis);
+		return start(Map.of("spring.data.redis.url", redis.url()), gatewayCount, workerCount, workerProperties,
+				gatewayProperties);
+	}
+
+	/**
+	 * On any Redis set-up, given as Spring properties (a URL, or Sentinel or Cluster
+	 * nodes).
+	 */
+	static Cluster start(Map<String, String> redisProperties, int gatewayCount, int workerCount,
+			Map<String, String> workerProperties, Map<String, String> gatewayProperties) {
+		Cluster cluster = new Cluster(redisProperties);
 		cluster.gatewayProperties.putAll(gatewayProperties);
 		try {
 			for (int i = 0; i < workerCount; i++) {
@@ -132,7 +142,7 @@ final class Cluster implements AutoCloseable {
 	private Map<String, String> common() {
 		Map<String, String> properties = new LinkedHashMap<>();
 		properties.put("server.port", "0");
-		properties.put("spring.data.redis.url", redis.url());
+		properties.putAll(redisProperties);
 		properties.put("spring.main.banner-mode", "off");
 		properties.put("logging.level.root", "WARN");
 		properties.put("logging.level.io.stopline", "INFO");

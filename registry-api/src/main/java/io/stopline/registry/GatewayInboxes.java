@@ -7,7 +7,6 @@ import io.stopline.protocol.Json;
 import io.stopline.protocol.RunEvent;
 import org.redisson.api.RTopic;
 import org.redisson.api.RedissonClient;
-import org.redisson.client.codec.StringCodec;
 
 /**
  * Publishes run events to the inbox channel of a gateway
@@ -23,7 +22,7 @@ public final class GatewayInboxes {
 	}
 
 	public RTopic inbox(String gatewayId) {
-		return redisson.getTopic(Keys.gatewayInbox(gatewayId), StringCodec.INSTANCE);
+		return Channels.topic(redisson, Keys.gatewayInbox(gatewayId));
 	}
 
 	public void publish(String gatewayId, RunEvent event) {

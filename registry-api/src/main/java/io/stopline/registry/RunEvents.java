@@ -10,7 +10,6 @@ import io.stopline.protocol.Json;
 import io.stopline.protocol.RunEvent;
 import org.redisson.api.RTopic;
 import org.redisson.api.RedissonClient;
-import org.redisson.client.codec.StringCodec;
 
 /**
  * Publishes a run's events where they are awaited: the inbox of each gateway waiting for
@@ -31,7 +30,7 @@ public final class RunEvents {
 	}
 
 	public RTopic conversation(String userId, String conversationId) {
-		return redisson.getTopic(Keys.conversationEvents(userId, conversationId), StringCodec.INSTANCE);
+		return Channels.topic(redisson, Keys.conversationEvents(userId, conversationId));
 	}
 
 	/** To one gateway's inbox only: answers that concern nobody else. */

@@ -18,8 +18,18 @@ public final class StopRequests {
 
 	private final StringRedisTemplate redis;
 
+	private final String publish;
+
 	public StopRequests(StringRedisTemplate redis) {
+		this(redis, false);
+	}
+
+	/**
+	 * @param sharded Redis Cluster: publish on the shard channel ({@code SPUBLISH})
+	 */
+	public StopRequests(StringRedisTemplate redis, boolean sharded) {
 		this.redis = redis;
+		this.publish = sharded ? "SPUBLISH" : "PUBLISH";
 	}
 
 	/**
@@ -27,8 +37,9 @@ public final class StopRequests {
 	 * (0: nobody listening).
 	 */
 	public long signal(String workerId, StopRun stop) {
-		Long receivers = redis.execute(LuaScripts.SIGNAL_STOP, List.of(Keys.workerStops(workerId)),
-				Keys.workerStopChannel(workerId), Json.write(stop), Long.toString(stop.requestedAt().toEpochMilli()));
+		Long receivers = redis.execute(LuaScripts.SIGNAL_STOP,
+				List.of(Keys.workerStops(workerId), Keys.workerStopChannel(workerId)), Json.write(stop),
+				Long.toString(stop.requestedAt().toEpochMilli()), publish);
 		return receivers == null ? 0 : receivers;
 	}
 

@@ -6,6 +6,8 @@ import java.util.concurrent.Executors;
 
 import org.redisson.api.RedissonClient;
 import org.redisson.config.Config;
+import org.redisson.config.ReadMode;
+import org.redisson.config.SubscriptionMode;
 
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -51,8 +53,8 @@ public class StoplineRedisConfiguration {
 	}
 
 	@Bean
-	public StopRequests stopRequests(StringRedisTemplate redis) {
-		return new StopRequests(redis);
+	public StopRequests stopRequests(StringRedisTemplate redis, RedissonClient redisson) {
+		return new StopRequests(redis, Channels.sharded(redisson));
 	}
 
 	@Bean
@@ -88,10 +90,23 @@ public class StoplineRedisConfiguration {
 				.setRetryDelay(attempt -> Duration.ofMillis(200));
 		}
 		else if (config.isSentinelConfig()) {
-			config.useSentinelServers().setPingConnectionInterval((int) PING_INTERVAL.toMillis());
+			// reads and subscriptions on the master: a replica's lag would show a stop
+			// what was true a moment ago
+			config.useSentinelServers()
+				.setPingConnectionInterval((int) PING_INTERVAL.toMillis())
+				.setReadMode(ReadMode.MASTER)
+				.setSubscriptionMode(SubscriptionMode.MASTER)
+				.setRetryDelay(attempt -> Duration.ofMillis(200));
 		}
 		else if (config.isClusterConfig()) {
-			config.useClusterServers().setPingConnectionInterval((int) PING_INTERVAL.toMillis());
+			// topology rescanned every second: after a failover, MOVED replies name a
+			// node the client must know
+			config.useClusterServers()
+				.setScanInterval(1000)
+				.setPingConnectionInterval((int) PING_INTERVAL.toMillis())
+				.setReadMode(ReadMode.MASTER)
+				.setSubscriptionMode(SubscriptionMode.MASTER)
+				.setRetryDelay(attempt -> Duration.ofMillis(200));
 		}
 	}
 

@@ -26,8 +26,10 @@ public final class WorkerLiveness {
 	 * Redis lost its data, so it must re-check its runs.
 	 */
 	public boolean heartbeat(String workerId, Duration ttl) {
-		String previous = redis.execute(LuaScripts.HEARTBEAT, List.of(Keys.workerAlive(workerId), Keys.WORKERS),
-				workerId, Long.toString(ttl.toMillis()), Long.toString(Instant.now().toEpochMilli()));
+		long now = Instant.now().toEpochMilli();
+		String previous = redis.execute(LuaScripts.HEARTBEAT, List.of(Keys.workerAlive(workerId)),
+				Long.toString(ttl.toMillis()), Long.toString(now));
+		redis.opsForZSet().add(Keys.WORKERS, workerId, now);
 		return previous != null;
 	}
 

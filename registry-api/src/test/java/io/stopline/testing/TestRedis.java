@@ -158,7 +158,7 @@ public final class TestRedis implements AutoCloseable {
 		}
 	}
 
-	private static String redisServer() {
+	static String redisServer() {
 		for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin").split(File.pathSeparator)) {
 			if (new File(dir, "redis-server").canExecute()) {
 				return new File(dir, "redis-server").getPath();

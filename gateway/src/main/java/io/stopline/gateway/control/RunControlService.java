@@ -13,11 +13,11 @@ import io.stopline.gateway.system.Problems;
 import io.stopline.protocol.Json;
 import io.stopline.protocol.RunControl;
 import io.stopline.protocol.RunEvent;
+import io.stopline.registry.Channels;
 import io.stopline.registry.ConversationRegistry;
 import io.stopline.registry.Keys;
 import io.stopline.registry.RunRecord;
 import org.redisson.api.RedissonClient;
-import org.redisson.client.codec.StringCodec;
 
 import org.springframework.http.HttpStatus;
 import org.springframework.stereotype.Service;
@@ -66,8 +66,7 @@ class RunControlService {
 		try {
 			RunControl command = new RunControl(action, run.runId(), userId, conversationId, inbox.gatewayId(),
 					Instant.now());
-			redisson.getTopic(Keys.workerControlChannel(run.workerId()), StringCodec.INSTANCE)
-				.publish(Json.write(command));
+			Channels.topic(redisson, Keys.workerControlChannel(run.workerId())).publish(Json.write(command));
 			return switch (outcome.get(confirmTimeout.toMillis(), TimeUnit.MILLISECONDS)) {
 				case RunEvent.ControlIgnored ignored -> throw Problems.noActiveRun(conversationId);
 				default -> Result.DONE;

@@ -4,12 +4,12 @@ import java.util.concurrent.ExecutorService;
 
 import io.stopline.protocol.Json;
 import io.stopline.protocol.RunControl;
+import io.stopline.registry.Channels;
 import io.stopline.registry.Keys;
 import io.stopline.worker.WorkerProperties;
 import io.stopline.worker.task.RunControls;
 import org.redisson.api.RTopic;
 import org.redisson.api.RedissonClient;
-import org.redisson.client.codec.StringCodec;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,7 +37,7 @@ class ControlListener implements SmartLifecycle {
 
 	ControlListener(RedissonClient redisson, RunControls controls, ExecutorService runExecutor,
 			WorkerProperties properties) {
-		this.topic = redisson.getTopic(Keys.workerControlChannel(properties.id()), StringCodec.INSTANCE);
+		this.topic = Channels.topic(redisson, Keys.workerControlChannel(properties.id()));
 		this.controls = controls;
 		this.executor = runExecutor;
 	}

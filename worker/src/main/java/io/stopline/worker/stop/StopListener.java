@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ScheduledFuture;
 
+import io.stopline.registry.Channels;
 import io.stopline.registry.Keys;
 import io.stopline.registry.StopRequests;
 import io.stopline.worker.WorkerProperties;
@@ -12,7 +13,6 @@ import io.stopline.worker.task.RunMetrics;
 import org.redisson.api.RTopic;
 import org.redisson.api.RedissonClient;
 import org.redisson.api.listener.StatusListener;
-import org.redisson.client.codec.StringCodec;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -59,7 +59,7 @@ class StopListener implements SmartLifecycle {
 		this.scheduler = scheduler;
 		this.reconcileInterval = properties.reconcileInterval();
 		this.workerId = properties.id();
-		this.topic = redisson.getTopic(Keys.workerStopChannel(workerId), StringCodec.INSTANCE);
+		this.topic = Channels.topic(redisson, Keys.workerStopChannel(workerId));
 		this.handler = handler;
 		this.stopRequests = stopRequests;
 		this.executor = runExecutor;
