@@ -4,7 +4,6 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.stopline.registry.DeadWorkerReaper;
 import io.stopline.registry.PeriodicReaper;
 import io.stopline.registry.StoplineRedisConfiguration;
-import org.redisson.spring.starter.RedissonAutoConfigurationCustomizer;
 
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -14,11 +13,6 @@ import org.springframework.scheduling.TaskScheduler;
 @Configuration(proxyBeanMethods = false)
 @Import(StoplineRedisConfiguration.class)
 class RedisConfiguration {
-
-	@Bean
-	RedissonAutoConfigurationCustomizer redissonTuning() {
-		return StoplineRedisConfiguration::tune;
-	}
 
 	/** Gateways reap too, so runs are cleaned up even when no worker is left alive. */
 	@Bean

@@ -8,17 +8,26 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyStore;
+import java.security.cert.CertificateFactory;
 import java.util.Date;
+import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.UUID;
 
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.crypto.ECDSASigner;
 import com.nimbusds.jose.crypto.MACSigner;
 import com.nimbusds.jose.crypto.RSASSASigner;
+import com.nimbusds.jose.jwk.Curve;
+import com.nimbusds.jose.jwk.ECKey;
 import com.nimbusds.jose.jwk.JWKSet;
 import com.nimbusds.jose.jwk.RSAKey;
+import com.nimbusds.jose.jwk.gen.ECKeyGenerator;
 import com.nimbusds.jose.jwk.gen.RSAKeyGenerator;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
@@ -28,11 +37,13 @@ import io.stopline.it.Api.ChatStream;
 import io.stopline.it.Api.Response;
 import io.stopline.testing.TestRedis;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import org.springframework.context.ConfigurableApplicationContext;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 /**
  * Identity providers and Redis credentials: RS256 tokens checked against a provider's JWK
@@ -85,6 +96,59 @@ class IdentityAndCredentialsIntegrationTests {
 	}
 
 	@Test
+	void anOidcIssuerIsDiscoveredAndItsRs256AndEs256TokensAccepted() throws Exception {
+		RSAKey rsa = new RSAKeyGenerator(2048).keyID("rsa-1").algorithm(JWSAlgorithm.RS256).generate();
+		ECKey ec = new ECKeyGenerator(Curve.P_256).keyID("ec-1").algorithm(JWSAlgorithm.ES256).generate();
+		HttpServer provider = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+		String issuer = "http://127.0.0.1:" + provider.getAddress().getPort() + "/realms/stopline";
+		serve(provider, "/realms/stopline/.well-known/openid-configuration",
+				"{\"issuer\":\"" + issuer + "\",\"jwks_uri\":\"" + issuer + "/certs\"}");
+		serve(provider, "/realms/stopline/certs", new JWKSet(List.of(rsa.toPublicJWK(), ec.toPublicJWK())).toString());
+		provider.start();
+		try (Cluster cluster = Cluster.start(TestRedis.shared(), 1, 2, Map.of(), Map.of("stopline.auth.issuer-uri",
+				issuer, "spring.profiles.active", "default", "stopline.auth.jwt-secret", ""))) {
+			String user = "oidc-" + UUID.randomUUID();
+			for (String token : List.of(signed(rsa, JWSAlgorithm.RS256, user, issuer),
+					signed(ec, JWSAlgorithm.ES256, user, issuer))) {
+				Api api = Api.withToken(cluster.gatewayUrl(0), token);
+				String conversation = "c-" + UUID.randomUUID();
+				ChatStream run = api.chatStream(conversation, 5000);
+				assertThat(run.next(BOUND)).isNotNull();
+				assertThat(api.stop(conversation).status()).isEqualTo(200);
+			}
+			assertThat(Api.withToken(cluster.gatewayUrl(0), signed(rsa, JWSAlgorithm.RS256, user, "https://other"))
+				.get("/v1/conversations/active")
+				.status()).as("another issuer").isEqualTo(401);
+		}
+		finally {
+			provider.stop(0);
+		}
+	}
+
+	private static void serve(HttpServer server, String path, String json) {
+		byte[] body = json.getBytes(StandardCharsets.UTF_8);
+		server.createContext(path, exchange -> {
+			exchange.getResponseHeaders().add("Content-Type", "application/json");
+			exchange.sendResponseHeaders(200, body.length);
+			exchange.getResponseBody().write(body);
+			exchange.close();
+		});
+	}
+
+	private static String signed(com.nimbusds.jose.jwk.JWK key, JWSAlgorithm algorithm, String user, String issuer)
+			throws Exception {
+		Instant now = Instant.now();
+		JWTClaimsSet claims = new JWTClaimsSet.Builder().subject(user)
+			.issuer(issuer)
+			.issueTime(Date.from(now))
+			.expirationTime(Date.from(now.plus(Duration.ofMinutes(10))))
+			.build();
+		SignedJWT jwt = new SignedJWT(new JWSHeader.Builder(algorithm).keyID(key.getKeyID()).build(), claims);
+		jwt.sign(key instanceof ECKey ecKey ? new ECDSASigner(ecKey) : new RSASSASigner((RSAKey) key));
+		return jwt.serialize();
+	}
+
+	@Test
 	void outsideTheDevProfileTheGatewayRefusesToStartWithoutKeysOrWithDevTokens() {
 		assertThatThrownBy(() -> startGateway(Map.of())).hasStackTraceContaining("No token keys configured");
 		assertThatThrownBy(() -> startGateway(Map.of("stopline.auth.jwt-secret", "too-short")))
@@ -112,6 +176,63 @@ class IdentityAndCredentialsIntegrationTests {
 			assertThat(alice.stop(conversation).status()).isEqualTo(200);
 			assertThat(run.drain(BOUND)).isNotEmpty();
 		}
+	}
+
+	@Test
+	void aClusterWorksOverTlsWithAPrivateCertificate(@TempDir Path dir) throws Exception {
+		Path cert = dir.resolve("redis.crt");
+		Path key = dir.resolve("redis.key");
+		exec(List.of("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+				"-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key.toString(), "-out", cert.toString()));
+		Path truststore = dir.resolve("trust.p12");
+		KeyStore store = KeyStore.getInstance("PKCS12");
+		store.load(null, null);
+		try (InputStream in = Files.newInputStream(cert)) {
+			store.setCertificateEntry("redis", CertificateFactory.getInstance("X.509").generateCertificate(in));
+		}
+		try (OutputStream out = Files.newOutputStream(truststore)) {
+			store.store(out, "changeit".toCharArray());
+		}
+		int port;
+		try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
+			port = free.getLocalPort();
+		}
+		Process redis = new ProcessBuilder("redis-server", "--port", "0", "--tls-port", Integer.toString(port),
+				"--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--tls-cert-file", cert.toString(),
+				"--tls-key-file", key.toString(), "--tls-ca-cert-file", cert.toString(), "--tls-auth-clients", "no")
+			.redirectErrorStream(true)
+			.redirectOutput(dir.resolve("redis.log").toFile())
+			.start();
+		try {
+			await().atMost(BOUND)
+				.ignoreExceptions()
+				.until(() -> exec(List.of("redis-cli", "--tls", "--cacert", cert.toString(), "-h", "127.0.0.1", "-p",
+						Integer.toString(port), "PING"))
+					.contains("PONG"));
+			Map<String, String> tls = Map.of("spring.data.redis.url", "rediss://127.0.0.1:" + port,
+					"spring.data.redis.ssl.enabled", "true", "stopline.redis.ssl.truststore", truststore.toString(),
+					"stopline.redis.ssl.truststore-password", "changeit");
+			Map<String, String> nodes = new LinkedHashMap<>(tls);
+			try (Cluster cluster = Cluster.start(nodes, 1, 2, tls, tls)) {
+				Api alice = cluster.api(0, "alice");
+				String conversation = "c-" + UUID.randomUUID();
+				ChatStream run = alice.chatStream(conversation, 5000);
+				assertThat(run.next(BOUND)).isNotNull();
+				assertThat(alice.stop(conversation).status()).isEqualTo(200);
+			}
+		}
+		finally {
+			redis.destroyForcibly();
+		}
+	}
+
+	private static String exec(List<String> command) throws IOException, InterruptedException {
+		Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+		String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+		if (process.waitFor() != 0) {
+			throw new IllegalStateException(command + ": " + output);
+		}
+		return output;
 	}
 
 	private static ConfigurableApplicationContext startGateway(Map<String, String> properties) {

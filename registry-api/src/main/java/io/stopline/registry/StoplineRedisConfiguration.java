@@ -1,5 +1,9 @@
 package io.stopline.registry;
 
+import java.net.MalformedURLException;
+import java.net.URI;
+import java.net.URL;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -7,10 +11,13 @@ import java.util.concurrent.Executors;
 import org.redisson.api.RedissonClient;
 import org.redisson.config.Config;
 import org.redisson.config.ReadMode;
+import org.redisson.config.SslVerificationMode;
 import org.redisson.config.SubscriptionMode;
+import org.redisson.spring.starter.RedissonAutoConfigurationCustomizer;
 
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.core.env.Environment;
 import org.springframework.data.redis.core.StringRedisTemplate;
 
 /**
@@ -26,6 +33,44 @@ public class StoplineRedisConfiguration {
 	 * noticed within seconds.
 	 */
 	public static final Duration PING_INTERVAL = Duration.ofSeconds(3);
+
+	/**
+	 * Applies {@link #tune} and the trust settings of {@code stopline.redis.ssl.*} to the
+	 * Redisson client the starter builds.
+	 */
+	@Bean
+	public RedissonAutoConfigurationCustomizer stoplineRedissonTuning(Environment environment) {
+		return config -> {
+			tune(config);
+			trust(config, environment);
+		};
+	}
+
+	/**
+	 * {@code rediss://} against a server whose certificate a private CA signed:
+	 * {@code stopline.redis.ssl.truststore} (a URL or file path of a PKCS12/JKS store),
+	 * {@code .truststore-password}, {@code .verify-hostname} (default true).
+	 */
+	static void trust(Config config, Environment environment) {
+		String truststore = environment.getProperty("stopline.redis.ssl.truststore");
+		if (truststore == null || truststore.isBlank()) {
+			return;
+		}
+		try {
+			URL url = truststore.contains(":") && !truststore.startsWith("/") ? URI.create(truststore).toURL()
+					: Path.of(truststore).toUri().toURL();
+			config.setSslTruststore(url);
+		}
+		catch (MalformedURLException | IllegalArgumentException ex) {
+			throw new IllegalArgumentException("stopline.redis.ssl.truststore is not a URL or path: " + truststore, ex);
+		}
+		String password = environment.getProperty("stopline.redis.ssl.truststore-password");
+		if (password != null) {
+			config.setSslTruststorePassword(password);
+		}
+		boolean verifyHostname = environment.getProperty("stopline.redis.ssl.verify-hostname", Boolean.class, true);
+		config.setSslVerificationMode(verifyHostname ? SslVerificationMode.STRICT : SslVerificationMode.CA_ONLY);
+	}
 
 	@Bean
 	public StopAudit stopAudit(StringRedisTemplate redis) {

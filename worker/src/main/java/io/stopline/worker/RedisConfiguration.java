@@ -7,7 +7,6 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.stopline.registry.DeadWorkerReaper;
 import io.stopline.registry.PeriodicReaper;
 import io.stopline.registry.StoplineRedisConfiguration;
-import org.redisson.spring.starter.RedissonAutoConfigurationCustomizer;
 
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -17,11 +16,6 @@ import org.springframework.scheduling.TaskScheduler;
 @Configuration(proxyBeanMethods = false)
 @Import(StoplineRedisConfiguration.class)
 class RedisConfiguration {
-
-	@Bean
-	RedissonAutoConfigurationCustomizer redissonTuning() {
-		return StoplineRedisConfiguration::tune;
-	}
 
 	@Bean
 	PeriodicReaper periodicReaper(DeadWorkerReaper reaper, TaskScheduler scheduler, MeterRegistry meters,
