@@ -1,5 +1,6 @@
 package io.stopline.registry;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -13,6 +14,7 @@ import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import org.springframework.data.redis.core.RedisCallback;
 import org.springframework.data.redis.core.StringRedisTemplate;
 import org.springframework.data.redis.core.ZSetOperations;
 
@@ -213,10 +215,19 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 			return summaries;
 		}
 		Map<Object, Object> active = redis.opsForHash().entries(Keys.runs(userId));
-		for (ZSetOperations.TypedTuple<String> entry : recent) {
+		List<ZSetOperations.TypedTuple<String>> entries = new ArrayList<>(recent);
+		// every conversation's first message in one round trip (same slot: the user's
+		// tag)
+		List<Object> firsts = redis.executePipelined((RedisCallback<Object>) connection -> {
+			entries.forEach(entry -> connection.listCommands()
+				.lIndex(Keys.messages(userId, entry.getValue()).getBytes(StandardCharsets.UTF_8), 0));
+			return null;
+		});
+		for (int i = 0; i < entries.size(); i++) {
+			ZSetOperations.TypedTuple<String> entry = entries.get(i);
 			String conversation = entry.getValue();
-			String first = redis.opsForList().index(Keys.messages(userId, conversation), 0);
-			String title = first == null ? "" : Json.read(first, HistoryMessage.class).content();
+			Object first = i < firsts.size() ? firsts.get(i) : null;
+			String title = first instanceof String json ? Json.read(json, HistoryMessage.class).content() : "";
 			summaries.add(new ConversationSummary(conversation,
 					title.length() > TITLE_LENGTH ? title.substring(0, TITLE_LENGTH - 1) + "…" : title,
 					Instant.ofEpochMilli(entry.getScore() == null ? 0 : entry.getScore().longValue()),
