@@ -6,6 +6,7 @@ const $ = (id) => document.getElementById(id);
 let token = localStorage.getItem('stopline.token');
 let conversationId = null;
 let socket = null;
+let retryDelay = 500;
 const lastToken = new Map(); // run id -> index of the last token shown
 const json = { 'Content-Type': 'application/json' };
 const auth = () => ({ Authorization: `Bearer ${token}`, ...json });
@@ -117,14 +118,16 @@ function connect(id) {
   const ws = new WebSocket(`${scheme}://${location.host}/v1/conversation/${encodeURIComponent(id)}/stream?token=${encodeURIComponent(token)}`);
   socket = ws;
   $('connection').textContent = 'connecting…';
-  ws.onopen = () => { $('connection').textContent = 'live'; };
+  ws.onopen = () => { $('connection').textContent = 'live'; retryDelay = 500; };
   ws.onmessage = (message) => onEvent(JSON.parse(message.data));
   ws.onclose = (close) => {
     if (socket !== ws) return;
     socket = null;
     if (close.code === 1008) { $('connection').textContent = 'not available (sign in again?)'; return; }
     $('connection').textContent = 'reconnecting…';
-    setTimeout(() => { if (conversationId === id && !socket) connect(id); }, 1000);
+    // back off up to 10 s: a server that refuses the socket (origin, proxy) is not hammered
+    setTimeout(() => { if (conversationId === id && !socket) connect(id); }, retryDelay);
+    retryDelay = Math.min(retryDelay * 2, 10000);
   };
 }
 

@@ -35,8 +35,8 @@ export function createStopState(onChange) {
         case 'run_started':
           if (state.runId !== event.run_id) set({ phase: 'active', runId: event.run_id, paused: false });
           break;
-        case 'run_paused': set({ paused: true }); break;
-        case 'run_resumed': set({ paused: false }); break;
+        case 'run_paused': if (event.run_id === state.runId) set({ paused: true }); break;
+        case 'run_resumed': if (event.run_id === state.runId) set({ paused: false }); break;
         case 'run_stopped': ended(event.reason === 'user' ? 'Stopped.' : `Stopped (${event.reason}).`); break;
         case 'run_completed': ended(''); break;
         case 'run_failed': ended(event.error || 'The answer failed.'); break;

@@ -191,8 +191,11 @@ class ConversationStreamIntegrationTests {
 		assertThat(alice.active().json().get("active_conversations").get(conversation).get("state").asString())
 			.isEqualTo("paused");
 		assertThat(alice.pause(conversation).status()).as("a repeated pause is harmless").isEqualTo(200);
-		JsonNode during = socket.next(Duration.ofMillis(400));
-		assertThat(during).as("a paused run emits nothing").isNull();
+		// (the repeated pause is announced again, for views that missed the first)
+		JsonNode during;
+		while ((during = socket.next(Duration.ofMillis(400))) != null) {
+			assertThat(during.get("type").asString()).as("a paused run emits nothing").isEqualTo("run_paused");
+		}
 
 		assertThat(alice.resume(conversation).status()).isEqualTo(200);
 		socket.nextOfType("run_resumed", BOUND);

@@ -203,11 +203,15 @@ public final class FakeUpstream implements AutoCloseable {
 			}
 			case Behaviour.Stream stream -> {
 				head(out);
+				// as Azure OpenAI starts: a chunk without choices
+				write(out, "data: {\"choices\":[],\"prompt_filter_results\":[]}\n\n");
 				for (int i = 0; stream.tokens() < 0 || i < stream.tokens(); i++) {
 					token(out, exchange, i);
 					Thread.sleep(stream.interval());
 				}
-				write(out, "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n");
+				// as vLLM ends: the last text comes with the finish
+				write(out,
+						"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"!\"},\"finish_reason\":\"stop\"}]}\n\n");
 				write(out, "data: [DONE]\n\n");
 			}
 			case Behaviour.Malformed malformed -> {

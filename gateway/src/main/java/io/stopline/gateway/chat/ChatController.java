@@ -62,7 +62,14 @@ class ChatController {
 				response.setHeader("Cache-Control", "no-cache");
 				response.setContentType(MediaType.TEXT_EVENT_STREAM_VALUE);
 				response.setCharacterEncoding(StandardCharsets.UTF_8.name());
-				stream(session, response);
+				try {
+					stream(session, response);
+				}
+				catch (IOException ex) {
+					// the client left (the page does so on purpose once the run is
+					// reserved): the run goes on, nothing to answer
+					log.debug("client of run {} left the stream: {}", session.run().runId(), ex.toString());
+				}
 				return;
 			}
 			// a non-streaming answer is complete before the status is sent, so a failed

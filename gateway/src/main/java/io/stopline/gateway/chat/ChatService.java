@@ -96,7 +96,11 @@ class ChatService {
 		}
 		catch (RuntimeException ex) {
 			inbox.closeStream(run.runId());
-			registry.finishQueued(run, RunOutcome.failed("", "The run could not be queued.", Instant.now()));
+			Instant failedAt = Instant.now();
+			if (registry.finishQueued(run, RunOutcome.failed("", "The run could not be queued.", failedAt))) {
+				announceQuietly(run, new RunEvent.RunFailed(run.runId(), run.conversationId(),
+						"The run could not be queued.", "", failedAt));
+			}
 			throw Problems.of(HttpStatus.SERVICE_UNAVAILABLE, "The run could not be queued; try again.");
 		}
 		return session;
@@ -104,12 +108,17 @@ class ChatService {
 
 	/** Tells the conversation's watchers; a failure here must not fail the request. */
 	private void announce(RunRecord run, HistoryMessage userMessage) {
+		announceQuietly(run,
+				new RunEvent.MessageAdded(run.runId(), run.conversationId(), userMessage, userMessage.createdAt()));
+	}
+
+	private void announceQuietly(RunRecord run, RunEvent event) {
 		try {
-			events.toConversation(run.userId(),
-					new RunEvent.MessageAdded(run.runId(), run.conversationId(), userMessage, userMessage.createdAt()));
+			events.toConversation(run.userId(), event);
 		}
 		catch (RuntimeException ex) {
-			log.warn("could not announce the message of run {}: {}", run.runId(), ex.toString());
+			log.warn("could not announce {} of run {}: {}", event.getClass().getSimpleName(), run.runId(),
+					ex.toString());
 		}
 	}
 

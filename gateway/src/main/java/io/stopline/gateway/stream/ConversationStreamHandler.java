@@ -1,5 +1,6 @@
 package io.stopline.gateway.stream;
 
+import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
@@ -56,7 +57,8 @@ class ConversationStreamHandler extends TextWebSocketHandler {
 			session.close(CloseStatus.POLICY_VIOLATION.withReason("Conversation not found."));
 			return;
 		}
-		Watcher watcher = new Watcher(session, user, conversation, capacity);
+		Instant expires = (Instant) session.getAttributes().get(StreamAuthInterceptor.EXPIRES);
+		Watcher watcher = new Watcher(session, user, conversation, capacity, expires != null ? expires : Instant.MAX);
 		session.getAttributes().put(WATCHER, watcher);
 		CompletableFuture<?> subscribed = watchers.add(watcher);
 		Thread.ofVirtual().name("stream-" + conversation).start(() -> {

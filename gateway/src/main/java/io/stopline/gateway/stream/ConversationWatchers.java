@@ -65,10 +65,15 @@ class ConversationWatchers {
 		return channels.size();
 	}
 
+	/**
+	 * Starts subscribing and returns at once (this runs inside the map's compute): the
+	 * channel's future completes when Redis confirms, or fails, and then the sockets
+	 * waiting on it close and the channel goes with them.
+	 */
 	private Channel open(Watcher first) {
 		RTopic topic = events.conversation(first.userId(), first.conversationId());
 		Channel channel = new Channel(topic);
-		topic.addListener(new StatusListener() {
+		topic.addListenerAsync(new StatusListener() {
 			@Override
 			public void onSubscribe(String name) {
 				// after a reconnect: events published meanwhile are gone, so each socket
@@ -82,8 +87,15 @@ class ConversationWatchers {
 			public void onUnsubscribe(String name) {
 			}
 		});
-		topic.addListenerAsync(String.class, (name, raw) -> channel.deliver(raw))
-			.whenComplete((id, error) -> channel.subscribed.complete(null));
+		topic.addListenerAsync(String.class, (name, raw) -> channel.deliver(raw)).whenComplete((id, error) -> {
+			if (error != null) {
+				log.warn("could not subscribe {}: {}", topic.getChannelNames(), error.toString());
+				channel.subscribed.completeExceptionally(error);
+			}
+			else {
+				channel.subscribed.complete(null);
+			}
+		});
 		return channel;
 	}
 

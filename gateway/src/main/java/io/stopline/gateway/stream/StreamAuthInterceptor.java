@@ -11,6 +11,7 @@ import org.jspecify.annotations.Nullable;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.server.ServerHttpRequest;
 import org.springframework.http.server.ServerHttpResponse;
+import org.springframework.security.oauth2.jwt.Jwt;
 import org.springframework.security.oauth2.jwt.JwtDecoder;
 import org.springframework.security.oauth2.jwt.JwtException;
 import org.springframework.stereotype.Component;
@@ -31,6 +32,9 @@ class StreamAuthInterceptor implements HandshakeInterceptor {
 
 	static final String CONVERSATION = "stopline.conversation";
 
+	/** When the token expires: the socket closes then. */
+	static final String EXPIRES = "stopline.expires";
+
 	/** The path this endpoint serves; the bearer filter leaves it to this interceptor. */
 	static final Pattern PATH = Pattern.compile("^/v1/conversation/([^/]+)/stream$");
 
@@ -43,9 +47,12 @@ class StreamAuthInterceptor implements HandshakeInterceptor {
 	@Override
 	public boolean beforeHandshake(ServerHttpRequest request, ServerHttpResponse response, WebSocketHandler handler,
 			Map<String, Object> attributes) {
-		String user = user(request);
-		if (user != null) {
-			attributes.put(USER, user);
+		Jwt jwt = jwt(request);
+		if (jwt != null) {
+			attributes.put(USER, jwt.getSubject());
+			if (jwt.getExpiresAt() != null) {
+				attributes.put(EXPIRES, jwt.getExpiresAt());
+			}
 		}
 		Matcher path = PATH.matcher(request.getURI().getRawPath());
 		if (path.matches() && ConversationIds.isValid(path.group(1))) {
@@ -54,13 +61,13 @@ class StreamAuthInterceptor implements HandshakeInterceptor {
 		return true;
 	}
 
-	private @Nullable String user(ServerHttpRequest request) {
+	private @Nullable Jwt jwt(ServerHttpRequest request) {
 		String token = token(request);
 		if (token == null) {
 			return null;
 		}
 		try {
-			return jwtDecoder.decode(token).getSubject();
+			return jwtDecoder.decode(token);
 		}
 		catch (JwtException ex) {
 			return null;

@@ -2,6 +2,7 @@ package io.stopline.gateway.stream;
 
 import java.io.IOException;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
@@ -27,6 +28,8 @@ final class Watcher {
 
 	static final CloseStatus TOO_SLOW = new CloseStatus(1013, "Too far behind; reconnect to get the state.");
 
+	static final CloseStatus EXPIRED = CloseStatus.POLICY_VIOLATION.withReason("The token expired.");
+
 	private static final Duration SUBSCRIBE_BOUND = Duration.ofSeconds(10);
 
 	/** Queued in place of an event: send the state again (events may have been lost). */
@@ -44,7 +47,17 @@ final class Watcher {
 
 	private volatile @Nullable Thread sender;
 
+	private final Instant expires;
+
 	Watcher(WebSocketSession session, String userId, String conversationId, int capacity) {
+		this(session, userId, conversationId, capacity, Instant.MAX);
+	}
+
+	/**
+	 * A watcher whose socket is closed (1008) when its token expires at {@code expires}.
+	 */
+	Watcher(WebSocketSession session, String userId, String conversationId, int capacity, Instant expires) {
+		this.expires = expires;
 		this.session = session;
 		this.userId = userId;
 		this.conversationId = conversationId;
@@ -80,7 +93,14 @@ final class Watcher {
 			subscribed.get(SUBSCRIBE_BOUND.toMillis(), TimeUnit.MILLISECONDS);
 			send(state.read(userId, conversationId));
 			while (session.isOpen()) {
-				String next = queue.take();
+				String next = queue.poll(untilExpiry(), TimeUnit.MILLISECONDS);
+				if (next == null) {
+					if (!Instant.now().isBefore(expires)) {
+						session.close(EXPIRED);
+						return;
+					}
+					continue;
+				}
 				if (overflowed) {
 					session.close(TOO_SLOW);
 					return;
@@ -95,6 +115,13 @@ final class Watcher {
 			log.debug("stream of conversation {} ended: {}", conversationId, ex.toString());
 			closeQuietly(CloseStatus.SERVER_ERROR);
 		}
+	}
+
+	/** How long to wait for the next event before looking at the token's expiry. */
+	private long untilExpiry() {
+		Instant now = Instant.now();
+		Instant check = now.plus(Duration.ofMinutes(10));
+		return Math.max(0, Duration.between(now, expires.isBefore(check) ? expires : check).toMillis());
 	}
 
 	void stop() {

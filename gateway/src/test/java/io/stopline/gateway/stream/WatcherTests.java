@@ -55,6 +55,17 @@ class WatcherTests {
 	}
 
 	@Test
+	void theSocketClosesWhenItsTokenExpires() throws Exception {
+		WebSocketSession session = mock(WebSocketSession.class);
+		given(session.isOpen()).willReturn(true);
+		Watcher watcher = new Watcher(session, "alice", "c-1", 8, java.time.Instant.now().plusMillis(300));
+		Thread.ofVirtual().start(() -> watcher.run(CompletableFuture.completedFuture(null), (u, c) -> "state"));
+
+		verify(session, timeout(BOUND.toMillis())).close(Watcher.EXPIRED);
+		assertThat(Watcher.EXPIRED.getCode()).isEqualTo(1008);
+	}
+
+	@Test
 	void aClientTooFarBehindIsDisconnectedWithTryAgainLater() throws Exception {
 		WebSocketSession session = mock(WebSocketSession.class);
 		given(session.isOpen()).willReturn(true);

@@ -86,8 +86,8 @@ final class OpenAiCompatibleModel implements ChatModel {
 			throw new ModelFailure("The connection to the model provider failed.", ex);
 		}
 		finally {
-			// a no-op after a complete stream; otherwise (stop, failure) it closes the
-			// connection now
+			// after a drained stream a no-op; otherwise (stop, failure, a server that
+			// keeps the body open after [DONE]) it closes the connection now
 			body.cancel();
 		}
 	}
@@ -110,16 +110,20 @@ final class OpenAiCompatibleModel implements ChatModel {
 					String text = line.toString(StandardCharsets.UTF_8).strip();
 					line.reset();
 					Event event = parse(text);
-					if (event == Event.DONE) {
+					if (accept(event, sink)) {
+						drainRest(body);
 						return;
 					}
-					if (event == Event.FINISHED) {
-						finished = true;
-					}
-					else if (event.token() != null && !event.token().isEmpty()) {
-						sink.accept(event.token());
-					}
+					finished |= event.finished();
 				}
+			}
+		}
+		// a last line without its newline still counts
+		String last = line.toString(StandardCharsets.UTF_8).strip();
+		if (!last.isEmpty()) {
+			Event event = parse(last);
+			if (accept(event, sink) || event.finished()) {
+				return;
 			}
 		}
 		if (!finished) {
@@ -127,14 +131,42 @@ final class OpenAiCompatibleModel implements ChatModel {
 		}
 	}
 
-	/** One server-sent event line, as far as a chat completion stream goes. */
-	private record Event(@Nullable String token) {
+	/** Hands a token on; true at {@code [DONE]}. */
+	private static boolean accept(Event event, TokenSink sink) throws InterruptedException {
+		if (event.token() != null && !event.token().isEmpty()) {
+			sink.accept(event.token());
+		}
+		return event.done();
+	}
 
-		static final Event NOTHING = new Event(null);
+	/**
+	 * Reads what follows {@code [DONE]} (normally just the end of the body), briefly, so
+	 * the connection ends cleanly and can be reused for the next run.
+	 */
+	private static void drainRest(ChunkPuller body) {
+		try {
+			for (int i = 0; i < 8 && body.next(DRAIN_WAIT) != null; i++) {
+				// nothing should follow [DONE]
+			}
+		}
+		catch (IOException | ModelFailure | InterruptedException ex) {
+			if (ex instanceof InterruptedException) {
+				Thread.currentThread().interrupt();
+			}
+		}
+	}
 
-		static final Event DONE = new Event(null);
+	private static final Duration DRAIN_WAIT = Duration.ofMillis(200);
 
-		static final Event FINISHED = new Event(null);
+	/**
+	 * One server-sent event line, as far as a chat completion stream goes: a token (the
+	 * last one may come with the finish), the finish, or {@code [DONE]}.
+	 */
+	private record Event(@Nullable String token, boolean finished, boolean done) {
+
+		static final Event NOTHING = new Event(null, false, false);
+
+		static final Event DONE = new Event(null, true, true);
 
 	}
 
@@ -158,16 +190,15 @@ final class OpenAiCompatibleModel implements ChatModel {
 			log.warn("upstream reported an error: {}", node.get("error"));
 			throw new ModelFailure("The model provider reported an error.");
 		}
-		JsonNode choice = node.path("choices").path(0);
-		if (choice.isMissingNode()) {
+		if (!node.isObject()) {
 			throw new ModelFailure("The model provider sent a malformed stream.");
 		}
+		// no choices: Azure's prompt-filter chunk, a usage chunk; nothing to show
+		JsonNode choice = node.path("choices").path(0);
 		JsonNode content = choice.path("delta").path("content");
 		JsonNode finish = choice.path("finish_reason");
-		if (!finish.isMissingNode() && !finish.isNull()) {
-			return Event.FINISHED;
-		}
-		return content.isString() ? new Event(content.asString()) : Event.NOTHING;
+		boolean finished = !finish.isMissingNode() && !finish.isNull();
+		return new Event(content.isString() ? content.asString() : null, finished, false);
 	}
 
 	private HttpRequest httpRequest(StartRun request) {

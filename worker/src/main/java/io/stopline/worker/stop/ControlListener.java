@@ -1,6 +1,7 @@
 package io.stopline.worker.stop;
 
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 
 import io.stopline.protocol.Json;
 import io.stopline.protocol.RunControl;
@@ -31,15 +32,15 @@ class ControlListener implements SmartLifecycle {
 
 	private final RunControls controls;
 
-	private final ExecutorService executor;
+	/** One at a time, in arrival order: a pause then a resume must not swap. */
+	private final ExecutorService executor = Executors
+		.newSingleThreadExecutor(Thread.ofVirtual().name("run-controls").factory());
 
 	private volatile boolean running;
 
-	ControlListener(RedissonClient redisson, RunControls controls, ExecutorService runExecutor,
-			WorkerProperties properties) {
+	ControlListener(RedissonClient redisson, RunControls controls, WorkerProperties properties) {
 		this.topic = Channels.topic(redisson, Keys.workerControlChannel(properties.id()));
 		this.controls = controls;
-		this.executor = runExecutor;
 	}
 
 	@Override
@@ -61,6 +62,7 @@ class ControlListener implements SmartLifecycle {
 	public void stop() {
 		running = false;
 		topic.removeAllListeners();
+		executor.shutdown();
 	}
 
 	@Override

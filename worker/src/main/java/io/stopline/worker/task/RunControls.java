@@ -4,8 +4,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 
 import io.stopline.protocol.RunControl;
@@ -39,8 +38,7 @@ public class RunControls {
 
 	private final Duration maxPause;
 
-	private final ScheduledExecutorService timers = Executors
-		.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("pause-timeouts").factory());
+	private final ScheduledThreadPoolExecutor timers = timers();
 
 	RunControls(LocalTaskRegistry tasks, ConversationRegistry registry, RunEvents events, WorkerProperties properties) {
 		this.tasks = tasks;
@@ -62,6 +60,16 @@ public class RunControls {
 		});
 	}
 
+	/**
+	 * Cancelled timers leave the queue at once instead of holding their task for minutes.
+	 */
+	private static ScheduledThreadPoolExecutor timers() {
+		ScheduledThreadPoolExecutor timers = new ScheduledThreadPoolExecutor(1,
+				Thread.ofPlatform().daemon().name("pause-timeouts").factory());
+		timers.setRemoveOnCancelPolicy(true);
+		return timers;
+	}
+
 	private void apply(RunningTask task, RunControl command) {
 		boolean pause = RunControl.PAUSE.equals(command.action());
 		// a pause takes effect before it is announced (and no token in flight may follow
@@ -76,21 +84,45 @@ public class RunControls {
 				: new RunEvent.RunResumed(task.runId(), task.conversationId(), now);
 		switch (attempt) {
 			case ENDING -> ignored(command, "ending");
-			case UNCHANGED -> events.toGateway(command.replyTo(), answer);
+			// repeated: say it again everywhere, so a view that missed it catches up
+			case UNCHANGED -> announce(task, command, answer);
 			case CHANGED -> {
-				RunRecord record = task.record();
-				if (record != null) {
-					registry.changeState(record, pause ? RunRecord.RUNNING : RunRecord.PAUSED,
-							pause ? RunRecord.PAUSED : RunRecord.RUNNING);
-				}
+				// the timer first: whatever fails below, a paused run cannot stay paused
+				// for ever
 				task.pauseTimeout(pause ? timers.schedule(() -> task.requestStop("timeout", null, null),
 						maxPause.toMillis(), TimeUnit.MILLISECONDS) : null);
-				events.publish(task.userId(), List.of(command.replyTo(), task.job().replyTo()), answer);
+				RunRecord record = task.record();
+				try {
+					if (record != null) {
+						registry.changeState(record, pause ? RunRecord.RUNNING : RunRecord.PAUSED,
+								pause ? RunRecord.PAUSED : RunRecord.RUNNING);
+					}
+				}
+				catch (RuntimeException ex) {
+					log.warn("could not record that run {} is {}: {}", task.runId(), pause ? "paused" : "running",
+							ex.toString());
+				}
+				if (!task.isRunning()) {
+					// the run ended meanwhile: its end was announced, a pause must not
+					// follow
+					ignored(command, "ending");
+					return;
+				}
+				announce(task, command, answer);
 				if (!pause) {
 					task.resume();
 				}
 				log.info("run {} {}", task.runId(), pause ? "paused" : "resumed");
 			}
+		}
+	}
+
+	private void announce(RunningTask task, RunControl command, RunEvent answer) {
+		try {
+			events.publish(task.userId(), List.of(command.replyTo(), task.job().replyTo()), answer);
+		}
+		catch (RuntimeException ex) {
+			log.warn("could not announce the {} of run {}: {}", command.action(), task.runId(), ex.toString());
 		}
 	}
 

@@ -205,17 +205,29 @@ public final class RunningTask {
 		return locked(() -> paused);
 	}
 
-	/** Called by the generating thread before each token: waits while paused. */
+	/**
+	 * Called by the generating thread before each token: waits while paused. Once the run
+	 * is stopping (or its thread interrupted) it ends generation at once, whether it was
+	 * waiting or not.
+	 */
 	void awaitResumed() throws InterruptedException {
 		lock.lock();
 		try {
 			while (paused && state == State.RUNNING) {
 				resumed.await();
 			}
+			if (state != State.RUNNING || Thread.interrupted()) {
+				throw new InterruptedException();
+			}
 		}
 		finally {
 			lock.unlock();
 		}
+	}
+
+	/** Still generating: neither stopping nor ending. */
+	boolean isRunning() {
+		return locked(() -> state == State.RUNNING);
 	}
 
 	/**

@@ -138,10 +138,17 @@ public class TaskRunner {
 	private void execute(RunningTask task, RunRecord record) {
 		StartRun job = task.job();
 		Instant started = Instant.now();
-		events.publish(job.userId(), job.replyTo(),
-				new RunEvent.RunStarted(job.runId(), job.conversationId(), workerId, started));
-		events.toConversation(job.userId(), new RunEvent.MessageAdded(job.runId(), job.conversationId(),
-				HistoryMessage.streaming(job.runId(), started), started));
+		try {
+			events.publish(job.userId(), job.replyTo(),
+					new RunEvent.RunStarted(job.runId(), job.conversationId(), workerId, started));
+			events.toConversation(job.userId(), new RunEvent.MessageAdded(job.runId(), job.conversationId(),
+					HistoryMessage.streaming(job.runId(), started), started));
+		}
+		catch (RuntimeException ex) {
+			// only the live view misses the start; the run, its outcome and its history
+			// do not depend on it
+			task.noteLostToken(ex);
+		}
 		RuntimeException failure = null;
 		ScheduledFuture<?> timeout = timeouts.schedule(() -> task.requestStop("timeout", null, null),
 				maxDuration(job).toMillis(), TimeUnit.MILLISECONDS);

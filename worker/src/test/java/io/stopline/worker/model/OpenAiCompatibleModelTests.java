@@ -41,7 +41,7 @@ class OpenAiCompatibleModelTests {
 		Generation generation = generate(model(upstream.baseUrl(), Duration.ofSeconds(5)));
 
 		assertThat(generation.outcome().get(BOUND.toMillis(), TimeUnit.MILLISECONDS)).isNull();
-		assertThat(generation.tokens()).containsExactly("t0", " t1", " t2", " t3", " t4");
+		assertThat(generation.tokens()).containsExactly("t0", " t1", " t2", " t3", " t4", "!");
 		String request = upstream.nextExchange(BOUND).request();
 		assertThat(request).startsWith("POST /v1/chat/completions HTTP/1.1")
 			.contains("Authorization: Bearer test-key")
@@ -143,7 +143,7 @@ class OpenAiCompatibleModelTests {
 		resume.complete(null);
 
 		assertThat(outcome.get(BOUND.toMillis(), TimeUnit.MILLISECONDS)).isNull();
-		assertThat(tokens).hasSize(40).startsWith("t0", " t1").endsWith(" t39");
+		assertThat(tokens).hasSize(41).startsWith("t0", " t1").endsWith(" t39", "!");
 		assertThat(exchange.tokensSent()).isEqualTo(40);
 	}
 
