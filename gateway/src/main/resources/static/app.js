@@ -97,6 +97,12 @@ function onEvent(event) {
       break;
     case 'message_added': showMessage(event.message); break;
     case 'run_started': streamingAnswer(event.run_id); break;
+    case 'run_snapshot': {
+      // the answer so far, for a view that joined mid-run; tokens continue at index `tokens`
+      streamingAnswer(event.run_id).querySelector('.text').textContent = event.content;
+      lastToken.set(event.run_id, Math.max(lastToken.get(event.run_id) ?? -1, event.tokens - 1));
+      break;
+    }
     case 'token': {
       if ((lastToken.get(event.run_id) ?? -1) >= event.index) break; // a repeat after the state
       lastToken.set(event.run_id, event.index);

@@ -83,8 +83,15 @@ class ConversationStreamIntegrationTests {
 		String runId = alice.active().json().get("active_conversations").get(conversation).get("run_id").asString();
 
 		StreamClient first = socket(StreamClient.withHeader(cluster.gatewayUrl(0), conversation, alice.token()));
+		JsonNode firstState = first.next(BOUND);
+		assertThat(firstState.get("type").asString()).isEqualTo("state");
+		// joined mid-run: the answer so far, then the tokens from exactly there
+		JsonNode snapshot = first.next(BOUND);
+		assertThat(snapshot.get("type").asString()).isEqualTo("run_snapshot");
+		assertThat(snapshot.get("content").asString()).isNotEmpty();
+		assertThat(first.nextOfType("token", BOUND).get("index").asInt()).isEqualTo(snapshot.get("tokens").asInt());
 		StreamClient second = socket(StreamClient.withQueryToken(cluster.gatewayUrl(1), conversation, alice.token()));
-		for (StreamClient socket : List.of(first, second)) {
+		for (StreamClient socket : List.of(second)) {
 			JsonNode state = socket.next(BOUND);
 			assertThat(state.get("type").asString()).as("the first event is the state").isEqualTo("state");
 			assertThat(state.get("active_run").get("run_id").asString()).isEqualTo(runId);
@@ -129,6 +136,30 @@ class ConversationStreamIntegrationTests {
 		for (StreamClient socket : List.of(first, second)) {
 			assertThat(socket.nextOfType("run_stopped", BOUND).get("reason").asString()).isEqualTo("stop_all");
 			assertThat(socket.isOpen()).isTrue();
+		}
+	}
+
+	@Test
+	void tokensOfAnUnwatchedConversationStayOffItsChannel() throws Exception {
+		Api alice = user(0);
+		String conversation = newConversation();
+		try (RedisInspector redis = new RedisInspector(TestRedis.shared())) {
+			java.util.concurrent.BlockingQueue<String> published = new java.util.concurrent.LinkedBlockingQueue<>();
+			org.redisson.api.RTopic channel = redis.clients()
+				.redisson()
+				.getTopic(io.stopline.registry.Keys.conversationEvents(alice.userId(), conversation),
+						org.redisson.client.codec.StringCodec.INSTANCE);
+			channel.addListener(String.class, (name, message) -> published.add(message));
+			ChatStream chat = alice.chatStream(conversation, LONG_RUN);
+			awaitToken(chat);
+			awaitToken(chat);
+			assertThat(alice.stop(conversation).status()).isEqualTo(200);
+			chat.drain(BOUND);
+			await().atMost(BOUND).until(() -> published.stream().anyMatch(m -> m.contains("\"run_stopped\"")));
+			// run events and messages go out, tokens only to the gateway streaming them
+			assertThat(published).anyMatch(m -> m.contains("\"run_started\""))
+				.noneMatch(m -> m.contains("\"type\":\"token\""));
+			channel.removeAllListeners();
 		}
 	}
 

@@ -7,7 +7,7 @@ import java.time.Instant;
  * on {@code stopline:{w:<worker>}:control} only (not recorded): a lost one leaves the run
  * as it was, the gateway answers 202 and the client may repeat it.
  *
- * @param action {@link #PAUSE} or {@link #RESUME}
+ * @param action {@link #PAUSE}, {@link #RESUME} or {@link #SNAPSHOT}
  * @param replyTo the gateway waiting for the answer
  */
 public record RunControl(String action, String runId, String userId, String conversationId, String replyTo,
@@ -16,5 +16,11 @@ public record RunControl(String action, String runId, String userId, String conv
 	public static final String PAUSE = "pause";
 
 	public static final String RESUME = "resume";
+
+	/**
+	 * A WebSocket started watching the conversation: publish the answer so far on its
+	 * event channel, and its tokens from now on.
+	 */
+	public static final String SNAPSHOT = "snapshot";
 
 }

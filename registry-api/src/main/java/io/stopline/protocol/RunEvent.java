@@ -20,7 +20,8 @@ import io.stopline.registry.HistoryMessage;
 		@JsonSubTypes.Type(value = RunEvent.RunPaused.class, name = "run_paused"),
 		@JsonSubTypes.Type(value = RunEvent.RunResumed.class, name = "run_resumed"),
 		@JsonSubTypes.Type(value = RunEvent.ControlIgnored.class, name = "control_ignored"),
-		@JsonSubTypes.Type(value = RunEvent.MessageAdded.class, name = "message_added") })
+		@JsonSubTypes.Type(value = RunEvent.MessageAdded.class, name = "message_added"),
+		@JsonSubTypes.Type(value = RunEvent.RunSnapshot.class, name = "run_snapshot") })
 public sealed interface RunEvent {
 
 	String runId();
@@ -63,6 +64,15 @@ public sealed interface RunEvent {
 	}
 
 	record RunResumed(String runId, String conversationId, Instant at) implements RunEvent {
+	}
+
+	/**
+	 * The answer so far of a running run, for watchers that joined mid-run:
+	 * {@code tokens} tokens make {@code content}; the next token has index
+	 * {@code tokens}.
+	 */
+	record RunSnapshot(String runId, String conversationId, String content, int tokens,
+			Instant at) implements RunEvent {
 	}
 
 	/**

@@ -48,6 +48,10 @@ import java.util.regex.Pattern;
  * PUBLISH   stopline:{u:alice}:conv:c-42:events '{"type":"message_added",...}'
  * SUBSCRIBE stopline:{u:alice}:conv:c-42:events            # while a socket on this gateway watches c-42
  *
+ * # "a WebSocket watches this conversation": set by gateways while one is open (refreshed), read by the worker
+ * # at a run's start; unwatched runs publish their tokens to the gateway inbox only
+ * SET     stopline:{u:alice}:conv:c-42:watched 1 PX 60000
+ *
  * # pause / resume commands for a worker (pub/sub only: a lost one is answered 202 and can be repeated)
  * PUBLISH stopline:{w:w-a}:control '{"action":"pause","runId":"r-1",...}'
  * </pre>
@@ -111,6 +115,10 @@ public final class Keys {
 
 	public static String conversationEvents(String userId, String conversationId) {
 		return userTag(userId) + ":conv:" + ConversationIds.require(conversationId) + ":events";
+	}
+
+	public static String conversationWatched(String userId, String conversationId) {
+		return userTag(userId) + ":conv:" + ConversationIds.require(conversationId) + ":watched";
 	}
 
 	public static String workerControlChannel(String workerId) {

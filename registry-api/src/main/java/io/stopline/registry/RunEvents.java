@@ -10,6 +10,7 @@ import io.stopline.protocol.Json;
 import io.stopline.protocol.RunEvent;
 import org.redisson.api.RTopic;
 import org.redisson.api.RedissonClient;
+import org.redisson.client.codec.StringCodec;
 
 /**
  * Publishes a run's events where they are awaited: the inbox of each gateway waiting for
@@ -19,6 +20,8 @@ import org.redisson.api.RedissonClient;
  * so a run's events stay in order on each channel.
  */
 public final class RunEvents {
+
+	private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(RunEvents.class);
 
 	private final RedissonClient redisson;
 
@@ -53,13 +56,48 @@ public final class RunEvents {
 	 * publish of a token the history already holds.
 	 */
 	public void publish(String userId, Collection<String> gatewayIds, RunEvent event) {
+		publish(userId, gatewayIds, event, true);
+	}
+
+	/**
+	 * As {@link #publish(String, Collection, RunEvent)}; the conversation's channel only
+	 * when {@code watched} (tokens of a conversation no WebSocket watches go to the
+	 * gateway inbox alone).
+	 */
+	public void publish(String userId, Collection<String> gatewayIds, RunEvent event, boolean watched) {
 		String json = Json.write(event);
 		List<CompletableFuture<Long>> sent = new ArrayList<>(gatewayIds.size() + 1);
 		for (String gatewayId : new LinkedHashSet<>(gatewayIds)) {
 			sent.add(inboxes.inbox(gatewayId).publishAsync(json).toCompletableFuture());
 		}
-		sent.add(conversation(userId, event.conversationId()).publishAsync(json).toCompletableFuture());
+		if (watched) {
+			sent.add(conversation(userId, event.conversationId()).publishAsync(json).toCompletableFuture());
+		}
 		CompletableFuture.allOf(sent.toArray(CompletableFuture[]::new)).join();
+	}
+
+	/**
+	 * To the conversation's watchers, without waiting: announcements on the request path
+	 * of a chat start. A failure is only logged.
+	 */
+	public void toConversationAsync(String userId, RunEvent event) {
+		conversation(userId, event.conversationId()).publishAsync(Json.write(event))
+			.whenComplete((receivers, error) -> {
+				if (error != null) {
+					log.warn("could not announce {} of run {}: {}", event.getClass().getSimpleName(), event.runId(),
+							error.toString());
+				}
+			});
+	}
+
+	/** Whether a WebSocket watches the conversation (checked once when a run starts). */
+	public boolean isWatched(String userId, String conversationId) {
+		return redisson.getBucket(Keys.conversationWatched(userId, conversationId), StringCodec.INSTANCE).isExists();
+	}
+
+	/** A gateway with a socket on the conversation says so, for {@code ttl}. */
+	public void markWatched(String userId, String conversationId, java.time.Duration ttl) {
+		redisson.getBucket(Keys.conversationWatched(userId, conversationId), StringCodec.INSTANCE).set("1", ttl);
 	}
 
 }

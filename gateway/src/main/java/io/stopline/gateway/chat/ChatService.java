@@ -108,7 +108,8 @@ class ChatService {
 
 	/** Tells the conversation's watchers; a failure here must not fail the request. */
 	private void announce(RunRecord run, HistoryMessage userMessage) {
-		announceQuietly(run,
+		// not awaited: the start of a chat should not wait for its watchers
+		events.toConversationAsync(run.userId(),
 				new RunEvent.MessageAdded(run.runId(), run.conversationId(), userMessage, userMessage.createdAt()));
 	}
 

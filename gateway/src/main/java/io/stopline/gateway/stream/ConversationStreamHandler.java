@@ -5,7 +5,15 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
 import io.stopline.gateway.GatewayProperties;
+import io.stopline.gateway.inbox.GatewayInbox;
+import io.stopline.protocol.Json;
+import io.stopline.protocol.RunControl;
+import io.stopline.registry.Channels;
 import io.stopline.registry.ConversationRegistry;
+import io.stopline.registry.Keys;
+import io.stopline.registry.RunEvents;
+import io.stopline.registry.RunRecord;
+import org.redisson.api.RedissonClient;
 import io.stopline.registry.HistoryMessage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -37,8 +45,17 @@ class ConversationStreamHandler extends TextWebSocketHandler {
 
 	private final int capacity;
 
+	private final RunEvents events;
+
+	private final RedissonClient redisson;
+
+	private final GatewayInbox inbox;
+
 	ConversationStreamHandler(ConversationRegistry registry, ConversationWatchers watchers, StreamEvents json,
-			GatewayProperties properties) {
+			RunEvents events, RedissonClient redisson, GatewayInbox inbox, GatewayProperties properties) {
+		this.events = events;
+		this.redisson = redisson;
+		this.inbox = inbox;
 		this.registry = registry;
 		this.watchers = watchers;
 		this.json = json;
@@ -71,9 +88,22 @@ class ConversationStreamHandler extends TextWebSocketHandler {
 		});
 	}
 
+	/**
+	 * The state a socket gets first (and after a resubscription). Marks the conversation
+	 * watched first, so a run that starts later publishes its tokens here; a run already
+	 * going is asked for a snapshot of its answer so far, which reaches this socket after
+	 * the state and turns the run's tokens on for the conversation's channel.
+	 */
 	private String state(String user, String conversation) {
+		events.markWatched(user, conversation, ConversationWatchers.WATCHED_TTL);
 		List<HistoryMessage> messages = registry.history(user, conversation);
-		return json.state(conversation, messages, registry.find(user, conversation).orElse(null));
+		RunRecord active = registry.find(user, conversation).orElse(null);
+		if (active != null && !active.isQueued() && active.workerId() != null) {
+			Channels.topic(redisson, Keys.workerControlChannel(active.workerId()))
+				.publish(Json.write(new RunControl(RunControl.SNAPSHOT, active.runId(), user, conversation,
+						inbox.gatewayId(), Instant.now())));
+		}
+		return json.state(conversation, messages, active);
 	}
 
 	@Override

@@ -1,9 +1,15 @@
 package io.stopline.gateway.stream;
 
+import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+import jakarta.annotation.PreDestroy;
 
 import io.stopline.protocol.Json;
 import io.stopline.protocol.RunEvent;
@@ -30,11 +36,35 @@ class ConversationWatchers {
 
 	private final StreamEvents json;
 
+	/** How long a conversation counts as watched without a refresh from this gateway. */
+	static final Duration WATCHED_TTL = Duration.ofSeconds(60);
+
 	private final ConcurrentMap<String, Channel> channels = new ConcurrentHashMap<>();
+
+	private final ScheduledExecutorService refresher = Executors
+		.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("watched-refresh").factory());
 
 	ConversationWatchers(RunEvents events, StreamEvents json) {
 		this.events = events;
 		this.json = json;
+		refresher.scheduleWithFixedDelay(this::refreshWatched, 20, 20, TimeUnit.SECONDS);
+	}
+
+	/** Keeps the "watched" marks of this gateway's conversations alive. */
+	private void refreshWatched() {
+		for (Channel channel : channels.values()) {
+			try {
+				events.markWatched(channel.userId, channel.conversationId, WATCHED_TTL);
+			}
+			catch (RuntimeException ex) {
+				log.debug("could not refresh the watched mark of {}: {}", channel.conversationId, ex.toString());
+			}
+		}
+	}
+
+	@PreDestroy
+	void close() {
+		refresher.shutdownNow();
 	}
 
 	/** Adds a watcher; the future completes once its channel is subscribed. */
@@ -72,7 +102,7 @@ class ConversationWatchers {
 	 */
 	private Channel open(Watcher first) {
 		RTopic topic = events.conversation(first.userId(), first.conversationId());
-		Channel channel = new Channel(topic);
+		Channel channel = new Channel(topic, first.userId(), first.conversationId());
 		topic.addListenerAsync(new StatusListener() {
 			@Override
 			public void onSubscribe(String name) {
@@ -111,8 +141,14 @@ class ConversationWatchers {
 
 		final CompletableFuture<Void> subscribed = new CompletableFuture<>();
 
-		Channel(RTopic topic) {
+		final String userId;
+
+		final String conversationId;
+
+		Channel(RTopic topic, String userId, String conversationId) {
 			this.topic = topic;
+			this.userId = userId;
+			this.conversationId = conversationId;
 		}
 
 		void deliver(String raw) {

@@ -23,7 +23,8 @@ import org.springframework.stereotype.Component;
  * <pre>
  * {"type":"state","conversation_id":"c-42","run_id":"run-1","timestamp":"…","messages":[…],"active_run":{"run_id":"run-1","state":"running",…}}
  * {"type":"message_added","conversation_id":"c-42","run_id":"run-1","timestamp":"…","message":{"role":"assistant","status":"streaming",…}}
- * {"type":"token","conversation_id":"c-42","run_id":"run-1","timestamp":"…","index":0,"delta":"Stopline"}
+ * {"type":"run_snapshot","conversation_id":"c-42","run_id":"run-1","timestamp":"…","content":"Stopline keeps","tokens":2}
+ * {"type":"token","conversation_id":"c-42","run_id":"run-1","timestamp":"…","index":2,"delta":" every"}
  * {"type":"run_stopped","conversation_id":"c-42","run_id":"run-1","timestamp":"…","reason":"user","content":"Stopline keeps","tokens":2}
  * </pre>
  */
@@ -49,6 +50,8 @@ class StreamEvents {
 				with(event, "run_failed", "error", failed.error(), "content", failed.content());
 			case RunEvent.RunPaused paused -> with(event, "run_paused");
 			case RunEvent.RunResumed resumed -> with(event, "run_resumed");
+			case RunEvent.RunSnapshot snapshot ->
+				with(event, "run_snapshot", "content", snapshot.content(), "tokens", snapshot.tokens());
 			case RunEvent.MessageAdded added -> with(event, "message_added", "message", added.message());
 			case RunEvent.StopIgnored ignored -> null;
 			case RunEvent.ControlIgnored ignored -> null;

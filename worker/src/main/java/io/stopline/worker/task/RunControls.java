@@ -50,6 +50,13 @@ public class RunControls {
 	public void handle(RunControl command) {
 		Optional<RunningTask> task = tasks.find(command.userId(), command.conversationId())
 			.filter(candidate -> candidate.runId().equals(command.runId()));
+		if (RunControl.SNAPSHOT.equals(command.action())) {
+			// a watcher joined: the answer so far, on the conversation's channel
+			task.ifPresent(running -> running
+				.snapshot((content, tokens) -> events.toConversation(running.userId(), new RunEvent.RunSnapshot(
+						running.runId(), running.conversationId(), content, tokens, Instant.now()))));
+			return;
+		}
 		if (task.isEmpty()) {
 			ignored(command, "not_running");
 			return;

@@ -68,6 +68,9 @@ public final class RunningTask {
 
 	private boolean paused;
 
+	/** A WebSocket watches the conversation: tokens go to its event channel too. */
+	private volatile boolean watched = true;
+
 	private @Nullable Future<?> pauseTimeout;
 
 	private final StringBuilder content = new StringBuilder();
@@ -248,6 +251,30 @@ public final class RunningTask {
 			finally {
 				emitting.unlock();
 			}
+		}
+	}
+
+	public boolean isWatched() {
+		return watched;
+	}
+
+	void watched(boolean watched) {
+		this.watched = watched;
+	}
+
+	/**
+	 * Hands the answer so far and its token count to {@code publish} between two tokens
+	 * (under the lock a token's append and publish hold), so the tokens that follow it
+	 * continue exactly where it ends; from then on the run's tokens are watched.
+	 */
+	void snapshot(java.util.function.BiConsumer<String, Integer> publish) {
+		emitting.lock();
+		try {
+			watched = true;
+			publish.accept(content.toString(), tokens);
+		}
+		finally {
+			emitting.unlock();
 		}
 	}
 

@@ -125,6 +125,7 @@ public class TaskRunner {
 				return;
 			}
 			task.claimed(claimed.get());
+			task.watched(watched(job));
 			metrics.started();
 			execute(task, claimed.get());
 		}
@@ -186,8 +187,9 @@ public class TaskRunner {
 		int index = task.append(token);
 		StartRun job = task.job();
 		try {
-			events.publish(job.userId(), job.replyTo(),
-					new RunEvent.TokenGenerated(job.runId(), job.conversationId(), index, token, Instant.now()));
+			events.publish(job.userId(), List.of(job.replyTo()),
+					new RunEvent.TokenGenerated(job.runId(), job.conversationId(), index, token, Instant.now()),
+					task.isWatched());
 		}
 		catch (RuntimeException ex) {
 			if (Thread.currentThread().isInterrupted()) {
@@ -300,6 +302,20 @@ public class TaskRunner {
 				LockSupport.parkNanos(backoffMillis * 1_000_000);
 				backoffMillis = Math.min(backoffMillis * 2, 1000);
 			}
+		}
+	}
+
+	/**
+	 * Whether a WebSocket watches the conversation as the run starts (one that starts
+	 * watching later asks for a snapshot, which turns the tokens on). When unsure,
+	 * publish.
+	 */
+	private boolean watched(StartRun job) {
+		try {
+			return events.isWatched(job.userId(), job.conversationId());
+		}
+		catch (RuntimeException ex) {
+			return true;
 		}
 	}
 
