@@ -46,15 +46,7 @@ class AdminStopController {
 	ResponseEntity<Map<String, String>> stop(@AuthenticationPrincipal Jwt admin, @PathVariable String conversationId,
 			@RequestParam String user) {
 		Problems.requireConversationId(conversationId);
-		return switch (stops.stop(admin.getSubject(), requireUser(user), conversationId, "admin")) {
-			case CONFIRMED ->
-				ResponseEntity.ok(Map.of("message", "Successfully stopped conversation " + conversationId));
-			case REQUESTED ->
-				ResponseEntity.accepted().body(Map.of("message", "Stop requested for conversation " + conversationId));
-			case ALREADY_STOPPED ->
-				ResponseEntity.ok(Map.of("message", "Conversation " + conversationId + " is already stopped"));
-			case NOT_FOUND -> throw Problems.noActiveRun(conversationId);
-		};
+		return stops.stop(admin.getSubject(), requireUser(user), conversationId, "admin").answer(conversationId);
 	}
 
 	private static String requireUser(String user) {

@@ -62,14 +62,7 @@ class StopController {
 	ResponseEntity<Map<String, String>> stop(@AuthenticationPrincipal Jwt jwt, @PathVariable String conversationId) {
 		Problems.requireConversationId(conversationId);
 		limit(jwt.getSubject(), "single");
-		return switch (stops.stop(jwt.getSubject(), conversationId, "user")) {
-			case CONFIRMED -> ResponseEntity.ok(message("Successfully stopped conversation " + conversationId));
-			case REQUESTED ->
-				ResponseEntity.accepted().body(message("Stop requested for conversation " + conversationId));
-			case ALREADY_STOPPED ->
-				ResponseEntity.ok(message("Conversation " + conversationId + " is already stopped"));
-			case NOT_FOUND -> throw Problems.noActiveRun(conversationId);
-		};
+		return stops.stop(jwt.getSubject(), conversationId, "user").answer(conversationId);
 	}
 
 	/**
@@ -141,10 +134,6 @@ class StopController {
 		catch (ExecutionException ex) {
 			throw new IllegalStateException("stop failed", ex.getCause());
 		}
-	}
-
-	private static Map<String, String> message(String text) {
-		return Map.of("message", text);
 	}
 
 	/** One entry of the active listing. */
