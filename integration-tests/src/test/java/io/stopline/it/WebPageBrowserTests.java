@@ -19,6 +19,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInfo;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.Keys;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebElement;
@@ -200,6 +201,52 @@ class WebPageBrowserTests {
 		stop.click();
 		waitFor().until(ExpectedConditions.textToBe(By.cssSelector("#messages li.assistant .marker"), "stopped"));
 		waitFor().until(ExpectedConditions.invisibilityOfElementLocated(By.id("stop")));
+	}
+
+	@Test
+	void sendAndStopWorkFromTheKeyboardWithVisibleFocusAndNamedButtons() {
+		signIn();
+		WebElement prompt = browser.findElement(By.id("prompt"));
+		prompt.click();
+		prompt.sendKeys("Tell me a story");
+		tabUntil("send").sendKeys(Keys.ENTER);
+		waitFor().until(ExpectedConditions.textToBePresentInElementLocated(By.cssSelector("#messages li.user"),
+				"Tell me a story"));
+		visible(By.id("stop"));
+		awaitStreamedText();
+
+		browser.findElement(By.id("prompt")).click();
+		WebElement stop = tabUntil("stop");
+		String outline = (String) browser.executeScript(
+				"const s = getComputedStyle(document.activeElement); return s.outlineStyle + ' ' + s.outlineWidth;");
+		assertThat(outline).as("the focused button shows its focus").doesNotStartWith("none").doesNotEndWith(" 0px");
+		screenshot("keyboard-focus-on-stop");
+		stop.sendKeys(Keys.ENTER);
+		waitFor().until(ExpectedConditions.textToBe(By.cssSelector("#messages li.assistant .marker"), "stopped"));
+
+		for (WebElement button : browser.findElements(By.cssSelector("button"))) {
+			// (hidden ones too: their text is not "visible", so read the DOM)
+			String text = String.valueOf(button.getDomProperty("textContent")).strip();
+			String name = text.isEmpty() ? button.getDomAttribute("aria-label") : text;
+			assertThat(name).as("every button has a name: %s", button.getAttribute("outerHTML")).isNotBlank();
+		}
+		for (WebElement field : browser.findElements(By.cssSelector("input:not([type=checkbox]), textarea"))) {
+			assertThat(browser.findElements(By.cssSelector("label[for='" + field.getAttribute("id") + "']")))
+				.as("field %s has a label", field.getAttribute("id"))
+				.isNotEmpty();
+		}
+	}
+
+	/** Presses Tab until the element with this id has the focus (at most 10 times). */
+	private WebElement tabUntil(String id) {
+		for (int i = 0; i < 10; i++) {
+			WebElement focused = browser.switchTo().activeElement();
+			if (id.equals(focused.getAttribute("id"))) {
+				return focused;
+			}
+			focused.sendKeys(Keys.TAB);
+		}
+		throw new AssertionError("Tab never reached #" + id);
 	}
 
 	private void signIn() {
