@@ -27,13 +27,16 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param allowedOrigins browser origins besides the gateway's own that may call the API
  * (CORS) and open WebSockets, e.g. {@code https://chat.example.com}
  * @param maxRequestBytes larger request bodies are refused with 413
+ * @param maxStreamsPerUser WebSockets one user may hold open on one gateway; more are
+ * closed with 1008
  */
 @ConfigurationProperties("stopline.gateway")
 public record GatewayProperties(@Nullable String id, @DefaultValue("2s") Duration stopConfirmTimeout,
 		@DefaultValue("256") int defaultMaxTokens, @DefaultValue("30s") Duration lostRunGrace,
 		@DefaultValue("2s") Duration reaperInterval, @DefaultValue("20") int maxActiveRunsPerUser,
 		@DefaultValue StopRateLimit stopRateLimit, @DefaultValue("1024") int streamBuffer,
-		@DefaultValue List<String> allowedOrigins, @DefaultValue("1048576") long maxRequestBytes) {
+		@DefaultValue List<String> allowedOrigins, @DefaultValue("1048576") long maxRequestBytes,
+		@DefaultValue("32") int maxStreamsPerUser) {
 
 	/**
 	 * At most {@code permits} stop requests per {@code interval} per user, across all

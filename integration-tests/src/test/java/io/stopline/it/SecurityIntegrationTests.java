@@ -49,7 +49,7 @@ class SecurityIntegrationTests {
 		cluster = Cluster.start(TestRedis.shared(), 1, 2, Map.of(),
 				Map.of("stopline.auth.issuer", ISSUER, "stopline.auth.audience", AUDIENCE,
 						"stopline.gateway.allowed-origins", "https://chat.example.com",
-						"stopline.gateway.max-request-bytes", "65536"));
+						"stopline.gateway.max-request-bytes", "65536", "stopline.gateway.max-streams-per-user", "3"));
 	}
 
 	@AfterAll
@@ -227,6 +227,36 @@ class SecurityIntegrationTests {
 		assertThat(bulk.json().get("detail").asString()).contains("Invalid conversation id");
 		for (String id : List.of("bad*id", "a%7Bb%7D", "..", "%2e%2e", "x".repeat(129), "a%00b", "a%0Ab")) {
 			assertThat(alice.stop(id).status()).as(id).isIn(400, 404);
+		}
+	}
+
+	@Test
+	void oneUserCannotHoldMoreThanTheAllowedSocketsOpen() throws Exception {
+		Api alice = cluster.api(0, "alice-" + UUID.randomUUID());
+		String conversation = "c-" + UUID.randomUUID();
+		alice.chatStream(conversation, 2).drain(BOUND);
+		List<StreamClient> open = new java.util.ArrayList<>();
+		try {
+			for (int i = 0; i < 3; i++) {
+				StreamClient socket = StreamClient.withQueryToken(cluster.gatewayUrl(0), conversation, alice.token());
+				open.add(socket);
+				assertThat(socket.nextOfType("state", BOUND)).isNotNull();
+			}
+			try (StreamClient fourth = StreamClient.withQueryToken(cluster.gatewayUrl(0), conversation,
+					alice.token())) {
+				assertThat(fourth.closeCode(BOUND)).isEqualTo(1008);
+			}
+			open.remove(0).close();
+			// a closed one frees its place
+			org.awaitility.Awaitility.await().atMost(BOUND).untilAsserted(() -> {
+				try (StreamClient again = StreamClient.withQueryToken(cluster.gatewayUrl(0), conversation,
+						alice.token())) {
+					assertThat(again.next(Duration.ofSeconds(2))).isNotNull();
+				}
+			});
+		}
+		finally {
+			open.forEach(StreamClient::close);
 		}
 	}
 

@@ -2,6 +2,9 @@ package io.stopline.gateway.stream;
 
 import java.time.Instant;
 import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.CompletableFuture;
 
 import io.stopline.gateway.GatewayProperties;
@@ -45,6 +48,13 @@ class ConversationStreamHandler extends TextWebSocketHandler {
 
 	private final int capacity;
 
+	private final int maxStreamsPerUser;
+
+	/** Open sockets per user on this gateway. */
+	private final ConcurrentMap<String, AtomicInteger> streamsPerUser = new ConcurrentHashMap<>();
+
+	private static final String COUNTED = "stopline.counted";
+
 	private final RunEvents events;
 
 	private final RedissonClient redisson;
@@ -60,6 +70,7 @@ class ConversationStreamHandler extends TextWebSocketHandler {
 		this.watchers = watchers;
 		this.json = json;
 		this.capacity = properties.streamBuffer();
+		this.maxStreamsPerUser = properties.maxStreamsPerUser();
 	}
 
 	@Override
@@ -72,6 +83,12 @@ class ConversationStreamHandler extends TextWebSocketHandler {
 		}
 		if (conversation == null || registry.history(user, conversation).isEmpty()) {
 			session.close(CloseStatus.POLICY_VIOLATION.withReason("Conversation not found."));
+			return;
+		}
+		AtomicInteger open = streamsPerUser.computeIfAbsent(user, key -> new AtomicInteger());
+		session.getAttributes().put(COUNTED, user);
+		if (open.incrementAndGet() > maxStreamsPerUser) {
+			session.close(CloseStatus.POLICY_VIOLATION.withReason("Too many open streams."));
 			return;
 		}
 		Instant expires = (Instant) session.getAttributes().get(StreamAuthInterceptor.EXPIRES);
@@ -113,6 +130,9 @@ class ConversationStreamHandler extends TextWebSocketHandler {
 
 	@Override
 	public void afterConnectionClosed(WebSocketSession session, CloseStatus status) {
+		if (session.getAttributes().remove(COUNTED) instanceof String user) {
+			streamsPerUser.computeIfPresent(user, (key, open) -> open.decrementAndGet() <= 0 ? null : open);
+		}
 		if (session.getAttributes().get(WATCHER) instanceof Watcher watcher) {
 			watcher.stop();
 			watchers.remove(watcher);
