@@ -127,6 +127,9 @@ class MonitoringIntegrationTests {
 		assertThat(erin.stop("never-" + id).status()).isEqualTo(404);
 
 		Api admin = Api.forAdmin(cluster.gatewayUrl(1), "ops");
+		// written after the stops were answered
+		await().atMost(BOUND)
+			.until(() -> admin.get("/v1/admin/audit/stops?user=" + erin.userId()).json().get("stops").size() == 2);
 		JsonNode stops = admin.get("/v1/admin/audit/stops?user=" + erin.userId()).json().get("stops");
 
 		assertThat(stops).hasSize(2);

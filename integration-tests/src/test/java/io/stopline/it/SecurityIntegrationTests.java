@@ -189,6 +189,9 @@ class SecurityIntegrationTests {
 		JsonNode messages = owner.history(conversation).json().get("messages");
 		assertThat(messages.get(messages.size() - 1).get("content").asString())
 			.isEqualTo("Conversation stopped by an administrator.");
+		org.awaitility.Awaitility.await()
+			.atMost(BOUND)
+			.until(() -> !admin.get("/v1/admin/audit/stops?user=" + owner.userId()).json().get("stops").isEmpty());
 		JsonNode audit = admin.get("/v1/admin/audit/stops?user=" + owner.userId()).json().get("stops").get(0);
 		assertThat(audit.get("by").asString()).isEqualTo(admin.userId());
 		assertThat(audit.get("reason").asString()).isEqualTo("admin");

@@ -121,6 +121,11 @@ class WebPageBrowserTests {
 		waitFor().until(ExpectedConditions.textToBe(By.cssSelector("#messages li.assistant .marker"), "stopped"));
 
 		Api admin = Api.forAdmin(cluster.gatewayUrl(0), "admin-" + UUID.randomUUID());
+		// entries are written after the answer; a second request would have been written
+		// with the first
+		org.awaitility.Awaitility.await()
+			.atMost(BOUND)
+			.until(() -> !admin.get("/v1/admin/audit/stops?user=" + user).json().get("stops").isEmpty());
 		JsonNode stops = admin.get("/v1/admin/audit/stops?user=" + user).json().get("stops");
 		assertThat(stops).as("stop requests the gateway received").hasSize(1);
 	}

@@ -101,10 +101,12 @@ class WorkerFaultIntegrationTests {
 			assertThat(run.getValue().drain(BOUND)).as("the client is told").anyMatch(e -> e.contains("\"error\""));
 		}
 		assertThat(new WorkerLiveness(inspector.template()).knownWorkers()).doesNotContain(worker.id());
-		assertThat(new StopAudit(inspector.template()).read(alice.userId(), null, 100))
-			.filteredOn(entry -> entry.by().equals("reaper"))
-			.extracting(StopAudit.Entry::outcome)
-			.containsExactly("interrupted", "interrupted", "interrupted");
+		// audit entries are written after the fact
+		await().atMost(BOUND)
+			.untilAsserted(() -> assertThat(new StopAudit(inspector.template()).read(alice.userId(), null, 100))
+				.filteredOn(entry -> entry.by().equals("reaper"))
+				.extracting(StopAudit.Entry::outcome)
+				.containsExactly("interrupted", "interrupted", "interrupted"));
 	}
 
 	@Test
@@ -195,10 +197,11 @@ class WorkerFaultIntegrationTests {
 		}
 		assertThat(alice.active().json().get("active_conversations").isEmpty()).isTrue();
 		assertThat(new WorkerLiveness(inspector.template()).knownWorkers()).doesNotContain(worker.id());
-		assertThat(new StopAudit(inspector.template()).read(alice.userId(), null, 100))
-			.allSatisfy(entry -> assertThat(entry.by()).isEqualTo("system"))
-			.extracting(StopAudit.Entry::reason)
-			.containsExactly("shutdown", "shutdown");
+		await().atMost(BOUND)
+			.untilAsserted(() -> assertThat(new StopAudit(inspector.template()).read(alice.userId(), null, 100))
+				.allSatisfy(entry -> assertThat(entry.by()).isEqualTo("system"))
+				.extracting(StopAudit.Entry::reason)
+				.containsExactly("shutdown", "shutdown"));
 	}
 
 	@Test

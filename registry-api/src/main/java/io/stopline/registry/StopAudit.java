@@ -4,6 +4,8 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 
 import io.stopline.protocol.Json;
 import org.jspecify.annotations.Nullable;
@@ -35,8 +37,21 @@ public final class StopAudit {
 
 	private final StringRedisTemplate redis;
 
+	private final Executor writer;
+
+	/** Writes each entry before returning (tests, tools). */
 	public StopAudit(StringRedisTemplate redis) {
+		this(redis, Runnable::run);
+	}
+
+	/**
+	 * @param writer where the Redis write happens: off the stop's path, so that the
+	 * answer to a stop does not wait for its audit entry; one at a time keeps them in
+	 * order
+	 */
+	public StopAudit(StringRedisTemplate redis, Executor writer) {
 		this.redis = redis;
+		this.writer = writer;
 	}
 
 	/**
@@ -48,9 +63,20 @@ public final class StopAudit {
 		log.info("stop audit by={} user={} conversation={} run={} reason={} outcome={} latency_us={}", entry.by(),
 				entry.user(), entry.conversation(), entry.run(), entry.reason(), entry.outcome(),
 				entry.latencyMicros());
+		String json = Json.write(entry);
+		try {
+			writer.execute(() -> write(json));
+		}
+		catch (RejectedExecutionException ex) {
+			// shutting down: write it here
+			write(json);
+		}
+	}
+
+	private void write(String json) {
 		try {
 			redis.opsForStream()
-				.add(StreamRecords.string(Map.of("entry", Json.write(entry))).withStreamKey(KEY),
+				.add(StreamRecords.string(Map.of("entry", json)).withStreamKey(KEY),
 						org.springframework.data.redis.connection.RedisStreamCommands.XAddOptions.maxlen(CAP)
 							.approximateTrimming(true));
 		}

@@ -73,8 +73,14 @@ public class StoplineRedisConfiguration {
 	}
 
 	@Bean
-	public StopAudit stopAudit(StringRedisTemplate redis) {
-		return new StopAudit(redis);
+	public StopAudit stopAudit(StringRedisTemplate redis, ExecutorService auditWriter) {
+		return new StopAudit(redis, auditWriter);
+	}
+
+	/** Audit entries are written in order, one at a time, after the stop is answered. */
+	@Bean(destroyMethod = "close")
+	public ExecutorService auditWriter() {
+		return Executors.newSingleThreadExecutor(Thread.ofVirtual().name("audit-writer").factory());
 	}
 
 	@Bean
