@@ -47,6 +47,16 @@ class StopController {
 		this.metrics = metrics;
 	}
 
+	private void check(StopRateLimiter.Permit permit, long started) {
+		try {
+			permit.check();
+		}
+		catch (ErrorResponseException limited) {
+			metrics.record("single", "rate_limited", System.nanoTime() - started);
+			throw limited;
+		}
+	}
+
 	private void limit(String userId, String endpoint) {
 		long started = System.nanoTime();
 		try {
@@ -61,8 +71,11 @@ class StopController {
 	@PostMapping("/v1/conversation/{conversationId}/stop")
 	ResponseEntity<Map<String, String>> stop(@AuthenticationPrincipal Jwt jwt, @PathVariable String conversationId) {
 		Problems.requireConversationId(conversationId);
-		limit(jwt.getSubject(), "single");
-		return stops.stop(jwt.getSubject(), conversationId, "user").answer(conversationId);
+		String user = jwt.getSubject();
+		// the permit is taken while the stop looks the run up: no round trip of its own
+		StopRateLimiter.Permit permit = rateLimiter.start(user);
+		long started = System.nanoTime();
+		return stops.stop(user, user, conversationId, "user", () -> check(permit, started)).answer(conversationId);
 	}
 
 	/**

@@ -3,6 +3,8 @@ package io.stopline.gateway.stop;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 
 import io.stopline.gateway.GatewayProperties;
 import io.stopline.gateway.GatewayProperties.StopRateLimit;
@@ -39,25 +41,55 @@ public class StopRateLimiter {
 
 	/** Takes a permit for this user or throws the 429. */
 	public void acquire(String userId) {
+		start(userId).check();
+	}
+
+	/**
+	 * Starts taking a permit and returns at once, so the caller's own Redis work overlaps
+	 * with it; {@link Permit#check()} then waits for the answer.
+	 */
+	Permit start(String userId) {
 		// no hash tag in the name: Redisson derives its own {name}:... keys from it
 		RRateLimiter limiter = redisson.getRateLimiter(
 				Keys.PREFIX + "rate:stop:" + URLEncoder.encode(userId, StandardCharsets.UTF_8).replace("%", "~"));
-		boolean acquired;
-		try {
-			acquired = limiter.tryAcquire();
+		return new Permit(limiter, limiter.tryAcquireAsync().toCompletableFuture());
+	}
+
+	/** A permit being taken. */
+	final class Permit {
+
+		private final RRateLimiter limiter;
+
+		private final CompletableFuture<Boolean> acquiring;
+
+		private Permit(RRateLimiter limiter, CompletableFuture<Boolean> acquiring) {
+			this.limiter = limiter;
+			this.acquiring = acquiring;
 		}
-		catch (RuntimeException notConfigured) {
-			// first request of this user, or the limiter expired after a quiet period
-			limiter.trySetRate(RateType.OVERALL, limit.permits(), limit.interval(), KEEP_ALIVE);
-			acquired = limiter.tryAcquire();
+
+		/** Returns when the permit is taken; throws the 429 when it is not. */
+		void check() {
+			boolean acquired;
+			try {
+				acquired = acquiring.join();
+			}
+			catch (CompletionException notConfigured) {
+				// first request of this user, or the limiter expired after a quiet period
+				limiter.trySetRate(RateType.OVERALL, limit.permits(), limit.interval(), KEEP_ALIVE);
+				acquired = limiter.tryAcquire();
+			}
+			if (!acquired) {
+				throw limited();
+			}
 		}
-		if (!acquired) {
-			ErrorResponseException limited = Problems.of(HttpStatus.TOO_MANY_REQUESTS,
-					"Too many stop requests; try again shortly.");
-			limited.getHeaders()
-				.set(HttpHeaders.RETRY_AFTER, Long.toString(Math.max(1, limit.interval().toSeconds() / 2)));
-			throw limited;
-		}
+
+	}
+
+	private ErrorResponseException limited() {
+		ErrorResponseException limited = Problems.of(HttpStatus.TOO_MANY_REQUESTS,
+				"Too many stop requests; try again shortly.");
+		limited.getHeaders().set(HttpHeaders.RETRY_AFTER, Long.toString(Math.max(1, limit.interval().toSeconds() / 2)));
+		return limited;
 	}
 
 }

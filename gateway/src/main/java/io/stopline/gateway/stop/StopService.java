@@ -26,6 +26,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import org.springframework.stereotype.Service;
+import org.springframework.web.ErrorResponseException;
 
 /**
  * Stops a conversation's run wherever it is. A queued run is ended here, atomically
@@ -85,6 +86,17 @@ class StopService {
 	 * user's run: audited as the admin).
 	 */
 	StopResult stop(String actor, String userId, String conversationId, String reason) {
+		return stop(actor, userId, conversationId, reason, () -> {
+		});
+	}
+
+	/**
+	 * As {@link #stop(String, String, String, String)}; {@code permitted} runs after the
+	 * (read-only) lookup and before anything changes, and may refuse the stop by
+	 * throwing: a rate-limit check started before the lookup then costs no round trip of
+	 * its own.
+	 */
+	StopResult stop(String actor, String userId, String conversationId, String reason, Runnable permitted) {
 		String endpoint = switch (reason) {
 			case "stop_all" -> "all";
 			case "admin" -> "admin";
@@ -92,13 +104,17 @@ class StopService {
 		};
 		long started = System.nanoTime();
 		try {
-			Attempt attempt = attempt(userId, conversationId, reason);
+			Attempt attempt = attempt(userId, conversationId, reason, permitted);
 			long took = System.nanoTime() - started;
 			metrics.record(endpoint, StopMetrics.outcome(attempt.result()), took);
 			// the audit line is this stop's one log line: who, what, outcome, latency
 			audit.record(new StopAudit.Entry(actor, userId, conversationId, attempt.runId(), reason,
 					StopMetrics.outcome(attempt.result()), took / 1000, Instant.now()));
 			return attempt.result();
+		}
+		catch (ErrorResponseException refused) {
+			// refused before acting (rate limit): counted by the caller, nothing to audit
+			throw refused;
 		}
 		catch (RuntimeException ex) {
 			long took = System.nanoTime() - started;
@@ -109,9 +125,13 @@ class StopService {
 		}
 	}
 
-	private Attempt attempt(String userId, String conversationId, String reason) {
+	private Attempt attempt(String userId, String conversationId, String reason, Runnable permitted) {
 		for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
-			switch (registry.stopTarget(userId, conversationId)) {
+			StopTarget target = registry.stopTarget(userId, conversationId);
+			if (attempt == 0) {
+				permitted.run();
+			}
+			switch (target) {
 				case StopTarget.NotFound notFound -> {
 					return new Attempt(StopResult.NOT_FOUND, null);
 				}
