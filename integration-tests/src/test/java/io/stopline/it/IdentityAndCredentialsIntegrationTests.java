@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -167,8 +166,7 @@ class IdentityAndCredentialsIntegrationTests {
 		try (TestRedis redis = TestRedis.withCredentials("stopline", "s3cret-" + UUID.randomUUID());
 				Cluster cluster = Cluster.start(redis, 1, 2, Map.of())) {
 			assertThat(redis.url()).startsWith("redis://stopline:");
-			assertThat(unauthenticatedPing(redis.port())).as("the server does require credentials")
-				.startsWith("-NOAUTH");
+			assertThat(TestRedis.ping(redis.port())).as("the server does require credentials").startsWith("-NOAUTH");
 			Api alice = cluster.api(0, "alice");
 			String conversation = "c-" + UUID.randomUUID();
 			ChatStream run = alice.chatStream(conversation, 5000);
@@ -244,19 +242,6 @@ class IdentityAndCredentialsIntegrationTests {
 		all.putAll(properties);
 		return GatewayApplication.application()
 			.run(all.entrySet().stream().map(e -> "--" + e.getKey() + "=" + e.getValue()).toArray(String[]::new));
-	}
-
-	private static String unauthenticatedPing(int port) throws IOException {
-		try (Socket socket = new Socket("127.0.0.1", port)) {
-			socket.setSoTimeout(2000);
-			OutputStream out = socket.getOutputStream();
-			out.write("PING\r\n".getBytes(StandardCharsets.US_ASCII));
-			out.flush();
-			InputStream in = socket.getInputStream();
-			byte[] reply = new byte[7];
-			int read = in.readNBytes(reply, 0, 7);
-			return new String(reply, 0, read, StandardCharsets.US_ASCII);
-		}
 	}
 
 	private static JWTClaimsSet claims(String user) {

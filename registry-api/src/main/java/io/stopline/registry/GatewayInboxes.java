@@ -1,8 +1,5 @@
 package io.stopline.registry;
 
-import java.util.Collection;
-import java.util.LinkedHashSet;
-
 import io.stopline.protocol.Json;
 import io.stopline.protocol.RunEvent;
 import org.redisson.api.RTopic;
@@ -27,12 +24,6 @@ public final class GatewayInboxes {
 
 	public void publish(String gatewayId, RunEvent event) {
 		send(gatewayId, Json.write(event));
-	}
-
-	/** Publishes once to each distinct gateway. */
-	public void publish(Collection<String> gatewayIds, RunEvent event) {
-		String json = Json.write(event);
-		new LinkedHashSet<>(gatewayIds).forEach(id -> send(id, json));
 	}
 
 	/**

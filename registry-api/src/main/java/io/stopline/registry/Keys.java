@@ -90,11 +90,16 @@ public final class Keys {
 	}
 
 	public static String messages(String userId, String conversationId) {
-		return userTag(userId) + ":conv:" + ConversationIds.require(conversationId) + ":messages";
+		return conversationKey(userId, conversationId, "messages");
 	}
 
 	public static String stopped(String userId, String conversationId) {
-		return userTag(userId) + ":conv:" + ConversationIds.require(conversationId) + ":stopped";
+		return conversationKey(userId, conversationId, "stopped");
+	}
+
+	/** {@code stopline:{u:<user>}:conv:<id>:<what>}, the id validated first. */
+	private static String conversationKey(String userId, String conversationId, String what) {
+		return userTag(userId) + ":conv:" + ConversationIds.require(conversationId) + ":" + what;
 	}
 
 	public static String workerRuns(String workerId) {
@@ -114,11 +119,11 @@ public final class Keys {
 	}
 
 	public static String conversationEvents(String userId, String conversationId) {
-		return userTag(userId) + ":conv:" + ConversationIds.require(conversationId) + ":events";
+		return conversationKey(userId, conversationId, "events");
 	}
 
 	public static String conversationWatched(String userId, String conversationId) {
-		return userTag(userId) + ":conv:" + ConversationIds.require(conversationId) + ":watched";
+		return conversationKey(userId, conversationId, "watched");
 	}
 
 	public static String workerControlChannel(String workerId) {

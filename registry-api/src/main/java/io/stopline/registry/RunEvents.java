@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
 import io.stopline.protocol.Json;
+import io.stopline.protocol.RunControl;
 import io.stopline.protocol.RunEvent;
 import org.redisson.api.RTopic;
 import org.redisson.api.RedissonClient;
@@ -34,6 +35,11 @@ public final class RunEvents {
 
 	public RTopic conversation(String userId, String conversationId) {
 		return Channels.topic(redisson, Keys.conversationEvents(userId, conversationId));
+	}
+
+	/** A pause, resume or snapshot command to the worker that runs the conversation. */
+	public void toWorker(String workerId, RunControl command) {
+		Channels.topic(redisson, Keys.workerControlChannel(workerId)).publish(Json.write(command));
 	}
 
 	/** To one gateway's inbox only: answers that concern nobody else. */

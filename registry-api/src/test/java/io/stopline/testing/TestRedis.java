@@ -183,6 +183,16 @@ public final class TestRedis implements AutoCloseable {
 	}
 
 	private static boolean answersPing(int port) {
+		String answer = ping(port);
+		// a server that wants a password is up as well
+		return answer.startsWith("+PONG") || answer.startsWith("-NOAUTH");
+	}
+
+	/**
+	 * Sends a plain, unauthenticated {@code PING} to a local port; the first bytes of the
+	 * reply ({@code +PONG}, {@code -NOAUTH}), or "" when nothing answers.
+	 */
+	public static String ping(int port) {
 		try (Socket socket = new Socket("127.0.0.1", port)) {
 			socket.setSoTimeout(1000);
 			OutputStream out = socket.getOutputStream();
@@ -191,12 +201,10 @@ public final class TestRedis implements AutoCloseable {
 			InputStream in = socket.getInputStream();
 			byte[] reply = new byte[7];
 			int read = in.readNBytes(reply, 0, 7);
-			String answer = new String(reply, 0, Math.max(read, 0), StandardCharsets.US_ASCII);
-			// a server that wants a password is up as well
-			return answer.startsWith("+PONG") || answer.startsWith("-NOAUTH");
+			return new String(reply, 0, Math.max(read, 0), StandardCharsets.US_ASCII);
 		}
 		catch (IOException ex) {
-			return false;
+			return "";
 		}
 	}
 

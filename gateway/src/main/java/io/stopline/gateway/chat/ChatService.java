@@ -20,8 +20,6 @@ import io.stopline.registry.Keys;
 import io.stopline.registry.RunOutcome;
 import io.stopline.registry.RunEvents;
 import io.stopline.registry.RunRecord;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import org.jspecify.annotations.Nullable;
 import org.redisson.api.RStream;
 import org.redisson.api.RedissonClient;
@@ -50,8 +48,6 @@ class ChatService {
 	private final GatewayProperties properties;
 
 	private final RunEvents events;
-
-	private static final Logger log = LoggerFactory.getLogger(ChatService.class);
 
 	ChatService(ConversationRegistry registry, GatewayInbox inbox, RedissonClient redisson, RunEvents events,
 			GatewayProperties properties) {
@@ -98,7 +94,7 @@ class ChatService {
 			inbox.closeStream(run.runId());
 			Instant failedAt = Instant.now();
 			if (registry.finishQueued(run, RunOutcome.failed("", "The run could not be queued.", failedAt))) {
-				announceQuietly(run, new RunEvent.RunFailed(run.runId(), run.conversationId(),
+				events.toConversationAsync(run.userId(), new RunEvent.RunFailed(run.runId(), run.conversationId(),
 						"The run could not be queued.", "", failedAt));
 			}
 			throw Problems.of(HttpStatus.SERVICE_UNAVAILABLE, "The run could not be queued; try again.");
@@ -111,16 +107,6 @@ class ChatService {
 		// not awaited: the start of a chat should not wait for its watchers
 		events.toConversationAsync(run.userId(),
 				new RunEvent.MessageAdded(run.runId(), run.conversationId(), userMessage, userMessage.createdAt()));
-	}
-
-	private void announceQuietly(RunRecord run, RunEvent event) {
-		try {
-			events.toConversation(run.userId(), event);
-		}
-		catch (RuntimeException ex) {
-			log.warn("could not announce {} of run {}: {}", event.getClass().getSimpleName(), run.runId(),
-					ex.toString());
-		}
 	}
 
 	void end(ChatSession session) {

@@ -10,14 +10,11 @@ import java.util.concurrent.TimeoutException;
 import io.stopline.gateway.GatewayProperties;
 import io.stopline.gateway.inbox.GatewayInbox;
 import io.stopline.gateway.system.Problems;
-import io.stopline.protocol.Json;
 import io.stopline.protocol.RunControl;
 import io.stopline.protocol.RunEvent;
-import io.stopline.registry.Channels;
 import io.stopline.registry.ConversationRegistry;
-import io.stopline.registry.Keys;
 import io.stopline.registry.RunRecord;
-import org.redisson.api.RedissonClient;
+import io.stopline.registry.RunEvents;
 
 import org.springframework.http.HttpStatus;
 import org.springframework.stereotype.Service;
@@ -44,15 +41,15 @@ class RunControlService {
 
 	private final GatewayInbox inbox;
 
-	private final RedissonClient redisson;
+	private final RunEvents events;
 
 	private final Duration confirmTimeout;
 
-	RunControlService(ConversationRegistry registry, GatewayInbox inbox, RedissonClient redisson,
+	RunControlService(ConversationRegistry registry, GatewayInbox inbox, RunEvents events,
 			GatewayProperties properties) {
 		this.registry = registry;
 		this.inbox = inbox;
-		this.redisson = redisson;
+		this.events = events;
 		this.confirmTimeout = properties.stopConfirmTimeout();
 	}
 
@@ -66,7 +63,7 @@ class RunControlService {
 		try {
 			RunControl command = new RunControl(action, run.runId(), userId, conversationId, inbox.gatewayId(),
 					Instant.now());
-			Channels.topic(redisson, Keys.workerControlChannel(run.workerId())).publish(Json.write(command));
+			events.toWorker(run.workerId(), command);
 			return switch (outcome.get(confirmTimeout.toMillis(), TimeUnit.MILLISECONDS)) {
 				case RunEvent.ControlIgnored ignored -> throw Problems.noActiveRun(conversationId);
 				default -> Result.DONE;

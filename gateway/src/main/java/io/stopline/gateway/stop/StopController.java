@@ -47,25 +47,19 @@ class StopController {
 		this.metrics = metrics;
 	}
 
-	private void check(StopRateLimiter.Permit permit, long started) {
+	/** Waits for the permit; a refusal is counted as {@code rate_limited}. */
+	private void check(StopRateLimiter.Permit permit, String endpoint, long started) {
 		try {
 			permit.check();
-		}
-		catch (ErrorResponseException limited) {
-			metrics.record("single", "rate_limited", System.nanoTime() - started);
-			throw limited;
-		}
-	}
-
-	private void limit(String userId, String endpoint) {
-		long started = System.nanoTime();
-		try {
-			rateLimiter.acquire(userId);
 		}
 		catch (ErrorResponseException limited) {
 			metrics.record(endpoint, "rate_limited", System.nanoTime() - started);
 			throw limited;
 		}
+	}
+
+	private void limit(String userId, String endpoint) {
+		check(rateLimiter.start(userId), endpoint, System.nanoTime());
 	}
 
 	@PostMapping("/v1/conversation/{conversationId}/stop")
@@ -75,7 +69,8 @@ class StopController {
 		// the permit is taken while the stop looks the run up: no round trip of its own
 		StopRateLimiter.Permit permit = rateLimiter.start(user);
 		long started = System.nanoTime();
-		return stops.stop(user, user, conversationId, "user", () -> check(permit, started)).answer(conversationId);
+		return stops.stop(user, user, conversationId, "user", () -> check(permit, "single", started))
+			.answer(conversationId);
 	}
 
 	/**

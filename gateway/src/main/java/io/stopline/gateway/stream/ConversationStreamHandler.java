@@ -9,14 +9,10 @@ import java.util.concurrent.CompletableFuture;
 
 import io.stopline.gateway.GatewayProperties;
 import io.stopline.gateway.inbox.GatewayInbox;
-import io.stopline.protocol.Json;
 import io.stopline.protocol.RunControl;
-import io.stopline.registry.Channels;
 import io.stopline.registry.ConversationRegistry;
-import io.stopline.registry.Keys;
 import io.stopline.registry.RunEvents;
 import io.stopline.registry.RunRecord;
-import org.redisson.api.RedissonClient;
 import io.stopline.registry.HistoryMessage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -57,14 +53,11 @@ class ConversationStreamHandler extends TextWebSocketHandler {
 
 	private final RunEvents events;
 
-	private final RedissonClient redisson;
-
 	private final GatewayInbox inbox;
 
 	ConversationStreamHandler(ConversationRegistry registry, ConversationWatchers watchers, StreamEvents json,
-			RunEvents events, RedissonClient redisson, GatewayInbox inbox, GatewayProperties properties) {
+			RunEvents events, GatewayInbox inbox, GatewayProperties properties) {
 		this.events = events;
-		this.redisson = redisson;
 		this.inbox = inbox;
 		this.registry = registry;
 		this.watchers = watchers;
@@ -116,9 +109,8 @@ class ConversationStreamHandler extends TextWebSocketHandler {
 		List<HistoryMessage> messages = registry.history(user, conversation);
 		RunRecord active = registry.find(user, conversation).orElse(null);
 		if (active != null && !active.isQueued() && active.workerId() != null) {
-			Channels.topic(redisson, Keys.workerControlChannel(active.workerId()))
-				.publish(Json.write(new RunControl(RunControl.SNAPSHOT, active.runId(), user, conversation,
-						inbox.gatewayId(), Instant.now())));
+			events.toWorker(active.workerId(), new RunControl(RunControl.SNAPSHOT, active.runId(), user, conversation,
+					inbox.gatewayId(), Instant.now()));
 		}
 		return json.state(conversation, messages, active);
 	}

@@ -49,10 +49,6 @@ final class Watcher {
 
 	private final Instant expires;
 
-	Watcher(WebSocketSession session, String userId, String conversationId, int capacity) {
-		this(session, userId, conversationId, capacity, Instant.MAX);
-	}
-
 	/**
 	 * A watcher whose socket is closed (1008) when its token expires at {@code expires}.
 	 */

@@ -38,7 +38,7 @@ class WatcherTests {
 		List<String> sent = new CopyOnWriteArrayList<>();
 		willAnswer(call -> sent.add(((TextMessage) call.getArgument(0)).getPayload())).given(session)
 			.sendMessage(any());
-		Watcher watcher = new Watcher(session, "alice", "c-1", 16);
+		Watcher watcher = new Watcher(session, "alice", "c-1", 16, java.time.Instant.MAX);
 		CompletableFuture<Void> subscribed = new CompletableFuture<>();
 		Thread sender = Thread.ofVirtual().start(() -> watcher.run(subscribed, (user, conversation) -> "state"));
 
@@ -72,7 +72,7 @@ class WatcherTests {
 		CountDownLatch stuck = new CountDownLatch(1);
 		// the client reads nothing: every send blocks until released
 		willAnswer(call -> stuck.await(BOUND.toMillis(), TimeUnit.MILLISECONDS)).given(session).sendMessage(any());
-		Watcher watcher = new Watcher(session, "alice", "c-1", 8);
+		Watcher watcher = new Watcher(session, "alice", "c-1", 8, java.time.Instant.MAX);
 		Thread.ofVirtual().start(() -> watcher.run(CompletableFuture.completedFuture(null), (u, c) -> "state"));
 
 		long started = System.nanoTime();
