@@ -65,6 +65,8 @@ final class BenchCluster implements AutoCloseable {
 
 	private NodeProcess gateway;
 
+	private Api api;
+
 	private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
 	private final Map<String, String> tokens = new ConcurrentHashMap<>();
@@ -109,6 +111,7 @@ final class BenchCluster implements AutoCloseable {
 		properties.put("stopline.gateway.stop-rate-limit.permits", "100000000");
 		gateway = NodeProcess.start("gateway", gatewayJar, jvmOptions("gateway"), properties, Map.of(),
 				"Tomcat started on port", logs);
+		api = new Api(gatewayUrl());
 	}
 
 	void startWorkers(int count) {
@@ -163,6 +166,16 @@ final class BenchCluster implements AutoCloseable {
 			}
 			return token.group(1);
 		});
+	}
+
+	/** The measured requests' client (see {@link Api}). */
+	Api api() {
+		return api;
+	}
+
+	/** Stops a conversation through the gateway with its owner's token. */
+	Api.Answer stop(String user, String conversation) {
+		return api.post(token(user), "/v1/conversation/" + conversation + "/stop");
 	}
 
 	HttpRequest stopRequest(String user, String conversation) {
@@ -337,6 +350,9 @@ final class BenchCluster implements AutoCloseable {
 			catch (AssertionError ex) {
 				node.close();
 			}
+		}
+		if (api != null) {
+			api.close();
 		}
 		clients.close();
 		redis.close();

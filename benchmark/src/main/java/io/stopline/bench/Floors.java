@@ -84,6 +84,27 @@ final class Floors {
 
 	static Latencies noOpEndpoint(BenchCluster cluster, int samples) {
 		Latencies latencies = new Latencies();
+		String token = cluster.token("bench-floor");
+		for (int i = 0; i < samples + 200; i++) {
+			long start = System.nanoTime();
+			int status = cluster.api().get(token, "/v1/auth/whoami").status();
+			long took = System.nanoTime() - start;
+			if (status != 200) {
+				throw new IllegalStateException("whoami answered " + status);
+			}
+			if (i >= 200) {
+				latencies.add(took);
+			}
+		}
+		return latencies;
+	}
+
+	/**
+	 * The same no-op endpoint through the JDK {@code HttpClient}: the cost of that client
+	 * on this machine (the first runs measured everything with it).
+	 */
+	static Latencies noOpEndpointJdkClient(BenchCluster cluster, int samples) {
+		Latencies latencies = new Latencies();
 		HttpRequest whoami = cluster.get("bench-floor", "/v1/auth/whoami");
 		for (int i = 0; i < samples + 200; i++) {
 			long start = System.nanoTime();

@@ -79,6 +79,7 @@ public final class StopBenchmark {
 				"stopline.worker.max-concurrent-runs", "20000", "stopline.worker.shutdown-grace", "0s");
 		try (BenchCluster cluster = new BenchCluster(gatewayJar, workerJar, workerProperties)) {
 			cluster.startGateway();
+			warmUp(cluster);
 			floors(cluster);
 			listing(cluster);
 			workerScaling(cluster);
@@ -100,16 +101,33 @@ public final class StopBenchmark {
 		return results;
 	}
 
+	/**
+	 * Requests that are not measured, so the gateway's (and this JVM's) hot paths are
+	 * compiled before the floors are taken: authentication, the no-op endpoint and the
+	 * stop lookup (a stop of a conversation nobody has answers 404).
+	 */
+	private void warmUp(BenchCluster cluster) {
+		String token = cluster.token("bench-warm");
+		for (int i = 0; i < profile.floorSamples() * 2; i++) {
+			cluster.api().get(token, "/v1/auth/whoami");
+			cluster.api().post(token, "/v1/conversation/warm-" + (i % 100) + "/stop");
+			cluster.send(cluster.get("bench-warm", "/v1/auth/whoami"));
+		}
+	}
+
 	private void floors(BenchCluster cluster) {
 		Latencies ping = Floors.redisPing(cluster.redisUrl(), profile.floorSamples());
 		Latencies publish = Floors.publishToReceive(cluster.redisUrl(), profile.floorSamples());
 		Latencies noop = Floors.noOpEndpoint(cluster, profile.floorSamples());
+		Latencies noopJdk = Floors.noOpEndpointJdkClient(cluster, profile.floorSamples());
 		results.put("floor_redis_ping", ping.summary());
 		results.put("floor_publish_to_receive", publish.summary());
 		results.put("floor_noop_authenticated_endpoint", noop.summary());
+		results.put("floor_noop_endpoint_jdk_httpclient", noopJdk.summary());
 		row("floor: Redis PING round trip", ping);
 		row("floor: PUBLISH to receive (raw)", publish);
 		row("floor: no-op authenticated endpoint", noop);
+		row("floor: the same through the JDK HttpClient", noopJdk);
 	}
 
 	/**
@@ -126,13 +144,13 @@ public final class StopBenchmark {
 		for (int target : profile.listingTotals()) {
 			fill(cluster, target - total);
 			total = target;
-			HttpRequest active = cluster.get(user, "/v1/conversations/active");
+			String token = cluster.token(user);
 			Latencies latencies = new Latencies();
 			for (int i = 0; i < profile.listingSamples() + 100; i++) {
 				long start = System.nanoTime();
-				HttpResponse<String> response = cluster.send(active);
+				Api.Answer response = cluster.api().get(token, "/v1/conversations/active");
 				long took = System.nanoTime() - start;
-				if (response.statusCode() != 200 || !response.body().contains("list-9")) {
+				if (response.status() != 200 || !response.body().contains("list-9")) {
 					throw new IllegalStateException("listing failed: " + response.body());
 				}
 				if (i >= 100) {
@@ -180,6 +198,8 @@ public final class StopBenchmark {
 			cluster.startWorkers(count);
 			cluster.running.clear();
 			cluster.startRuns(profile.scalingRuns(), Math.max(1, profile.scalingRuns() / 10), "scale" + count);
+			// the new workers' first stops compile their stop path: not measured
+			stops(cluster, profile.scalingRuns() - profile.scalingStops());
 			Latencies latencies = stops(cluster, profile.scalingStops());
 			byWorkers.put(Integer.toString(count), latencies.summary());
 			row("confirmed stop, " + count + " worker(s), " + profile.scalingRuns() + " runs", latencies);
@@ -233,8 +253,13 @@ public final class StopBenchmark {
 				"stage=\"cancelled\"");
 		Map<Double, Double> unregisteredBefore = cluster.workerHistogram("stopline_stop_propagation_seconds",
 				"stage=\"unregistered\"");
+		List<Map<String, Object>> floorRounds = new ArrayList<>();
 		for (int round = 0; round < profile.rounds(); round++) {
 			topUp(cluster);
+			// the no-op endpoint again, under the same background load as the stops
+			Latencies floor = Floors.noOpEndpoint(cluster, profile.stopsPerRound());
+			floorRounds.add(floor.summary());
+			row("floor under load: no-op endpoint, round " + (round + 1), floor);
 			Latencies latencies = stops(cluster, profile.stopsPerRound());
 			rounds.add(latencies.summary());
 			for (double q : new double[] { 0.5, 0.9, 0.99 }) {
@@ -244,6 +269,11 @@ public final class StopBenchmark {
 		}
 		results.put("confirmed_stop_rounds", rounds);
 		results.put("confirmed_stop_median_of_rounds", medianOfRounds(rounds));
+		results.put("floor_noop_endpoint_under_load", medianOfRounds(floorRounds));
+		topUp(cluster);
+		Latencies jdk = stopsThroughJdkClient(cluster, profile.stopsPerRound());
+		results.put("confirmed_stop_jdk_httpclient", jdk.summary());
+		row("confirmed stop, the same through the JDK HttpClient", jdk);
 		Map<String, Object> propagation = new LinkedHashMap<>();
 		propagation.put("cancelled", quantiles(delta(cancelledBefore,
 				cluster.workerHistogram("stopline_stop_propagation_seconds", "stage=\"cancelled\""))));
@@ -258,6 +288,8 @@ public final class StopBenchmark {
 		ratios.put("p50_over_redis_ping_p50", ratio(median.get("p50_ms"), "floor_redis_ping"));
 		ratios.put("p50_over_noop_endpoint_p50", ratio(median.get("p50_ms"), "floor_noop_authenticated_endpoint"));
 		ratios.put("p50_over_publish_to_receive_p50", ratio(median.get("p50_ms"), "floor_publish_to_receive"));
+		ratios.put("p50_over_noop_endpoint_under_load_p50",
+				ratio(median.get("p50_ms"), "floor_noop_endpoint_under_load"));
 		results.put("confirmed_stop_ratios", ratios);
 		table.add(String.format("%-48s %s", "confirmed stop p50 / floors", ratios));
 	}
@@ -293,6 +325,29 @@ public final class StopBenchmark {
 			if (run == null) {
 				throw new IllegalStateException("no running run left to stop");
 			}
+			cluster.token(run[0]);
+			long start = System.nanoTime();
+			Api.Answer response = cluster.stop(run[0], run[1]);
+			long took = System.nanoTime() - start;
+			if (response.status() != 200 || !response.body().contains("Successfully")) {
+				throw new IllegalStateException(
+						"stop of " + run[1] + " answered " + response.status() + " " + response.body());
+			}
+			latencies.add(took);
+		}
+		return latencies;
+	}
+
+	/**
+	 * As {@link #stops}, through the JDK client the earlier runs used (comparison only).
+	 */
+	private static Latencies stopsThroughJdkClient(BenchCluster cluster, int count) {
+		Latencies latencies = new Latencies();
+		for (int i = 0; i < count; i++) {
+			String[] run = cluster.running.pollFirst();
+			if (run == null) {
+				throw new IllegalStateException("no running run left to stop");
+			}
 			HttpRequest stop = cluster.stopRequest(run[0], run[1]);
 			long start = System.nanoTime();
 			HttpResponse<String> response = cluster.send(stop);
@@ -314,33 +369,41 @@ public final class StopBenchmark {
 		for (int rate : profile.rates()) {
 			topUp(cluster);
 			int count = Math.min(rate * profile.stepSeconds(), cluster.running.size());
-			List<HttpRequest> requests = new ArrayList<>(count);
+			List<String[]> runs = new ArrayList<>(count);
 			for (int i = 0; i < count; i++) {
 				String[] run = cluster.running.pollFirst();
-				requests.add(cluster.stopRequest(run[0], run[1]));
+				cluster.token(run[0]);
+				runs.add(run);
 			}
 			Latencies latencies = new Latencies();
 			AtomicInteger errors = new AtomicInteger();
-			List<CompletableFuture<?>> inFlight = new ArrayList<>(count);
 			long interval = 1_000_000_000L / rate;
 			long begin = System.nanoTime();
-			for (int i = 0; i < count; i++) {
-				long intended = begin + i * interval;
-				long wait = intended - System.nanoTime();
-				if (wait > 0) {
-					LockSupport.parkNanos(wait);
-				}
-				inFlight.add(cluster.http()
-					.sendAsync(requests.get(i), HttpResponse.BodyHandlers.ofString())
-					.whenComplete((response, failure) -> {
+			// one virtual thread per request, each blocking on its own pooled connection
+			try (ExecutorService senders = Executors.newVirtualThreadPerTaskExecutor()) {
+				for (int i = 0; i < count; i++) {
+					long intended = begin + i * interval;
+					long wait = intended - System.nanoTime();
+					if (wait > 0) {
+						LockSupport.parkNanos(wait);
+					}
+					String[] run = runs.get(i);
+					senders.execute(() -> {
+						int status;
+						try {
+							status = cluster.stop(run[0], run[1]).status();
+						}
+						catch (RuntimeException ex) {
+							status = -1;
+						}
 						// latency from the intended send time: no coordinated omission
 						latencies.add(System.nanoTime() - intended);
-						if (failure != null || response.statusCode() != 200) {
+						if (status != 200) {
 							errors.incrementAndGet();
 						}
-					}));
+					});
+				}
 			}
-			CompletableFuture.allOf(inFlight.toArray(CompletableFuture[]::new)).join();
 			double seconds = (System.nanoTime() - begin) / 1e9;
 			Map<String, Object> step = new LinkedHashMap<>(latencies.summary());
 			step.put("offered_per_s", rate);
@@ -461,9 +524,9 @@ public final class StopBenchmark {
 			for (int i = 0; i < profile.faultStops(); i++) {
 				String[] run = cluster.running.pollFirst();
 				long start = System.nanoTime();
-				HttpResponse<String> response = cluster.send(cluster.stopRequest(run[0], run[1]));
+				Api.Answer response = cluster.stop(run[0], run[1]);
 				latencies.add(System.nanoTime() - start);
-				statuses.merge(response.statusCode(), 1, Integer::sum);
+				statuses.merge(response.status(), 1, Integer::sum);
 			}
 		}
 		finally {

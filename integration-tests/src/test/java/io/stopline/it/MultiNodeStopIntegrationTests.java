@@ -98,7 +98,11 @@ class MultiNodeStopIntegrationTests {
 				assertThat(response.status()).isEqualTo(200);
 				assertThat(response.json().get("message").asString())
 					.isEqualTo("Successfully stopped conversation " + id);
-				assertThat(cluster.tasks(worker).find(userOf(alice), id)).isEmpty();
+				// the confirmation leaves with the outcome's write; the worker's own
+				// bookkeeping follows it
+				int owner = worker;
+				await().atMost(Duration.ofSeconds(5))
+					.until(() -> cluster.tasks(owner).find(userOf(alice), id).isEmpty());
 				assertEndsCancelled(runs.get(id));
 				assertStoppedInHistory(alice, id);
 				stopped.add(id);

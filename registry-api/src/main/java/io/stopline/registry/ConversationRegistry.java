@@ -4,6 +4,8 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * Who runs what. A conversation has at most one active run; every change to it is fenced
  * on the run id, so a late claim, finish or stop for an older run never touches a newer
@@ -36,6 +38,12 @@ public interface ConversationRegistry {
 	 * belongs to this run.
 	 */
 	boolean finish(RunRecord run, RunOutcome outcome);
+
+	/**
+	 * As {@link #finish(RunRecord, RunOutcome)}, and publishes {@code announcement} in
+	 * the same round trip, whether or not this call ended the run.
+	 */
+	boolean finish(RunRecord run, RunOutcome outcome, @Nullable Announcement announcement);
 
 	/**
 	 * Like {@link #finish}, but only while the run is still queued (nobody claimed it
@@ -92,6 +100,13 @@ public interface ConversationRegistry {
 		record TooManyActive(int active) implements Reservation {
 		}
 
+	}
+
+	/**
+	 * A run's terminal event and the channels it goes to, for {@link #finish} to publish
+	 * with the outcome's write (see {@link RunEvents#announcement}).
+	 */
+	record Announcement(String event, List<String> channels) {
 	}
 
 	/** The result of {@link #stopTarget}. */

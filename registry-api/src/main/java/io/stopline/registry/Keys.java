@@ -23,6 +23,10 @@ import java.util.regex.Pattern;
  * RPUSH   stopline:{u:alice}:conv:c-42:messages '{"role":"user",...}'
  * ZADD    stopline:{u:alice}:conversations 1767000000000 c-42
  *
+ * # a user's stop-rate token bucket (rate limit shared by every gateway; refilled on Redis's clock)
+ * HSET    stopline:{u:alice}:stop-rate tokens 19 at 1767000000000
+ * PEXPIRE stopline:{u:alice}:stop-rate 2000
+ *
  * # "stopped within the last minute" marker (answers a double click with 200)
  * SET     stopline:{u:alice}:conv:c-42:stopped r-1 EX 60
  *
@@ -83,6 +87,11 @@ public final class Keys {
 
 	public static String runs(String userId) {
 		return userTag(userId) + ":runs";
+	}
+
+	/** The user's stop-rate token bucket (a hash: tokens, at). */
+	public static String stopRate(String userId) {
+		return userTag(userId) + ":stop-rate";
 	}
 
 	public static String conversations(String userId) {

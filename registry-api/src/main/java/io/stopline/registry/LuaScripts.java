@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 
 import org.springframework.data.redis.core.script.DefaultRedisScript;
 import org.springframework.data.redis.core.script.RedisScript;
@@ -19,6 +20,10 @@ final class LuaScripts {
 	static final RedisScript<Long> FINISH = load("finish", Long.class);
 	static final RedisScript<String> STOP_TARGET = load("stop-target", String.class);
 	static final RedisScript<Long> SIGNAL_STOP = load("signal-stop", Long.class);
+
+	@SuppressWarnings("rawtypes")
+	static final RedisScript<List> STOP_REQUEST = load("stop-request", List.class, "permit");
+	static final RedisScript<Long> TAKE_PERMIT = load("take-permit", Long.class, "permit");
 	static final RedisScript<String> RESTORE = load("restore", String.class);
 	static final RedisScript<String> HEARTBEAT = load("heartbeat", String.class);
 	static final RedisScript<Long> SET_STATE = load("set-state", Long.class);
@@ -28,12 +33,21 @@ final class LuaScripts {
 	private LuaScripts() {
 	}
 
-	private static <T> RedisScript<T> load(String name, Class<T> resultType) {
+	/** A script, after the libraries (local functions) it calls. */
+	private static <T> RedisScript<T> load(String name, Class<T> resultType, String... libraries) {
+		StringBuilder source = new StringBuilder();
+		for (String library : libraries) {
+			source.append(read(library)).append('\n');
+		}
+		return new DefaultRedisScript<>(source.append(read(name)).toString(), resultType);
+	}
+
+	private static String read(String name) {
 		try (InputStream in = LuaScripts.class.getResourceAsStream(name + ".lua")) {
 			if (in == null) {
 				throw new IllegalStateException("missing script " + name + ".lua");
 			}
-			return new DefaultRedisScript<>(new String(in.readAllBytes(), StandardCharsets.UTF_8), resultType);
+			return new String(in.readAllBytes(), StandardCharsets.UTF_8);
 		}
 		catch (IOException ex) {
 			throw new UncheckedIOException(ex);

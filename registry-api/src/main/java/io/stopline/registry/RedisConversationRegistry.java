@@ -94,15 +94,21 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 
 	@Override
 	public boolean finish(RunRecord run, RunOutcome outcome) {
-		return finish(run, outcome, "");
+		return finish(run, outcome, "", null);
+	}
+
+	@Override
+	public boolean finish(RunRecord run, RunOutcome outcome, @Nullable Announcement announcement) {
+		return finish(run, outcome, "", announcement);
 	}
 
 	@Override
 	public boolean finishQueued(RunRecord run, RunOutcome outcome) {
-		return finish(run, outcome, RunRecord.QUEUED);
+		return finish(run, outcome, RunRecord.QUEUED, null);
 	}
 
-	private boolean finish(RunRecord run, RunOutcome outcome, String requiredState) {
+	private boolean finish(RunRecord run, RunOutcome outcome, String requiredState,
+			@Nullable Announcement announcement) {
 		String user = run.userId();
 		String conversation = run.conversationId();
 		List<String> args = new ArrayList<>();
@@ -111,7 +117,13 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 		args.add(requiredState);
 		args.add(millis(outcome.at()));
 		args.add(outcome.isStopped() ? Long.toString(STOPPED_MARKER_SECONDS) : "0");
-		outcome.messages(run.runId()).forEach(message -> args.add(Json.write(message)));
+		List<HistoryMessage> messages = outcome.messages(run.runId());
+		args.add(Integer.toString(messages.size()));
+		messages.forEach(message -> args.add(Json.write(message)));
+		if (announcement != null) {
+			args.add(announcement.event());
+			args.addAll(announcement.channels());
+		}
 		Long removed = redis.execute(LuaScripts.FINISH, List.of(Keys.runs(user), Keys.messages(user, conversation),
 				Keys.conversations(user), Keys.stopped(user, conversation)), args.toArray());
 		boolean ended = removed != null && removed == 1L;
@@ -236,7 +248,7 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 		return summaries;
 	}
 
-	private static RunRecord read(String json, String userId, String conversationId) {
+	static RunRecord read(String json, String userId, String conversationId) {
 		return Json.read(json, StoredRun.class).toRecord(userId, conversationId);
 	}
 

@@ -9,6 +9,7 @@ import java.util.concurrent.CompletableFuture;
 import io.stopline.protocol.Json;
 import io.stopline.protocol.RunControl;
 import io.stopline.protocol.RunEvent;
+import org.jspecify.annotations.Nullable;
 import org.redisson.api.RTopic;
 import org.redisson.api.RedissonClient;
 import org.redisson.client.codec.StringCodec;
@@ -28,9 +29,30 @@ public final class RunEvents {
 
 	private final GatewayInboxes inboxes;
 
+	private final boolean sharded;
+
 	public RunEvents(RedissonClient redisson, GatewayInboxes inboxes) {
 		this.redisson = redisson;
 		this.inboxes = inboxes;
+		this.sharded = Channels.sharded(redisson);
+	}
+
+	/**
+	 * What {@link #publish(String, Collection, RunEvent)} would send, for
+	 * {@link ConversationRegistry#finish(RunRecord, RunOutcome, ConversationRegistry.Announcement)}
+	 * to publish in the script that records the outcome (one round trip fewer before a
+	 * stop is confirmed). Null on Redis Cluster, where a script cannot reach channels of
+	 * other slots: publish separately there.
+	 */
+	public ConversationRegistry.@Nullable Announcement announcement(String userId, Collection<String> gatewayIds,
+			RunEvent event) {
+		if (sharded) {
+			return null;
+		}
+		List<String> channels = new ArrayList<>(gatewayIds.size() + 1);
+		new LinkedHashSet<>(gatewayIds).forEach(gatewayId -> channels.add(Keys.gatewayInbox(gatewayId)));
+		channels.add(Keys.conversationEvents(userId, event.conversationId()));
+		return new ConversationRegistry.Announcement(Json.write(event), channels);
 	}
 
 	public RTopic conversation(String userId, String conversationId) {

@@ -1,26 +1,39 @@
 -- End a run: remove its ownership record and write its outcome to the history, only if the record still
 -- belongs to this run id (and, when ARGV[3] is set, is still in that state). A late or duplicated finish
--- never touches a newer run of the same conversation.
+-- never touches a newer run of the same conversation. Then, whether or not it ended the run, publish the
+-- run's terminal event when one is given: the confirmation leaves in the same round trip as the write (single
+-- Redis and Sentinel only; on Redis Cluster the channels live in other slots and the caller publishes).
 -- KEYS: 1 runs hash, 2 messages list, 3 conversations zset, 4 stopped marker
 -- ARGV: 1 conversation id, 2 run id, 3 required state or '', 4 now (epoch millis),
---       5 stopped-marker TTL in seconds (0: not a stop), 6.. history messages (JSON)
-local current = redis.call('HGET', KEYS[1], ARGV[1])
-if not current then
-  return 0
+--       5 stopped-marker TTL in seconds (0: not a stop), 6 n = number of history messages,
+--       7 .. 6+n history messages (JSON), 7+n event JSON or '', 8+n .. channels to publish it on
+local function ended()
+  local current = redis.call('HGET', KEYS[1], ARGV[1])
+  if not current then
+    return 0
+  end
+  local run = cjson.decode(current)
+  if run.run ~= ARGV[2] then
+    return 0
+  end
+  if ARGV[3] ~= '' and run.state ~= ARGV[3] then
+    return 0
+  end
+  redis.call('HDEL', KEYS[1], ARGV[1])
+  for i = 7, 6 + tonumber(ARGV[6]) do
+    redis.call('RPUSH', KEYS[2], ARGV[i])
+  end
+  redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
+  if tonumber(ARGV[5]) > 0 then
+    redis.call('SET', KEYS[4], ARGV[2], 'EX', ARGV[5])
+  end
+  return 1
 end
-local run = cjson.decode(current)
-if run.run ~= ARGV[2] then
-  return 0
+local result = ended()
+local event = 7 + tonumber(ARGV[6])
+if ARGV[event] ~= nil and ARGV[event] ~= '' then
+  for i = event + 1, #ARGV do
+    redis.call('PUBLISH', ARGV[i], ARGV[event])
+  end
 end
-if ARGV[3] ~= '' and run.state ~= ARGV[3] then
-  return 0
-end
-redis.call('HDEL', KEYS[1], ARGV[1])
-for i = 6, #ARGV do
-  redis.call('RPUSH', KEYS[2], ARGV[i])
-end
-redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
-if tonumber(ARGV[5]) > 0 then
-  redis.call('SET', KEYS[4], ARGV[2], 'EX', ARGV[5])
-end
-return 1
+return result

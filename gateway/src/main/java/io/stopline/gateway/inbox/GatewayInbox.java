@@ -35,6 +35,9 @@ public class GatewayInbox implements SmartLifecycle {
 	private static final Logger log = LoggerFactory.getLogger(GatewayInbox.class);
 
 	private static final Duration SUBSCRIBE_BOUND = Duration.ofSeconds(15);
+
+	/** How long a stop outcome nobody waited for is kept for a waiter still to come. */
+	private static final long EARLY_OUTCOME_NANOS = Duration.ofSeconds(10).toNanos();
 	static final String SHUTDOWN_NOTICE = "This gateway is shutting down; the answer continues and will be in the "
 			+ "conversation's history.";
 
@@ -49,6 +52,8 @@ public class GatewayInbox implements SmartLifecycle {
 	private final ConcurrentMap<String, CompletableFuture<RunEvent>> controlOutcomes = new ConcurrentHashMap<>();
 
 	private volatile boolean running;
+
+	private volatile long nextSweep = System.nanoTime();
 
 	private final Counter subscriptions;
 
@@ -83,7 +88,9 @@ public class GatewayInbox implements SmartLifecycle {
 
 	/**
 	 * The next {@link RunEvent.RunStopped} or {@link RunEvent.StopIgnored} of a run.
-	 * Concurrent stops of one run share the future. Register before signalling the stop.
+	 * Concurrent stops of one run share the future. A stop signalled in the same script
+	 * that found the run registers only after signalling: an outcome that arrived first
+	 * was kept (for {@link #EARLY_OUTCOME_NANOS}) and is returned completed.
 	 */
 	public CompletableFuture<RunEvent> stopOutcome(String runId) {
 		return stopOutcomes.computeIfAbsent(runId, id -> new CompletableFuture<>());
@@ -132,11 +139,37 @@ public class GatewayInbox implements SmartLifecycle {
 			}
 		}
 		if (event instanceof RunEvent.RunStopped || event instanceof RunEvent.StopIgnored) {
-			CompletableFuture<RunEvent> outcome = stopOutcomes.remove(event.runId());
-			if (outcome != null) {
-				outcome.complete(event);
-			}
+			stopOutcomes.compute(event.runId(), (runId, waiting) -> {
+				if (waiting == null || waiting.isDone()) {
+					return new EarlyOutcome(event);
+				}
+				waiting.complete(event);
+				return null;
+			});
+			sweepEarlyOutcomes();
 		}
+	}
+
+	/** Drops the outcomes nobody came for (most stops are not asked for here). */
+	private void sweepEarlyOutcomes() {
+		long now = System.nanoTime();
+		if (now - nextSweep < 0) {
+			return;
+		}
+		nextSweep = now + EARLY_OUTCOME_NANOS / 2;
+		stopOutcomes.values()
+			.removeIf(outcome -> outcome instanceof EarlyOutcome early && now - early.at > EARLY_OUTCOME_NANOS);
+	}
+
+	/** A stop outcome that arrived before anyone waited for it. */
+	private static final class EarlyOutcome extends CompletableFuture<RunEvent> {
+
+		private final long at = System.nanoTime();
+
+		EarlyOutcome(RunEvent event) {
+			complete(event);
+		}
+
 	}
 
 	/**

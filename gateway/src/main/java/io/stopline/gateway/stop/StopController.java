@@ -47,10 +47,11 @@ class StopController {
 		this.metrics = metrics;
 	}
 
-	/** Waits for the permit; a refusal is counted as {@code rate_limited}. */
-	private void check(StopRateLimiter.Permit permit, String endpoint, long started) {
+	/** Takes a permit; a refusal is counted as {@code rate_limited}. */
+	private void limit(String userId, String endpoint) {
+		long started = System.nanoTime();
 		try {
-			permit.check();
+			rateLimiter.acquire(userId);
 		}
 		catch (ErrorResponseException limited) {
 			metrics.record(endpoint, "rate_limited", System.nanoTime() - started);
@@ -58,19 +59,12 @@ class StopController {
 		}
 	}
 
-	private void limit(String userId, String endpoint) {
-		check(rateLimiter.start(userId), endpoint, System.nanoTime());
-	}
-
 	@PostMapping("/v1/conversation/{conversationId}/stop")
 	ResponseEntity<Map<String, String>> stop(@AuthenticationPrincipal Jwt jwt, @PathVariable String conversationId) {
 		Problems.requireConversationId(conversationId);
 		String user = jwt.getSubject();
-		// the permit is taken while the stop looks the run up: no round trip of its own
-		StopRateLimiter.Permit permit = rateLimiter.start(user);
-		long started = System.nanoTime();
-		return stops.stop(user, user, conversationId, "user", () -> check(permit, "single", started))
-			.answer(conversationId);
+		// the permit is taken by the stop's own lookup script: no round trip of its own
+		return stops.stop(user, user, conversationId, "user", true).answer(conversationId);
 	}
 
 	/**

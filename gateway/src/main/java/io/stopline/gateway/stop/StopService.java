@@ -63,9 +63,12 @@ class StopService {
 
 	private final StopAudit audit;
 
+	private final StopRateLimiter rateLimiter;
+
 	StopService(ConversationRegistry registry, StopRequests stopRequests, GatewayInbox inbox, RunEvents events,
 			WorkerLiveness liveness, DeadWorkerReaper reaper, StopMetrics metrics, StopAudit audit,
-			GatewayProperties properties) {
+			StopRateLimiter rateLimiter, GatewayProperties properties) {
+		this.rateLimiter = rateLimiter;
 		this.metrics = metrics;
 		this.audit = audit;
 		this.liveness = liveness;
@@ -86,17 +89,15 @@ class StopService {
 	 * user's run: audited as the admin).
 	 */
 	StopResult stop(String actor, String userId, String conversationId, String reason) {
-		return stop(actor, userId, conversationId, reason, () -> {
-		});
+		return stop(actor, userId, conversationId, reason, false);
 	}
 
 	/**
-	 * As {@link #stop(String, String, String, String)}; {@code permitted} runs after the
-	 * (read-only) lookup and before anything changes, and may refuse the stop by
-	 * throwing: a rate-limit check started before the lookup then costs no round trip of
-	 * its own.
+	 * As {@link #stop(String, String, String, String)}; when {@code rateLimited}, the
+	 * stop takes a permit of the user's stop rate in its first round trip, before
+	 * anything changes, and a refusal is the 429.
 	 */
-	StopResult stop(String actor, String userId, String conversationId, String reason, Runnable permitted) {
+	StopResult stop(String actor, String userId, String conversationId, String reason, boolean rateLimited) {
 		String endpoint = switch (reason) {
 			case "stop_all" -> "all";
 			case "admin" -> "admin";
@@ -104,7 +105,7 @@ class StopService {
 		};
 		long started = System.nanoTime();
 		try {
-			Attempt attempt = attempt(userId, conversationId, reason, permitted);
+			Attempt attempt = attempt(userId, conversationId, reason, rateLimited ? rateLimiter.rate() : null);
 			long took = System.nanoTime() - started;
 			metrics.record(endpoint, StopMetrics.outcome(attempt.result()), took);
 			// the audit line is this stop's one log line: who, what, outcome, latency
@@ -113,7 +114,8 @@ class StopService {
 			return attempt.result();
 		}
 		catch (ErrorResponseException refused) {
-			// refused before acting (rate limit): counted by the caller, nothing to audit
+			// refused before acting (rate limit): counted, nothing to audit
+			metrics.record(endpoint, "rate_limited", System.nanoTime() - started);
 			throw refused;
 		}
 		catch (RuntimeException ex) {
@@ -125,11 +127,27 @@ class StopService {
 		}
 	}
 
-	private Attempt attempt(String userId, String conversationId, String reason, Runnable permitted) {
+	/**
+	 * The first look takes the permit and, where one script can reach the worker's keys
+	 * (not on Redis Cluster), already records and publishes the stop: one round trip
+	 * before the wait for the worker's answer. A queued run claimed meanwhile is looked
+	 * at again.
+	 */
+	private Attempt attempt(String userId, String conversationId, String reason, StopRequests.@Nullable Rate rate) {
 		for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
-			StopTarget target = registry.stopTarget(userId, conversationId);
+			StopTarget target;
+			StopRequests.Signalled signalled = null;
 			if (attempt == 0) {
-				permitted.run();
+				StopRequests.Lookup lookup = stopRequests.request(userId, conversationId, rate,
+						stopRun("", userId, conversationId, reason));
+				if (!(lookup instanceof StopRequests.Lookup.Found found)) {
+					throw rateLimiter.limited();
+				}
+				target = found.target();
+				signalled = found.signalled();
+			}
+			else {
+				target = registry.stopTarget(userId, conversationId);
 			}
 			switch (target) {
 				case StopTarget.NotFound notFound -> {
@@ -145,7 +163,7 @@ class StopService {
 					// a worker claimed it meanwhile: look again, it is running now
 				}
 				case StopTarget.Active active -> {
-					return new Attempt(stopRunning(active.run(), reason), active.run().runId());
+					return new Attempt(stopRunning(active.run(), reason, signalled), active.run().runId());
 				}
 			}
 		}
@@ -174,11 +192,19 @@ class StopService {
 		return true;
 	}
 
-	private StopResult stopRunning(RunRecord run, String reason) {
+	private StopRun stopRun(String runId, String userId, String conversationId, String reason) {
+		return new StopRun(UUID.randomUUID().toString(), runId, userId, conversationId, reason, inbox.gatewayId(),
+				Instant.now());
+	}
+
+	/**
+	 * Signals the stop unless the lookup already did ({@code signalled}), then waits for
+	 * the owner's answer. The inbox keeps an answer that arrives before the wait begins.
+	 */
+	private StopResult stopRunning(RunRecord run, String reason, StopRequests.@Nullable Signalled signalled) {
 		CompletableFuture<RunEvent> outcome = inbox.stopOutcome(run.runId());
-		StopRun stop = new StopRun(UUID.randomUUID().toString(), run.runId(), run.userId(), run.conversationId(),
-				reason, inbox.gatewayId(), Instant.now());
-		long receivers = stopRequests.signal(run.workerId(), stop);
+		long receivers = signalled != null ? signalled.receivers()
+				: stopRequests.signal(run.workerId(), stopRun(run.runId(), run.userId(), run.conversationId(), reason));
 		if (receivers == 0) {
 			if (!liveness.isAlive(run.workerId())) {
 				// the owner is dead: interrupt its runs now rather than wait for the

@@ -17,9 +17,15 @@ public class LocalTaskRegistry {
 
 	private final ConcurrentMap<Key, RunningTask> tasks = new ConcurrentHashMap<>();
 
-	/** False when the conversation already has a task on this worker. */
+	/**
+	 * False when the conversation already has a live task on this worker. A task that is
+	 * only recording its outcome gives way: its confirmation may already be out (it
+	 * leaves with the outcome's write) and the next run of the conversation must not be
+	 * refused for the moment until it unregisters.
+	 */
 	boolean register(RunningTask task) {
-		return tasks.putIfAbsent(Key.of(task), task) == null;
+		return tasks.compute(Key.of(task),
+				(key, existing) -> existing == null || existing.isFinishing() ? task : existing) == task;
 	}
 
 	void unregister(RunningTask task) {

@@ -71,6 +71,8 @@ public final class RunningTask {
 	/** A WebSocket watches the conversation: tokens go to its event channel too. */
 	private volatile boolean watched = true;
 
+	private volatile boolean finishing;
+
 	private @Nullable Future<?> pauseTimeout;
 
 	private final StringBuilder content = new StringBuilder();
@@ -357,6 +359,26 @@ public final class RunningTask {
 			}
 			cancelledAt = Instant.now();
 			return false;
+		}
+		finally {
+			lock.unlock();
+		}
+	}
+
+	/** Generation is over and the outcome is being recorded. */
+	void finishing() {
+		finishing = true;
+	}
+
+	boolean isFinishing() {
+		return finishing;
+	}
+
+	/** The gateways that asked for the stop so far. */
+	List<String> stopReplyTo() {
+		lock.lock();
+		try {
+			return List.copyOf(stopReplyTo);
 		}
 		finally {
 			lock.unlock();

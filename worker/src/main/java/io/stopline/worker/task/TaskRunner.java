@@ -3,8 +3,10 @@ package io.stopline.worker.task;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -24,6 +26,7 @@ import io.stopline.registry.StopRequests;
 import io.stopline.worker.WorkerProperties;
 import io.stopline.worker.model.ChatModel;
 import io.stopline.worker.model.ModelFailure;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
@@ -203,12 +206,20 @@ public class TaskRunner {
 	}
 
 	private void finishStopped(RunningTask task, RunRecord record) {
+		task.finishing();
 		Instant now = Instant.now();
 		String reason = task.stopReason();
 		RunOutcome outcome = RunOutcome.stopped(task.content(), reason, now);
-		persist(record, outcome);
 		RunEvent.RunStopped event = new RunEvent.RunStopped(task.runId(), task.conversationId(), reason, task.content(),
 				task.tokens(), now);
+		// the confirmation goes out with the outcome's write, in one round trip, to the
+		// gateways known now; any that asked during the write are told below
+		Set<String> announced = new LinkedHashSet<>(task.stopReplyTo());
+		announced.add(task.job().replyTo());
+		ConversationRegistry.Announcement announcement = events.announcement(task.userId(), announced, event);
+		if (!persist(record, outcome, announcement)) {
+			announced.clear();
+		}
 		RunningTask.StopWaiters waiters = task.markStopped(event);
 		tasks.unregister(task);
 		Instant unregistered = Instant.now();
@@ -219,9 +230,17 @@ public class TaskRunner {
 		if (requestedAt != null && cancelledAt != null) {
 			metrics.propagation(requestedAt, cancelledAt, unregistered);
 		}
-		List<String> notify = new ArrayList<>(waiters.replyTo());
-		notify.add(0, task.job().replyTo());
-		events.publish(task.userId(), notify, event);
+		if (announced.isEmpty()) {
+			List<String> notify = new ArrayList<>(waiters.replyTo());
+			notify.add(0, task.job().replyTo());
+			events.publish(task.userId(), notify, event);
+		}
+		else {
+			List<String> late = waiters.replyTo().stream().filter(gateway -> !announced.contains(gateway)).toList();
+			if (!late.isEmpty()) {
+				events.publish(task.userId(), late, event, false);
+			}
+		}
 		announceMessages(task, outcome);
 		waiters.rawStops().forEach(raw -> stopRequests.clear(workerId, raw));
 		log.info("run {} of conversation {} stopped ({}) after {} tokens", task.runId(), task.conversationId(), reason,
@@ -236,6 +255,7 @@ public class TaskRunner {
 	}
 
 	private void finishCompleted(RunningTask task, RunRecord record) {
+		task.finishing();
 		Instant now = Instant.now();
 		RunOutcome outcome = RunOutcome.complete(task.content(), now);
 		persist(record, outcome);
@@ -248,6 +268,7 @@ public class TaskRunner {
 	}
 
 	private void finishFailed(RunningTask task, RunRecord record, RuntimeException failure) {
+		task.finishing();
 		Instant now = Instant.now();
 		log.warn("run {} of conversation {} failed: {}", task.runId(), task.conversationId(), failure.toString());
 		// a model failure says what went wrong upstream in words fit for the user;
@@ -280,23 +301,29 @@ public class TaskRunner {
 		}
 	}
 
-	/**
-	 * Records the outcome, retrying while Redis is unreachable (a restart, a failover) so
-	 * the outcome is not lost and the record not left behind. Bounded: after that the
-	 * reaper or the gateway's watchdog takes over.
-	 */
 	private void persist(RunRecord record, RunOutcome outcome) {
+		persist(record, outcome, null);
+	}
+
+	/**
+	 * Records the outcome (and publishes {@code announcement} with it, when given),
+	 * retrying while Redis is unreachable (a restart, a failover) so the outcome is not
+	 * lost and the record not left behind. Bounded: after that the reaper or the
+	 * gateway's watchdog takes over. True when the announcement went out.
+	 */
+	private boolean persist(RunRecord record, RunOutcome outcome,
+			ConversationRegistry.@Nullable Announcement announcement) {
 		long deadline = System.nanoTime() + PERSIST_BOUND.toNanos();
 		long backoffMillis = 50;
 		while (true) {
 			try {
-				registry.finish(record, outcome);
-				return;
+				registry.finish(record, outcome, announcement);
+				return announcement != null;
 			}
 			catch (RuntimeException ex) {
 				if (System.nanoTime() > deadline) {
 					log.error("could not record the outcome of run {}: {}", record.runId(), ex.toString());
-					return;
+					return false;
 				}
 				log.warn("recording the outcome of run {} failed ({}); retrying", record.runId(), ex.toString());
 				LockSupport.parkNanos(backoffMillis * 1_000_000);

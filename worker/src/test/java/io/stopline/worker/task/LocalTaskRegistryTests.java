@@ -33,6 +33,19 @@ class LocalTaskRegistryTests {
 	}
 
 	@Test
+	void aTaskRecordingItsOutcomeGivesWayToTheConversationsNextRun() {
+		RunningTask stopped = task("alice", "c1", "r1");
+		RunningTask next = task("alice", "c1", "r2");
+		tasks.register(stopped);
+		stopped.finishing();
+
+		assertThat(tasks.register(next)).isTrue();
+		tasks.unregister(stopped);
+
+		assertThat(tasks.find("alice", "c1")).containsSame(next);
+	}
+
+	@Test
 	void stopOneIsFencedOnTheRunId() {
 		RunningTask run = task("alice", "c1", "r2");
 		tasks.register(run);

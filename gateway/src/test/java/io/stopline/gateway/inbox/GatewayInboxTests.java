@@ -1,0 +1,56 @@
+package io.stopline.gateway.inbox;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.stopline.gateway.GatewayProperties;
+import io.stopline.protocol.Json;
+import io.stopline.protocol.RunEvent;
+import io.stopline.registry.GatewayInboxes;
+import org.junit.jupiter.api.Test;
+import org.redisson.api.RedissonClient;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.mockito.Mockito.RETURNS_DEEP_STUBS;
+import static org.mockito.Mockito.mock;
+
+/**
+ * Routing of stop outcomes: a stop signalled in the script that found the run starts
+ * waiting only after the signal, so an answer that arrives first must not be lost.
+ */
+class GatewayInboxTests {
+
+	// routing needs no Redis: the topic is only created, never subscribed here
+	private final GatewayInbox inbox = new GatewayInbox(
+			new GatewayInboxes(mock(RedissonClient.class, RETURNS_DEEP_STUBS)),
+			new GatewayProperties("gw-test", Duration.ofSeconds(2), 256, Duration.ofSeconds(30), Duration.ofSeconds(2),
+					20, new GatewayProperties.StopRateLimit(20, Duration.ofSeconds(2)), 1024, List.of(), 1 << 20, 32),
+			new SimpleMeterRegistry());
+
+	@Test
+	void anOutcomeThatArrivesBeforeItsWaiterIsKeptForIt() {
+		RunEvent.RunStopped stopped = new RunEvent.RunStopped("r-1", "c-1", "user", "partial", 3, Instant.now());
+
+		inbox.route(Json.write(stopped));
+		CompletableFuture<RunEvent> outcome = inbox.stopOutcome("r-1");
+
+		assertThat(outcome).isCompletedWithValue(stopped);
+		inbox.forgetStopOutcome("r-1", outcome);
+		assertThat(inbox.stopOutcome("r-1")).isNotDone();
+	}
+
+	@Test
+	void aWaiterRegisteredFirstIsCompletedAndForgotten() {
+		CompletableFuture<RunEvent> outcome = inbox.stopOutcome("r-2");
+		RunEvent.StopIgnored ignored = new RunEvent.StopIgnored("r-2", "c-2", "completed", Instant.now());
+
+		inbox.route(Json.write(ignored));
+
+		assertThat(outcome).isCompletedWithValue(ignored);
+		assertThat(inbox.stopOutcome("r-2")).isNotDone();
+	}
+
+}
