@@ -138,6 +138,10 @@ final class BenchCluster implements AutoCloseable {
 			options.add("-XX:StartFlightRecording=settings=profile,filename="
 					+ Path.of("target", "bench", node + ".jfr").toAbsolutePath());
 		}
+		if (System.getProperty("stopline.bench.profiler") != null) {
+			// async-profiler is attached later, around the phases it profiles
+			options.add("-XX:+EnableDynamicAgentLoading");
+		}
 		return options;
 	}
 
@@ -166,6 +170,26 @@ final class BenchCluster implements AutoCloseable {
 			}
 			return token.group(1);
 		});
+	}
+
+	/**
+	 * The process ids by role (the workers' summed under one name), for {@link CpuTime}.
+	 */
+	Map<String, List<Long>> pids() {
+		Map<String, List<Long>> pids = new LinkedHashMap<>();
+		pids.put("gateway", List.of(gateway.pid()));
+		pids.put("workers", workers.stream().map(NodeProcess::pid).toList());
+		pids.put("redis", List.of(redis.pid()));
+		pids.put("load_generator", List.of(ProcessHandle.current().pid()));
+		return pids;
+	}
+
+	/** Gateway and worker process ids by node name, for {@link Profiler}. */
+	Map<String, Long> nodePids() {
+		Map<String, Long> pids = new LinkedHashMap<>();
+		pids.put("gateway", gateway.pid());
+		workers.forEach(worker -> pids.put(worker.name(), worker.pid()));
+		return pids;
 	}
 
 	/** The measured requests' client (see {@link Api}). */

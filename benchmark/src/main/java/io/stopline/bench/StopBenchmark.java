@@ -85,8 +85,13 @@ public final class StopBenchmark {
 			workerScaling(cluster);
 			cluster.startWorkers(3);
 			memoryAndPopulation(cluster);
-			confirmedStops(cluster);
-			throughput(cluster);
+			warmUntilCompiled(cluster);
+			try (AutoCloseable profiling = Profiler.around("stops", cluster.nodePids())) {
+				confirmedStops(cluster);
+			}
+			try (AutoCloseable profiling = Profiler.around("throughput", cluster.nodePids())) {
+				throughput(cluster);
+			}
 			chatStarts(cluster);
 			registrationOverhead(cluster);
 			underFaults(cluster);
@@ -243,6 +248,35 @@ public final class StopBenchmark {
 	}
 
 	/**
+	 * The three workers are new: stops (not measured) until the JIT compilers of the
+	 * gateway and workers fall quiet (under 5 % of a core), or the profile's warm-up time
+	 * is up. Measuring while C2 still compiles measures the compiler: it took a quarter
+	 * to a half of the nodes' CPU in the first runs.
+	 */
+	private void warmUntilCompiled(BenchCluster cluster) {
+		long deadline = System.nanoTime() + Duration.ofSeconds(profile.warmUpSeconds()).toNanos();
+		int batch = Math.max(10, profile.stopsPerRound() / 4);
+		int stops = 0;
+		double compiling = Double.NaN;
+		while (System.nanoTime() < deadline) {
+			topUp(cluster);
+			long jit = CpuTime.compilers(cluster.nodePids().values());
+			long start = System.nanoTime();
+			stops(cluster, batch);
+			stops += batch;
+			compiling = (CpuTime.compilers(cluster.nodePids().values()) - jit) / (double) (System.nanoTime() - start);
+			if (compiling < 0.05) {
+				break;
+			}
+		}
+		Map<String, Object> warmUp = new LinkedHashMap<>();
+		warmUp.put("stops", stops);
+		warmUp.put("jit_cores_busy_in_last_batch", Latencies.round(compiling));
+		results.put("warm_up", warmUp);
+		table.add(String.format("%-48s %s", "warm-up before the stop rounds", warmUp));
+	}
+
+	/**
 	 * Confirmed stop latency with the full load of active runs, in rounds; propagation
 	 * from the workers.
 	 */
@@ -366,6 +400,21 @@ public final class StopBenchmark {
 		List<Map<String, Object>> steps = new ArrayList<>();
 		int sustained = 0;
 		int maxSustained = 0;
+		// the background's CPU (the active runs streaming tokens) over a quiet step,
+		// taken
+		// off each step's CPU before dividing by its requests
+		Map<String, Long> quietBefore = CpuTime.sample(cluster.pids());
+		long quietStart = System.nanoTime();
+		BenchCluster.sleep(Duration.ofSeconds(profile.stepSeconds()));
+		Map<String, Long> background = CpuTime.delta(quietBefore, CpuTime.sample(cluster.pids()));
+		double quietSeconds = (System.nanoTime() - quietStart) / 1e9;
+		// the CPU floor: a no-op authenticated request at the first rate
+		String floorToken = cluster.token("bench-floor");
+		int floorCount = profile.rates().get(0) * profile.stepSeconds();
+		OpenLoop noop = openLoop(profile.rates().get(0), floorCount,
+				i -> cluster.api().get(floorToken, "/v1/auth/whoami").status(), cluster, background, quietSeconds);
+		results.put("cpu_ms_per_noop_request", noop.cpuPerRequest());
+		table.add(String.format("%-48s %s", "CPU ms per no-op request (floor)", noop.cpuPerRequest()));
 		for (int rate : profile.rates()) {
 			topUp(cluster);
 			int count = Math.min(rate * profile.stepSeconds(), cluster.running.size());
@@ -375,49 +424,23 @@ public final class StopBenchmark {
 				cluster.token(run[0]);
 				runs.add(run);
 			}
-			Latencies latencies = new Latencies();
-			AtomicInteger errors = new AtomicInteger();
-			long interval = 1_000_000_000L / rate;
-			long begin = System.nanoTime();
-			// one virtual thread per request, each blocking on its own pooled connection
-			try (ExecutorService senders = Executors.newVirtualThreadPerTaskExecutor()) {
-				for (int i = 0; i < count; i++) {
-					long intended = begin + i * interval;
-					long wait = intended - System.nanoTime();
-					if (wait > 0) {
-						LockSupport.parkNanos(wait);
-					}
-					String[] run = runs.get(i);
-					senders.execute(() -> {
-						int status;
-						try {
-							status = cluster.stop(run[0], run[1]).status();
-						}
-						catch (RuntimeException ex) {
-							status = -1;
-						}
-						// latency from the intended send time: no coordinated omission
-						latencies.add(System.nanoTime() - intended);
-						if (status != 200) {
-							errors.incrementAndGet();
-						}
-					});
-				}
-			}
-			double seconds = (System.nanoTime() - begin) / 1e9;
-			Map<String, Object> step = new LinkedHashMap<>(latencies.summary());
+			OpenLoop loop = openLoop(rate, count, i -> cluster.stop(runs.get(i)[0], runs.get(i)[1]).status(), cluster,
+					background, quietSeconds);
+			Map<String, Object> step = new LinkedHashMap<>(loop.latencies().summary());
+			step.put("cpu_ms_per_stop", loop.cpuPerRequest());
 			step.put("offered_per_s", rate);
-			step.put("achieved_per_s", Math.round(count / seconds));
-			step.put("errors", errors.get());
+			step.put("achieved_per_s", Math.round(count / loop.seconds()));
+			step.put("errors", loop.errors());
 			steps.add(step);
-			row("open-loop stops at " + rate + "/s (achieved " + step.get("achieved_per_s") + "/s, " + errors.get()
-					+ " errors)", latencies);
+			row("open-loop stops at " + rate + "/s (achieved " + step.get("achieved_per_s") + "/s, " + loop.errors()
+					+ " errors)", loop.latencies());
+			table.add(String.format("%-48s %s", "  CPU ms per stop, background taken off", loop.cpuPerRequest()));
 			long achieved = (Long) step.get("achieved_per_s");
-			if (errors.get() > 0 || achieved < rate * 0.95) {
+			if (loop.errors() > 0 || achieved < rate * 0.95) {
 				break;
 			}
 			maxSustained = rate;
-			if (latencies.ms(0.99) <= 10) {
+			if (loop.latencies().ms(0.99) <= 10) {
 				sustained = rate;
 			}
 		}
@@ -426,6 +449,62 @@ public final class StopBenchmark {
 		results.put("stop_throughput_max_sustained_per_s", maxSustained);
 		table.add(String.format("%-48s %d/s (highest rate sustained at all: %d/s)", "stops with p99 <= 10 ms",
 				sustained, maxSustained));
+	}
+
+	/** What an open-loop step measured. */
+	private record OpenLoop(Latencies latencies, int errors, double seconds, Map<String, Object> cpuPerRequest) {
+	}
+
+	/**
+	 * {@code count} requests at {@code rate} per second, each on its own virtual thread
+	 * (blocking on its own pooled connection), latency from the intended send time (no
+	 * coordinated omission); CPU per request by role, the background's share taken off,
+	 * and the nodes' JIT compiler threads' share shown apart.
+	 */
+	private static OpenLoop openLoop(int rate, int count, java.util.function.IntUnaryOperator request,
+			BenchCluster cluster, Map<String, Long> background, double quietSeconds) {
+		Latencies latencies = new Latencies();
+		AtomicInteger errors = new AtomicInteger();
+		long interval = 1_000_000_000L / rate;
+		Map<String, Long> cpuBefore = CpuTime.sample(cluster.pids());
+		long jitBefore = CpuTime.compilers(cluster.nodePids().values());
+		long begin = System.nanoTime();
+		try (ExecutorService senders = Executors.newVirtualThreadPerTaskExecutor()) {
+			for (int i = 0; i < count; i++) {
+				long intended = begin + i * interval;
+				long wait = intended - System.nanoTime();
+				if (wait > 0) {
+					LockSupport.parkNanos(wait);
+				}
+				int index = i;
+				senders.execute(() -> {
+					int status;
+					try {
+						status = request.applyAsInt(index);
+					}
+					catch (RuntimeException ex) {
+						status = -1;
+					}
+					latencies.add(System.nanoTime() - intended);
+					if (status != 200) {
+						errors.incrementAndGet();
+					}
+				});
+			}
+		}
+		double seconds = (System.nanoTime() - begin) / 1e9;
+		Map<String, Long> cpu = CpuTime.delta(cpuBefore, CpuTime.sample(cluster.pids()));
+		long jit = CpuTime.compilers(cluster.nodePids().values()) - jitBefore;
+		Map<String, Object> perRequest = new LinkedHashMap<>();
+		double total = 0;
+		for (Map.Entry<String, Long> role : cpu.entrySet()) {
+			double ms = (role.getValue() - background.get(role.getKey()) * seconds / quietSeconds) / 1e6 / count;
+			perRequest.put(role.getKey(), Latencies.round(ms));
+			total += ms;
+		}
+		perRequest.put("total", Latencies.round(total));
+		perRequest.put("of_which_jit", Latencies.round(jit / 1e6 / count));
+		return new OpenLoop(latencies, errors.get(), seconds, perRequest);
 	}
 
 	/**

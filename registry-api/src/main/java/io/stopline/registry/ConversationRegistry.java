@@ -103,10 +103,15 @@ public interface ConversationRegistry {
 	}
 
 	/**
-	 * A run's terminal event and the channels it goes to, for {@link #finish} to publish
-	 * with the outcome's write (see {@link RunEvents#announcement}).
+	 * Events for {@link #finish} to publish with the outcome's write, in order, each on
+	 * its channels (see {@link RunEvents#announcement}).
 	 */
-	record Announcement(String event, List<String> channels) {
+	record Announcement(List<Publication> publications) {
+
+		/** One event (JSON) and the channels it goes to. */
+		public record Publication(String event, List<String> channels) {
+		}
+
 	}
 
 	/** The result of {@link #stopTarget}. */

@@ -121,8 +121,11 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 		args.add(Integer.toString(messages.size()));
 		messages.forEach(message -> args.add(Json.write(message)));
 		if (announcement != null) {
-			args.add(announcement.event());
-			args.addAll(announcement.channels());
+			for (Announcement.Publication publication : announcement.publications()) {
+				args.add(publication.event());
+				args.add(Integer.toString(publication.channels().size()));
+				args.addAll(publication.channels());
+			}
 		}
 		Long removed = redis.execute(LuaScripts.FINISH, List.of(Keys.runs(user), Keys.messages(user, conversation),
 				Keys.conversations(user), Keys.stopped(user, conversation)), args.toArray());

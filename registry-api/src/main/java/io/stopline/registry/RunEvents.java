@@ -38,21 +38,27 @@ public final class RunEvents {
 	}
 
 	/**
-	 * What {@link #publish(String, Collection, RunEvent)} would send, for
+	 * What {@link #publish(String, Collection, RunEvent)} of {@code terminal} and then
+	 * {@link #toConversation} of each of {@code forWatchers} would send, for
 	 * {@link ConversationRegistry#finish(RunRecord, RunOutcome, ConversationRegistry.Announcement)}
-	 * to publish in the script that records the outcome (one round trip fewer before a
-	 * stop is confirmed). Null on Redis Cluster, where a script cannot reach channels of
-	 * other slots: publish separately there.
+	 * to publish in the script that records the outcome: the confirmation leaves in the
+	 * same round trip as the write. Null on Redis Cluster, where a script cannot reach
+	 * channels of other slots: publish separately there.
 	 */
 	public ConversationRegistry.@Nullable Announcement announcement(String userId, Collection<String> gatewayIds,
-			RunEvent event) {
+			RunEvent terminal, List<? extends RunEvent> forWatchers) {
 		if (sharded) {
 			return null;
 		}
+		String conversation = Keys.conversationEvents(userId, terminal.conversationId());
 		List<String> channels = new ArrayList<>(gatewayIds.size() + 1);
 		new LinkedHashSet<>(gatewayIds).forEach(gatewayId -> channels.add(Keys.gatewayInbox(gatewayId)));
-		channels.add(Keys.conversationEvents(userId, event.conversationId()));
-		return new ConversationRegistry.Announcement(Json.write(event), channels);
+		channels.add(conversation);
+		List<ConversationRegistry.Announcement.Publication> publications = new ArrayList<>();
+		publications.add(new ConversationRegistry.Announcement.Publication(Json.write(terminal), channels));
+		forWatchers.forEach(event -> publications
+			.add(new ConversationRegistry.Announcement.Publication(Json.write(event), List.of(conversation))));
+		return new ConversationRegistry.Announcement(publications);
 	}
 
 	public RTopic conversation(String userId, String conversationId) {

@@ -1,12 +1,13 @@
 -- End a run: remove its ownership record and write its outcome to the history, only if the record still
 -- belongs to this run id (and, when ARGV[3] is set, is still in that state). A late or duplicated finish
 -- never touches a newer run of the same conversation. Then, whether or not it ended the run, publish the
--- run's terminal event when one is given: the confirmation leaves in the same round trip as the write (single
--- Redis and Sentinel only; on Redis Cluster the channels live in other slots and the caller publishes).
+-- events given, in order: the confirmation leaves in the same round trip as the write (single Redis and
+-- Sentinel only; on Redis Cluster the channels live in other slots and the caller publishes).
 -- KEYS: 1 runs hash, 2 messages list, 3 conversations zset, 4 stopped marker
 -- ARGV: 1 conversation id, 2 run id, 3 required state or '', 4 now (epoch millis),
 --       5 stopped-marker TTL in seconds (0: not a stop), 6 n = number of history messages,
---       7 .. 6+n history messages (JSON), 7+n event JSON or '', 8+n .. channels to publish it on
+--       7 .. 6+n history messages (JSON), then any number of publications: event JSON, channel count c,
+--       c channels
 local function ended()
   local current = redis.call('HGET', KEYS[1], ARGV[1])
   if not current then
@@ -30,10 +31,13 @@ local function ended()
   return 1
 end
 local result = ended()
-local event = 7 + tonumber(ARGV[6])
-if ARGV[event] ~= nil and ARGV[event] ~= '' then
-  for i = event + 1, #ARGV do
-    redis.call('PUBLISH', ARGV[i], ARGV[event])
+local i = 7 + tonumber(ARGV[6])
+while i <= #ARGV do
+  local event = ARGV[i]
+  local channels = tonumber(ARGV[i + 1])
+  for c = i + 2, i + 1 + channels do
+    redis.call('PUBLISH', ARGV[c], event)
   end
+  i = i + 2 + channels
 end
 return result

@@ -131,14 +131,18 @@ class StopRequestsIntegrationTests {
 		RunRecord running = running("c1");
 		BlockingQueue<String> inbox = subscribe("test-inbox-" + user);
 		BlockingQueue<String> conversation = subscribe(Keys.conversationEvents(user, "c1"));
-		ConversationRegistry.Announcement announcement = new ConversationRegistry.Announcement("{\"stopped\":1}",
-				List.of("test-inbox-" + user, Keys.conversationEvents(user, "c1")));
+		ConversationRegistry.Announcement announcement = new ConversationRegistry.Announcement(List.of(
+				new ConversationRegistry.Announcement.Publication("{\"stopped\":1}",
+						List.of("test-inbox-" + user, Keys.conversationEvents(user, "c1"))),
+				new ConversationRegistry.Announcement.Publication("{\"added\":1}",
+						List.of(Keys.conversationEvents(user, "c1")))));
 
 		assertThat(registry.finish(running, RunOutcome.stopped("partial", "user", Instant.now()), announcement))
 			.isTrue();
 
 		assertThat(inbox.poll(5, TimeUnit.SECONDS)).isEqualTo("{\"stopped\":1}");
 		assertThat(conversation.poll(5, TimeUnit.SECONDS)).isEqualTo("{\"stopped\":1}");
+		assertThat(conversation.poll(5, TimeUnit.SECONDS)).as("in order").isEqualTo("{\"added\":1}");
 		assertThat(registry.history(user, "c1")).extracting(HistoryMessage::content).contains("partial");
 
 		// a second finish ends nothing, and still tells the waiting gateway

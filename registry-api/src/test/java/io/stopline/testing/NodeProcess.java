@@ -68,6 +68,11 @@ public final class NodeProcess implements AutoCloseable {
 		}
 	}
 
+	/** The operating system's process id (the benchmark reads its CPU time). */
+	public long pid() {
+		return process.pid();
+	}
+
 	public String name() {
 		return name;
 	}

@@ -85,6 +85,11 @@ public final class TestRedis implements AutoCloseable {
 	}
 
 	/** The port of a process-backed Redis. */
+	/** The redis-server's process id; -1 in a container. */
+	public long pid() {
+		return process != null ? process.pid() : -1;
+	}
+
 	public int port() {
 		return port;
 	}

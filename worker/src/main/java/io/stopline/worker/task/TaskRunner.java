@@ -212,11 +212,13 @@ public class TaskRunner {
 		RunOutcome outcome = RunOutcome.stopped(task.content(), reason, now);
 		RunEvent.RunStopped event = new RunEvent.RunStopped(task.runId(), task.conversationId(), reason, task.content(),
 				task.tokens(), now);
-		// the confirmation goes out with the outcome's write, in one round trip, to the
-		// gateways known now; any that asked during the write are told below
+		// the confirmation (and the messages it left, for the watchers) goes out with the
+		// outcome's write, in one round trip, to the gateways known now; any that asked
+		// during the write are told below
 		Set<String> announced = new LinkedHashSet<>(task.stopReplyTo());
 		announced.add(task.job().replyTo());
-		ConversationRegistry.Announcement announcement = events.announcement(task.userId(), announced, event);
+		ConversationRegistry.Announcement announcement = events.announcement(task.userId(), announced, event,
+				messagesAdded(task, outcome));
 		if (!persist(record, outcome, announcement)) {
 			announced.clear();
 		}
@@ -234,6 +236,7 @@ public class TaskRunner {
 			List<String> notify = new ArrayList<>(waiters.replyTo());
 			notify.add(0, task.job().replyTo());
 			events.publish(task.userId(), notify, event);
+			announceMessages(task, outcome);
 		}
 		else {
 			List<String> late = waiters.replyTo().stream().filter(gateway -> !announced.contains(gateway)).toList();
@@ -241,7 +244,6 @@ public class TaskRunner {
 				events.publish(task.userId(), late, event, false);
 			}
 		}
-		announceMessages(task, outcome);
 		waiters.rawStops().forEach(raw -> stopRequests.clear(workerId, raw));
 		log.info("run {} of conversation {} stopped ({}) after {} tokens", task.runId(), task.conversationId(), reason,
 				task.tokens());
@@ -291,10 +293,7 @@ public class TaskRunner {
 	 */
 	private void announceMessages(RunningTask task, RunOutcome outcome) {
 		try {
-			for (HistoryMessage message : outcome.messages(task.runId())) {
-				events.toConversation(task.userId(),
-						new RunEvent.MessageAdded(task.runId(), task.conversationId(), message, outcome.at()));
-			}
+			messagesAdded(task, outcome).forEach(added -> events.toConversation(task.userId(), added));
 		}
 		catch (RuntimeException ex) {
 			log.warn("could not announce the messages of run {}: {}", task.runId(), ex.toString());
@@ -303,6 +302,14 @@ public class TaskRunner {
 
 	private void persist(RunRecord record, RunOutcome outcome) {
 		persist(record, outcome, null);
+	}
+
+	private static List<RunEvent.MessageAdded> messagesAdded(RunningTask task, RunOutcome outcome) {
+		List<RunEvent.MessageAdded> added = new ArrayList<>();
+		for (HistoryMessage message : outcome.messages(task.runId())) {
+			added.add(new RunEvent.MessageAdded(task.runId(), task.conversationId(), message, outcome.at()));
+		}
+		return added;
 	}
 
 	/**
