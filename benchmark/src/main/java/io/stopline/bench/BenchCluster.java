@@ -115,9 +115,15 @@ final class BenchCluster implements AutoCloseable {
 	}
 
 	void startWorkers(int count) {
+		startWorkers(count, Map.of());
+	}
+
+	/** As {@link #startWorkers(int)}, with some worker properties changed. */
+	void startWorkers(int count, Map<String, String> overrides) {
 		for (int i = 0; i < count; i++) {
 			String id = "bench-worker-" + workers.size() + "-" + UUID.randomUUID().toString().substring(0, 4);
 			Map<String, String> properties = new LinkedHashMap<>(workerProperties);
+			properties.putAll(overrides);
 			properties.put("server.port", "0");
 			properties.put("spring.data.redis.url", redis.url());
 			properties.put("stopline.worker.id", id);

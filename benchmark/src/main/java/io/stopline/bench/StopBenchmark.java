@@ -85,7 +85,8 @@ public final class StopBenchmark {
 			workerScaling(cluster);
 			cluster.startWorkers(3);
 			memoryAndPopulation(cluster);
-			warmUntilCompiled(cluster);
+			results.put("warm_up", warmUntilCompiled(cluster, profile.activeRuns(),
+					Math.max(10, profile.stopsPerRound() / 4), Duration.ofSeconds(profile.warmUpSeconds())));
 			try (AutoCloseable profiling = Profiler.around("stops", cluster.nodePids())) {
 				confirmedStops(cluster);
 			}
@@ -200,14 +201,18 @@ public final class StopBenchmark {
 	private void workerScaling(BenchCluster cluster) {
 		Map<String, Object> byWorkers = new LinkedHashMap<>();
 		for (int count : profile.workerCounts()) {
-			cluster.startWorkers(count);
+			// idle runs (no token for an hour): the worker count alone varies, not the
+			// load
+			cluster.startWorkers(count, Map.of("stopline.model.simulated.token-delay", "1h"));
 			cluster.running.clear();
-			cluster.startRuns(profile.scalingRuns(), Math.max(1, profile.scalingRuns() / 10), "scale" + count);
-			// the new workers' first stops compile their stop path: not measured
-			stops(cluster, profile.scalingRuns() - profile.scalingStops());
+			Map<String, Object> warmUp = warmUntilCompiled(cluster, profile.scalingRuns(), profile.scalingStops(),
+					Duration.ofSeconds(Math.max(1, profile.warmUpSeconds() / 4)));
+			topUp(cluster, profile.scalingRuns());
 			Latencies latencies = stops(cluster, profile.scalingStops());
-			byWorkers.put(Integer.toString(count), latencies.summary());
-			row("confirmed stop, " + count + " worker(s), " + profile.scalingRuns() + " runs", latencies);
+			Map<String, Object> summary = new LinkedHashMap<>(latencies.summary());
+			summary.put("warm_up", warmUp);
+			byWorkers.put(Integer.toString(count), summary);
+			row("confirmed stop, " + count + " worker(s), " + profile.scalingRuns() + " idle runs", latencies);
 			cluster.workers().forEach(NodeProcess::terminate);
 			cluster.workers().forEach(worker -> worker.awaitExit(Duration.ofSeconds(60)));
 			cluster.workers().clear();
@@ -253,13 +258,12 @@ public final class StopBenchmark {
 	 * is up. Measuring while C2 still compiles measures the compiler: it took a quarter
 	 * to a half of the nodes' CPU in the first runs.
 	 */
-	private void warmUntilCompiled(BenchCluster cluster) {
-		long deadline = System.nanoTime() + Duration.ofSeconds(profile.warmUpSeconds()).toNanos();
-		int batch = Math.max(10, profile.stopsPerRound() / 4);
+	private Map<String, Object> warmUntilCompiled(BenchCluster cluster, int runs, int batch, Duration budget) {
+		long deadline = System.nanoTime() + budget.toNanos();
 		int stops = 0;
 		double compiling = Double.NaN;
 		while (System.nanoTime() < deadline) {
-			topUp(cluster);
+			topUp(cluster, runs);
 			long jit = CpuTime.compilers(cluster.nodePids().values());
 			long start = System.nanoTime();
 			stops(cluster, batch);
@@ -272,8 +276,8 @@ public final class StopBenchmark {
 		Map<String, Object> warmUp = new LinkedHashMap<>();
 		warmUp.put("stops", stops);
 		warmUp.put("jit_cores_busy_in_last_batch", Latencies.round(compiling));
-		results.put("warm_up", warmUp);
-		table.add(String.format("%-48s %s", "warm-up before the stop rounds", warmUp));
+		table.add(String.format("%-48s %s", "  warm-up (stops until the JIT is quiet)", warmUp));
+		return warmUp;
 	}
 
 	/**
@@ -345,7 +349,11 @@ public final class StopBenchmark {
 	}
 
 	private void topUp(BenchCluster cluster) {
-		int missing = profile.activeRuns() - cluster.running.size();
+		topUp(cluster, profile.activeRuns());
+	}
+
+	private void topUp(BenchCluster cluster, int runs) {
+		int missing = runs - cluster.running.size();
 		if (missing > 0) {
 			cluster.startRuns(missing, profile.users(), "top" + UUID.randomUUID().toString().substring(0, 6));
 		}

@@ -24,7 +24,9 @@ class StopBenchmarkSmokeTests {
 				"floor_noop_authenticated_endpoint", "active_listing_by_total_runs", "confirmed_stop_by_worker_count",
 				"redis_memory", "confirmed_stop_rounds", "confirmed_stop_median_of_rounds",
 				"propagation_from_worker_histograms_ms", "confirmed_stop_ratios", "stop_throughput_steps",
-				"chat_starts", "registration_overhead_per_run", "stop_under_subscription_kills");
+				"chat_starts", "registration_overhead_per_run", "stop_under_subscription_kills", "warm_up",
+				"floor_noop_endpoint_jdk_httpclient", "floor_noop_endpoint_under_load", "confirmed_stop_jdk_httpclient",
+				"cpu_ms_per_noop_request");
 		assertThat(out).exists();
 	}
 

@@ -60,20 +60,21 @@ public final class StopAudit {
 	 * @param by who asked: a user id, or {@code system} / {@code reaper}
 	 */
 	public void record(Entry entry) {
+		try {
+			// the log line too is written by the writer, off the stop's answer
+			writer.execute(() -> write(entry));
+		}
+		catch (RejectedExecutionException ex) {
+			// shutting down: write it here
+			write(entry);
+		}
+	}
+
+	private void write(Entry entry) {
 		log.info("stop audit by={} user={} conversation={} run={} reason={} outcome={} latency_us={}", entry.by(),
 				entry.user(), entry.conversation(), entry.run(), entry.reason(), entry.outcome(),
 				entry.latencyMicros());
 		String json = Json.write(entry);
-		try {
-			writer.execute(() -> write(json));
-		}
-		catch (RejectedExecutionException ex) {
-			// shutting down: write it here
-			write(json);
-		}
-	}
-
-	private void write(String json) {
 		try {
 			redis.opsForStream()
 				.add(StreamRecords.string(Map.of("entry", json)).withStreamKey(KEY),
