@@ -67,6 +67,8 @@ final class BenchCluster implements AutoCloseable {
 
 	private Api api;
 
+	private AsyncApi load;
+
 	private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
 	private final Map<String, String> tokens = new ConcurrentHashMap<>();
@@ -112,6 +114,7 @@ final class BenchCluster implements AutoCloseable {
 		gateway = NodeProcess.start("gateway", gatewayJar, jvmOptions("gateway"), properties, Map.of(),
 				"Tomcat started on port", logs);
 		api = new Api(gatewayUrl());
+		load = new AsyncApi(gatewayUrl(), 512);
 	}
 
 	void startWorkers(int count) {
@@ -140,6 +143,12 @@ final class BenchCluster implements AutoCloseable {
 	 */
 	private static List<String> jvmOptions(String node) {
 		List<String> options = new ArrayList<>(List.of("-Xmx1g", "-XX:+UseParallelGC"));
+		// -Dstopline.bench.node-options="-XX:+PrintCompilation ...": more JVM options for
+		// every node
+		String extra = System.getProperty("stopline.bench.node-options", "");
+		if (!extra.isBlank()) {
+			options.addAll(List.of(extra.trim().split("\\s+")));
+		}
 		if (Boolean.getBoolean("stopline.bench.jfr")) {
 			options.add("-XX:StartFlightRecording=settings=profile,filename="
 					+ Path.of("target", "bench", node + ".jfr").toAbsolutePath());
@@ -201,6 +210,16 @@ final class BenchCluster implements AutoCloseable {
 	/** The measured requests' client (see {@link Api}). */
 	Api api() {
 		return api;
+	}
+
+	/** The open-loop load's client (see {@link AsyncApi}). */
+	AsyncApi load() {
+		return load;
+	}
+
+	/** As {@link #stop}, answered later: its status. */
+	java.util.concurrent.CompletableFuture<Integer> stopAsync(String user, String conversation) {
+		return load.post(token(user), "/v1/conversation/" + conversation + "/stop");
 	}
 
 	/** Stops a conversation through the gateway with its owner's token. */
@@ -352,6 +371,27 @@ final class BenchCluster implements AutoCloseable {
 		return Long.parseLong(info.getProperty("used_memory").trim());
 	}
 
+	/**
+	 * {@code INFO commandstats}: per command, how many calls and how many microseconds of
+	 * Redis's time so far.
+	 */
+	Map<String, long[]> commandStats() {
+		java.util.Properties info = clients.template()
+			.execute((org.springframework.data.redis.core.RedisCallback<java.util.Properties>) connection -> connection
+				.serverCommands()
+				.info("commandstats"));
+		Map<String, long[]> stats = new java.util.TreeMap<>();
+		Pattern fields = Pattern.compile("calls=(\\d+),usec=(\\d+)");
+		info.forEach((key, value) -> {
+			Matcher m = fields.matcher(value.toString());
+			if (key.toString().startsWith("cmdstat_") && m.find()) {
+				stats.put(key.toString().substring("cmdstat_".length()),
+						new long[] { Long.parseLong(m.group(1)), Long.parseLong(m.group(2)) });
+			}
+		});
+		return stats;
+	}
+
 	static void sleep(Duration duration) {
 		try {
 			Thread.sleep(duration);
@@ -383,6 +423,9 @@ final class BenchCluster implements AutoCloseable {
 		}
 		if (api != null) {
 			api.close();
+		}
+		if (load != null) {
+			load.close();
 		}
 		clients.close();
 		redis.close();

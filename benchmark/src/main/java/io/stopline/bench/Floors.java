@@ -82,6 +82,65 @@ final class Floors {
 		return latencies;
 	}
 
+	/**
+	 * PING through the client the nodes use (Spring Data Redis on Redisson, from a
+	 * virtual thread as a request would): what one Redis round trip costs a node here.
+	 */
+	static Latencies redisPingThroughClient(BenchCluster cluster, int samples) {
+		Latencies latencies = new Latencies();
+		var template = cluster.clients().template();
+		try (var thread = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+			thread.submit(() -> {
+				for (int i = 0; i < samples + 200; i++) {
+					long start = System.nanoTime();
+					template
+						.execute((org.springframework.data.redis.core.RedisCallback<String>) connection -> connection
+							.ping());
+					if (i >= 200) {
+						latencies.add(System.nanoTime() - start);
+					}
+				}
+			}).get();
+		}
+		catch (Exception ex) {
+			throw new IllegalStateException("PING through the client failed", ex);
+		}
+		return latencies;
+	}
+
+	/**
+	 * PUBLISH to a Redisson topic listener, through the same client: what one pub/sub
+	 * delivery costs between nodes here.
+	 */
+	static Latencies publishToListenerThroughClient(BenchCluster cluster, int samples) {
+		Latencies latencies = new Latencies();
+		var redisson = cluster.clients().redisson();
+		var topic = redisson.getTopic("bench-floor-client", org.redisson.client.codec.StringCodec.INSTANCE);
+		java.util.concurrent.BlockingQueue<Long> received = new java.util.concurrent.LinkedBlockingQueue<>();
+		int listener = topic.addListener(String.class, (channel, message) -> received.add(System.nanoTime()));
+		try {
+			for (int i = 0; i < samples + 200; i++) {
+				long start = System.nanoTime();
+				topic.publish("x");
+				Long at = received.poll(5, java.util.concurrent.TimeUnit.SECONDS);
+				if (at == null) {
+					throw new IllegalStateException("no message within 5 s");
+				}
+				if (i >= 200) {
+					latencies.add(at - start);
+				}
+			}
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+			throw new IllegalStateException(ex);
+		}
+		finally {
+			topic.removeListener(listener);
+		}
+		return latencies;
+	}
+
 	static Latencies noOpEndpoint(BenchCluster cluster, int samples) {
 		Latencies latencies = new Latencies();
 		String token = cluster.token("bench-floor");

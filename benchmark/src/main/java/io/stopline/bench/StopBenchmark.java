@@ -75,27 +75,44 @@ public final class StopBenchmark {
 		results.put("profile", profile.name());
 		results.put("started_at", Instant.now().toString());
 		results.put("machine", machine());
-		Map<String, String> workerProperties = Map.of("stopline.model.simulated.token-delay", "5s",
-				"stopline.worker.max-concurrent-runs", "20000", "stopline.worker.shutdown-grace", "0s");
+		// -Dstopline.bench.token-delay=1h: idle runs, no background (A/B comparisons of
+		// CPU per stop)
+		Map<String, String> workerProperties = Map.of("stopline.model.simulated.token-delay",
+				System.getProperty("stopline.bench.token-delay", "5s"), "stopline.worker.max-concurrent-runs", "20000",
+				"stopline.worker.shutdown-grace", "0s");
 		try (BenchCluster cluster = new BenchCluster(gatewayJar, workerJar, workerProperties)) {
 			cluster.startGateway();
 			warmUp(cluster);
 			floors(cluster);
-			listing(cluster);
-			workerScaling(cluster);
+			if (phase("listing")) {
+				listing(cluster);
+			}
+			if (phase("scaling")) {
+				workerScaling(cluster);
+			}
 			cluster.startWorkers(3);
 			memoryAndPopulation(cluster);
 			results.put("warm_up", warmUntilCompiled(cluster, profile.activeRuns(),
 					Math.max(10, profile.stopsPerRound() / 4), Duration.ofSeconds(profile.warmUpSeconds())));
-			try (AutoCloseable profiling = Profiler.around("stops", cluster.nodePids())) {
-				confirmedStops(cluster);
+			if (phase("stops")) {
+				try (AutoCloseable profiling = Profiler.around("stops", cluster.nodePids())) {
+					confirmedStops(cluster);
+				}
 			}
-			try (AutoCloseable profiling = Profiler.around("throughput", cluster.nodePids())) {
-				throughput(cluster);
+			if (phase("throughput")) {
+				try (AutoCloseable profiling = Profiler.around("throughput", cluster.nodePids())) {
+					throughput(cluster);
+				}
 			}
-			chatStarts(cluster);
-			registrationOverhead(cluster);
-			underFaults(cluster);
+			if (phase("chat")) {
+				chatStarts(cluster);
+			}
+			if (phase("registration")) {
+				registrationOverhead(cluster);
+			}
+			if (phase("faults")) {
+				underFaults(cluster);
+			}
 		}
 		results.put("finished_at", Instant.now().toString());
 		Files.createDirectories(out.toAbsolutePath().getParent());
@@ -105,6 +122,16 @@ public final class StopBenchmark {
 		table.forEach(System.out::println);
 		System.out.println("JSON: " + out.toAbsolutePath());
 		return results;
+	}
+
+	/**
+	 * Whether a phase runs: all by default;
+	 * {@code -Dstopline.bench.phases=stops,throughput} runs only those (with the floors,
+	 * the population and the warm-up every phase needs), for quicker profiling rounds.
+	 */
+	private static boolean phase(String name) {
+		String only = System.getProperty("stopline.bench.phases", "");
+		return only.isBlank() || List.of(only.split(",")).contains(name);
 	}
 
 	/**
@@ -124,14 +151,20 @@ public final class StopBenchmark {
 	private void floors(BenchCluster cluster) {
 		Latencies ping = Floors.redisPing(cluster.redisUrl(), profile.floorSamples());
 		Latencies publish = Floors.publishToReceive(cluster.redisUrl(), profile.floorSamples());
+		Latencies pingClient = Floors.redisPingThroughClient(cluster, profile.floorSamples());
+		Latencies publishClient = Floors.publishToListenerThroughClient(cluster, profile.floorSamples());
 		Latencies noop = Floors.noOpEndpoint(cluster, profile.floorSamples());
 		Latencies noopJdk = Floors.noOpEndpointJdkClient(cluster, profile.floorSamples());
 		results.put("floor_redis_ping", ping.summary());
 		results.put("floor_publish_to_receive", publish.summary());
+		results.put("floor_redis_ping_through_client", pingClient.summary());
+		results.put("floor_publish_to_listener_through_client", publishClient.summary());
 		results.put("floor_noop_authenticated_endpoint", noop.summary());
 		results.put("floor_noop_endpoint_jdk_httpclient", noopJdk.summary());
 		row("floor: Redis PING round trip", ping);
 		row("floor: PUBLISH to receive (raw)", publish);
+		row("floor: PING through the nodes' client", pingClient);
+		row("floor: PUBLISH to a listener, same client", publishClient);
 		row("floor: no-op authenticated endpoint", noop);
 		row("floor: the same through the JDK HttpClient", noopJdk);
 	}
@@ -292,19 +325,39 @@ public final class StopBenchmark {
 		Map<Double, Double> unregisteredBefore = cluster.workerHistogram("stopline_stop_propagation_seconds",
 				"stage=\"unregistered\"");
 		List<Map<String, Object>> floorRounds = new ArrayList<>();
+		Map<String, long[]> commands = new java.util.TreeMap<>();
+		int stopped = 0;
 		for (int round = 0; round < profile.rounds(); round++) {
 			topUp(cluster);
 			// the no-op endpoint again, under the same background load as the stops
 			Latencies floor = Floors.noOpEndpoint(cluster, profile.stopsPerRound());
 			floorRounds.add(floor.summary());
 			row("floor under load: no-op endpoint, round " + (round + 1), floor);
+			Map<String, Long> background = quietCpu(cluster);
+			Map<String, long[]> commandsBefore = cluster.commandStats();
+			Map<String, Long> cpuBefore = CpuTime.sample(cluster.pids());
+			long began = System.nanoTime();
 			Latencies latencies = stops(cluster, profile.stopsPerRound());
-			rounds.add(latencies.summary());
+			cluster.commandStats().forEach((command, now) -> {
+				long[] was = commandsBefore.getOrDefault(command, new long[2]);
+				commands.merge(command, new long[] { now[0] - was[0], now[1] - was[1] },
+						(a, b) -> new long[] { a[0] + b[0], a[1] + b[1] });
+			});
+			Map<String, Object> cpu = perOperation(CpuTime.delta(cpuBefore, CpuTime.sample(cluster.pids())), background,
+					(System.nanoTime() - began) / 1e9, profile.stopsPerRound());
+			Map<String, Object> summary = new LinkedHashMap<>(latencies.summary());
+			summary.put("cpu_ms_per_stop", cpu);
+			rounds.add(summary);
 			for (double q : new double[] { 0.5, 0.9, 0.99 }) {
 				all.add((long) (latencies.ms(q) * 1e6));
 			}
 			row("confirmed stop, " + profile.activeRuns() + " runs, round " + (round + 1), latencies);
+			table.add(String.format("%-48s %s", "  CPU ms per stop, background taken off", cpu));
+			stopped += profile.stopsPerRound();
 		}
+		Map<String, Object> perStop = perStop(commands, stopped);
+		results.put("redis_commands_per_sequential_stop", perStop);
+		table.add(String.format("%-48s %s", "Redis commands per stop (calls, us; background in)", perStop));
 		results.put("confirmed_stop_rounds", rounds);
 		results.put("confirmed_stop_median_of_rounds", medianOfRounds(rounds));
 		results.put("floor_noop_endpoint_under_load", medianOfRounds(floorRounds));
@@ -324,6 +377,8 @@ public final class StopBenchmark {
 		@SuppressWarnings("unchecked")
 		Map<String, Object> median = (Map<String, Object>) results.get("confirmed_stop_median_of_rounds");
 		ratios.put("p50_over_redis_ping_p50", ratio(median.get("p50_ms"), "floor_redis_ping"));
+		ratios.put("p50_over_redis_ping_through_client_p50",
+				ratio(median.get("p50_ms"), "floor_redis_ping_through_client"));
 		ratios.put("p50_over_noop_endpoint_p50", ratio(median.get("p50_ms"), "floor_noop_authenticated_endpoint"));
 		ratios.put("p50_over_publish_to_receive_p50", ratio(median.get("p50_ms"), "floor_publish_to_receive"));
 		ratios.put("p50_over_noop_endpoint_under_load_p50",
@@ -420,7 +475,7 @@ public final class StopBenchmark {
 		String floorToken = cluster.token("bench-floor");
 		int floorCount = profile.rates().get(0) * profile.stepSeconds();
 		OpenLoop noop = openLoop(profile.rates().get(0), floorCount,
-				i -> cluster.api().get(floorToken, "/v1/auth/whoami").status(), cluster, background, quietSeconds);
+				i -> cluster.load().get(floorToken, "/v1/auth/whoami"), cluster, background, quietSeconds);
 		results.put("cpu_ms_per_noop_request", noop.cpuPerRequest());
 		table.add(String.format("%-48s %s", "CPU ms per no-op request (floor)", noop.cpuPerRequest()));
 		for (int rate : profile.rates()) {
@@ -432,7 +487,7 @@ public final class StopBenchmark {
 				cluster.token(run[0]);
 				runs.add(run);
 			}
-			OpenLoop loop = openLoop(rate, count, i -> cluster.stop(runs.get(i)[0], runs.get(i)[1]).status(), cluster,
+			OpenLoop loop = openLoop(rate, count, i -> cluster.stopAsync(runs.get(i)[0], runs.get(i)[1]), cluster,
 					background, quietSeconds);
 			Map<String, Object> step = new LinkedHashMap<>(loop.latencies().summary());
 			step.put("cpu_ms_per_stop", loop.cpuPerRequest());
@@ -459,46 +514,96 @@ public final class StopBenchmark {
 				sustained, maxSustained));
 	}
 
+	/**
+	 * CPU nanoseconds per second of each role while nothing is asked of the cluster: the
+	 * background (the active runs' tokens) to take off a measurement.
+	 */
+	private static Map<String, Long> quietCpu(BenchCluster cluster) {
+		Map<String, Long> before = CpuTime.sample(cluster.pids());
+		long start = System.nanoTime();
+		BenchCluster.sleep(Duration.ofSeconds(1));
+		Map<String, Long> delta = CpuTime.delta(before, CpuTime.sample(cluster.pids()));
+		double seconds = (System.nanoTime() - start) / 1e9;
+		Map<String, Long> perSecond = new LinkedHashMap<>();
+		delta.forEach((role, nanos) -> perSecond.put(role, Math.round(nanos / seconds)));
+		return perSecond;
+	}
+
+	/**
+	 * Redis's own work per stop, by command: calls and microseconds (the background's
+	 * commands, tokens and heartbeats, included).
+	 */
+	private static Map<String, Object> perStop(Map<String, long[]> commands, int stops) {
+		Map<String, Object> perStop = new LinkedHashMap<>();
+		long totalMicros = 0;
+		for (Map.Entry<String, long[]> command : commands.entrySet()) {
+			long calls = command.getValue()[0];
+			long micros = command.getValue()[1];
+			// a script's time includes the commands it calls
+			totalMicros += command.getKey().startsWith("eval") ? micros : 0;
+			if (calls >= stops / 10) {
+				perStop.put(command.getKey(),
+						List.of(Latencies.round(calls / (double) stops), Latencies.round(micros / (double) stops)));
+			}
+		}
+		perStop.put("scripts_us", Latencies.round(totalMicros / (double) stops));
+		return perStop;
+	}
+
+	/** CPU ms per operation by role, {@code background} (per second) taken off. */
+	private static Map<String, Object> perOperation(Map<String, Long> cpu, Map<String, Long> background, double seconds,
+			int count) {
+		Map<String, Object> perOperation = new LinkedHashMap<>();
+		double total = 0;
+		for (Map.Entry<String, Long> role : cpu.entrySet()) {
+			double ms = (role.getValue() - background.get(role.getKey()) * seconds) / 1e6 / count;
+			perOperation.put(role.getKey(), Latencies.round(ms));
+			total += ms;
+		}
+		perOperation.put("total", Latencies.round(total));
+		return perOperation;
+	}
+
 	/** What an open-loop step measured. */
 	private record OpenLoop(Latencies latencies, int errors, double seconds, Map<String, Object> cpuPerRequest) {
 	}
 
 	/**
-	 * {@code count} requests at {@code rate} per second, each on its own virtual thread
-	 * (blocking on its own pooled connection), latency from the intended send time (no
-	 * coordinated omission); CPU per request by role, the background's share taken off,
-	 * and the nodes' JIT compiler threads' share shown apart.
+	 * {@code count} requests at {@code rate} per second, sent at their intended times
+	 * through the asynchronous client whatever the answers before them (latency from the
+	 * intended send time: no coordinated omission); CPU per request by role, the
+	 * background's share taken off, and the nodes' JIT compiler threads' share shown
+	 * apart.
 	 */
-	private static OpenLoop openLoop(int rate, int count, java.util.function.IntUnaryOperator request,
-			BenchCluster cluster, Map<String, Long> background, double quietSeconds) {
+	private static OpenLoop openLoop(int rate, int count,
+			java.util.function.IntFunction<CompletableFuture<Integer>> request, BenchCluster cluster,
+			Map<String, Long> background, double quietSeconds) {
 		Latencies latencies = new Latencies();
 		AtomicInteger errors = new AtomicInteger();
 		long interval = 1_000_000_000L / rate;
 		Map<String, Long> cpuBefore = CpuTime.sample(cluster.pids());
 		long jitBefore = CpuTime.compilers(cluster.nodePids().values());
 		long begin = System.nanoTime();
-		try (ExecutorService senders = Executors.newVirtualThreadPerTaskExecutor()) {
-			for (int i = 0; i < count; i++) {
-				long intended = begin + i * interval;
-				long wait = intended - System.nanoTime();
-				if (wait > 0) {
-					LockSupport.parkNanos(wait);
-				}
-				int index = i;
-				senders.execute(() -> {
-					int status;
-					try {
-						status = request.applyAsInt(index);
-					}
-					catch (RuntimeException ex) {
-						status = -1;
-					}
-					latencies.add(System.nanoTime() - intended);
-					if (status != 200) {
-						errors.incrementAndGet();
-					}
-				});
+		List<CompletableFuture<Integer>> answers = new ArrayList<>(count);
+		for (int i = 0; i < count; i++) {
+			long intended = begin + i * interval;
+			long wait = intended - System.nanoTime();
+			if (wait > 0) {
+				LockSupport.parkNanos(wait);
 			}
+			answers.add(request.apply(i).whenComplete((status, failure) -> {
+				latencies.add(System.nanoTime() - intended);
+				if (failure != null || status != 200) {
+					errors.incrementAndGet();
+				}
+			}));
+		}
+		try {
+			CompletableFuture.allOf(answers.toArray(CompletableFuture[]::new))
+				.get(2, java.util.concurrent.TimeUnit.MINUTES);
+		}
+		catch (Exception ex) {
+			throw new IllegalStateException("open-loop requests did not finish", ex);
 		}
 		double seconds = (System.nanoTime() - begin) / 1e9;
 		Map<String, Long> cpu = CpuTime.delta(cpuBefore, CpuTime.sample(cluster.pids()));

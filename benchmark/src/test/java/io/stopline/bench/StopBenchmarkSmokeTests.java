@@ -26,7 +26,8 @@ class StopBenchmarkSmokeTests {
 				"propagation_from_worker_histograms_ms", "confirmed_stop_ratios", "stop_throughput_steps",
 				"chat_starts", "registration_overhead_per_run", "stop_under_subscription_kills", "warm_up",
 				"floor_noop_endpoint_jdk_httpclient", "floor_noop_endpoint_under_load", "confirmed_stop_jdk_httpclient",
-				"cpu_ms_per_noop_request");
+				"floor_redis_ping_through_client", "floor_publish_to_listener_through_client",
+				"redis_commands_per_sequential_stop", "cpu_ms_per_noop_request");
 		assertThat(out).exists();
 	}
 

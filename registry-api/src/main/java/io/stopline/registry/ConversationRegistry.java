@@ -1,6 +1,7 @@
 package io.stopline.registry;
 
 import java.time.Instant;
+import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
 
@@ -43,7 +44,18 @@ public interface ConversationRegistry {
 	 * As {@link #finish(RunRecord, RunOutcome)}, and publishes {@code announcement} in
 	 * the same round trip, whether or not this call ended the run.
 	 */
-	boolean finish(RunRecord run, RunOutcome outcome, @Nullable Announcement announcement);
+	default boolean finish(RunRecord run, RunOutcome outcome, @Nullable Announcement announcement) {
+		return finish(run, outcome, announcement, List.of());
+	}
+
+	/**
+	 * As {@link #finish(RunRecord, RunOutcome, Announcement)}; the run's worker index
+	 * entry and the recorded stop requests it settles ({@code settledStops}, exact
+	 * members of the worker's stop set) are removed too, in the same round trip where one
+	 * script can reach the worker's keys.
+	 */
+	boolean finish(RunRecord run, RunOutcome outcome, @Nullable Announcement announcement,
+			Collection<String> settledStops);
 
 	/**
 	 * Like {@link #finish}, but only while the run is still queued (nobody claimed it

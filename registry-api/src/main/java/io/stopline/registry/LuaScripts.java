@@ -30,6 +30,8 @@ final class LuaScripts {
 
 	static final RedisScript<Long> STATS_ADD = load("stats-add", Long.class);
 
+	static final RedisScript<Long> AUDIT_ADD = load("audit-add", Long.class);
+
 	private LuaScripts() {
 	}
 

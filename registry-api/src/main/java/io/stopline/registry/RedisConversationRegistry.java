@@ -3,6 +3,7 @@ package io.stopline.registry;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -39,26 +40,32 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 
 	private final Executor afterFinish;
 
+	private final boolean sharded;
+
 	public RedisConversationRegistry(StringRedisTemplate redis) {
-		this(redis, null, Runnable::run);
+		this(redis, null, Runnable::run, false);
 	}
 
 	/**
 	 * With {@code stats}, every run's end is counted once, by the finish that removed it.
 	 */
 	public RedisConversationRegistry(StringRedisTemplate redis, @Nullable StopStats stats) {
-		this(redis, stats, Runnable::run);
+		this(redis, stats, Runnable::run, false);
 	}
 
 	/**
-	 * @param afterFinish runs what follows a finish but need not delay its caller (the
-	 * worker index removal and the statistics), so a stop is confirmed one round trip
-	 * after its outcome is recorded
+	 * @param afterFinish on Redis Cluster, runs the cleanup that follows a finish in the
+	 * worker's slot (its index entry, the settled stop requests) without delaying the
+	 * caller; elsewhere the finish script does it
+	 * @param sharded Redis Cluster: the worker's keys are in another slot than the
+	 * user's, so one script cannot reach both
 	 */
-	public RedisConversationRegistry(StringRedisTemplate redis, @Nullable StopStats stats, Executor afterFinish) {
+	public RedisConversationRegistry(StringRedisTemplate redis, @Nullable StopStats stats, Executor afterFinish,
+			boolean sharded) {
 		this.redis = redis;
 		this.stats = stats;
 		this.afterFinish = afterFinish;
+		this.sharded = sharded;
 	}
 
 	@Override
@@ -94,21 +101,22 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 
 	@Override
 	public boolean finish(RunRecord run, RunOutcome outcome) {
-		return finish(run, outcome, "", null);
+		return finish(run, outcome, "", null, List.of());
 	}
 
 	@Override
-	public boolean finish(RunRecord run, RunOutcome outcome, @Nullable Announcement announcement) {
-		return finish(run, outcome, "", announcement);
+	public boolean finish(RunRecord run, RunOutcome outcome, @Nullable Announcement announcement,
+			Collection<String> settledStops) {
+		return finish(run, outcome, "", announcement, settledStops);
 	}
 
 	@Override
 	public boolean finishQueued(RunRecord run, RunOutcome outcome) {
-		return finish(run, outcome, RunRecord.QUEUED, null);
+		return finish(run, outcome, RunRecord.QUEUED, null, List.of());
 	}
 
-	private boolean finish(RunRecord run, RunOutcome outcome, String requiredState,
-			@Nullable Announcement announcement) {
+	private boolean finish(RunRecord run, RunOutcome outcome, String requiredState, @Nullable Announcement announcement,
+			Collection<String> settledStops) {
 		String user = run.userId();
 		String conversation = run.conversationId();
 		List<String> args = new ArrayList<>();
@@ -120,6 +128,8 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 		List<HistoryMessage> messages = outcome.messages(run.runId());
 		args.add(Integer.toString(messages.size()));
 		messages.forEach(message -> args.add(Json.write(message)));
+		args.add(Integer.toString(settledStops.size()));
+		args.addAll(settledStops);
 		if (announcement != null) {
 			for (Announcement.Publication publication : announcement.publications()) {
 				args.add(publication.event());
@@ -127,10 +137,23 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 				args.addAll(publication.channels());
 			}
 		}
-		Long removed = redis.execute(LuaScripts.FINISH, List.of(Keys.runs(user), Keys.messages(user, conversation),
-				Keys.conversations(user), Keys.stopped(user, conversation)), args.toArray());
+		List<String> keys = new ArrayList<>(List.of(Keys.runs(user), Keys.messages(user, conversation),
+				Keys.conversations(user), Keys.stopped(user, conversation)));
+		boolean workerKeys = !sharded && run.workerId() != null;
+		if (workerKeys) {
+			keys.add(Keys.workerRuns(run.workerId()));
+			keys.add(Keys.workerStops(run.workerId()));
+		}
+		Long removed = redis.execute(LuaScripts.FINISH, keys, args.toArray());
 		boolean ended = removed != null && removed == 1L;
-		afterFinish.execute(() -> afterFinish(run, outcome, ended));
+		if (ended && stats != null) {
+			// counted in memory: no round trip
+			stats.runEnded(run, outcome);
+		}
+		if (!workerKeys && run.workerId() != null) {
+			List<String> settled = List.copyOf(settledStops);
+			afterFinish.execute(() -> cleanUpWorkerSlot(run, settled));
+		}
 		return ended;
 	}
 
@@ -152,21 +175,19 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 	}
 
 	/**
-	 * The index may only shrink after the record is gone (the reaper relies on index ⊇
-	 * records).
+	 * Redis Cluster: the cleanup in the worker's slot, after the finish. The index may
+	 * only shrink after the record is gone (the reaper relies on index ⊇ records).
 	 */
-	private void afterFinish(RunRecord run, RunOutcome outcome, boolean ended) {
+	private void cleanUpWorkerSlot(RunRecord run, List<String> settledStops) {
 		try {
-			if (run.workerId() != null) {
-				redis.opsForHash().delete(Keys.workerRuns(run.workerId()), run.runId());
-			}
-			if (ended && stats != null) {
-				stats.runEnded(run, outcome);
+			redis.opsForHash().delete(Keys.workerRuns(run.workerId()), run.runId());
+			if (!settledStops.isEmpty()) {
+				redis.opsForZSet().remove(Keys.workerStops(run.workerId()), settledStops.toArray());
 			}
 		}
 		catch (RuntimeException ex) {
 			// the outcome itself is recorded; a stale index entry is removed by the next
-			// finish or reap
+			// finish or reap, a stale stop request by the worker's next reconcile
 			log.warn("cleanup after run {} failed: {}", run.runId(), ex.toString());
 		}
 	}

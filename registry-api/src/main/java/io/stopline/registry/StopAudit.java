@@ -4,8 +4,11 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import io.stopline.protocol.Json;
 import org.jspecify.annotations.Nullable;
@@ -15,7 +18,6 @@ import org.slf4j.LoggerFactory;
 import org.springframework.data.domain.Range;
 import org.springframework.data.redis.connection.Limit;
 import org.springframework.data.redis.connection.stream.MapRecord;
-import org.springframework.data.redis.connection.stream.StreamRecords;
 import org.springframework.data.redis.core.StringRedisTemplate;
 
 /**
@@ -35,9 +37,16 @@ public final class StopAudit {
 
 	private static final Logger log = LoggerFactory.getLogger("stopline.audit");
 
+	/** The most entries one write carries. */
+	private static final int BATCH = 256;
+
 	private final StringRedisTemplate redis;
 
 	private final Executor writer;
+
+	private final Queue<Entry> pending = new ConcurrentLinkedQueue<>();
+
+	private final AtomicBoolean draining = new AtomicBoolean();
 
 	/** Writes each entry before returning (tests, tools). */
 	public StopAudit(StringRedisTemplate redis) {
@@ -45,9 +54,10 @@ public final class StopAudit {
 	}
 
 	/**
-	 * @param writer where the Redis write happens: off the stop's path, so that the
-	 * answer to a stop does not wait for its audit entry; one at a time keeps them in
-	 * order
+	 * @param writer where the Redis writes happen: off the stop's path, so that the
+	 * answer to a stop does not wait for its audit entry. It must run one task at a time:
+	 * entries go out in order, and the ones that queue up meanwhile leave together in one
+	 * round trip.
 	 */
 	public StopAudit(StringRedisTemplate redis, Executor writer) {
 		this.redis = redis;
@@ -60,29 +70,51 @@ public final class StopAudit {
 	 * @param by who asked: a user id, or {@code system} / {@code reaper}
 	 */
 	public void record(Entry entry) {
-		try {
-			// the log line too is written by the writer, off the stop's answer
-			writer.execute(() -> write(entry));
-		}
-		catch (RejectedExecutionException ex) {
-			// shutting down: write it here
-			write(entry);
+		pending.add(entry);
+		if (draining.compareAndSet(false, true)) {
+			try {
+				writer.execute(this::drain);
+			}
+			catch (RejectedExecutionException ex) {
+				// shutting down: write it here
+				drain();
+			}
 		}
 	}
 
-	private void write(Entry entry) {
-		log.info("stop audit by={} user={} conversation={} run={} reason={} outcome={} latency_us={}", entry.by(),
-				entry.user(), entry.conversation(), entry.run(), entry.reason(), entry.outcome(),
-				entry.latencyMicros());
-		String json = Json.write(entry);
+	/** Writes what is queued, in batches, until nothing is. */
+	private void drain() {
+		while (true) {
+			draining.set(false);
+			List<Entry> batch = new ArrayList<>();
+			for (Entry entry = pending.poll(); entry != null; entry = batch.size() < BATCH ? pending.poll() : null) {
+				batch.add(entry);
+			}
+			if (batch.isEmpty()) {
+				return;
+			}
+			write(batch);
+			if (!draining.compareAndSet(false, true)) {
+				// another drain was scheduled meanwhile: it takes the rest
+				return;
+			}
+		}
+	}
+
+	private void write(List<Entry> batch) {
+		List<String> args = new ArrayList<>(batch.size() + 1);
+		args.add(Long.toString(CAP));
+		for (Entry entry : batch) {
+			log.info("stop audit by={} user={} conversation={} run={} reason={} outcome={} latency_us={}", entry.by(),
+					entry.user(), entry.conversation(), entry.run(), entry.reason(), entry.outcome(),
+					entry.latencyMicros());
+			args.add(Json.write(entry));
+		}
 		try {
-			redis.opsForStream()
-				.add(StreamRecords.string(Map.of("entry", json)).withStreamKey(KEY),
-						org.springframework.data.redis.connection.RedisStreamCommands.XAddOptions.maxlen(CAP)
-							.approximateTrimming(true));
+			redis.execute(LuaScripts.AUDIT_ADD, List.of(KEY), args.toArray());
 		}
 		catch (RuntimeException ex) {
-			log.warn("could not write the stop audit entry to Redis: {}", ex.toString());
+			log.warn("could not write {} stop audit entries to Redis: {}", batch.size(), ex.toString());
 		}
 	}
 

@@ -9,8 +9,16 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
 
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import org.springframework.data.redis.core.StringRedisTemplate;
 
@@ -28,8 +36,13 @@ import org.springframework.data.redis.core.StringRedisTemplate;
  * HINCRBY stopline:stats:h:2026112501 before_stop:b7 1       # histogram bucket of the run's duration
  * EXPIRE  stopline:stats:h:2026112501 691200
  * </pre>
+ *
+ * A node counts in memory and adds its counts to Redis once per {@link #FLUSH_INTERVAL}
+ * (all fields of an hour in one script call), and once more when it shuts down: a count
+ * costs no round trip on the stop's path, and the cluster-wide figures trail by at most
+ * that interval. A failed write keeps its counts for the next one.
  */
-public final class StopStats {
+public final class StopStats implements AutoCloseable {
 
 	public static final Duration RETENTION = Duration.ofDays(8);
 
@@ -43,10 +56,35 @@ public final class StopStats {
 	 */
 	static final long[] BOUNDS_MS = bounds();
 
+	/** How often a node adds what it counted to the counters in Redis. */
+	public static final Duration FLUSH_INTERVAL = Duration.ofSeconds(1);
+
+	private static final Logger log = LoggerFactory.getLogger(StopStats.class);
+
 	private final StringRedisTemplate redis;
 
+	/** Counted here, not yet in Redis: hour key, then field. */
+	private final ConcurrentMap<String, ConcurrentMap<String, LongAdder>> pending = new ConcurrentHashMap<>();
+
+	private final @Nullable ScheduledExecutorService flusher;
+
+	/** Counts are written when {@link #flush()} is called (tests, tools). */
 	public StopStats(StringRedisTemplate redis) {
 		this.redis = redis;
+		this.flusher = null;
+	}
+
+	private StopStats(StringRedisTemplate redis, Duration interval) {
+		this.redis = redis;
+		this.flusher = Executors
+			.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("stop-stats-flush").factory());
+		this.flusher.scheduleWithFixedDelay(this::flushQuietly, interval.toMillis(), interval.toMillis(),
+				TimeUnit.MILLISECONDS);
+	}
+
+	/** Counts written to Redis every {@code interval} and on {@link #close()}. */
+	public static StopStats flushedEvery(StringRedisTemplate redis, Duration interval) {
+		return new StopStats(redis, interval);
 	}
 
 	/**
@@ -75,6 +113,8 @@ public final class StopStats {
 	 * included).
 	 */
 	public List<Bucket> hours(Instant from, Instant to) {
+		// this node's own counts are in before it reads
+		flushQuietly();
 		List<Bucket> hours = new ArrayList<>();
 		for (Instant hour = from.truncatedTo(ChronoUnit.HOURS); hour
 			.isBefore(to); hour = hour.plus(1, ChronoUnit.HOURS)) {
@@ -87,12 +127,67 @@ public final class StopStats {
 	}
 
 	private void add(Instant at, Object... fieldIncrements) {
-		String[] args = new String[fieldIncrements.length + 1];
-		args[0] = Long.toString(RETENTION.toSeconds());
-		for (int i = 0; i < fieldIncrements.length; i++) {
-			args[i + 1] = String.valueOf(fieldIncrements[i]);
+		ConcurrentMap<String, LongAdder> hour = pending.computeIfAbsent(PREFIX + HOUR.format(at),
+				key -> new ConcurrentHashMap<>());
+		for (int i = 0; i < fieldIncrements.length; i += 2) {
+			hour.computeIfAbsent((String) fieldIncrements[i], field -> new LongAdder())
+				.add(((Number) fieldIncrements[i + 1]).longValue());
 		}
-		redis.execute(LuaScripts.STATS_ADD, List.of(PREFIX + HOUR.format(at)), (Object[]) args);
+	}
+
+	/**
+	 * Adds what this node counted since the last flush to the counters in Redis: one
+	 * script call per hour with counts. On failure the counts stay for the next flush.
+	 */
+	public synchronized void flush() {
+		for (Map.Entry<String, ConcurrentMap<String, LongAdder>> hour : pending.entrySet()) {
+			Map<String, Long> counts = new LinkedHashMap<>();
+			hour.getValue().forEach((field, adder) -> {
+				long count = adder.sumThenReset();
+				if (count != 0) {
+					counts.put(field, count);
+				}
+			});
+			if (counts.isEmpty()) {
+				// an hour long past has nothing more to count
+				if (!hour.getKey().equals(PREFIX + HOUR.format(Instant.now()))) {
+					pending.remove(hour.getKey(), hour.getValue());
+				}
+				continue;
+			}
+			List<String> args = new ArrayList<>(1 + counts.size() * 2);
+			args.add(Long.toString(RETENTION.toSeconds()));
+			counts.forEach((field, count) -> {
+				args.add(field);
+				args.add(Long.toString(count));
+			});
+			try {
+				redis.execute(LuaScripts.STATS_ADD, List.of(hour.getKey()), args.toArray());
+			}
+			catch (RuntimeException ex) {
+				counts
+					.forEach((field, count) -> hour.getValue().computeIfAbsent(field, f -> new LongAdder()).add(count));
+				throw ex;
+			}
+		}
+	}
+
+	private void flushQuietly() {
+		try {
+			flush();
+		}
+		catch (RuntimeException ex) {
+			log.warn("could not add this node's stop statistics to Redis (kept for the next try): {}", ex.toString());
+		}
+	}
+
+	/** Stops the periodic flush and writes what is left. */
+	@Override
+	public void close() {
+		if (flusher != null) {
+			flusher.shutdownNow();
+		}
+		flushQuietly();
 	}
 
 	static boolean isUserStop(@Nullable String reason) {

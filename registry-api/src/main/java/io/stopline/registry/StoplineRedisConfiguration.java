@@ -83,9 +83,10 @@ public class StoplineRedisConfiguration {
 		return Executors.newSingleThreadExecutor(Thread.ofVirtual().name("audit-writer").factory());
 	}
 
-	@Bean
+	/** Counted in memory, added to Redis every second and at shutdown. */
+	@Bean(destroyMethod = "close")
 	public StopStats stopStats(StringRedisTemplate redis) {
-		return new StopStats(redis);
+		return StopStats.flushedEvery(redis, StopStats.FLUSH_INTERVAL);
 	}
 
 	/**
@@ -99,8 +100,8 @@ public class StoplineRedisConfiguration {
 
 	@Bean
 	public ConversationRegistry conversationRegistry(StringRedisTemplate redis, StopStats stats,
-			ExecutorService registryCleanup) {
-		return new RedisConversationRegistry(redis, stats, registryCleanup);
+			ExecutorService registryCleanup, RedissonClient redisson) {
+		return new RedisConversationRegistry(redis, stats, registryCleanup, Channels.sharded(redisson));
 	}
 
 	@Bean

@@ -1,13 +1,16 @@
 -- End a run: remove its ownership record and write its outcome to the history, only if the record still
 -- belongs to this run id (and, when ARGV[3] is set, is still in that state). A late or duplicated finish
--- never touches a newer run of the same conversation. Then, whether or not it ended the run, publish the
--- events given, in order: the confirmation leaves in the same round trip as the write (single Redis and
--- Sentinel only; on Redis Cluster the channels live in other slots and the caller publishes).
--- KEYS: 1 runs hash, 2 messages list, 3 conversations zset, 4 stopped marker
+-- never touches a newer run of the same conversation. Whether or not it ended the run, the run's worker index
+-- entry and the stop requests it settles are removed (when the worker's keys are given), and the events given
+-- are published, in order: the confirmation leaves in the same round trip as the write. The worker's keys and
+-- the channels live in other slots: single Redis and Sentinel only; on Redis Cluster the caller does those
+-- steps itself.
+-- KEYS: 1 runs hash, 2 messages list, 3 conversations zset, 4 stopped marker,
+--       optional: 5 the worker's index hash, 6 the worker's stop set
 -- ARGV: 1 conversation id, 2 run id, 3 required state or '', 4 now (epoch millis),
 --       5 stopped-marker TTL in seconds (0: not a stop), 6 n = number of history messages,
---       7 .. 6+n history messages (JSON), then any number of publications: event JSON, channel count c,
---       c channels
+--       7 .. 6+n history messages (JSON), then m = number of settled stop requests and the m requests (exact
+--       stop-set members), then any number of publications: event JSON, channel count c, c channels
 local function ended()
   local current = redis.call('HGET', KEYS[1], ARGV[1])
   if not current then
@@ -32,6 +35,15 @@ local function ended()
 end
 local result = ended()
 local i = 7 + tonumber(ARGV[6])
+local settled = tonumber(ARGV[i])
+if KEYS[5] then
+  -- the index may shrink only once the record is gone: it is, or it belongs to another run
+  redis.call('HDEL', KEYS[5], ARGV[2])
+  for s = i + 1, i + settled do
+    redis.call('ZREM', KEYS[6], ARGV[s])
+  end
+end
+i = i + 1 + settled
 while i <= #ARGV do
   local event = ARGV[i]
   local channels = tonumber(ARGV[i + 1])

@@ -151,6 +151,33 @@ class StopRequestsIntegrationTests {
 		assertThat(inbox.poll(5, TimeUnit.SECONDS)).isEqualTo("{\"stopped\":1}");
 	}
 
+	@Test
+	void finishSettlesTheRecordedRequestsAndTheWorkerIndexEntryInTheSameScript() {
+		assertFinishSettles(registry);
+	}
+
+	@Test
+	void onClusterTheWorkersSlotIsCleanedUpAfterTheFinish() {
+		// the same contract where the worker's keys are in another slot: a second step
+		assertFinishSettles(new RedisConversationRegistry(clients.template(), null, Runnable::run, true));
+	}
+
+	private void assertFinishSettles(RedisConversationRegistry registry) {
+		RunRecord running = registry.claim(reserve("c1"), worker, Instant.now()).orElseThrow();
+		String settled = ((Lookup.Found) stopRequests.request(user, "c1", GENEROUS, request("c1"))).signalled()
+			.request();
+		String later = ((Lookup.Found) stopRequests.request(user, "c1", GENEROUS, request("c1"))).signalled().request();
+		assertThat(registry.runsOf(worker)).hasSize(1);
+
+		assertThat(
+				registry.finish(running, RunOutcome.stopped("partial", "user", Instant.now()), null, List.of(settled)))
+			.isTrue();
+
+		assertThat(stopRequests.pending(worker)).as("only the request the finish settled is gone")
+			.containsExactly(later);
+		assertThat(registry.runsOf(worker)).isEmpty();
+	}
+
 	private BlockingQueue<String> subscribe(String channel) {
 		BlockingQueue<String> heard = new LinkedBlockingQueue<>();
 		clients.redisson().getTopic(channel, StringCodec.INSTANCE).addListener(String.class, (ch, message) -> {

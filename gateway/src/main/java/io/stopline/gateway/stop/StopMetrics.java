@@ -2,15 +2,11 @@ package io.stopline.gateway.stop;
 
 import java.time.Duration;
 import java.time.Instant;
-import java.util.concurrent.Executor;
-import java.util.concurrent.ExecutorService;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.stopline.registry.StopStats;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import org.springframework.stereotype.Component;
 
@@ -21,16 +17,11 @@ import org.springframework.stereotype.Component;
 @Component
 class StopMetrics {
 
-	private static final Logger log = LoggerFactory.getLogger(StopMetrics.class);
-
 	private final MeterRegistry meters;
 
 	private final StopStats stats;
 
-	private final Executor cleanup;
-
-	StopMetrics(MeterRegistry meters, StopStats stats, ExecutorService registryCleanup) {
-		this.cleanup = registryCleanup;
+	StopMetrics(MeterRegistry meters, StopStats stats) {
 		this.meters = meters;
 		this.stats = stats;
 	}
@@ -50,17 +41,8 @@ class StopMetrics {
 			.maximumExpectedValue(Duration.ofSeconds(5))
 			.register(meters)
 			.record(Duration.ofNanos(nanos));
-		Instant at = Instant.now();
-		// off the answer's path: the caller is not kept waiting for a statistics round
-		// trip
-		cleanup.execute(() -> {
-			try {
-				stats.stopRequested(outcome, at);
-			}
-			catch (RuntimeException ex) {
-				log.warn("could not count a stop in the statistics: {}", ex.toString());
-			}
-		});
+		// counted in memory; the statistics reach Redis within a second
+		stats.stopRequested(outcome, Instant.now());
 	}
 
 	static String outcome(StopResult result) {

@@ -385,6 +385,17 @@ public final class RunningTask {
 		}
 	}
 
+	/** The recorded stop requests heard so far (exact stop-set members). */
+	List<String> recordedStops() {
+		lock.lock();
+		try {
+			return List.copyOf(rawStops);
+		}
+		finally {
+			lock.unlock();
+		}
+	}
+
 	/**
 	 * The run ended as stopped; returns the gateways that asked and the recorded requests
 	 * to clear.

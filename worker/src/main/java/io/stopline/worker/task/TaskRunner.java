@@ -219,7 +219,8 @@ public class TaskRunner {
 		announced.add(task.job().replyTo());
 		ConversationRegistry.Announcement announcement = events.announcement(task.userId(), announced, event,
 				messagesAdded(task, outcome));
-		if (!persist(record, outcome, announcement)) {
+		List<String> settled = task.recordedStops();
+		if (!persist(record, outcome, announcement, settled)) {
 			announced.clear();
 		}
 		RunningTask.StopWaiters waiters = task.markStopped(event);
@@ -244,7 +245,7 @@ public class TaskRunner {
 				events.publish(task.userId(), late, event, false);
 			}
 		}
-		waiters.rawStops().forEach(raw -> stopRequests.clear(workerId, raw));
+		clearLate(waiters.rawStops(), settled);
 		log.info("run {} of conversation {} stopped ({}) after {} tokens", task.runId(), task.conversationId(), reason,
 				task.tokens());
 		if (SYSTEM_REASONS.contains(reason)) {
@@ -260,8 +261,9 @@ public class TaskRunner {
 		task.finishing();
 		Instant now = Instant.now();
 		RunOutcome outcome = RunOutcome.complete(task.content(), now);
-		persist(record, outcome);
-		task.markDone().forEach(raw -> stopRequests.clear(workerId, raw));
+		List<String> settled = task.recordedStops();
+		persist(record, outcome, null, settled);
+		clearLate(task.markDone(), settled);
 		tasks.unregister(task);
 		metrics.ended("completed", null);
 		events.publish(task.userId(), task.job().replyTo(),
@@ -278,8 +280,9 @@ public class TaskRunner {
 		// else stays in the log
 		String error = failure instanceof ModelFailure model ? model.getMessage() : "The model failed to answer.";
 		RunOutcome outcome = RunOutcome.failed(task.content(), error, now);
-		persist(record, outcome);
-		task.markDone().forEach(raw -> stopRequests.clear(workerId, raw));
+		List<String> settled = task.recordedStops();
+		persist(record, outcome, null, settled);
+		clearLate(task.markDone(), settled);
 		tasks.unregister(task);
 		metrics.ended("failed", null);
 		events.publish(task.userId(), task.job().replyTo(),
@@ -300,8 +303,12 @@ public class TaskRunner {
 		}
 	}
 
-	private void persist(RunRecord record, RunOutcome outcome) {
-		persist(record, outcome, null);
+	/**
+	 * Clears the recorded stop requests that arrived after the outcome's write took the
+	 * others with it.
+	 */
+	private void clearLate(List<String> recorded, List<String> settled) {
+		recorded.stream().filter(raw -> !settled.contains(raw)).forEach(raw -> stopRequests.clear(workerId, raw));
 	}
 
 	private static List<RunEvent.MessageAdded> messagesAdded(RunningTask task, RunOutcome outcome) {
@@ -313,18 +320,19 @@ public class TaskRunner {
 	}
 
 	/**
-	 * Records the outcome (and publishes {@code announcement} with it, when given),
-	 * retrying while Redis is unreachable (a restart, a failover) so the outcome is not
-	 * lost and the record not left behind. Bounded: after that the reaper or the
-	 * gateway's watchdog takes over. True when the announcement went out.
+	 * Records the outcome (and publishes {@code announcement} with it, when given, and
+	 * removes the {@code settled} stop requests), retrying while Redis is unreachable (a
+	 * restart, a failover) so the outcome is not lost and the record not left behind.
+	 * Bounded: after that the reaper or the gateway's watchdog takes over. True when the
+	 * announcement went out.
 	 */
 	private boolean persist(RunRecord record, RunOutcome outcome,
-			ConversationRegistry.@Nullable Announcement announcement) {
+			ConversationRegistry.@Nullable Announcement announcement, List<String> settled) {
 		long deadline = System.nanoTime() + PERSIST_BOUND.toNanos();
 		long backoffMillis = 50;
 		while (true) {
 			try {
-				registry.finish(record, outcome, announcement);
+				registry.finish(record, outcome, announcement, settled);
 				return announcement != null;
 			}
 			catch (RuntimeException ex) {
