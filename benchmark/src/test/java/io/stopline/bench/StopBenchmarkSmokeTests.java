@@ -27,7 +27,8 @@ class StopBenchmarkSmokeTests {
 				"chat_starts", "registration_overhead_per_run", "stop_under_subscription_kills", "warm_up",
 				"floor_noop_endpoint_jdk_httpclient", "floor_noop_endpoint_under_load", "confirmed_stop_jdk_httpclient",
 				"floor_redis_ping_through_client", "floor_publish_to_listener_through_client",
-				"redis_commands_per_sequential_stop", "cpu_ms_per_noop_request");
+				"redis_commands_per_sequential_stop", "cpu_ms_per_noop_request", "noop_throughput_steps",
+				"throughput_warm_up");
 		assertThat(out).exists();
 	}
 

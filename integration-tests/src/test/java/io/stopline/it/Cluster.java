@@ -107,6 +107,15 @@ final class Cluster implements AutoCloseable {
 		return "http://127.0.0.1:" + ((WebServerApplicationContext) workers.get(worker)).getWebServer().getPort();
 	}
 
+	/**
+	 * Every node adds what its statistics counted to Redis now, instead of within the
+	 * second.
+	 */
+	void flushStats() {
+		gateways.forEach(node -> node.getBean(io.stopline.registry.StopStats.class).flush());
+		workers.forEach(node -> node.getBean(io.stopline.registry.StopStats.class).flush());
+	}
+
 	LocalTaskRegistry tasks(int worker) {
 		return workers.get(worker).getBean(LocalTaskRegistry.class);
 	}

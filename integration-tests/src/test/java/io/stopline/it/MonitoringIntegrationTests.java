@@ -48,6 +48,8 @@ class MonitoringIntegrationTests {
 	@Test
 	void threeStopsAndTwoCompletionsAcrossTwoWorkersShowEverywhere() throws Exception {
 		Instant from = Instant.now().minus(2, ChronoUnit.HOURS);
+		// the earlier tests' counts in before they are taken as the baseline
+		cluster.flushStats();
 		JsonNode before = Api.forAdmin(cluster.gatewayUrl(0), "ops")
 			.get("/v1/stats/stops?from=" + from + "&granularity=day")
 			.json()
