@@ -798,7 +798,13 @@ public final class StopBenchmark {
 		Latencies latencies = new Latencies();
 		Map<Integer, Integer> statuses = new LinkedHashMap<>();
 		try {
+			long begin = System.nanoTime();
 			for (int i = 0; i < profile.faultStops(); i++) {
+				// paced, so the stops span many kills (200 stops: 10 s, about 10 kills)
+				long wait = begin + i * FAULT_PACE.toNanos() - System.nanoTime();
+				if (wait > 0) {
+					LockSupport.parkNanos(wait);
+				}
 				String[] run = cluster.running.pollFirst();
 				long start = System.nanoTime();
 				Api.Answer response = cluster.stop(run[0], run[1]);
@@ -821,6 +827,9 @@ public final class StopBenchmark {
 		results.put("stop_under_subscription_kills", faults);
 		row("stop while subscriptions die every 1 s " + statuses, latencies);
 	}
+
+	/** One stop this often while the subscriptions are being killed. */
+	private static final Duration FAULT_PACE = Duration.ofMillis(50);
 
 	private static int killSubscribers(String redisUrl) {
 		URI uri = URI.create(redisUrl);

@@ -89,11 +89,22 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 	@Override
 	public Optional<RunRecord> claim(RunRecord queued, String workerId, Instant at) {
 		String index = Keys.workerRuns(workerId);
-		redis.opsForHash().put(index, queued.runId(), WorkerRunJson.of(queued));
-		String claimed = redis.execute(LuaScripts.CLAIM, List.of(Keys.runs(queued.userId())), queued.conversationId(),
-				queued.runId(), workerId, millis(at));
+		String entry = WorkerRunJson.of(queued);
+		String claimed;
+		if (sharded) {
+			// the index is in the worker's slot: written first, so it covers the record
+			redis.opsForHash().put(index, queued.runId(), entry);
+			claimed = redis.execute(LuaScripts.CLAIM, List.of(Keys.runs(queued.userId())), queued.conversationId(),
+					queued.runId(), workerId, millis(at));
+			if (claimed == null) {
+				redis.opsForHash().delete(index, queued.runId());
+			}
+		}
+		else {
+			claimed = redis.execute(LuaScripts.CLAIM, List.of(Keys.runs(queued.userId()), index),
+					queued.conversationId(), queued.runId(), workerId, millis(at), entry);
+		}
 		if (claimed == null) {
-			redis.opsForHash().delete(index, queued.runId());
 			return Optional.empty();
 		}
 		return Optional.of(read(claimed, queued.userId(), queued.conversationId()));

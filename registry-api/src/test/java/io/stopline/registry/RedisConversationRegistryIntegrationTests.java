@@ -20,6 +20,10 @@ class RedisConversationRegistryIntegrationTests extends ConversationRegistryCont
 		clients.close();
 	}
 
+	static RedisClients clients() {
+		return clients;
+	}
+
 	@Override
 	protected void forget(RunRecord run) {
 		clients.template()
