@@ -142,20 +142,8 @@ final class Floors {
 	}
 
 	static Latencies noOpEndpoint(BenchCluster cluster, int samples) {
-		Latencies latencies = new Latencies();
 		String token = cluster.token("bench-floor");
-		for (int i = 0; i < samples + 200; i++) {
-			long start = System.nanoTime();
-			int status = cluster.api().get(token, "/v1/auth/whoami").status();
-			long took = System.nanoTime() - start;
-			if (status != 200) {
-				throw new IllegalStateException("whoami answered " + status);
-			}
-			if (i >= 200) {
-				latencies.add(took);
-			}
-		}
-		return latencies;
+		return noOp(samples, () -> cluster.api().get(token, "/v1/auth/whoami").status());
 	}
 
 	/**
@@ -163,11 +151,16 @@ final class Floors {
 	 * on this machine (the first runs measured everything with it).
 	 */
 	static Latencies noOpEndpointJdkClient(BenchCluster cluster, int samples) {
-		Latencies latencies = new Latencies();
 		HttpRequest whoami = cluster.get("bench-floor", "/v1/auth/whoami");
+		return noOp(samples, () -> cluster.send(whoami).statusCode());
+	}
+
+	/** Sequential no-op requests after 200 unmeasured ones; every answer must be 200. */
+	private static Latencies noOp(int samples, java.util.function.IntSupplier request) {
+		Latencies latencies = new Latencies();
 		for (int i = 0; i < samples + 200; i++) {
 			long start = System.nanoTime();
-			int status = cluster.send(whoami).statusCode();
+			int status = request.getAsInt();
 			long took = System.nanoTime() - start;
 			if (status != 200) {
 				throw new IllegalStateException("whoami answered " + status);

@@ -439,6 +439,21 @@ public final class StopBenchmark {
 
 	/** Sequential confirmed stops of running runs; every answer must be 200. */
 	private static Latencies stops(BenchCluster cluster, int count) {
+		return stops(cluster, count, run -> cluster.stop(run[0], run[1]));
+	}
+
+	/**
+	 * As {@link #stops}, through the JDK client the earlier runs used (comparison only).
+	 */
+	private static Latencies stopsThroughJdkClient(BenchCluster cluster, int count) {
+		return stops(cluster, count, run -> {
+			HttpResponse<String> response = cluster.send(cluster.stopRequest(run[0], run[1]));
+			return new Api.Answer(response.statusCode(), response.body());
+		});
+	}
+
+	private static Latencies stops(BenchCluster cluster, int count,
+			java.util.function.Function<String[], Api.Answer> stop) {
 		Latencies latencies = new Latencies();
 		for (int i = 0; i < count; i++) {
 			String[] run = cluster.running.pollFirst();
@@ -447,34 +462,11 @@ public final class StopBenchmark {
 			}
 			cluster.token(run[0]);
 			long start = System.nanoTime();
-			Api.Answer response = cluster.stop(run[0], run[1]);
+			Api.Answer response = stop.apply(run);
 			long took = System.nanoTime() - start;
 			if (response.status() != 200 || !response.body().contains("Successfully")) {
 				throw new IllegalStateException(
 						"stop of " + run[1] + " answered " + response.status() + " " + response.body());
-			}
-			latencies.add(took);
-		}
-		return latencies;
-	}
-
-	/**
-	 * As {@link #stops}, through the JDK client the earlier runs used (comparison only).
-	 */
-	private static Latencies stopsThroughJdkClient(BenchCluster cluster, int count) {
-		Latencies latencies = new Latencies();
-		for (int i = 0; i < count; i++) {
-			String[] run = cluster.running.pollFirst();
-			if (run == null) {
-				throw new IllegalStateException("no running run left to stop");
-			}
-			HttpRequest stop = cluster.stopRequest(run[0], run[1]);
-			long start = System.nanoTime();
-			HttpResponse<String> response = cluster.send(stop);
-			long took = System.nanoTime() - start;
-			if (response.statusCode() != 200 || !response.body().contains("Successfully")) {
-				throw new IllegalStateException(
-						"stop of " + run[1] + " answered " + response.statusCode() + " " + response.body());
 			}
 			latencies.add(took);
 		}
