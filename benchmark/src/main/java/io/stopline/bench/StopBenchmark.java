@@ -356,7 +356,7 @@ public final class StopBenchmark {
 			Latencies floor = Floors.noOpEndpoint(cluster, profile.stopsPerRound());
 			floorRounds.add(floor.summary());
 			row("floor under load: no-op endpoint, round " + (round + 1), floor);
-			Map<String, Long> background = quietCpu(cluster);
+			Map<String, Long> background = quietCpu(cluster, Duration.ofSeconds(1));
 			Map<String, long[]> commandsBefore = cluster.commandStats();
 			Map<String, Long> cpuBefore = CpuTime.sample(cluster.pids());
 			long began = System.nanoTime();
@@ -483,18 +483,14 @@ public final class StopBenchmark {
 		results.put("throughput_warm_up", warmUpUnderLoad(cluster));
 		// the background's CPU (the active runs streaming tokens) over a quiet spell,
 		// taken off each step's CPU before dividing by its requests
-		Map<String, Long> quietBefore = CpuTime.sample(cluster.pids());
-		long quietStart = System.nanoTime();
-		BenchCluster.sleep(Duration.ofSeconds(Math.max(1, profile.stepSeconds() * 3)));
-		Map<String, Long> background = CpuTime.delta(quietBefore, CpuTime.sample(cluster.pids()));
-		double quietSeconds = (System.nanoTime() - quietStart) / 1e9;
+		Map<String, Long> background = quietCpu(cluster, Duration.ofSeconds(Math.max(1, profile.stepSeconds() * 3)));
 		// the floor: the no-op authenticated request at the same rising rates
 		String floorToken = cluster.token("bench-floor");
 		List<Map<String, Object>> floorSteps = new ArrayList<>();
 		int floorSustained = 0;
 		for (int rate : profile.rates()) {
 			OpenLoop noop = openLoop(rate, rate * profile.stepSeconds(),
-					i -> cluster.load().get(floorToken, "/v1/auth/whoami"), cluster, background, quietSeconds);
+					i -> cluster.load().get(floorToken, "/v1/auth/whoami"), cluster, background);
 			Map<String, Object> step = new LinkedHashMap<>(noop.latencies().summary());
 			step.put("cpu_ms_per_request", noop.cpuPerRequest());
 			step.put("offered_per_s", rate);
@@ -517,16 +513,10 @@ public final class StopBenchmark {
 		results.put("noop_throughput_sustained_per_s_with_p99_under_10ms", floorSustained);
 		table.add(String.format("%-48s %d/s", "floor: no-op requests with p99 <= 10 ms", floorSustained));
 		for (int rate : profile.rates()) {
-			topUp(cluster);
-			int count = Math.min(rate * profile.stepSeconds(), cluster.running.size());
-			List<String[]> runs = new ArrayList<>(count);
-			for (int i = 0; i < count; i++) {
-				String[] run = cluster.running.pollFirst();
-				cluster.token(run[0]);
-				runs.add(run);
-			}
+			List<String[]> runs = stepOfRuns(cluster, rate);
+			int count = runs.size();
 			OpenLoop loop = openLoop(rate, count, i -> cluster.stopAsync(runs.get(i)[0], runs.get(i)[1]), cluster,
-					background, quietSeconds);
+					background);
 			Map<String, Object> step = new LinkedHashMap<>(loop.latencies().summary());
 			step.put("cpu_ms_per_stop", loop.cpuPerRequest());
 			step.put("offered_per_s", rate);
@@ -556,10 +546,10 @@ public final class StopBenchmark {
 	 * CPU nanoseconds per second of each role while nothing is asked of the cluster: the
 	 * background (the active runs' tokens) to take off a measurement.
 	 */
-	private static Map<String, Long> quietCpu(BenchCluster cluster) {
+	private static Map<String, Long> quietCpu(BenchCluster cluster, Duration spell) {
 		Map<String, Long> before = CpuTime.sample(cluster.pids());
 		long start = System.nanoTime();
-		BenchCluster.sleep(Duration.ofSeconds(1));
+		BenchCluster.sleep(spell);
 		Map<String, Long> delta = CpuTime.delta(before, CpuTime.sample(cluster.pids()));
 		double seconds = (System.nanoTime() - start) / 1e9;
 		Map<String, Long> perSecond = new LinkedHashMap<>();
@@ -617,18 +607,11 @@ public final class StopBenchmark {
 				if (rate > 1_000) {
 					break;
 				}
-				topUp(cluster);
-				int count = Math.min(rate * profile.stepSeconds(), cluster.running.size());
-				List<String[]> runs = new ArrayList<>(count);
-				for (int i = 0; i < count; i++) {
-					String[] run = cluster.running.pollFirst();
-					cluster.token(run[0]);
-					runs.add(run);
-				}
+				List<String[]> runs = stepOfRuns(cluster, rate);
 				long jit = CpuTime.compilers(cluster.nodePids().values());
 				long start = System.nanoTime();
-				openLoop(rate, count, i -> cluster.stopAsync(runs.get(i)[0], runs.get(i)[1]), cluster, none, 1);
-				stops += count;
+				openLoop(rate, runs.size(), i -> cluster.stopAsync(runs.get(i)[0], runs.get(i)[1]), cluster, none);
+				stops += runs.size();
 				compiling = (CpuTime.compilers(cluster.nodePids().values()) - jit)
 						/ (double) (System.nanoTime() - start);
 			}
@@ -639,6 +622,22 @@ public final class StopBenchmark {
 		warmUp.put("jit_cores_busy_in_last_step", Latencies.round(compiling));
 		table.add(String.format("%-48s %s", "  warm-up under load (not measured)", warmUp));
 		return warmUp;
+	}
+
+	/**
+	 * One step's worth of running runs at {@code rate}, their owners' tokens fetched
+	 * beforehand so no step waits for one.
+	 */
+	private List<String[]> stepOfRuns(BenchCluster cluster, int rate) {
+		topUp(cluster);
+		int count = Math.min(rate * profile.stepSeconds(), cluster.running.size());
+		List<String[]> runs = new ArrayList<>(count);
+		for (int i = 0; i < count; i++) {
+			String[] run = cluster.running.pollFirst();
+			cluster.token(run[0]);
+			runs.add(run);
+		}
+		return runs;
 	}
 
 	/** What an open-loop step measured. */
@@ -654,7 +653,7 @@ public final class StopBenchmark {
 	 */
 	private static OpenLoop openLoop(int rate, int count,
 			java.util.function.IntFunction<CompletableFuture<Integer>> request, BenchCluster cluster,
-			Map<String, Long> background, double quietSeconds) {
+			Map<String, Long> background) {
 		Latencies latencies = new Latencies();
 		AtomicInteger errors = new AtomicInteger();
 		long interval = 1_000_000_000L / rate;
@@ -685,14 +684,7 @@ public final class StopBenchmark {
 		double seconds = (System.nanoTime() - begin) / 1e9;
 		Map<String, Long> cpu = CpuTime.delta(cpuBefore, CpuTime.sample(cluster.pids()));
 		long jit = CpuTime.compilers(cluster.nodePids().values()) - jitBefore;
-		Map<String, Object> perRequest = new LinkedHashMap<>();
-		double total = 0;
-		for (Map.Entry<String, Long> role : cpu.entrySet()) {
-			double ms = (role.getValue() - background.get(role.getKey()) * seconds / quietSeconds) / 1e6 / count;
-			perRequest.put(role.getKey(), Latencies.round(ms));
-			total += ms;
-		}
-		perRequest.put("total", Latencies.round(total));
+		Map<String, Object> perRequest = perOperation(cpu, background, seconds, count);
 		perRequest.put("of_which_jit", Latencies.round(jit / 1e6 / count));
 		return new OpenLoop(latencies, errors.get(), seconds, perRequest);
 	}

@@ -10,12 +10,14 @@ import io.stopline.gateway.GatewayProperties;
 import io.stopline.protocol.Json;
 import io.stopline.protocol.RunEvent;
 import io.stopline.registry.GatewayInboxes;
+import io.stopline.testing.RedisClients;
+import io.stopline.testing.TestRedis;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.redisson.api.RedissonClient;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.mockito.Mockito.RETURNS_DEEP_STUBS;
-import static org.mockito.Mockito.mock;
 
 /**
  * Routing of stop outcomes: a stop signalled in the script that found the run starts
@@ -23,12 +25,30 @@ import static org.mockito.Mockito.mock;
  */
 class GatewayInboxTests {
 
-	// routing needs no Redis: the topic is only created, never subscribed here
-	private final GatewayInbox inbox = new GatewayInbox(
-			new GatewayInboxes(mock(RedissonClient.class, RETURNS_DEEP_STUBS)),
-			new GatewayProperties("gw-test", Duration.ofSeconds(2), 256, Duration.ofSeconds(30), Duration.ofSeconds(2),
-					20, new GatewayProperties.StopRateLimit(20, Duration.ofSeconds(2)), 1024, List.of(), 1 << 20, 32),
-			new SimpleMeterRegistry());
+	private static RedisClients clients;
+
+	private GatewayInbox inbox;
+
+	@BeforeAll
+	static void connect() {
+		clients = new RedisClients(TestRedis.shared());
+	}
+
+	@AfterAll
+	static void disconnect() {
+		clients.close();
+	}
+
+	// a real client on a real Redis; routing itself needs no subscription, so the inbox
+	// is not started
+	@BeforeEach
+	void setUp() {
+		inbox = new GatewayInbox(new GatewayInboxes(clients.redisson()),
+				new GatewayProperties("gw-test", Duration.ofSeconds(2), 256, Duration.ofSeconds(30),
+						Duration.ofSeconds(2), 20, new GatewayProperties.StopRateLimit(20, Duration.ofSeconds(2)), 1024,
+						List.of(), 1 << 20, 32),
+				new SimpleMeterRegistry());
+	}
 
 	@Test
 	void anOutcomeThatArrivesBeforeItsWaiterIsKeptForIt() {
