@@ -104,8 +104,9 @@ function onEvent(event) {
       break;
     }
     case 'token': {
-      if ((lastToken.get(event.run_id) ?? -1) >= event.index) break; // a repeat after the state
-      lastToken.set(event.run_id, event.index);
+      // a frame of `count` tokens starting at `index`; one already shown (a repeat after the state) is skipped
+      if ((lastToken.get(event.run_id) ?? -1) >= event.index) break;
+      lastToken.set(event.run_id, event.index + (event.count ?? 1) - 1);
       streamingAnswer(event.run_id).querySelector('.text').textContent += event.delta;
       break;
     }

@@ -322,7 +322,8 @@ class ConversationStreamIntegrationTests {
 			assertThat(event).as("a %s event", type).isNotNull();
 			String eventType = event.get("type").asString();
 			if (eventType.equals("token")) {
-				last = event.get("index").asInt();
+				// a frame: its last token's index
+				last = event.get("index").asInt() + event.get("count").asInt() - 1;
 			}
 			else if (eventType.equals(type)) {
 				return last;

@@ -38,7 +38,29 @@ public sealed interface RunEvent {
 	record RunStarted(String runId, String conversationId, String workerId, Instant at) implements RunEvent {
 	}
 
-	record TokenGenerated(String runId, String conversationId, int index, String text, Instant at) implements RunEvent {
+	/**
+	 * A frame of {@code count} consecutive tokens, the first of which has index
+	 * {@code index}; {@code text} is their concatenation. A run's tokens travel in frames
+	 * (one publish per frame, see the worker's token outbox); the next frame starts at
+	 * {@code index + count}.
+	 */
+	record TokenGenerated(String runId, String conversationId, int index, String text, int count,
+			Instant at) implements RunEvent {
+
+		public TokenGenerated {
+			// a frame from a node that does not send the count carries one token
+			count = Math.max(1, count);
+		}
+
+		public TokenGenerated(String runId, String conversationId, int index, String text, Instant at) {
+			this(runId, conversationId, index, text, 1, at);
+		}
+
+		/** The index the next frame starts at. */
+		public int next() {
+			return index + count;
+		}
+
 	}
 
 	record RunCompleted(String runId, String conversationId, String content, int tokens,

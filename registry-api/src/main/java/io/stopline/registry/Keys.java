@@ -45,8 +45,11 @@ import java.util.regex.Pattern;
  * XADD       stopline:jobs * job '{"runId":"r-1",...}'
  * XREADGROUP GROUP workers w-a COUNT 16 BLOCK 2000 STREAMS stopline:jobs &gt;
  *
- * # events for the gateway that holds the client's connection (tokens, terminal events, stop answers)
- * PUBLISH stopline:{g:g-1}:inbox '{"type":"token",...}'
+ * # events for the gateway that holds the client's connection (terminal events, stop answers): the control plane
+ * PUBLISH stopline:{g:g-1}:inbox '{"type":"run_stopped",...}'
+ * # the same gateway's token frames, on their own channel and the data plane's own connections, so a busy token
+ * # stream never delays a stop's confirmation
+ * PUBLISH stopline:{g:g-1}:tokens '{"type":"token","index":12,"count":3,"text":" every stop honest",...}'
  *
  * # every event of a conversation, for the WebSocket streams watching it on any gateway
  * PUBLISH   stopline:{u:alice}:conv:c-42:events '{"type":"message_added",...}'
@@ -137,6 +140,10 @@ public final class Keys {
 
 	public static String workerControlChannel(String workerId) {
 		return workerTag(workerId) + ":control";
+	}
+
+	public static String gatewayTokens(String gatewayId) {
+		return PREFIX + "{g:" + gatewayId + "}:tokens";
 	}
 
 	public static String gatewayInbox(String gatewayId) {

@@ -31,9 +31,21 @@ public final class RunEvents {
 
 	private final boolean sharded;
 
+	private final TokenPlane tokens;
+
+	/** Tokens and control on one client (tests and tools). */
 	public RunEvents(RedissonClient redisson, GatewayInboxes inboxes) {
+		this(redisson, inboxes, TokenPlane.sharing(redisson));
+	}
+
+	/**
+	 * Token frames and the conversation channels on {@code tokens}, everything else on
+	 * {@code redisson}.
+	 */
+	public RunEvents(RedissonClient redisson, GatewayInboxes inboxes, TokenPlane tokens) {
 		this.redisson = redisson;
 		this.inboxes = inboxes;
+		this.tokens = tokens;
 		this.sharded = Channels.sharded(redisson);
 	}
 
@@ -61,8 +73,49 @@ public final class RunEvents {
 		return new ConversationRegistry.Announcement(publications);
 	}
 
+	/**
+	 * The conversation's event channel, on the token plane: it carries the token frames
+	 * of watched runs.
+	 */
 	public RTopic conversation(String userId, String conversationId) {
-		return Channels.topic(redisson, Keys.conversationEvents(userId, conversationId));
+		return tokens.topic(Keys.conversationEvents(userId, conversationId));
+	}
+
+	/** The token frames addressed to one gateway (on the token plane). */
+	public RTopic gatewayTokens(String gatewayId) {
+		return tokens.topic(Keys.gatewayTokens(gatewayId));
+	}
+
+	/**
+	 * One frame of a run's tokens: to the token channel of the gateway streaming the run
+	 * and, when {@code watched}, to the conversation's channel. Not awaited: the stage
+	 * completes when Redis has taken both.
+	 */
+	public CompletableFuture<Void> publishFrame(String userId, String gatewayId, RunEvent.TokenGenerated frame,
+			boolean watched) {
+		String json = Json.write(frame);
+		CompletableFuture<Long> toGateway = gatewayTokens(gatewayId).publishAsync(json).toCompletableFuture();
+		if (!watched) {
+			return toGateway.thenApply(receivers -> null);
+		}
+		return CompletableFuture.allOf(toGateway,
+				conversation(userId, frame.conversationId()).publishAsync(json).toCompletableFuture());
+	}
+
+	/**
+	 * {@code first} to the gateway and the conversation, then {@code then} to the
+	 * conversation, in that order, without waiting: the stage completes when both are
+	 * out.
+	 */
+	public CompletableFuture<Void> publishAsync(String userId, String gatewayId, RunEvent first, RunEvent then) {
+		String firstJson = Json.write(first);
+		String thenJson = Json.write(then);
+		RTopic conversation = conversation(userId, first.conversationId());
+		CompletableFuture<Long> toGateway = inboxes.inbox(gatewayId).publishAsync(firstJson).toCompletableFuture();
+		CompletableFuture<Long> toWatchers = conversation.publishAsync(firstJson)
+			.toCompletableFuture()
+			.thenCompose(receivers -> conversation.publishAsync(thenJson).toCompletableFuture());
+		return CompletableFuture.allOf(toGateway, toWatchers);
 	}
 
 	/** A pause, resume or snapshot command to the worker that runs the conversation. */

@@ -114,9 +114,15 @@ public class StoplineRedisConfiguration {
 		return new GatewayInboxes(redisson);
 	}
 
+	/** The token data plane's own Redisson client (see {@link TokenPlane}). */
+	@Bean(destroyMethod = "close")
+	public TokenPlane tokenPlane(RedissonClient redisson) {
+		return TokenPlane.apartFrom(redisson);
+	}
+
 	@Bean
-	public RunEvents runEvents(RedissonClient redisson, GatewayInboxes inboxes) {
-		return new RunEvents(redisson, inboxes);
+	public RunEvents runEvents(RedissonClient redisson, GatewayInboxes inboxes, TokenPlane tokenPlane) {
+		return new RunEvents(redisson, inboxes, tokenPlane);
 	}
 
 	@Bean

@@ -1,8 +1,9 @@
 package io.stopline.gateway.chat;
 
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 
 import jakarta.servlet.http.HttpServletResponse;
@@ -85,41 +86,61 @@ class ChatController {
 		}
 	}
 
+	/**
+	 * Writes the run's events as they come; every event already waiting when the stream
+	 * wakes up leaves in the same write and flush.
+	 */
 	private void stream(ChatSession session, HttpServletResponse response) throws IOException {
-		OutputStream out = response.getOutputStream();
-		RunRecord run = session.run();
+		SseWriter sse = new SseWriter(response.getOutputStream(), mapper, session.run());
 		TokenOrder tokens = new TokenOrder();
+		List<RunEvent> batch = new ArrayList<>();
 		try {
-			send(response, ChatChunks.delta(run, "assistant", ""));
-			RunEvent event;
-			do {
-				event = next(session);
-				switch (event) {
-					case RunEvent.TokenGenerated token -> {
-						for (String text : tokens.accept(token)) {
-							send(response, ChatChunks.delta(run, null, text));
-						}
-					}
-					case RunEvent.RunCompleted completed -> {
-						sendRest(response, run, tokens, completed.content());
-						send(response, ChatChunks.finish(run, "stop"));
-					}
-					case RunEvent.RunStopped stopped -> {
-						sendRest(response, run, tokens, stopped.content());
-						send(response, ChatChunks.finish(run, ChatChunks.CANCELLED));
-					}
-					case RunEvent.RunFailed failed -> send(response, ChatChunks.StreamError.of(failed.error()));
-					default -> {
+			sse.event(ChatChunks.delta(session.run(), "assistant", ""));
+			sse.flush();
+			boolean ended = false;
+			while (!ended) {
+				batch.add(next(session));
+				session.drainTo(batch);
+				for (RunEvent event : batch) {
+					if (!ended) {
+						ended = write(sse, tokens, event);
 					}
 				}
+				batch.clear();
+				sse.flush();
 			}
-			while (!event.isTerminal());
-			out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
-			response.flushBuffer();
 		}
 		catch (InterruptedException ex) {
 			Thread.currentThread().interrupt();
 		}
+	}
+
+	/** Adds one event to the batch; true when it ends the stream. */
+	private static boolean write(SseWriter sse, TokenOrder tokens, RunEvent event) {
+		switch (event) {
+			case RunEvent.TokenGenerated frame -> {
+				String text = tokens.accept(frame);
+				if (!text.isEmpty()) {
+					sse.delta(text);
+				}
+			}
+			case RunEvent.RunCompleted completed -> {
+				sendRest(sse, tokens, completed.content());
+				sse.finish("stop");
+			}
+			case RunEvent.RunStopped stopped -> {
+				sendRest(sse, tokens, stopped.content());
+				sse.finish(ChatChunks.CANCELLED);
+			}
+			case RunEvent.RunFailed failed -> sse.event(ChatChunks.StreamError.of(failed.error()));
+			default -> {
+			}
+		}
+		if (event.isTerminal()) {
+			sse.done();
+			return true;
+		}
+		return false;
 	}
 
 	/**
@@ -127,11 +148,10 @@ class ChatController {
 	 * delivered (a token overtaken by the terminal event, or lost on the way) goes out
 	 * now, so the client always ends with exactly the recorded answer, never more.
 	 */
-	private void sendRest(HttpServletResponse response, RunRecord run, TokenOrder tokens, String recorded)
-			throws IOException {
+	private static void sendRest(SseWriter sse, TokenOrder tokens, String recorded) {
 		String rest = tokens.rest(recorded);
 		if (!rest.isEmpty()) {
-			send(response, ChatChunks.delta(run, null, rest));
+			sse.delta(rest);
 		}
 	}
 
@@ -173,12 +193,6 @@ class ChatController {
 				log.debug("run check failed for {}: {}", session.run().runId(), ex.toString());
 			}
 		}
-	}
-
-	private void send(HttpServletResponse response, Object payload) throws IOException {
-		response.getOutputStream()
-			.write(("data: " + mapper.writeValueAsString(payload) + "\n\n").getBytes(StandardCharsets.UTF_8));
-		response.flushBuffer();
 	}
 
 }

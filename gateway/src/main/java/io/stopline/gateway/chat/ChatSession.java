@@ -48,6 +48,11 @@ final class ChatSession {
 		missingSince = 0;
 	}
 
+	/** Moves the events already waiting into {@code into}, without waiting. */
+	void drainTo(java.util.Collection<RunEvent> into) {
+		events.drainTo(into);
+	}
+
 	/** The next event, or null when none came within {@code wait}. */
 	@Nullable RunEvent poll(Duration wait) throws InterruptedException {
 		return events.poll(wait.toMillis(), TimeUnit.MILLISECONDS);

@@ -1,42 +1,41 @@
 package io.stopline.gateway.chat;
 
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
 import io.stopline.protocol.RunEvent;
 
 /**
- * Puts a run's tokens back in the order the model produced them (their index) and
+ * Puts a run's token frames back in the order the model produced them (their index) and
  * remembers the text delivered, so the end of a stream can be reconciled with the
  * recorded answer. One per stream, used by one thread.
  */
 final class TokenOrder {
 
-	private final Map<Integer, String> early = new TreeMap<>();
+	private final Map<Integer, RunEvent.TokenGenerated> early = new TreeMap<>();
 
 	private final StringBuilder delivered = new StringBuilder();
 
 	private int next;
 
 	/**
-	 * The texts that can be delivered now, in order: this token and any early ones it
-	 * unblocks.
+	 * The text that can be delivered now, in order: this frame's and that of any early
+	 * frames it unblocks (empty when it must wait for an earlier one, or was delivered
+	 * already).
 	 */
-	List<String> accept(RunEvent.TokenGenerated token) {
-		if (token.index() < next) {
-			return List.of();
+	String accept(RunEvent.TokenGenerated frame) {
+		if (frame.index() < next) {
+			return "";
 		}
-		early.put(token.index(), token.text());
-		List<String> ready = new ArrayList<>();
-		String text;
-		while ((text = early.remove(next)) != null) {
-			ready.add(text);
-			delivered.append(text);
-			next++;
+		early.put(frame.index(), frame);
+		StringBuilder ready = new StringBuilder();
+		RunEvent.TokenGenerated due;
+		while ((due = early.remove(next)) != null) {
+			ready.append(due.text());
+			next = due.next();
 		}
-		return ready;
+		delivered.append(ready);
+		return ready.toString();
 	}
 
 	/**

@@ -16,6 +16,7 @@ import io.stopline.gateway.GatewayProperties;
 import io.stopline.protocol.Json;
 import io.stopline.protocol.RunEvent;
 import io.stopline.registry.GatewayInboxes;
+import io.stopline.registry.RunEvents;
 import org.redisson.api.RTopic;
 import org.redisson.api.listener.StatusListener;
 import org.slf4j.Logger;
@@ -43,6 +44,15 @@ public class GatewayInbox implements SmartLifecycle {
 
 	private final RTopic topic;
 
+	private final RTopic tokens;
+
+	/**
+	 * Token frames queued for one client stream at most: a client that reads nothing
+	 * cannot make the gateway hold its whole answer. Frames beyond it are dropped; the
+	 * stream still ends with exactly the recorded answer (the end event carries it).
+	 */
+	static final int MAX_QUEUED_FRAMES = 4096;
+
 	private final String gatewayId;
 
 	private final ConcurrentMap<String, BlockingQueue<RunEvent>> streams = new ConcurrentHashMap<>();
@@ -57,13 +67,14 @@ public class GatewayInbox implements SmartLifecycle {
 
 	private final Counter subscriptions;
 
-	GatewayInbox(GatewayInboxes inboxes, GatewayProperties properties, MeterRegistry meters) {
+	GatewayInbox(GatewayInboxes inboxes, RunEvents events, GatewayProperties properties, MeterRegistry meters) {
 		this.subscriptions = Counter.builder("stopline.pubsub.subscriptions")
 			.description("(Re)subscriptions of this node's channels")
 			.tag("channel", "inbox")
 			.register(meters);
 		this.gatewayId = properties.id();
 		this.topic = inboxes.inbox(gatewayId);
+		this.tokens = events.gatewayTokens(gatewayId);
 	}
 
 	/** PUBSUB NUMSUB on the inbox channel: subscribed right now. */
@@ -113,13 +124,31 @@ public class GatewayInbox implements SmartLifecycle {
 		controlOutcomes.remove(action + ":" + runId, outcome);
 	}
 
-	void route(String raw) {
-		RunEvent event;
+	/** A token frame from the token plane: for the client stream of its run only. */
+	void routeFrame(String raw) {
+		RunEvent event = read(raw);
+		if (event == null) {
+			return;
+		}
+		BlockingQueue<RunEvent> stream = streams.get(event.runId());
+		if (stream != null && stream.size() < MAX_QUEUED_FRAMES) {
+			stream.offer(event);
+		}
+	}
+
+	private static @org.jspecify.annotations.Nullable RunEvent read(String raw) {
 		try {
-			event = Json.read(raw, RunEvent.class);
+			return Json.read(raw, RunEvent.class);
 		}
 		catch (RuntimeException ex) {
 			log.warn("dropping an unreadable inbox message: {}", ex.toString());
+			return null;
+		}
+	}
+
+	void route(String raw) {
+		RunEvent event = read(raw);
+		if (event == null) {
 			return;
 		}
 		BlockingQueue<RunEvent> stream = streams.get(event.runId());
@@ -193,8 +222,21 @@ public class GatewayInbox implements SmartLifecycle {
 			}
 		});
 		topic.addListener(String.class, (channel, raw) -> route(raw));
+		CountDownLatch tokensSubscribed = new CountDownLatch(1);
+		tokens.addListener(new StatusListener() {
+			@Override
+			public void onSubscribe(String channel) {
+				tokensSubscribed.countDown();
+			}
+
+			@Override
+			public void onUnsubscribe(String channel) {
+			}
+		});
+		tokens.addListener(String.class, (channel, raw) -> routeFrame(raw));
 		try {
-			if (!subscribed.await(SUBSCRIBE_BOUND.toMillis(), TimeUnit.MILLISECONDS)) {
+			if (!subscribed.await(SUBSCRIBE_BOUND.toMillis(), TimeUnit.MILLISECONDS)
+					|| !tokensSubscribed.await(SUBSCRIBE_BOUND.toMillis(), TimeUnit.MILLISECONDS)) {
 				throw new IllegalStateException("inbox not subscribed within " + SUBSCRIBE_BOUND);
 			}
 		}
@@ -214,6 +256,7 @@ public class GatewayInbox implements SmartLifecycle {
 	public void stop() {
 		running = false;
 		topic.removeAllListeners();
+		tokens.removeAllListeners();
 		Instant now = Instant.now();
 		streams.forEach((runId, queue) -> queue.offer(new RunEvent.RunFailed(runId, "", SHUTDOWN_NOTICE, "", now)));
 	}

@@ -24,7 +24,7 @@ import org.springframework.stereotype.Component;
  * {"type":"state","conversation_id":"c-42","run_id":"run-1","timestamp":"…","messages":[…],"active_run":{"run_id":"run-1","state":"running",…}}
  * {"type":"message_added","conversation_id":"c-42","run_id":"run-1","timestamp":"…","message":{"role":"assistant","status":"streaming",…}}
  * {"type":"run_snapshot","conversation_id":"c-42","run_id":"run-1","timestamp":"…","content":"Stopline keeps","tokens":2}
- * {"type":"token","conversation_id":"c-42","run_id":"run-1","timestamp":"…","index":2,"delta":" every"}
+ * {"type":"token","conversation_id":"c-42","run_id":"run-1","timestamp":"…","index":2,"delta":" every stop","count":2}
  * {"type":"run_stopped","conversation_id":"c-42","run_id":"run-1","timestamp":"…","reason":"user","content":"Stopline keeps","tokens":2}
  * </pre>
  */
@@ -40,7 +40,8 @@ class StreamEvents {
 	/** The client's JSON for a run event; empty for events that concern gateways only. */
 	Optional<String> toJson(RunEvent event) {
 		Map<String, Object> json = switch (event) {
-			case RunEvent.TokenGenerated token -> with(event, "token", "index", token.index(), "delta", token.text());
+			case RunEvent.TokenGenerated frame ->
+				with(event, "token", "index", frame.index(), "delta", frame.text(), "count", frame.count());
 			case RunEvent.RunStarted started -> with(event, "run_started");
 			case RunEvent.RunCompleted completed ->
 				with(event, "run_completed", "content", completed.content(), "tokens", completed.tokens());

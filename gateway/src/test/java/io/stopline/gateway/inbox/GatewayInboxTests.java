@@ -10,6 +10,7 @@ import io.stopline.gateway.GatewayProperties;
 import io.stopline.protocol.Json;
 import io.stopline.protocol.RunEvent;
 import io.stopline.registry.GatewayInboxes;
+import io.stopline.registry.RunEvents;
 import io.stopline.testing.RedisClients;
 import io.stopline.testing.TestRedis;
 import org.junit.jupiter.api.AfterAll;
@@ -43,7 +44,8 @@ class GatewayInboxTests {
 	// is not started
 	@BeforeEach
 	void setUp() {
-		inbox = new GatewayInbox(new GatewayInboxes(clients.redisson()),
+		GatewayInboxes inboxes = new GatewayInboxes(clients.redisson());
+		inbox = new GatewayInbox(inboxes, new RunEvents(clients.redisson(), inboxes),
 				new GatewayProperties("gw-test", Duration.ofSeconds(2), 256, Duration.ofSeconds(30),
 						Duration.ofSeconds(2), 20, new GatewayProperties.StopRateLimit(20, Duration.ofSeconds(2)), 1024,
 						List.of(), 1 << 20, 32),

@@ -1,12 +1,16 @@
 package io.stopline.worker.model;
 
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+
 import io.stopline.protocol.StartRun;
 
 import org.springframework.stereotype.Component;
 
 /**
- * A model without a model: streams words of a fixed text, one per delay, until
- * {@code max_tokens}.
+ * A model without a model: streams words of a fixed text, one per delay (or {@code burst}
+ * at a time), until {@code max_tokens}.
  */
 @Component
 final class SimulatedModel implements ChatModel {
@@ -24,16 +28,25 @@ final class SimulatedModel implements ChatModel {
 
 	@Override
 	public void generate(StartRun request, TokenSink sink) throws InterruptedException {
-		long delayNanos = properties.tokenDelay().toNanos();
+		Duration burstDelay = properties.tokenDelay().multipliedBy(properties.burst());
 		for (int i = 0; i < request.maxTokens(); i++) {
-			if (delayNanos > 0) {
-				Thread.sleep(java.time.Duration.ofNanos(delayNanos));
+			if (i % properties.burst() == 0) {
+				if (burstDelay.isPositive()) {
+					Thread.sleep(burstDelay);
+				}
+				else if (Thread.interrupted()) {
+					throw new InterruptedException();
+				}
 			}
-			else if (Thread.interrupted()) {
-				throw new InterruptedException();
-			}
-			sink.accept((i == 0 ? "" : " ") + WORDS[i % WORDS.length]);
+			sink.accept(token(i));
 		}
+	}
+
+	private String token(int i) {
+		if (properties.clockTokens()) {
+			return " " + ChronoUnit.MICROS.between(Instant.EPOCH, Instant.now());
+		}
+		return (i == 0 ? "" : " ") + WORDS[i % WORDS.length];
 	}
 
 }

@@ -172,15 +172,18 @@ class JobConsumer implements SmartLifecycle {
 		return used;
 	}
 
+	/**
+	 * Not awaited: the run starts generating while its job leaves the queue. A job whose
+	 * acknowledgement is lost is taken over later by another worker, whose claim is
+	 * fenced and finds the run taken: harmless.
+	 */
 	private void acknowledge(StreamMessageId id) {
-		try {
-			jobs.ack(Keys.JOBS_GROUP, id);
-			jobs.remove(id);
-		}
-		catch (RuntimeException ex) {
-			log.warn("could not acknowledge job {} ({}); another worker may take it later, harmlessly", id,
-					ex.toString());
-		}
+		jobs.ackAsync(Keys.JOBS_GROUP, id).thenCompose(acked -> jobs.removeAsync(id)).whenComplete((removed, error) -> {
+			if (error != null) {
+				log.warn("could not acknowledge job {} ({}); another worker may take it later, harmlessly", id,
+						error.toString());
+			}
+		});
 	}
 
 	private void ensureGroup() {

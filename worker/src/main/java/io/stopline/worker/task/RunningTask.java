@@ -52,6 +52,8 @@ public final class RunningTask {
 
 	}
 
+	private static final java.time.Duration SNAPSHOT_DRAIN = java.time.Duration.ofSeconds(2);
+
 	private final StartRun job;
 
 	private final ReentrantLock lock = new ReentrantLock();
@@ -91,13 +93,15 @@ public final class RunningTask {
 
 	private volatile @Nullable RunRecord record;
 
+	private volatile @Nullable TokenOutbox outbox;
+
 	private int tokens;
 
 	private @Nullable Instant stopRequestedAt;
 
 	private @Nullable Instant cancelledAt;
 
-	private int lostTokens;
+	private final java.util.concurrent.atomic.AtomicInteger lostTokens = new java.util.concurrent.atomic.AtomicInteger();
 
 	RunningTask(StartRun job) {
 		this.job = job;
@@ -125,6 +129,30 @@ public final class RunningTask {
 
 	void claimed(RunRecord claimed) {
 		this.record = claimed;
+	}
+
+	/** Set once, before generation starts. */
+	void outbox(TokenOutbox outbox) {
+		this.outbox = outbox;
+	}
+
+	TokenOutbox outbox() {
+		TokenOutbox current = outbox;
+		if (current == null) {
+			throw new IllegalStateException("run " + runId() + " has not started generating");
+		}
+		return current;
+	}
+
+	/**
+	 * Sends the frames still pending and waits until Redis took them (a pause or a
+	 * snapshot must not overtake tokens already generated).
+	 */
+	void drainFrames(java.time.Duration bound) {
+		TokenOutbox current = outbox;
+		if (current != null) {
+			current.drain(bound);
+		}
 	}
 
 	/**
@@ -273,6 +301,8 @@ public final class RunningTask {
 		emitting.lock();
 		try {
 			watched = true;
+			// the frames before the snapshot first: the next frame starts where it ends
+			drainFrames(SNAPSHOT_DRAIN);
 			publish.accept(content.toString(), tokens);
 		}
 		finally {
@@ -280,13 +310,17 @@ public final class RunningTask {
 		}
 	}
 
-	/** After {@link #pause}: returns once no token is being published any more. */
+	/**
+	 * After {@link #pause}: returns once no token is being generated any more and every
+	 * frame is out, so nothing follows the pause announcement.
+	 */
 	void awaitQuiet() {
 		emitting.lock();
 		emitting.unlock();
+		drainFrames(SNAPSHOT_DRAIN);
 	}
 
-	/** One token's append and publish. */
+	/** One token's append and hand-over to the outbox. */
 	@FunctionalInterface
 	interface Emission {
 
@@ -462,8 +496,8 @@ public final class RunningTask {
 	 * A token could not be published; logged once per run so an outage does not flood the
 	 * log.
 	 */
-	void noteLostToken(RuntimeException cause) {
-		if (lostTokens++ == 0) {
+	void noteLostToken(Throwable cause) {
+		if (lostTokens.getAndIncrement() == 0) {
 			log.warn("run {} could not publish tokens ({}); generation continues", runId(), cause.toString());
 		}
 	}

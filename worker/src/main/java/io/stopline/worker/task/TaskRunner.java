@@ -8,8 +8,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
@@ -68,8 +67,13 @@ public class TaskRunner {
 	 * last lifecycle phase, after this worker already takes runs. The action only flips
 	 * the task's state, so one thread serves all.
 	 */
-	private final ScheduledExecutorService timeouts = Executors
-		.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("run-timeouts").factory());
+	private final ScheduledThreadPoolExecutor timeouts = new ScheduledThreadPoolExecutor(1,
+			Thread.ofPlatform().daemon().name("run-timers").factory());
+
+	private final TokenFrameProperties frames;
+
+	/** How long the end of a run waits for its last frames to be taken by Redis. */
+	private static final Duration DRAIN_BOUND = Duration.ofSeconds(2);
 
 	private final Duration maxRunDuration;
 
@@ -77,7 +81,9 @@ public class TaskRunner {
 
 	TaskRunner(ConversationRegistry registry, StopRequests stopRequests, LocalTaskRegistry tasks, RunEvents events,
 			ChatModel model, ExecutorService runExecutor, RunMetrics metrics, StopAudit audit,
-			WorkerProperties properties) {
+			WorkerProperties properties, TokenFrameProperties frames) {
+		this.frames = frames;
+		this.timeouts.setRemoveOnCancelPolicy(true);
 		this.maxRunDuration = properties.maxRunDuration();
 		this.metrics = metrics;
 		this.audit = audit;
@@ -142,17 +148,24 @@ public class TaskRunner {
 	private void execute(RunningTask task, RunRecord record) {
 		StartRun job = task.job();
 		Instant started = Instant.now();
-		try {
-			events.publish(job.userId(), job.replyTo(),
-					new RunEvent.RunStarted(job.runId(), job.conversationId(), workerId, started));
-			events.toConversation(job.userId(), new RunEvent.MessageAdded(job.runId(), job.conversationId(),
-					HistoryMessage.streaming(job.runId(), started), started));
-		}
-		catch (RuntimeException ex) {
-			// only the live view misses the start; the run, its outcome and its history
-			// do not depend on it
-			task.noteLostToken(ex);
-		}
+		TokenOutbox outbox = new TokenOutbox(job.runId(), job.conversationId(),
+				frame -> events.publishFrame(job.userId(), job.replyTo(), frame, task.isWatched()), timeouts,
+				frames.linger(), frames.maxChars(), task::noteLostToken);
+		task.outbox(outbox);
+		// not awaited: the start is announced while the model starts, and the first frame
+		// leaves only after it, so watchers see the start before any token; only the live
+		// view misses a start that fails to leave, never the run or its history
+		outbox
+			.after(events
+				.publishAsync(job.userId(), job.replyTo(),
+						new RunEvent.RunStarted(job.runId(), job.conversationId(), workerId, started),
+						new RunEvent.MessageAdded(job.runId(), job.conversationId(),
+								HistoryMessage.streaming(job.runId(), started), started))
+				.whenComplete((ignored, error) -> {
+					if (error != null) {
+						task.noteLostToken(error);
+					}
+				}));
 		RuntimeException failure = null;
 		ScheduledFuture<?> timeout = timeouts.schedule(() -> task.requestStop("timeout", null, null),
 				maxDuration(job).toMillis(), TimeUnit.MILLISECONDS);
@@ -186,32 +199,23 @@ public class TaskRunner {
 		task.emitUnlessPaused(() -> publish(task, token));
 	}
 
-	private void publish(RunningTask task, String token) throws InterruptedException {
-		int index = task.append(token);
-		StartRun job = task.job();
-		try {
-			events.publish(job.userId(), List.of(job.replyTo()),
-					new RunEvent.TokenGenerated(job.runId(), job.conversationId(), index, token, Instant.now()),
-					task.isWatched());
-		}
-		catch (RuntimeException ex) {
-			if (Thread.currentThread().isInterrupted()) {
-				throw new InterruptedException();
-			}
-			// Redis unreachable: the run goes on and its full text reaches the history
-			// when it ends; only the live stream misses tokens. Losing the run over a
-			// blip would be worse.
-			task.noteLostToken(ex);
-		}
+	/** Buffers the token in the run's outbox, which frames it; never waits for Redis. */
+	private void publish(RunningTask task, String token) {
+		task.outbox().append(token, task.append(token));
 	}
 
 	private void finishStopped(RunningTask task, RunRecord record) {
 		task.finishing();
+		// the tokens still waiting for their frame were seen by nobody: the answer kept
+		// is
+		// exactly the one streamed
+		TokenOutbox.Sent sent = task.outbox().discardPending(DRAIN_BOUND);
+		String content = task.content().substring(0, sent.chars());
 		Instant now = Instant.now();
 		String reason = task.stopReason();
-		RunOutcome outcome = RunOutcome.stopped(task.content(), reason, now);
-		RunEvent.RunStopped event = new RunEvent.RunStopped(task.runId(), task.conversationId(), reason, task.content(),
-				task.tokens(), now);
+		RunOutcome outcome = RunOutcome.stopped(content, reason, now);
+		RunEvent.RunStopped event = new RunEvent.RunStopped(task.runId(), task.conversationId(), reason, content,
+				sent.tokens(), now);
 		// the confirmation (and the messages it left, for the watchers) goes out with the
 		// outcome's write, in one round trip, to the gateways known now; any that asked
 		// during the write are told below
@@ -247,7 +251,7 @@ public class TaskRunner {
 		}
 		clearLate(waiters.rawStops(), settled);
 		log.info("run {} of conversation {} stopped ({}) after {} tokens", task.runId(), task.conversationId(), reason,
-				task.tokens());
+				sent.tokens());
 		if (SYSTEM_REASONS.contains(reason)) {
 			// stops the worker decided itself are audited here; gateways audit the ones
 			// users ask for
@@ -259,6 +263,8 @@ public class TaskRunner {
 
 	private void finishCompleted(RunningTask task, RunRecord record) {
 		task.finishing();
+		// the last frames before the end, so no token follows run_completed
+		task.outbox().drain(DRAIN_BOUND);
 		Instant now = Instant.now();
 		RunOutcome outcome = RunOutcome.complete(task.content(), now);
 		List<String> settled = task.recordedStops();
@@ -273,6 +279,7 @@ public class TaskRunner {
 
 	private void finishFailed(RunningTask task, RunRecord record, RuntimeException failure) {
 		task.finishing();
+		task.outbox().drain(DRAIN_BOUND);
 		Instant now = Instant.now();
 		log.warn("run {} of conversation {} failed: {}", task.runId(), task.conversationId(), failure.toString());
 		// a model failure says what went wrong upstream in words fit for the user;

@@ -1,0 +1,88 @@
+package io.stopline.gateway.chat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+
+import io.stopline.registry.RunRecord;
+import tools.jackson.core.io.JsonStringEncoder;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * Writes one client's SSE stream: events are gathered and leave with one write and one
+ * flush per batch (every frame that is waiting when the stream wakes up), not one per
+ * token. A text delta is the run's chunk JSON with the text spliced in: the chunk around
+ * it is serialized once per stream by the same mapper, so the bytes are exactly what the
+ * mapper would write.
+ */
+final class SseWriter {
+
+	private static final String MARK = "\u0001stopline-delta\u0001";
+
+	private static final byte[] DATA = "data: ".getBytes(StandardCharsets.US_ASCII);
+
+	private static final byte[] END = "\n\n".getBytes(StandardCharsets.US_ASCII);
+
+	private final OutputStream out;
+
+	private final JsonMapper mapper;
+
+	private final RunRecord run;
+
+	private final byte[] deltaPrefix;
+
+	private final byte[] deltaSuffix;
+
+	private final ByteArrayOutputStream batch = new ByteArrayOutputStream(1024);
+
+	SseWriter(OutputStream out, JsonMapper mapper, RunRecord run) {
+		this.out = out;
+		this.mapper = mapper;
+		this.run = run;
+		String template = mapper.writeValueAsString(ChatChunks.delta(run, null, MARK));
+		String quotedMark = new String(JsonStringEncoder.getInstance().quoteAsCharArray(MARK));
+		int at = template.indexOf(quotedMark);
+		if (at < 0) {
+			throw new IllegalStateException("delta template without its mark: " + template);
+		}
+		this.deltaPrefix = template.substring(0, at).getBytes(StandardCharsets.UTF_8);
+		this.deltaSuffix = template.substring(at + quotedMark.length()).getBytes(StandardCharsets.UTF_8);
+	}
+
+	/** A {@code chat.completion.chunk} carrying {@code text}. */
+	void delta(String text) {
+		batch.writeBytes(DATA);
+		batch.writeBytes(deltaPrefix);
+		batch.writeBytes(JsonStringEncoder.getInstance().quoteAsUTF8(text));
+		batch.writeBytes(deltaSuffix);
+		batch.writeBytes(END);
+	}
+
+	/** Any other payload, serialized by the mapper. */
+	void event(Object payload) {
+		batch.writeBytes(DATA);
+		batch.writeBytes(mapper.writeValueAsBytes(payload));
+		batch.writeBytes(END);
+	}
+
+	/** The last chunk: no delta, the finish reason. */
+	void finish(String reason) {
+		event(ChatChunks.finish(run, reason));
+	}
+
+	void done() {
+		batch.writeBytes("data: [DONE]\n\n".getBytes(StandardCharsets.US_ASCII));
+	}
+
+	/** Sends the batch: one write, one flush. */
+	void flush() throws IOException {
+		if (batch.size() == 0) {
+			return;
+		}
+		batch.writeTo(out);
+		batch.reset();
+		out.flush();
+	}
+
+}
