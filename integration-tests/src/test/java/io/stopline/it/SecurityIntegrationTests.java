@@ -49,7 +49,9 @@ class SecurityIntegrationTests {
 		cluster = Cluster.start(TestRedis.shared(), 1, 2, Map.of(),
 				Map.of("stopline.auth.issuer", ISSUER, "stopline.auth.audience", AUDIENCE,
 						"stopline.gateway.allowed-origins", "https://chat.example.com",
-						"stopline.gateway.max-request-bytes", "65536", "stopline.gateway.max-streams-per-user", "3"));
+						"stopline.gateway.max-request-bytes", "65536", "stopline.gateway.max-streams-per-user", "3",
+						// admins are dev tokens with a role: allowed explicitly
+						"stopline.auth.dev-tokens.allow-roles", "true"));
 	}
 
 	@AfterAll

@@ -58,7 +58,9 @@ class WebPageBrowserTests {
 	@BeforeAll
 	static void startCluster() throws IOException {
 		// slow enough tokens that a person (or a test) can act while the answer streams
-		cluster = Cluster.start(TestRedis.shared(), 1, 2, Map.of("stopline.model.simulated.token-delay", "60ms"));
+		// (admins are dev tokens with a role: allowed explicitly)
+		cluster = Cluster.start(TestRedis.shared(), 1, 2, Map.of("stopline.model.simulated.token-delay", "60ms"),
+				Map.of("stopline.auth.dev-tokens.allow-roles", "true"));
 		Files.createDirectories(SCREENSHOTS);
 	}
 
