@@ -1,5 +1,8 @@
 package io.stopline.it;
 
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -14,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 
 import com.nimbusds.jose.JWSAlgorithm;
@@ -21,12 +25,16 @@ import com.nimbusds.jose.JWSHeader;
 import com.nimbusds.jose.crypto.MACSigner;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
+import io.stopline.gateway.GatewayApplication;
 import io.stopline.it.Api.Response;
 import io.stopline.registry.Keys;
 import io.stopline.testing.TestRedis;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+
+import org.springframework.context.ConfigurableApplicationContext;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -77,7 +85,7 @@ class SecureByDefaultIntegrationTests {
 		String ticket = issued.json().get("ticket").asString();
 		assertThat(ticket).hasSizeGreaterThanOrEqualTo(43);
 		String key = Keys.streamTicket(sha256(ticket));
-		Long ttl = redis.template().getExpire(key, java.util.concurrent.TimeUnit.MILLISECONDS);
+		Long ttl = redis.template().getExpire(key, TimeUnit.MILLISECONDS);
 		assertThat(ttl).isBetween(1L, 30_000L);
 		assertThat(redis.keys("stopline:stream-ticket:*")).noneMatch(stored -> stored.contains(ticket));
 		assertThat(redis.template().opsForValue().get(key)).doesNotContain(ticket);
@@ -210,6 +218,26 @@ class SecureByDefaultIntegrationTests {
 			}
 		}
 		throw new AssertionError("neither opened nor refused within " + BOUND);
+	}
+
+	@Test
+	void byDefaultTheActuatorIsOnPort9080AndNotOnTheApiPort() throws Exception {
+		try (ServerSocket probe = new ServerSocket()) {
+			probe.setReuseAddress(true);
+			probe.bind(new InetSocketAddress(9080));
+		}
+		catch (IOException busy) {
+			Assumptions.abort("port 9080 is taken on this machine");
+		}
+		String[] args = { "--server.port=0", "--spring.data.redis.url=" + TestRedis.shared().url(),
+				"--stopline.auth.jwt-secret=" + SECRET, "--spring.main.banner-mode=off", "--logging.level.root=WARN" };
+		try (ConfigurableApplicationContext gateway = GatewayApplication.application().run(args)) {
+			assertThat(gateway.getEnvironment().getProperty("local.management.port")).isEqualTo("9080");
+			String api = "http://127.0.0.1:" + gateway.getEnvironment().getProperty("local.server.port");
+			assertThat(Api.withToken("http://127.0.0.1:9080", null).get("/actuator/health").status()).isEqualTo(200);
+			assertThat(Api.withToken(api, null).get("/actuator/health").status()).isEqualTo(404);
+			assertThat(Api.withToken(api, null).get("/readyz").status()).isEqualTo(200);
+		}
 	}
 
 	private static void assertRefused(StreamClient socket, String what) {

@@ -85,7 +85,8 @@ class SecurityIntegrationTests {
 				new Endpoint("GET", "/v1/admin/audit/stops", null),
 				new Endpoint("GET", "/v1/admin/conversations/active?user=alice", null),
 				new Endpoint("POST", "/v1/admin/conversation/" + conversation + "/stop?user=alice", null),
-				new Endpoint("GET", "/v1/stats/stops", null));
+				new Endpoint("GET", "/v1/stats/stops", null),
+				new Endpoint("POST", "/v1/stream-tickets", "{\"conversation_id\":\"" + conversation + "\"}"));
 	}
 
 	@Test
