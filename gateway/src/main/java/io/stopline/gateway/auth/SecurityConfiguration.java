@@ -85,9 +85,9 @@ class SecurityConfiguration {
 
 	/**
 	 * The bearer header, except on the WebSocket stream, whose handshake authenticates
-	 * itself (a ticket, the header, or in {@code dev} a {@code token} parameter) so that a
-	 * bad one closes the socket with 1008 instead of failing the upgrade with a status the
-	 * browser cannot read.
+	 * itself (a ticket, the header, or in {@code dev} a {@code token} parameter) so that
+	 * a bad one closes the socket with 1008 instead of failing the upgrade with a status
+	 * the browser cannot read.
 	 */
 	private static BearerTokenResolver bearerTokens() {
 		DefaultBearerTokenResolver header = new DefaultBearerTokenResolver();
