@@ -42,7 +42,8 @@ public interface ConversationRegistry {
 
 	/**
 	 * As {@link #finish(RunRecord, RunOutcome)}, and publishes {@code announcement} in
-	 * the same round trip, whether or not this call ended the run.
+	 * the same round trip, only when this call ended the run (a finish fenced out
+	 * announces nothing).
 	 */
 	default boolean finish(RunRecord run, RunOutcome outcome, @Nullable Announcement announcement) {
 		return finish(run, outcome, announcement, List.of());
@@ -66,7 +67,9 @@ public interface ConversationRegistry {
 	/**
 	 * Re-asserts a running run after Redis may have lost it or a reaper may have ended
 	 * it; writes the record (and the worker index entry) again only when nothing knows of
-	 * the run any more.
+	 * the run any more (or its claim was lost and the record says queued). Fenced on the
+	 * conversation's generation: a run that is not the conversation's latest, or whose
+	 * outcome is recorded, is never written again, however many turns came after it.
 	 */
 	Restore restore(RunRecord running);
 

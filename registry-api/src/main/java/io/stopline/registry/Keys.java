@@ -19,6 +19,11 @@ import java.util.regex.Pattern;
  * HSET    stopline:{u:alice}:runs c-42 '{"run":"r-1","state":"running","worker":"w-a","agent":"assistant","reply":"gw-1","queued":1767000000000,"started":1767000000123}'
  * HGETALL stopline:{u:alice}:runs                         # GET /v1/conversations/active: O(runs of alice)
  *
+ * # a conversation's latest run (its generation): written by reserve, marked ended by the finish that ends it;
+ * # a restore is refused unless it names the latest run and that run has not ended
+ * HSET    stopline:{u:alice}:last-run c-42 r-2              # reserved
+ * HSET    stopline:{u:alice}:last-run c-42 ended:r-2        # finished
+ *
  * # history of a conversation, newest activity index
  * RPUSH   stopline:{u:alice}:conv:c-42:messages '{"role":"user",...}'
  * ZADD    stopline:{u:alice}:conversations 1767000000000 c-42
@@ -87,6 +92,15 @@ public final class Keys {
 
 	public static String runs(String userId) {
 		return userTag(userId) + ":runs";
+	}
+
+	/**
+	 * The latest run of each of the user's conversations (a hash: conversation → run id,
+	 * {@code ended:<run id>} once finished), the generation fence of
+	 * {@link ConversationRegistry#restore}.
+	 */
+	public static String lastRuns(String userId) {
+		return userTag(userId) + ":last-run";
 	}
 
 	/** The user's stop-rate token bucket (a hash: tokens, at). */

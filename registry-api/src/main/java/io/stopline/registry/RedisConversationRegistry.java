@@ -74,7 +74,7 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 		String conversation = queued.conversationId();
 		String existing = redis.execute(LuaScripts.RESERVE,
 				List.of(Keys.runs(user), Keys.messages(user, conversation), Keys.conversations(user),
-						Keys.stopped(user, conversation)),
+						Keys.stopped(user, conversation), Keys.lastRuns(user)),
 				conversation, Json.write(StoredRun.of(queued)), Json.write(userMessage), millis(queued.queuedAt()),
 				Integer.toString(maxActiveRuns));
 		if (existing == null) {
@@ -149,7 +149,7 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 			}
 		}
 		List<String> keys = new ArrayList<>(List.of(Keys.runs(user), Keys.messages(user, conversation),
-				Keys.conversations(user), Keys.stopped(user, conversation)));
+				Keys.conversations(user), Keys.stopped(user, conversation), Keys.lastRuns(user)));
 		boolean workerKeys = !sharded && run.workerId() != null;
 		if (workerKeys) {
 			keys.add(Keys.workerRuns(run.workerId()));
@@ -176,8 +176,9 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 			redis.opsForHash().put(Keys.workerRuns(running.workerId()), running.runId(), WorkerRunJson.of(running));
 		}
 		String answer = redis.execute(LuaScripts.RESTORE,
-				List.of(Keys.runs(user), Keys.messages(user, conversation), Keys.conversations(user)), conversation,
-				running.runId(), Json.write(StoredRun.of(running)), millis(Instant.now()));
+				List.of(Keys.runs(user), Keys.messages(user, conversation), Keys.conversations(user),
+						Keys.lastRuns(user)),
+				conversation, running.runId(), Json.write(StoredRun.of(running)), millis(Instant.now()));
 		Restore restore = Restore.valueOf(String.valueOf(answer).toUpperCase(java.util.Locale.ROOT));
 		if ((restore == Restore.SUPERSEDED || restore == Restore.ENDED) && running.workerId() != null) {
 			redis.opsForHash().delete(Keys.workerRuns(running.workerId()), running.runId());

@@ -1,6 +1,7 @@
 -- Reserve a conversation for a new run, unless it has one: HSETNX semantics plus the history append,
 -- in one step so a second request can never slip between the check and the write.
--- KEYS: 1 runs hash, 2 messages list, 3 conversations zset, 4 stopped marker
+-- The run becomes the conversation's latest generation (KEYS[5]), which fences any restore of an older run.
+-- KEYS: 1 runs hash, 2 messages list, 3 conversations zset, 4 stopped marker, 5 latest-run hash
 -- ARGV: 1 conversation id, 2 run record JSON, 3 user message JSON, 4 now (epoch millis),
 --       5 the most active runs the user may have
 -- Answers nil when reserved, the active record when the conversation is busy, '#<count>' when the user is at the cap.
@@ -16,4 +17,5 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('RPUSH', KEYS[2], ARGV[3])
 redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
 redis.call('DEL', KEYS[4])
+redis.call('HSET', KEYS[5], ARGV[1], cjson.decode(ARGV[2]).run)
 return false

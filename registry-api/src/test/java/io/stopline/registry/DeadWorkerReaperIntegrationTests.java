@@ -131,6 +131,37 @@ class DeadWorkerReaperIntegrationTests {
 		}
 	}
 
+	/**
+	 * The SIGSTOP-past-TTL story at registry level: a worker frozen past its TTL is
+	 * reaped, two newer turns of the conversation complete on another worker, and then
+	 * the old owner wakes up, finds its heartbeat had lapsed and re-asserts its run:
+	 * refused, and nothing of the stale run comes back.
+	 */
+	@Test
+	void aWorkerWakingAfterTwoNewerTurnsCannotRestoreItsReapedRun() {
+		liveness.heartbeat(worker, SHORT_TTL);
+		RunRecord stale = running("c1");
+		await().atMost(Duration.ofSeconds(5)).until(() -> !liveness.isAlive(worker));
+		assertThat(reaper.reapDead()).extracting(RunRecord::runId).contains(stale.runId());
+		String other = "w-other-" + UUID.randomUUID();
+		for (int turn = 0; turn < 2; turn++) {
+			RunRecord queued = RunRecord.queued("r-" + UUID.randomUUID(), user, "c1", "assistant", gateway,
+					Instant.now());
+			registry.reserve(queued, HistoryMessage.user("turn " + turn, queued.runId(), Instant.now()));
+			RunRecord newer = registry.claim(queued, other, Instant.now()).orElseThrow();
+			assertThat(registry.finish(newer, RunOutcome.complete("answer " + turn, Instant.now()))).isTrue();
+		}
+
+		assertThat(liveness.heartbeat(worker, SHORT_TTL)).as("the old owner notices its lapse").isFalse();
+		ConversationRegistry.Restore restore = registry.restore(stale);
+
+		assertThat(restore).isIn(ConversationRegistry.Restore.SUPERSEDED, ConversationRegistry.Restore.ENDED);
+		assertThat(registry.find(user, "c1")).isEmpty();
+		assertThat(registry.active(user)).isEmpty();
+		assertThat(registry.runsOf(worker)).isEmpty();
+		liveness.forget(worker);
+	}
+
 	private RunRecord running(String conversation) {
 		RunRecord queued = RunRecord.queued("r-" + UUID.randomUUID(), user, conversation, "assistant", gateway,
 				Instant.now());

@@ -220,9 +220,7 @@ public class TaskRunner {
 		ConversationRegistry.Announcement announcement = events.announcement(task.userId(), announced, event,
 				messagesAdded(task, outcome));
 		List<String> settled = task.recordedStops();
-		if (!persist(record, outcome, announcement, settled)) {
-			announced.clear();
-		}
+		Recorded recorded = persist(record, outcome, announcement, settled);
 		RunningTask.StopWaiters waiters = task.markStopped(event);
 		tasks.unregister(task);
 		Instant unregistered = Instant.now();
@@ -233,13 +231,16 @@ public class TaskRunner {
 		if (requestedAt != null && cancelledAt != null) {
 			metrics.propagation(requestedAt, cancelledAt, unregistered);
 		}
-		if (announced.isEmpty()) {
+		// a finish that did not end the run announces nothing: the run was ended by
+		// someone else (who told its client), or its record is left for the ownership
+		// check to settle and announce
+		if (recorded == Recorded.ENDED && announcement == null) {
 			List<String> notify = new ArrayList<>(waiters.replyTo());
 			notify.add(0, task.job().replyTo());
 			events.publish(task.userId(), notify, event);
 			announceMessages(task, outcome);
 		}
-		else {
+		else if (recorded == Recorded.ENDED) {
 			List<String> late = waiters.replyTo().stream().filter(gateway -> !announced.contains(gateway)).toList();
 			if (!late.isEmpty()) {
 				events.publish(task.userId(), late, event, false);
@@ -248,7 +249,7 @@ public class TaskRunner {
 		clearLate(waiters.rawStops(), settled);
 		log.info("run {} of conversation {} stopped ({}) after {} tokens", task.runId(), task.conversationId(), reason,
 				task.tokens());
-		if (SYSTEM_REASONS.contains(reason)) {
+		if (SYSTEM_REASONS.contains(reason) && recorded != Recorded.FENCED) {
 			// stops the worker decided itself are audited here; gateways audit the ones
 			// users ask for
 			audit.record(new StopAudit.Entry("system", task.userId(), task.conversationId(), task.runId(), reason,
@@ -262,13 +263,15 @@ public class TaskRunner {
 		Instant now = Instant.now();
 		RunOutcome outcome = RunOutcome.complete(task.content(), now);
 		List<String> settled = task.recordedStops();
-		persist(record, outcome, null, settled);
+		Recorded recorded = persist(record, outcome, null, settled);
 		clearLate(task.markDone(), settled);
 		tasks.unregister(task);
 		metrics.ended("completed", null);
-		events.publish(task.userId(), task.job().replyTo(),
-				new RunEvent.RunCompleted(task.runId(), task.conversationId(), task.content(), task.tokens(), now));
-		announceMessages(task, outcome);
+		if (recorded == Recorded.ENDED) {
+			events.publish(task.userId(), task.job().replyTo(),
+					new RunEvent.RunCompleted(task.runId(), task.conversationId(), task.content(), task.tokens(), now));
+			announceMessages(task, outcome);
+		}
 	}
 
 	private void finishFailed(RunningTask task, RunRecord record, RuntimeException failure) {
@@ -281,13 +284,15 @@ public class TaskRunner {
 		String error = failure instanceof ModelFailure model ? model.getMessage() : "The model failed to answer.";
 		RunOutcome outcome = RunOutcome.failed(task.content(), error, now);
 		List<String> settled = task.recordedStops();
-		persist(record, outcome, null, settled);
+		Recorded recorded = persist(record, outcome, null, settled);
 		clearLate(task.markDone(), settled);
 		tasks.unregister(task);
 		metrics.ended("failed", null);
-		events.publish(task.userId(), task.job().replyTo(),
-				new RunEvent.RunFailed(task.runId(), task.conversationId(), error, task.content(), now));
-		announceMessages(task, outcome);
+		if (recorded == Recorded.ENDED) {
+			events.publish(task.userId(), task.job().replyTo(),
+					new RunEvent.RunFailed(task.runId(), task.conversationId(), error, task.content(), now));
+			announceMessages(task, outcome);
+		}
 	}
 
 	/**
@@ -319,26 +324,49 @@ public class TaskRunner {
 		return added;
 	}
 
+	/** What became of a run's outcome. */
+	enum Recorded {
+
+		/** this finish ended the run: its outcome is in the history, announce it */
+		ENDED,
+		/**
+		 * the record was no longer this run's (reaped, replaced): someone else ended it
+		 */
+		FENCED,
+		/** Redis stayed unreachable: the record is left to the ownership check */
+		UNKNOWN
+
+	}
+
 	/**
-	 * Records the outcome (and publishes {@code announcement} with it, when given, and
-	 * removes the {@code settled} stop requests), retrying while Redis is unreachable (a
-	 * restart, a failover) so the outcome is not lost and the record not left behind.
-	 * Bounded: after that the reaper or the gateway's watchdog takes over. True when the
-	 * announcement went out.
+	 * Records the outcome (and publishes {@code announcement} with it, when given and
+	 * only if this finish ends the run, and removes the {@code settled} stop requests),
+	 * retrying while Redis is unreachable (a restart, a failover) so the outcome is not
+	 * lost and the record not left behind. Bounded: after that the ownership check takes
+	 * over. A finish fenced out because Redis lost the record (a restart without
+	 * persistence before the heartbeat re-registered it) restores the run and finishes
+	 * once more; one fenced out because the run was ended elsewhere announces nothing.
 	 */
-	private boolean persist(RunRecord record, RunOutcome outcome,
+	private Recorded persist(RunRecord record, RunOutcome outcome,
 			ConversationRegistry.@Nullable Announcement announcement, List<String> settled) {
 		long deadline = System.nanoTime() + PERSIST_BOUND.toNanos();
 		long backoffMillis = 50;
+		boolean restored = false;
 		while (true) {
 			try {
-				registry.finish(record, outcome, announcement, settled);
-				return announcement != null;
+				if (registry.finish(record, outcome, announcement, settled)) {
+					return Recorded.ENDED;
+				}
+				if (restored || registry.restore(record) != ConversationRegistry.Restore.RESTORED) {
+					log.info("the outcome of run {} was not recorded: the run was ended elsewhere", record.runId());
+					return Recorded.FENCED;
+				}
+				restored = true;
 			}
 			catch (RuntimeException ex) {
 				if (System.nanoTime() > deadline) {
 					log.error("could not record the outcome of run {}: {}", record.runId(), ex.toString());
-					return false;
+					return Recorded.UNKNOWN;
 				}
 				log.warn("recording the outcome of run {} failed ({}); retrying", record.runId(), ex.toString());
 				LockSupport.parkNanos(backoffMillis * 1_000_000);
