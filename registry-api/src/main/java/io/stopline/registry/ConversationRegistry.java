@@ -90,6 +90,12 @@ public interface ConversationRegistry {
 	/** The runs a worker holds, from the worker index. */
 	List<WorkerRun> runsOf(String workerId);
 
+	/**
+	 * Removes one entry of a worker's index, whose record is gone or belongs to another
+	 * run or worker (the index may only shrink once the record no longer needs it).
+	 */
+	void unindex(String workerId, String runId);
+
 	List<HistoryMessage> history(String userId, String conversationId);
 
 	/** The user's conversations, most recently active first, at most {@code limit}. */

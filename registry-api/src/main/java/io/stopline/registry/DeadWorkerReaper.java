@@ -64,7 +64,7 @@ public final class DeadWorkerReaper {
 		for (ConversationRegistry.WorkerRun entry : registry.runsOf(workerId)) {
 			Optional<RunRecord> record = registry.find(entry.userId(), entry.conversationId())
 				.filter(run -> run.runId().equals(entry.runId()) && workerId.equals(run.workerId()));
-			if (record.isPresent() && interrupt(record.get())) {
+			if (record.isPresent() && interrupt(record.get(), "reaper", "worker_lost")) {
 				reaped.add(record.get());
 			}
 		}
@@ -77,7 +77,14 @@ public final class DeadWorkerReaper {
 		return reaped;
 	}
 
-	private boolean interrupt(RunRecord run) {
+	/**
+	 * Ends a run nobody executes any more as {@code interrupted} (fenced on its run id),
+	 * tells its client and its watchers, and audits it ({@code by}, {@code reason});
+	 * false when the record was no longer this run's (someone else ended it). The reaper
+	 * uses it for dead workers; a live worker's ownership check for a run Redis says it
+	 * holds but it does not execute.
+	 */
+	public boolean interrupt(RunRecord run, String by, String reason) {
 		Instant now = Instant.now();
 		if (!registry.finish(run, RunOutcome.interrupted(now))) {
 			return false;
@@ -89,8 +96,8 @@ public final class DeadWorkerReaper {
 		events.publish(run.userId(), run.replyTo(),
 				new RunEvent.RunFailed(run.runId(), run.conversationId(), LOST, "", now));
 		if (audit != null) {
-			audit.record(new StopAudit.Entry("reaper", run.userId(), run.conversationId(), run.runId(), "worker_lost",
-					"interrupted", 0, now));
+			audit.record(new StopAudit.Entry(by, run.userId(), run.conversationId(), run.runId(), reason, "interrupted",
+					0, now));
 		}
 		return true;
 	}

@@ -249,6 +249,11 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 	}
 
 	@Override
+	public void unindex(String workerId, String runId) {
+		redis.opsForHash().delete(Keys.workerRuns(workerId), runId);
+	}
+
+	@Override
 	public List<HistoryMessage> history(String userId, String conversationId) {
 		List<String> raw = redis.opsForList().range(Keys.messages(userId, conversationId), 0, -1);
 		return raw == null ? List.of() : raw.stream().map(json -> Json.read(json, HistoryMessage.class)).toList();
