@@ -45,6 +45,8 @@ public class TaskRunner {
 
 	private static final Duration PERSIST_BOUND = Duration.ofSeconds(30);
 
+	private static final Duration STALE_YIELD_BOUND = Duration.ofSeconds(5);
+
 	private final ConversationRegistry registry;
 
 	private final StopRequests stopRequests;
@@ -115,9 +117,7 @@ public class TaskRunner {
 
 	private void run(StartRun job, Runnable onTaken) {
 		RunningTask task = new RunningTask(job);
-		if (!tasks.register(task)) {
-			log.warn("conversation {} already runs here; run {} skipped", job.conversationId(), job.runId());
-			onTaken.run();
+		if (!tasks.register(task) && !registerInPlaceOfStale(task, onTaken)) {
 			return;
 		}
 		try {
@@ -137,6 +137,39 @@ public class TaskRunner {
 			// the exceptional ones
 			tasks.unregister(task);
 		}
+	}
+
+	/**
+	 * The conversation already has a task here. The same run (its job delivered twice):
+	 * skipped, the job acknowledged. Another run: the local one is stale, since Redis
+	 * reserves a new run only once the old one's record is gone (reaped while this worker
+	 * was frozen or cut off, or lost with Redis's data), so it is stopped ({@code lost})
+	 * and the new run takes its place as soon as it is only recording its outcome. Should
+	 * that not happen within {@link #STALE_YIELD_BOUND}, the job is left unacknowledged
+	 * and taken again after {@code orphaned-job-idle}: never dropped with its request
+	 * left hanging.
+	 */
+	private boolean registerInPlaceOfStale(RunningTask task, Runnable onTaken) {
+		Optional<RunningTask> existing = tasks.find(task.userId(), task.conversationId());
+		if (existing.isPresent() && existing.get().runId().equals(task.runId())) {
+			log.warn("run {} of conversation {} already runs here; duplicate job skipped", task.runId(),
+					task.conversationId());
+			onTaken.run();
+			return false;
+		}
+		existing.ifPresent(stale -> stale.requestStop("lost", null, null));
+		long deadline = System.nanoTime() + STALE_YIELD_BOUND.toNanos();
+		while (System.nanoTime() < deadline) {
+			if (tasks.register(task)) {
+				log.warn("run {} of conversation {} replaced a stale run of this worker", task.runId(),
+						task.conversationId());
+				return true;
+			}
+			LockSupport.parkNanos(20_000_000);
+		}
+		log.warn("conversation {} still has a stale run here; run {} is left queued for another try",
+				task.conversationId(), task.runId());
+		return false;
 	}
 
 	private void execute(RunningTask task, RunRecord record) {
