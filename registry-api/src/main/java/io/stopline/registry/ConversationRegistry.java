@@ -65,6 +65,13 @@ public interface ConversationRegistry {
 	boolean finishQueued(RunRecord run, RunOutcome outcome);
 
 	/**
+	 * Runs still queued since before {@code queuedBefore} for which no job waits in the
+	 * queue (a reservation whose reply timed out after it ran, so its job was never
+	 * added), at most {@code limit} looked at.
+	 */
+	List<RunRecord> queuedWithoutJob(Instant queuedBefore, int limit);
+
+	/**
 	 * Re-asserts a running run after Redis may have lost it or a reaper may have ended
 	 * it; writes the record (and the worker index entry) again only when nothing knows of
 	 * the run any more (or its claim was lost and the record says queued). Fenced on the

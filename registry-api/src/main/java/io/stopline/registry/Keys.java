@@ -35,6 +35,11 @@ import java.util.regex.Pattern;
  * # "stopped within the last minute" marker (answers a double click with 200)
  * SET     stopline:{u:alice}:conv:c-42:stopped r-1 EX 60
  *
+ * # queued runs, for the sweep of runs queued without a job (a reserve whose reply timed out after it ran);
+ * # written with the reservation (before it on Redis Cluster), removed by the claim or the queued finish
+ * ZADD    stopline:queued 1767000000000 '["alice","c-42","r-1"]'
+ * ZRANGEBYSCORE stopline:queued -inf 1766999940000 LIMIT 0 100
+ *
  * # worker index: which runs a worker holds (for the reaper, no SCAN needed)
  * HSET    stopline:{w:w-a}:runs r-1 '["alice","c-42"]'
  *
@@ -74,6 +79,12 @@ public final class Keys {
 	public static final String JOBS_GROUP = "workers";
 
 	public static final String WORKERS = PREFIX + "workers";
+
+	/**
+	 * Queued runs by the time they were queued (members:
+	 * {@code [user, conversation, run]}).
+	 */
+	public static final String QUEUED = PREFIX + "queued";
 
 	private static final Pattern SAFE_USER = Pattern.compile("[A-Za-z0-9._@|-]+");
 

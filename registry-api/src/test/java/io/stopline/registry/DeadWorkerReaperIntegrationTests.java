@@ -162,6 +162,47 @@ class DeadWorkerReaperIntegrationTests {
 		liveness.forget(worker);
 	}
 
+	/**
+	 * A reservation whose reply timed out after it ran leaves a queued record and no job:
+	 * the sweep ends it (and tells its client) once it is older than the bound; a run
+	 * whose job waits in the queue, and a young one, are left alone.
+	 */
+	@Test
+	void aRunQueuedWithoutAJobIsEndedOnceOlderThanTheBound() throws Exception {
+		BlockingQueue<RunEvent> inbox = subscribeInbox();
+		Instant longAgo = Instant.now().minusSeconds(120);
+		RunRecord lost = RunRecord.queued("r-" + UUID.randomUUID(), user, "c1", "assistant", gateway, longAgo);
+		registry.reserve(lost, HistoryMessage.user("hi", lost.runId(), longAgo));
+		RunRecord backlogged = RunRecord.queued("r-" + UUID.randomUUID(), user, "c2", "assistant", gateway, longAgo);
+		registry.reserve(backlogged, HistoryMessage.user("hi", backlogged.runId(), longAgo));
+		String job = clients.template()
+			.opsForStream()
+			.add(Keys.JOBS,
+					java.util.Map.of("job",
+							Json.write(new io.stopline.protocol.StartRun(backlogged.runId(), user, "c2", "assistant",
+									List.of(), 10, gateway, longAgo, null))))
+			.getValue();
+		RunRecord young = RunRecord.queued("r-" + UUID.randomUUID(), user, "c3", "assistant", gateway, Instant.now());
+		registry.reserve(young, HistoryMessage.user("hi", young.runId(), Instant.now()));
+		try {
+			List<RunRecord> swept = reaper.sweepQueued(Duration.ofSeconds(60));
+
+			assertThat(swept).extracting(RunRecord::runId).containsExactly(lost.runId());
+			assertThat(registry.find(user, "c1")).isEmpty();
+			assertThat(registry.history(user, "c1")).last()
+				.satisfies(message -> assertThat(message.status()).isEqualTo(RunOutcome.FAILED));
+			assertThat(registry.find(user, "c2")).map(RunRecord::runId).contains(backlogged.runId());
+			assertThat(registry.find(user, "c3")).map(RunRecord::runId).contains(young.runId());
+			RunEvent told = inbox.poll(5, TimeUnit.SECONDS);
+			assertThat(told).isInstanceOf(RunEvent.RunFailed.class);
+			assertThat(told.runId()).isEqualTo(lost.runId());
+			assertThat(reaper.sweepQueued(Duration.ofSeconds(60))).as("swept once").isEmpty();
+		}
+		finally {
+			clients.template().opsForStream().delete(Keys.JOBS, job);
+		}
+	}
+
 	private RunRecord running(String conversation) {
 		RunRecord queued = RunRecord.queued("r-" + UUID.randomUUID(), user, conversation, "assistant", gateway,
 				Instant.now());
