@@ -3,9 +3,13 @@ package io.stopline.it;
 import java.net.URI;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 
 import io.stopline.it.Api.ChatStream;
 import io.stopline.registry.ConversationRegistry;
@@ -19,6 +23,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.redisson.api.RTopic;
+import org.redisson.client.codec.StringCodec;
 import tools.jackson.databind.JsonNode;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -94,11 +100,16 @@ class OwnershipSelfCheckIntegrationTests {
 	}
 
 	@Test
-	void aLocalRunWhoseRecordNamesAnotherRunStopsGenerating() throws Exception {
+	void aLocalRunWhoseRecordNamesAnotherRunStopsGeneratingAndAnnouncesNothing() throws Exception {
 		cluster = Cluster.start(redis, 1, 1, QUICK_CHECK);
 		Api alice = cluster.api(0, "alice-" + UUID.randomUUID());
 		alice.chatStream("c1", LONG_RUN);
 		awaitRunning(alice, "c1");
+		BlockingQueue<String> watched = new LinkedBlockingQueue<>();
+		RTopic channel = inspector.clients()
+			.redisson()
+			.getTopic(Keys.conversationEvents(alice.userId(), "c1"), StringCodec.INSTANCE);
+		int listener = channel.addListener(String.class, (name, event) -> watched.add(event));
 		String recordJson = (String) inspector.template().opsForHash().get(Keys.runs(alice.userId()), "c1");
 		String otherRun = "run-other-" + UUID.randomUUID();
 		String runId = Api.JSON.readTree(recordJson).get("run").asString();
@@ -109,6 +120,17 @@ class OwnershipSelfCheckIntegrationTests {
 		System.out.printf("[ownership] a local run whose record names another run stopped after %d ms%n",
 				(System.nanoTime() - replaced) / 1_000_000);
 		assertThat(cluster.tasks(0).generating()).isZero();
+		// its finish was fenced out: it announced nothing (no phantom message for
+		// watchers)
+		inspector.template().convertAndSend(Keys.conversationEvents(alice.userId(), "c1"), "marker");
+		List<String> heard = new ArrayList<>();
+		String event;
+		while (!"marker".equals(event = watched.poll(5, TimeUnit.SECONDS))) {
+			assertThat(event).as("the marker arrives").isNotNull();
+			heard.add(event);
+		}
+		channel.removeListener(listener);
+		assertThat(heard).noneMatch(e -> e.contains("\"run_stopped\"") || e.contains("\"message_added\""));
 		// the stranger's record is what the test planted: remove it
 		inspector.template().opsForHash().delete(Keys.runs(alice.userId()), "c1");
 	}

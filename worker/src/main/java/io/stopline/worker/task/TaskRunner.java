@@ -390,7 +390,9 @@ public class TaskRunner {
 				if (registry.finish(record, outcome, announcement, settled)) {
 					return Recorded.ENDED;
 				}
-				if (restored || registry.restore(record) != ConversationRegistry.Restore.RESTORED) {
+				ConversationRegistry.Restore restore = restored ? null : registry.restore(record);
+				if (restore != ConversationRegistry.Restore.RESTORED
+						&& restore != ConversationRegistry.Restore.PRESENT) {
 					log.info("the outcome of run {} was not recorded: the run was ended elsewhere", record.runId());
 					return Recorded.FENCED;
 				}
