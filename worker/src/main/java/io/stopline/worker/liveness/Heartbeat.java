@@ -73,7 +73,8 @@ class Heartbeat implements SmartLifecycle {
 		readiness.beat();
 		running = true;
 		beating = scheduler.atFixedRate(this::beat, ttl.dividedBy(3));
-		fencing = scheduler.withFixedDelay(this::fenceIfCutOff, ttl.dividedBy(6));
+		// on the watchdog thread: every Redis-bound timer may be blocked when it matters
+		fencing = scheduler.watch(this::fenceIfCutOff, ttl.dividedBy(6));
 		log.info("worker {} alive", workerId);
 	}
 

@@ -22,16 +22,28 @@ import org.springframework.stereotype.Component;
 @Component
 public final class LivenessScheduler implements DisposableBean {
 
-	/**
-	 * Two threads: a heartbeat blocked on an unreachable Redis must not hold up the check
-	 * that notices it.
-	 */
+	/** Timers that talk to Redis (two, so one blocked call does not stop the others). */
 	private final ScheduledThreadPoolExecutor executor;
+
+	/**
+	 * A thread of its own for checks that never wait on Redis: with Redis unreachable
+	 * every thread above may be blocked in a call, and the check that notices it must
+	 * still run.
+	 */
+	private final ScheduledThreadPoolExecutor watchdog;
 
 	LivenessScheduler() {
 		this.executor = new ScheduledThreadPoolExecutor(2,
 				Thread.ofPlatform().daemon().name("worker-liveness-", 0).factory());
 		this.executor.setRemoveOnCancelPolicy(true);
+		this.watchdog = new ScheduledThreadPoolExecutor(1,
+				Thread.ofPlatform().daemon().name("worker-watchdog").factory());
+		this.watchdog.setRemoveOnCancelPolicy(true);
+	}
+
+	/** For a check that does no I/O: it runs even while every Redis call hangs. */
+	public ScheduledFuture<?> watch(Runnable check, Duration delay) {
+		return watchdog.scheduleWithFixedDelay(check, delay.toMillis(), delay.toMillis(), TimeUnit.MILLISECONDS);
 	}
 
 	public ScheduledFuture<?> atFixedRate(Runnable task, Duration period) {
@@ -52,6 +64,7 @@ public final class LivenessScheduler implements DisposableBean {
 	@Override
 	public void destroy() {
 		executor.shutdownNow();
+		watchdog.shutdownNow();
 	}
 
 }
