@@ -73,6 +73,12 @@ public final class StopBenchmark {
 			.of(System.getProperty("stopline.gateway.jar", "gateway/target/gateway-0.1.0-SNAPSHOT-exec.jar"));
 		Path worker = Path
 			.of(System.getProperty("stopline.worker.jar", "worker/target/worker-0.1.0-SNAPSHOT-exec.jar"));
+		if (profile.startsWith("stream")) {
+			// ./stopline bench stream | stream-smoke: the token path under streaming load
+			new StreamBenchmark(profile, gateway, worker)
+				.run(Path.of(args.length > 1 ? args[1] : "target/bench/results-" + profile + ".json"));
+			System.exit(0);
+		}
 		if (runs == 1) {
 			Path out = Path.of(args.length > 1 ? args[1] : "target/bench/results-" + profile + ".json");
 			new StopBenchmark(BenchProfile.of(profile), gateway, worker).run(out);

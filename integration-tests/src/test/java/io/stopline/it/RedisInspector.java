@@ -44,8 +44,8 @@ final class RedisInspector implements AutoCloseable {
 
 	/**
 	 * Nothing is left behind: no ownership record, no worker index entry, no recorded
-	 * stop request, no queued job. (History and the minute-long stop markers are data,
-	 * not leaks.) Waits, bounded, for in-flight cleanup.
+	 * stop request, no queued job, no queued-runs entry. (History and the minute-long
+	 * stop markers are data, not leaks.) Waits, bounded, for in-flight cleanup.
 	 */
 	void assertNoLeaks() {
 		await().atMost(Duration.ofSeconds(15)).untilAsserted(() -> {
@@ -53,6 +53,8 @@ final class RedisInspector implements AutoCloseable {
 			assertThat(keys("stopline:{w:*}:stops")).as("recorded stop requests").isEmpty();
 			Long queued = template().opsForStream().size(Keys.JOBS);
 			assertThat(queued == null ? 0 : queued).as("queued jobs").isZero();
+			Long waiting = template().opsForZSet().size(Keys.QUEUED);
+			assertThat(waiting == null ? 0 : waiting).as("queued-runs entries").isZero();
 		});
 	}
 

@@ -42,7 +42,8 @@ public interface ConversationRegistry {
 
 	/**
 	 * As {@link #finish(RunRecord, RunOutcome)}, and publishes {@code announcement} in
-	 * the same round trip, whether or not this call ended the run.
+	 * the same round trip, only when this call ended the run (a finish fenced out
+	 * announces nothing).
 	 */
 	default boolean finish(RunRecord run, RunOutcome outcome, @Nullable Announcement announcement) {
 		return finish(run, outcome, announcement, List.of());
@@ -64,9 +65,18 @@ public interface ConversationRegistry {
 	boolean finishQueued(RunRecord run, RunOutcome outcome);
 
 	/**
+	 * Runs still queued since before {@code queuedBefore} for which no job waits in the
+	 * queue (a reservation whose reply timed out after it ran, so its job was never
+	 * added), at most {@code limit} looked at.
+	 */
+	List<RunRecord> queuedWithoutJob(Instant queuedBefore, int limit);
+
+	/**
 	 * Re-asserts a running run after Redis may have lost it or a reaper may have ended
 	 * it; writes the record (and the worker index entry) again only when nothing knows of
-	 * the run any more.
+	 * the run any more (or its claim was lost and the record says queued). Fenced on the
+	 * conversation's generation: a run that is not the conversation's latest, or whose
+	 * outcome is recorded, is never written again, however many turns came after it.
 	 */
 	Restore restore(RunRecord running);
 
@@ -86,6 +96,12 @@ public interface ConversationRegistry {
 
 	/** The runs a worker holds, from the worker index. */
 	List<WorkerRun> runsOf(String workerId);
+
+	/**
+	 * Removes one entry of a worker's index, whose record is gone or belongs to another
+	 * run or worker (the index may only shrink once the record no longer needs it).
+	 */
+	void unindex(String workerId, String runId);
 
 	List<HistoryMessage> history(String userId, String conversationId);
 

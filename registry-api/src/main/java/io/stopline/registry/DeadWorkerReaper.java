@@ -1,5 +1,6 @@
 package io.stopline.registry;
 
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,6 +21,17 @@ public final class DeadWorkerReaper {
 
 	private static final Logger log = LoggerFactory.getLogger(DeadWorkerReaper.class);
 	static final String LOST = "The worker running this conversation stopped responding; the answer was interrupted.";
+
+	static final String NOT_QUEUED = "The run could not be queued.";
+
+	/**
+	 * How long a run may stay queued with no job before the sweep ends it: far beyond the
+	 * milliseconds between a reservation and its job, and only runs without a job count,
+	 * so a long backlog is never swept.
+	 */
+	public static final Duration QUEUED_WITHOUT_JOB = Duration.ofSeconds(60);
+
+	private static final int SWEEP_LIMIT = 100;
 
 	private final ConversationRegistry registry;
 
@@ -56,6 +68,32 @@ public final class DeadWorkerReaper {
 	}
 
 	/**
+	 * Ends the runs queued for longer than {@code bound} with no job in the queue (their
+	 * reservation's reply timed out after it ran, so the job was never added): as
+	 * {@code failed} (fenced on the run id and the queued state), their clients told, so
+	 * the conversation takes new messages. Returns the runs this call ended.
+	 */
+	public List<RunRecord> sweepQueued(Duration bound) {
+		List<RunRecord> swept = new ArrayList<>();
+		Instant now = Instant.now();
+		for (RunRecord run : registry.queuedWithoutJob(now.minus(bound), SWEEP_LIMIT)) {
+			if (registry.finishQueued(run, RunOutcome.failed("", NOT_QUEUED, now))) {
+				RunOutcome.failed("", NOT_QUEUED, now)
+					.messages(run.runId())
+					.forEach(message -> events.toConversation(run.userId(),
+							new RunEvent.MessageAdded(run.runId(), run.conversationId(), message, now)));
+				events.publish(run.userId(), run.replyTo(),
+						new RunEvent.RunFailed(run.runId(), run.conversationId(), NOT_QUEUED, "", now));
+				swept.add(run);
+			}
+		}
+		if (!swept.isEmpty()) {
+			log.warn("{} run(s) were queued for over {} without a job: ended as failed", swept.size(), bound);
+		}
+		return swept;
+	}
+
+	/**
 	 * Reaps one worker, which the caller found dead; returns the runs this call
 	 * interrupted.
 	 */
@@ -64,7 +102,7 @@ public final class DeadWorkerReaper {
 		for (ConversationRegistry.WorkerRun entry : registry.runsOf(workerId)) {
 			Optional<RunRecord> record = registry.find(entry.userId(), entry.conversationId())
 				.filter(run -> run.runId().equals(entry.runId()) && workerId.equals(run.workerId()));
-			if (record.isPresent() && interrupt(record.get())) {
+			if (record.isPresent() && interrupt(record.get(), "reaper", "worker_lost")) {
 				reaped.add(record.get());
 			}
 		}
@@ -77,7 +115,14 @@ public final class DeadWorkerReaper {
 		return reaped;
 	}
 
-	private boolean interrupt(RunRecord run) {
+	/**
+	 * Ends a run nobody executes any more as {@code interrupted} (fenced on its run id),
+	 * tells its client and its watchers, and audits it ({@code by}, {@code reason});
+	 * false when the record was no longer this run's (someone else ended it). The reaper
+	 * uses it for dead workers; a live worker's ownership check for a run Redis says it
+	 * holds but it does not execute.
+	 */
+	public boolean interrupt(RunRecord run, String by, String reason) {
 		Instant now = Instant.now();
 		if (!registry.finish(run, RunOutcome.interrupted(now))) {
 			return false;
@@ -89,8 +134,8 @@ public final class DeadWorkerReaper {
 		events.publish(run.userId(), run.replyTo(),
 				new RunEvent.RunFailed(run.runId(), run.conversationId(), LOST, "", now));
 		if (audit != null) {
-			audit.record(new StopAudit.Entry("reaper", run.userId(), run.conversationId(), run.runId(), "worker_lost",
-					"interrupted", 0, now));
+			audit.record(new StopAudit.Entry(by, run.userId(), run.conversationId(), run.runId(), reason, "interrupted",
+					0, now));
 		}
 		return true;
 	}

@@ -19,6 +19,11 @@ import java.util.regex.Pattern;
  * HSET    stopline:{u:alice}:runs c-42 '{"run":"r-1","state":"running","worker":"w-a","agent":"assistant","reply":"gw-1","queued":1767000000000,"started":1767000000123}'
  * HGETALL stopline:{u:alice}:runs                         # GET /v1/conversations/active: O(runs of alice)
  *
+ * # a conversation's latest run (its generation): written by reserve, marked ended by the finish that ends it;
+ * # a restore is refused unless it names the latest run and that run has not ended
+ * HSET    stopline:{u:alice}:last-run c-42 r-2              # reserved
+ * HSET    stopline:{u:alice}:last-run c-42 ended:r-2        # finished
+ *
  * # history of a conversation, newest activity index
  * RPUSH   stopline:{u:alice}:conv:c-42:messages '{"role":"user",...}'
  * ZADD    stopline:{u:alice}:conversations 1767000000000 c-42
@@ -29,6 +34,11 @@ import java.util.regex.Pattern;
  *
  * # "stopped within the last minute" marker (answers a double click with 200)
  * SET     stopline:{u:alice}:conv:c-42:stopped r-1 EX 60
+ *
+ * # queued runs, for the sweep of runs queued without a job (a reserve whose reply timed out after it ran);
+ * # written with the reservation (before it on Redis Cluster), removed by the claim or the queued finish
+ * ZADD    stopline:queued 1767000000000 '["alice","c-42","r-1"]'
+ * ZRANGEBYSCORE stopline:queued -inf 1766999940000 LIMIT 0 100
  *
  * # worker index: which runs a worker holds (for the reaper, no SCAN needed)
  * HSET    stopline:{w:w-a}:runs r-1 '["alice","c-42"]'
@@ -61,6 +71,11 @@ import java.util.regex.Pattern;
  *
  * # pause / resume commands for a worker (pub/sub only: a lost one is answered 202 and can be repeated)
  * PUBLISH stopline:{w:w-a}:control '{"action":"pause","runId":"r-1",...}'
+ *
+ * # WebSocket ticket: single use, bound to a user and a conversation; named by the SHA-256 of the ticket (hex), so
+ * # reading Redis does not hand out live tickets. Any gateway takes it, atomically (a replay finds nothing)
+ * SET    stopline:stream-ticket:9f86d0...0a08 '{"user":"alice","conversation":"c-42","expires":"…"}' PX 30000 NX
+ * GETDEL stopline:stream-ticket:9f86d0...0a08
  * </pre>
  */
 public final class Keys {
@@ -72,6 +87,12 @@ public final class Keys {
 	public static final String JOBS_GROUP = "workers";
 
 	public static final String WORKERS = PREFIX + "workers";
+
+	/**
+	 * Queued runs by the time they were queued (members:
+	 * {@code [user, conversation, run]}).
+	 */
+	public static final String QUEUED = PREFIX + "queued";
 
 	private static final Pattern SAFE_USER = Pattern.compile("[A-Za-z0-9._@|-]+");
 
@@ -90,6 +111,15 @@ public final class Keys {
 
 	public static String runs(String userId) {
 		return userTag(userId) + ":runs";
+	}
+
+	/**
+	 * The latest run of each of the user's conversations (a hash: conversation → run id,
+	 * {@code ended:<run id>} once finished), the generation fence of
+	 * {@link ConversationRegistry#restore}.
+	 */
+	public static String lastRuns(String userId) {
+		return userTag(userId) + ":last-run";
 	}
 
 	/** The user's stop-rate token bucket (a hash: tokens, at). */
@@ -144,6 +174,14 @@ public final class Keys {
 
 	public static String gatewayTokens(String gatewayId) {
 		return PREFIX + "{g:" + gatewayId + "}:tokens";
+	}
+
+	/**
+	 * A WebSocket ticket, by the hex SHA-256 of the ticket (a key of its own: the socket
+	 * that presents it names no user).
+	 */
+	public static String streamTicket(String ticketDigest) {
+		return PREFIX + "stream-ticket:" + ticketDigest;
 	}
 
 	public static String gatewayInbox(String gatewayId) {

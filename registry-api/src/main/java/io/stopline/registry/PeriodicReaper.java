@@ -13,7 +13,8 @@ import org.springframework.context.SmartLifecycle;
 import org.springframework.scheduling.TaskScheduler;
 
 /**
- * Runs {@link DeadWorkerReaper#reapDead()} on a fixed delay while the node lives. Every
+ * Runs {@link DeadWorkerReaper#reapDead()}, and the sweep of runs queued without a job
+ * ({@link DeadWorkerReaper#sweepQueued}), on a fixed delay while the node lives. Every
  * gateway and worker runs one: concurrent reapers are safe, and runs are cleaned up as
  * long as any node is alive.
  */
@@ -61,6 +62,7 @@ public final class PeriodicReaper implements SmartLifecycle {
 	private void reap() {
 		try {
 			interrupted.increment(reaper.reapDead().size());
+			reaper.sweepQueued(DeadWorkerReaper.QUEUED_WITHOUT_JOB);
 		}
 		catch (RuntimeException ex) {
 			log.warn("reaping dead workers failed ({}); next tick retries", ex.toString());

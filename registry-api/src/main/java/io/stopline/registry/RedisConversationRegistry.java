@@ -11,10 +11,14 @@ import java.util.Set;
 import java.util.concurrent.Executor;
 
 import io.stopline.protocol.Json;
+import io.stopline.protocol.StartRun;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import org.springframework.data.domain.Range;
+import org.springframework.data.redis.connection.Limit;
+import org.springframework.data.redis.connection.stream.MapRecord;
 import org.springframework.data.redis.core.RedisCallback;
 import org.springframework.data.redis.core.StringRedisTemplate;
 import org.springframework.data.redis.core.ZSetOperations;
@@ -33,6 +37,8 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 	static final long STOPPED_MARKER_SECONDS = 60;
 
 	static final int TITLE_LENGTH = 60;
+
+	private static final int JOB_PAGE = 1000;
 
 	private final StringRedisTemplate redis;
 
@@ -72,13 +78,24 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 	public Reservation reserve(RunRecord queued, HistoryMessage userMessage, int maxActiveRuns) {
 		String user = queued.userId();
 		String conversation = queued.conversationId();
-		String existing = redis.execute(LuaScripts.RESERVE,
-				List.of(Keys.runs(user), Keys.messages(user, conversation), Keys.conversations(user),
-						Keys.stopped(user, conversation)),
-				conversation, Json.write(StoredRun.of(queued)), Json.write(userMessage), millis(queued.queuedAt()),
-				Integer.toString(maxActiveRuns));
+		String queuedEntry = queuedEntry(queued);
+		List<String> keys = new ArrayList<>(List.of(Keys.runs(user), Keys.messages(user, conversation),
+				Keys.conversations(user), Keys.stopped(user, conversation), Keys.lastRuns(user)));
+		if (sharded) {
+			// another slot: added first, so the queued-runs zset covers every queued
+			// record
+			redis.opsForZSet().add(Keys.QUEUED, queuedEntry, queued.queuedAt().toEpochMilli());
+		}
+		else {
+			keys.add(Keys.QUEUED);
+		}
+		String existing = redis.execute(LuaScripts.RESERVE, keys, conversation, Json.write(StoredRun.of(queued)),
+				Json.write(userMessage), millis(queued.queuedAt()), Integer.toString(maxActiveRuns), queuedEntry);
 		if (existing == null) {
 			return new Reservation.Reserved();
+		}
+		if (sharded) {
+			redis.opsForZSet().remove(Keys.QUEUED, queuedEntry);
 		}
 		if (existing.startsWith("#")) {
 			return new Reservation.TooManyActive(Integer.parseInt(existing.substring(1)));
@@ -99,10 +116,13 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 			if (claimed == null) {
 				redis.opsForHash().delete(index, queued.runId());
 			}
+			else {
+				unqueueLater(queued);
+			}
 		}
 		else {
-			claimed = redis.execute(LuaScripts.CLAIM, List.of(Keys.runs(queued.userId()), index),
-					queued.conversationId(), queued.runId(), workerId, millis(at), entry);
+			claimed = redis.execute(LuaScripts.CLAIM, List.of(Keys.runs(queued.userId()), index, Keys.QUEUED),
+					queued.conversationId(), queued.runId(), workerId, millis(at), entry, queuedEntry(queued));
 		}
 		if (claimed == null) {
 			return Optional.empty();
@@ -123,7 +143,88 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 
 	@Override
 	public boolean finishQueued(RunRecord run, RunOutcome outcome) {
-		return finish(run, outcome, RunRecord.QUEUED, null, List.of());
+		boolean ended = finish(run, outcome, RunRecord.QUEUED, null, List.of());
+		if (ended) {
+			unqueueLater(run);
+		}
+		return ended;
+	}
+
+	@Override
+	public List<RunRecord> queuedWithoutJob(Instant queuedBefore, int limit) {
+		Set<String> old = redis.opsForZSet()
+			.rangeByScore(Keys.QUEUED, Double.NEGATIVE_INFINITY, queuedBefore.toEpochMilli(), 0, limit);
+		if (old == null || old.isEmpty()) {
+			return List.of();
+		}
+		List<RunRecord> waiting = new ArrayList<>();
+		for (String raw : old) {
+			String[] entry = Json.read(raw, String[].class);
+			Optional<RunRecord> record = find(entry[0], entry[1])
+				.filter(run -> run.runId().equals(entry[2]) && run.isQueued());
+			if (record.isPresent()) {
+				waiting.add(record.get());
+			}
+			else {
+				// claimed or ended, and its removal was lost: the entry is stale
+				redis.opsForZSet().remove(Keys.QUEUED, raw);
+			}
+		}
+		if (waiting.isEmpty()) {
+			return waiting;
+		}
+		Set<String> jobs = queuedJobRunIds();
+		return waiting.stream().filter(run -> !jobs.contains(run.runId())).toList();
+	}
+
+	/**
+	 * The run ids of the jobs in {@code stopline:jobs} (waiting or read but not yet
+	 * taken), a page at a time. Only read when a queued run is older than the sweep's
+	 * bound, which is rare.
+	 */
+	private Set<String> queuedJobRunIds() {
+		Set<String> runIds = new java.util.HashSet<>();
+		String after = "-";
+		while (true) {
+			List<MapRecord<String, Object, Object>> page = redis.opsForStream()
+				.range(Keys.JOBS, Range.of(after.equals("-") ? Range.Bound.unbounded() : Range.Bound.exclusive(after),
+						Range.Bound.unbounded()), Limit.limit().count(JOB_PAGE));
+			if (page == null || page.isEmpty()) {
+				return runIds;
+			}
+			for (MapRecord<String, Object, Object> job : page) {
+				Object json = job.getValue().get("job");
+				if (json != null) {
+					runIds.add(Json.read((String) json, StartRun.class).runId());
+				}
+				after = job.getId().getValue();
+			}
+			if (page.size() < JOB_PAGE) {
+				return runIds;
+			}
+		}
+	}
+
+	/**
+	 * Removes the run's queued-runs entry off the caller's path (another slot on
+	 * Cluster).
+	 */
+	private void unqueueLater(RunRecord run) {
+		String entry = queuedEntry(run);
+		afterFinish.execute(() -> {
+			try {
+				redis.opsForZSet().remove(Keys.QUEUED, entry);
+			}
+			catch (RuntimeException ex) {
+				// a stale entry is pruned by the next sweep that looks at it
+				log.debug("could not remove the queued entry of run {}: {}", run.runId(), ex.toString());
+			}
+		});
+	}
+
+	/** A member of {@code stopline:queued}: {@code ["alice","c-42","r-1"]}. */
+	private static String queuedEntry(RunRecord run) {
+		return Json.write(List.of(run.userId(), run.conversationId(), run.runId()));
 	}
 
 	private boolean finish(RunRecord run, RunOutcome outcome, String requiredState, @Nullable Announcement announcement,
@@ -149,7 +250,7 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 			}
 		}
 		List<String> keys = new ArrayList<>(List.of(Keys.runs(user), Keys.messages(user, conversation),
-				Keys.conversations(user), Keys.stopped(user, conversation)));
+				Keys.conversations(user), Keys.stopped(user, conversation), Keys.lastRuns(user)));
 		boolean workerKeys = !sharded && run.workerId() != null;
 		if (workerKeys) {
 			keys.add(Keys.workerRuns(run.workerId()));
@@ -176,8 +277,9 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 			redis.opsForHash().put(Keys.workerRuns(running.workerId()), running.runId(), WorkerRunJson.of(running));
 		}
 		String answer = redis.execute(LuaScripts.RESTORE,
-				List.of(Keys.runs(user), Keys.messages(user, conversation), Keys.conversations(user)), conversation,
-				running.runId(), Json.write(StoredRun.of(running)), millis(Instant.now()));
+				List.of(Keys.runs(user), Keys.messages(user, conversation), Keys.conversations(user),
+						Keys.lastRuns(user)),
+				conversation, running.runId(), Json.write(StoredRun.of(running)), millis(Instant.now()));
 		Restore restore = Restore.valueOf(String.valueOf(answer).toUpperCase(java.util.Locale.ROOT));
 		if ((restore == Restore.SUPERSEDED || restore == Restore.ENDED) && running.workerId() != null) {
 			redis.opsForHash().delete(Keys.workerRuns(running.workerId()), running.runId());
@@ -245,6 +347,11 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 			runs.add(new WorkerRun((String) runId, entry.userId(), entry.conversationId()));
 		});
 		return runs;
+	}
+
+	@Override
+	public void unindex(String workerId, String runId) {
+		redis.opsForHash().delete(Keys.workerRuns(workerId), runId);
 	}
 
 	@Override

@@ -15,6 +15,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.ReentrantLock;
 
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -67,6 +68,8 @@ public final class StopStats implements AutoCloseable {
 	private final ConcurrentMap<String, ConcurrentMap<String, LongAdder>> pending = new ConcurrentHashMap<>();
 
 	private final @Nullable ScheduledExecutorService flusher;
+
+	private final ReentrantLock flushing = new ReentrantLock();
 
 	/** Counts are written when {@link #flush()} is called (tests, tools). */
 	public StopStats(StringRedisTemplate redis) {
@@ -138,8 +141,21 @@ public final class StopStats implements AutoCloseable {
 	/**
 	 * Adds what this node counted since the last flush to the counters in Redis: one
 	 * script call per hour with counts. On failure the counts stay for the next flush.
+	 * One flush at a time, under a lock rather than a monitor: a request thread (a
+	 * virtual one) waiting here, or holding it across the Redis call, must not pin its
+	 * carrier thread (JDK 21 pins virtual threads inside {@code synchronized}).
 	 */
-	public synchronized void flush() {
+	public void flush() {
+		flushing.lock();
+		try {
+			flushLocked();
+		}
+		finally {
+			flushing.unlock();
+		}
+	}
+
+	private void flushLocked() {
 		for (Map.Entry<String, ConcurrentMap<String, LongAdder>> hour : pending.entrySet()) {
 			Map<String, Long> counts = new LinkedHashMap<>();
 			hour.getValue().forEach((field, adder) -> {

@@ -1,24 +1,46 @@
--- A worker re-asserts a run it is executing, after Redis may have lost its data (restart without persistence) or
--- after the worker may have been reaped (paused past its heartbeat TTL). Answers:
---   'present'    the record is there and is this run: nothing to do
---   'superseded' another run of the conversation owns the record: this run must stop
---   'ended'      the history already holds this run's outcome (a reaper interrupted it): this run must stop
---   'restored'   nothing knew of the run any more: the record is written again
--- KEYS: 1 runs hash, 2 messages list, 3 conversations zset
+-- A worker re-asserts a run it is executing, after Redis may have lost its data (restart without persistence or a
+-- failover that lost writes) or after the worker may have been reaped (paused or cut off past its heartbeat TTL).
+-- Fenced on the conversation's generation (the latest-run hash written by reserve and finish), not on a window of
+-- the history, so a run reaped many turns ago is never brought back. Answers:
+--   'present'    the record is there and is this run on this worker: nothing to do
+--   'superseded' another run of the conversation (or another worker) owns it or came after it: this run must stop
+--   'ended'      this run's outcome is already recorded (a reaper interrupted it): this run must stop
+--   'restored'   nothing knew of the run any more, or its claim was lost (the record says queued): written again
+-- KEYS: 1 runs hash, 2 messages list, 3 conversations zset, 4 latest-run hash
 -- ARGV: 1 conversation id, 2 run id, 3 run record JSON, 4 now (epoch millis)
 local current = redis.call('HGET', KEYS[1], ARGV[1])
 if current then
-  if cjson.decode(current).run == ARGV[2] then
-    return 'present'
+  local run = cjson.decode(current)
+  if run.run ~= ARGV[2] then
+    return 'superseded'
   end
-  return 'superseded'
+  if run.state == 'queued' then
+    redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+    return 'restored'
+  end
+  if run.worker ~= cjson.decode(ARGV[3]).worker then
+    return 'superseded'
+  end
+  return 'present'
 end
-local recent = redis.call('LRANGE', KEYS[2], -4, -1)
-for _, raw in ipairs(recent) do
-  local message = cjson.decode(raw)
-  if message.runId == ARGV[2] and message.role == 'assistant' then
+local latest = redis.call('HGET', KEYS[4], ARGV[1])
+if latest then
+  if latest == 'ended:' .. ARGV[2] then
     return 'ended'
   end
+  if latest ~= ARGV[2] then
+    return 'superseded'
+  end
+else
+  -- no generation known (Redis lost it, or the conversation predates it): the recent history decides
+  local recent = redis.call('LRANGE', KEYS[2], -4, -1)
+  for _, raw in ipairs(recent) do
+    local message = cjson.decode(raw)
+    if message.runId == ARGV[2] and message.role == 'assistant' then
+      return 'ended'
+    end
+  end
+  redis.call('HSET', KEYS[4], ARGV[1], ARGV[2])
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])

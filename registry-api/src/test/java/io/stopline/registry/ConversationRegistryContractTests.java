@@ -248,11 +248,55 @@ abstract class ConversationRegistryContractTests {
 		assertThat(registry.find(user, "c1")).contains(newer);
 	}
 
+	@Test
+	void restoreRefusesARunReapedManyTurnsAgo() {
+		RunRecord old = registry.claim(reserve("c1"), w1, Instant.now()).orElseThrow();
+		registry.finish(old, RunOutcome.interrupted(Instant.now()));
+		for (int turn = 0; turn < 3; turn++) {
+			RunRecord newer = registry.claim(reserve("c1"), w2, Instant.now()).orElseThrow();
+			registry.finish(newer, RunOutcome.complete("answer " + turn, Instant.now()));
+		}
+
+		assertThat(registry.restore(old)).isIn(ConversationRegistry.Restore.SUPERSEDED,
+				ConversationRegistry.Restore.ENDED);
+		assertThat(registry.find(user, "c1")).isEmpty();
+		assertThat(registry.runsOf(w1)).isEmpty();
+	}
+
+	@Test
+	void restoreTakesBackARunWhoseClaimWasLost() {
+		RunRecord queued = reserve("c1");
+		RunRecord claimed = registry.claim(queued, w1, Instant.now()).orElseThrow();
+		loseClaim(queued);
+
+		assertThat(registry.restore(claimed)).isEqualTo(ConversationRegistry.Restore.RESTORED);
+		assertThat(registry.find(user, "c1")).contains(claimed);
+		assertThat(registry.runsOf(w1)).contains(new WorkerRun(claimed.runId(), user, "c1"));
+	}
+
+	@Test
+	void restoreRefusesARunAnotherWorkerHolds() {
+		RunRecord queued = reserve("c1");
+		RunRecord held = registry.claim(queued, w2, Instant.now()).orElseThrow();
+		RunRecord mine = new RunRecord(held.runId(), user, "c1", held.agentName(), RunRecord.RUNNING, w1,
+				held.replyTo(), held.queuedAt(), held.startedAt());
+
+		assertThat(registry.restore(mine)).isEqualTo(ConversationRegistry.Restore.SUPERSEDED);
+		assertThat(registry.find(user, "c1")).contains(held);
+		assertThat(registry.runsOf(w1)).isEmpty();
+	}
+
 	/**
 	 * Makes the registry lose a run's record, as a Redis restart without persistence
 	 * would.
 	 */
 	protected abstract void forget(RunRecord run);
+
+	/**
+	 * Puts the run's record back to {@code queued}, as a failover that lost the claim's
+	 * write would.
+	 */
+	protected abstract void loseClaim(RunRecord queued);
 
 	private RunRecord reserve(String conversation) {
 		RunRecord run = queued(conversation);

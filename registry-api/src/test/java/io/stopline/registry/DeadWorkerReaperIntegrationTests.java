@@ -131,6 +131,78 @@ class DeadWorkerReaperIntegrationTests {
 		}
 	}
 
+	/**
+	 * The SIGSTOP-past-TTL story at registry level: a worker frozen past its TTL is
+	 * reaped, two newer turns of the conversation complete on another worker, and then
+	 * the old owner wakes up, finds its heartbeat had lapsed and re-asserts its run:
+	 * refused, and nothing of the stale run comes back.
+	 */
+	@Test
+	void aWorkerWakingAfterTwoNewerTurnsCannotRestoreItsReapedRun() {
+		liveness.heartbeat(worker, SHORT_TTL);
+		RunRecord stale = running("c1");
+		await().atMost(Duration.ofSeconds(5)).until(() -> !liveness.isAlive(worker));
+		assertThat(reaper.reapDead()).extracting(RunRecord::runId).contains(stale.runId());
+		String other = "w-other-" + UUID.randomUUID();
+		for (int turn = 0; turn < 2; turn++) {
+			RunRecord queued = RunRecord.queued("r-" + UUID.randomUUID(), user, "c1", "assistant", gateway,
+					Instant.now());
+			registry.reserve(queued, HistoryMessage.user("turn " + turn, queued.runId(), Instant.now()));
+			RunRecord newer = registry.claim(queued, other, Instant.now()).orElseThrow();
+			assertThat(registry.finish(newer, RunOutcome.complete("answer " + turn, Instant.now()))).isTrue();
+		}
+
+		assertThat(liveness.heartbeat(worker, SHORT_TTL)).as("the old owner notices its lapse").isFalse();
+		ConversationRegistry.Restore restore = registry.restore(stale);
+
+		assertThat(restore).isIn(ConversationRegistry.Restore.SUPERSEDED, ConversationRegistry.Restore.ENDED);
+		assertThat(registry.find(user, "c1")).isEmpty();
+		assertThat(registry.active(user)).isEmpty();
+		assertThat(registry.runsOf(worker)).isEmpty();
+		liveness.forget(worker);
+	}
+
+	/**
+	 * A reservation whose reply timed out after it ran leaves a queued record and no job:
+	 * the sweep ends it (and tells its client) once it is older than the bound; a run
+	 * whose job waits in the queue, and a young one, are left alone.
+	 */
+	@Test
+	void aRunQueuedWithoutAJobIsEndedOnceOlderThanTheBound() throws Exception {
+		BlockingQueue<RunEvent> inbox = subscribeInbox();
+		Instant longAgo = Instant.now().minusSeconds(120);
+		RunRecord lost = RunRecord.queued("r-" + UUID.randomUUID(), user, "c1", "assistant", gateway, longAgo);
+		registry.reserve(lost, HistoryMessage.user("hi", lost.runId(), longAgo));
+		RunRecord backlogged = RunRecord.queued("r-" + UUID.randomUUID(), user, "c2", "assistant", gateway, longAgo);
+		registry.reserve(backlogged, HistoryMessage.user("hi", backlogged.runId(), longAgo));
+		String job = clients.template()
+			.opsForStream()
+			.add(Keys.JOBS,
+					java.util.Map.of("job",
+							Json.write(new io.stopline.protocol.StartRun(backlogged.runId(), user, "c2", "assistant",
+									List.of(), 10, gateway, longAgo, null))))
+			.getValue();
+		RunRecord young = RunRecord.queued("r-" + UUID.randomUUID(), user, "c3", "assistant", gateway, Instant.now());
+		registry.reserve(young, HistoryMessage.user("hi", young.runId(), Instant.now()));
+		try {
+			List<RunRecord> swept = reaper.sweepQueued(Duration.ofSeconds(60));
+
+			assertThat(swept).extracting(RunRecord::runId).containsExactly(lost.runId());
+			assertThat(registry.find(user, "c1")).isEmpty();
+			assertThat(registry.history(user, "c1")).last()
+				.satisfies(message -> assertThat(message.status()).isEqualTo(RunOutcome.FAILED));
+			assertThat(registry.find(user, "c2")).map(RunRecord::runId).contains(backlogged.runId());
+			assertThat(registry.find(user, "c3")).map(RunRecord::runId).contains(young.runId());
+			RunEvent told = inbox.poll(5, TimeUnit.SECONDS);
+			assertThat(told).isInstanceOf(RunEvent.RunFailed.class);
+			assertThat(told.runId()).isEqualTo(lost.runId());
+			assertThat(reaper.sweepQueued(Duration.ofSeconds(60))).as("swept once").isEmpty();
+		}
+		finally {
+			clients.template().opsForStream().delete(Keys.JOBS, job);
+		}
+	}
+
 	private RunRecord running(String conversation) {
 		RunRecord queued = RunRecord.queued("r-" + UUID.randomUUID(), user, conversation, "assistant", gateway,
 				Instant.now());

@@ -32,6 +32,14 @@ class RedisConversationRegistryIntegrationTests extends ConversationRegistryCont
 	}
 
 	@Override
+	protected void loseClaim(RunRecord queued) {
+		clients.template()
+			.opsForHash()
+			.put(Keys.runs(queued.userId()), queued.conversationId(),
+					io.stopline.protocol.Json.write(StoredRun.of(queued)));
+	}
+
+	@Override
 	protected ConversationRegistry createRegistry() {
 		return new RedisConversationRegistry(clients.template());
 	}

@@ -127,7 +127,7 @@ class StopRequestsIntegrationTests {
 	}
 
 	@Test
-	void finishPublishesItsAnnouncementWhetherOrNotItEndedTheRun() throws InterruptedException {
+	void finishPublishesItsAnnouncementOnlyWhenItEndedTheRun() throws InterruptedException {
 		RunRecord running = running("c1");
 		BlockingQueue<String> inbox = subscribe("test-inbox-" + user);
 		BlockingQueue<String> conversation = subscribe(Keys.conversationEvents(user, "c1"));
@@ -145,10 +145,15 @@ class StopRequestsIntegrationTests {
 		assertThat(conversation.poll(5, TimeUnit.SECONDS)).as("in order").isEqualTo("{\"added\":1}");
 		assertThat(registry.history(user, "c1")).extracting(HistoryMessage::content).contains("partial");
 
-		// a second finish ends nothing, and still tells the waiting gateway
-		assertThat(registry.finish(running, RunOutcome.stopped("partial", "user", Instant.now()), announcement))
-			.isFalse();
-		assertThat(inbox.poll(5, TimeUnit.SECONDS)).isEqualTo("{\"stopped\":1}");
+		// a second finish is fenced out: it ends nothing and announces nothing (a phantom
+		// message would show watchers what the history does not hold). What the
+		// channels carry next is a marker published after it.
+		assertThat(registry.finish(running, RunOutcome.stopped("late", "user", Instant.now()), announcement)).isFalse();
+		clients.template().convertAndSend("test-inbox-" + user, "marker");
+		clients.template().convertAndSend(Keys.conversationEvents(user, "c1"), "marker");
+		assertThat(inbox.poll(5, TimeUnit.SECONDS)).isEqualTo("marker");
+		assertThat(conversation.poll(5, TimeUnit.SECONDS)).isEqualTo("marker");
+		assertThat(registry.history(user, "c1")).extracting(HistoryMessage::content).doesNotContain("late");
 	}
 
 	@Test

@@ -7,20 +7,20 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.stopline.registry.DeadWorkerReaper;
 import io.stopline.registry.PeriodicReaper;
 import io.stopline.registry.StoplineRedisConfiguration;
+import io.stopline.worker.liveness.LivenessScheduler;
 
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.context.annotation.Import;
-import org.springframework.scheduling.TaskScheduler;
 
 @Configuration(proxyBeanMethods = false)
 @Import(StoplineRedisConfiguration.class)
 class RedisConfiguration {
 
 	@Bean
-	PeriodicReaper periodicReaper(DeadWorkerReaper reaper, TaskScheduler scheduler, MeterRegistry meters,
+	PeriodicReaper periodicReaper(DeadWorkerReaper reaper, LivenessScheduler scheduler, MeterRegistry meters,
 			WorkerProperties properties) {
-		return new PeriodicReaper(reaper, scheduler, properties.reaperInterval(), meters);
+		return new PeriodicReaper(reaper, scheduler.taskScheduler(), properties.reaperInterval(), meters);
 	}
 
 	/** Runs execute on virtual threads: a blocked model call costs no platform thread. */

@@ -29,13 +29,15 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param orphanedJobIdle a queued job read by a worker that did not take it within this
  * time is taken by another
  * @param maxPauseDuration a run paused longer is stopped with reason {@code timeout}
+ * @param ownershipCheckInterval how often the worker compares what Redis says it holds
+ * with the runs it executes; a disagreement seen on two checks in a row is healed
  */
 @ConfigurationProperties("stopline.worker")
 public record WorkerProperties(@Nullable String id, @DefaultValue("256") int maxConcurrentRuns,
 		@DefaultValue("10s") Duration heartbeatTtl, @DefaultValue("500ms") Duration reconcileInterval,
 		@DefaultValue("10s") Duration shutdownGrace, @DefaultValue("2s") Duration reaperInterval,
 		@DefaultValue("30s") Duration orphanedJobIdle, @DefaultValue("10m") Duration maxRunDuration,
-		@DefaultValue("5m") Duration maxPauseDuration) {
+		@DefaultValue("5m") Duration maxPauseDuration, @DefaultValue("5s") Duration ownershipCheckInterval) {
 
 	public WorkerProperties {
 		if (id == null || id.isBlank()) {

@@ -1,21 +1,29 @@
 package io.stopline.worker.liveness;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.ScheduledFuture;
 
 import io.stopline.registry.WorkerLiveness;
 import io.stopline.worker.WorkerProperties;
+import io.stopline.worker.task.LocalTaskRegistry;
 import io.stopline.worker.task.RunRevalidator;
+import io.stopline.worker.task.RunningTask;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import org.springframework.context.SmartLifecycle;
-import org.springframework.scheduling.TaskScheduler;
 import org.springframework.stereotype.Component;
 
 /**
- * Keeps this worker's heartbeat key alive (renewed every third of its TTL) and removes
- * every trace of the worker on a clean exit.
+ * Keeps this worker's heartbeat key alive (renewed every third of its TTL, on the
+ * worker's own {@link LivenessScheduler}, so it goes on through the shutdown grace until
+ * the last run is settled) and removes every trace of the worker on a clean exit.
+ * <p>
+ * Self-fencing: a worker that has tried and failed to renew its heartbeat for longer than
+ * the TTL is cut off from Redis, and other nodes reap its runs; it stops its local runs
+ * (reason {@code lost}) so nothing keeps generating, and paying its upstream, for runs
+ * nobody owns any more.
  */
 @Component
 class Heartbeat implements SmartLifecycle {
@@ -28,22 +36,33 @@ class Heartbeat implements SmartLifecycle {
 
 	private final Duration ttl;
 
-	private final TaskScheduler scheduler;
+	private final LivenessScheduler scheduler;
 
 	private final RunRevalidator revalidator;
 
 	private final WorkerReadiness readiness;
 
+	private final LocalTaskRegistry tasks;
+
 	private volatile boolean running;
+
+	/** When the latest renewal began (nanoTime); after the last success = not renewed. */
+	private volatile long attempted;
+
+	/** The runs were stopped for this cut-off already (logged once). */
+	private volatile boolean fenced;
 
 	private ScheduledFuture<?> beating;
 
-	Heartbeat(WorkerLiveness liveness, TaskScheduler scheduler, RunRevalidator revalidator, WorkerReadiness readiness,
-			WorkerProperties properties) {
+	private ScheduledFuture<?> fencing;
+
+	Heartbeat(WorkerLiveness liveness, LivenessScheduler scheduler, RunRevalidator revalidator,
+			WorkerReadiness readiness, LocalTaskRegistry tasks, WorkerProperties properties) {
 		this.readiness = readiness;
 		this.liveness = liveness;
 		this.revalidator = revalidator;
 		this.scheduler = scheduler;
+		this.tasks = tasks;
 		this.workerId = properties.id();
 		this.ttl = properties.heartbeatTtl();
 	}
@@ -53,7 +72,9 @@ class Heartbeat implements SmartLifecycle {
 		liveness.heartbeat(workerId, ttl);
 		readiness.beat();
 		running = true;
-		beating = scheduler.scheduleAtFixedRate(this::beat, ttl.dividedBy(3));
+		beating = scheduler.atFixedRate(this::beat, ttl.dividedBy(3));
+		// on the watchdog thread: every Redis-bound timer may be blocked when it matters
+		fencing = scheduler.watch(this::fenceIfCutOff, ttl.dividedBy(6));
 		log.info("worker {} alive", workerId);
 	}
 
@@ -62,6 +83,9 @@ class Heartbeat implements SmartLifecycle {
 		running = false;
 		if (beating != null) {
 			beating.cancel(false);
+		}
+		if (fencing != null) {
+			fencing.cancel(false);
 		}
 		try {
 			liveness.forget(workerId);
@@ -78,7 +102,7 @@ class Heartbeat implements SmartLifecycle {
 
 	/**
 	 * Announced before the stop listener and the consumer start; forgotten after they
-	 * stopped.
+	 * stopped and the graceful shutdown settled the last run.
 	 */
 	@Override
 	public int getPhase() {
@@ -89,9 +113,11 @@ class Heartbeat implements SmartLifecycle {
 		if (!running) {
 			return;
 		}
+		attempted = System.nanoTime();
 		try {
 			boolean continuous = liveness.heartbeat(workerId, ttl);
 			readiness.beat();
+			fenced = false;
 			if (!continuous) {
 				log.warn("worker {} was out of touch past its heartbeat TTL (or Redis lost its data); "
 						+ "re-checking its runs", workerId);
@@ -100,6 +126,30 @@ class Heartbeat implements SmartLifecycle {
 		}
 		catch (RuntimeException ex) {
 			log.warn("heartbeat of worker {} failed: {}", workerId, ex.toString());
+		}
+	}
+
+	/**
+	 * Stops the local runs once a renewal has been outstanding or failing for longer than
+	 * the TTL. Only a renewal tried and not achieved counts: a process that was merely
+	 * frozen (SIGSTOP, a long GC) renews on waking and re-checks its runs instead.
+	 */
+	void fenceIfCutOff() {
+		if (!running || tasks.size() == 0) {
+			return;
+		}
+		long lastBeat = readiness.lastBeat();
+		if (attempted - lastBeat <= 0 || readiness.sinceLastBeat().compareTo(ttl) <= 0) {
+			return;
+		}
+		List<RunningTask> local = tasks.list();
+		local.forEach(task -> task.requestStop("lost", null, null));
+		if (!fenced) {
+			fenced = true;
+			log.warn(
+					"worker {} has not renewed its heartbeat for {} (TTL {}): cut off from Redis, its runs are "
+							+ "reaped elsewhere; stopped {} local run(s)",
+					workerId, readiness.sinceLastBeat(), ttl, local.size());
 		}
 	}
 

@@ -40,6 +40,11 @@ public class WorkerReadiness {
 		return lastBeat != 0 && System.nanoTime() - lastBeat < heartbeatTtl.toNanos();
 	}
 
+	/** The last successful renewal (nanoTime), 0 before the first. */
+	long lastBeat() {
+		return lastBeat;
+	}
+
 	Duration sinceLastBeat() {
 		return lastBeat == 0 ? Duration.ZERO : Duration.ofNanos(System.nanoTime() - lastBeat);
 	}

@@ -8,6 +8,7 @@ import io.stopline.registry.Channels;
 import io.stopline.registry.Keys;
 import io.stopline.registry.StopRequests;
 import io.stopline.worker.WorkerProperties;
+import io.stopline.worker.liveness.LivenessScheduler;
 import io.stopline.worker.liveness.WorkerReadiness;
 import io.stopline.worker.task.RunMetrics;
 import org.redisson.api.RTopic;
@@ -17,7 +18,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import org.springframework.context.SmartLifecycle;
-import org.springframework.scheduling.TaskScheduler;
 import org.springframework.stereotype.Component;
 
 /**
@@ -40,7 +40,7 @@ class StopListener implements SmartLifecycle {
 
 	private final String workerId;
 
-	private final TaskScheduler scheduler;
+	private final LivenessScheduler scheduler;
 
 	private final Duration reconcileInterval;
 
@@ -53,7 +53,7 @@ class StopListener implements SmartLifecycle {
 	private ScheduledFuture<?> ticking;
 
 	StopListener(RedissonClient redisson, StopHandler handler, StopRequests stopRequests, ExecutorService runExecutor,
-			TaskScheduler scheduler, WorkerReadiness readiness, RunMetrics metrics, WorkerProperties properties) {
+			LivenessScheduler scheduler, WorkerReadiness readiness, RunMetrics metrics, WorkerProperties properties) {
 		this.readiness = readiness;
 		this.metrics = metrics;
 		this.scheduler = scheduler;
@@ -85,7 +85,8 @@ class StopListener implements SmartLifecycle {
 		// behind Redis I/O.
 		topic.addListener(String.class, (channel, raw) -> handler.handleFast(raw, executor));
 		running = true;
-		ticking = scheduler.scheduleWithFixedDelay(this::reconcile, reconcileInterval);
+		// the worker's own timer: it keeps reconciling through the shutdown grace
+		ticking = scheduler.withFixedDelay(this::reconcile, reconcileInterval);
 	}
 
 	@Override

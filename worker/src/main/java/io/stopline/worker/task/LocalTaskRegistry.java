@@ -64,6 +64,14 @@ public class LocalTaskRegistry {
 		return tasks.size();
 	}
 
+	/**
+	 * The tasks still generating: neither stopping nor ending (those may stay registered
+	 * a while longer, recording their outcome).
+	 */
+	public int generating() {
+		return (int) tasks.values().stream().filter(RunningTask::isRunning).count();
+	}
+
 	private record Key(String userId, String conversationId) {
 
 		static Key of(RunningTask task) {

@@ -44,6 +44,8 @@ public class TaskRunner {
 
 	private static final Duration PERSIST_BOUND = Duration.ofSeconds(30);
 
+	private static final Duration STALE_YIELD_BOUND = Duration.ofSeconds(5);
+
 	private final ConversationRegistry registry;
 
 	private final StopRequests stopRequests;
@@ -121,9 +123,7 @@ public class TaskRunner {
 
 	private void run(StartRun job, Runnable onTaken) {
 		RunningTask task = new RunningTask(job);
-		if (!tasks.register(task)) {
-			log.warn("conversation {} already runs here; run {} skipped", job.conversationId(), job.runId());
-			onTaken.run();
+		if (!tasks.register(task) && !registerInPlaceOfStale(task, onTaken)) {
 			return;
 		}
 		try {
@@ -143,6 +143,39 @@ public class TaskRunner {
 			// the exceptional ones
 			tasks.unregister(task);
 		}
+	}
+
+	/**
+	 * The conversation already has a task here. The same run (its job delivered twice):
+	 * skipped, the job acknowledged. Another run: the local one is stale, since Redis
+	 * reserves a new run only once the old one's record is gone (reaped while this worker
+	 * was frozen or cut off, or lost with Redis's data), so it is stopped ({@code lost})
+	 * and the new run takes its place as soon as it is only recording its outcome. Should
+	 * that not happen within {@link #STALE_YIELD_BOUND}, the job is left unacknowledged
+	 * and taken again after {@code orphaned-job-idle}: never dropped with its request
+	 * left hanging.
+	 */
+	private boolean registerInPlaceOfStale(RunningTask task, Runnable onTaken) {
+		Optional<RunningTask> existing = tasks.find(task.userId(), task.conversationId());
+		if (existing.isPresent() && existing.get().runId().equals(task.runId())) {
+			log.warn("run {} of conversation {} already runs here; duplicate job skipped", task.runId(),
+					task.conversationId());
+			onTaken.run();
+			return false;
+		}
+		existing.ifPresent(stale -> stale.requestStop("lost", null, null));
+		long deadline = System.nanoTime() + STALE_YIELD_BOUND.toNanos();
+		while (System.nanoTime() < deadline) {
+			if (tasks.register(task)) {
+				log.warn("run {} of conversation {} replaced a stale run of this worker", task.runId(),
+						task.conversationId());
+				return true;
+			}
+			LockSupport.parkNanos(20_000_000);
+		}
+		log.warn("conversation {} still has a stale run here; run {} is left queued for another try",
+				task.conversationId(), task.runId());
+		return false;
 	}
 
 	private void execute(RunningTask task, RunRecord record) {
@@ -224,9 +257,7 @@ public class TaskRunner {
 		ConversationRegistry.Announcement announcement = events.announcement(task.userId(), announced, event,
 				messagesAdded(task, outcome));
 		List<String> settled = task.recordedStops();
-		if (!persist(record, outcome, announcement, settled)) {
-			announced.clear();
-		}
+		Recorded recorded = persist(record, outcome, announcement, settled);
 		RunningTask.StopWaiters waiters = task.markStopped(event);
 		tasks.unregister(task);
 		Instant unregistered = Instant.now();
@@ -237,13 +268,16 @@ public class TaskRunner {
 		if (requestedAt != null && cancelledAt != null) {
 			metrics.propagation(requestedAt, cancelledAt, unregistered);
 		}
-		if (announced.isEmpty()) {
+		// a finish that did not end the run announces nothing: the run was ended by
+		// someone else (who told its client), or its record is left for the ownership
+		// check to settle and announce
+		if (recorded == Recorded.ENDED && announcement == null) {
 			List<String> notify = new ArrayList<>(waiters.replyTo());
 			notify.add(0, task.job().replyTo());
 			events.publish(task.userId(), notify, event);
 			announceMessages(task, outcome);
 		}
-		else {
+		else if (recorded == Recorded.ENDED) {
 			List<String> late = waiters.replyTo().stream().filter(gateway -> !announced.contains(gateway)).toList();
 			if (!late.isEmpty()) {
 				events.publish(task.userId(), late, event, false);
@@ -252,7 +286,7 @@ public class TaskRunner {
 		clearLate(waiters.rawStops(), settled);
 		log.info("run {} of conversation {} stopped ({}) after {} tokens", task.runId(), task.conversationId(), reason,
 				sent.tokens());
-		if (SYSTEM_REASONS.contains(reason)) {
+		if (SYSTEM_REASONS.contains(reason) && recorded != Recorded.FENCED) {
 			// stops the worker decided itself are audited here; gateways audit the ones
 			// users ask for
 			audit.record(new StopAudit.Entry("system", task.userId(), task.conversationId(), task.runId(), reason,
@@ -268,13 +302,15 @@ public class TaskRunner {
 		Instant now = Instant.now();
 		RunOutcome outcome = RunOutcome.complete(task.content(), now);
 		List<String> settled = task.recordedStops();
-		persist(record, outcome, null, settled);
+		Recorded recorded = persist(record, outcome, null, settled);
 		clearLate(task.markDone(), settled);
 		tasks.unregister(task);
 		metrics.ended("completed", null);
-		events.publish(task.userId(), task.job().replyTo(),
-				new RunEvent.RunCompleted(task.runId(), task.conversationId(), task.content(), task.tokens(), now));
-		announceMessages(task, outcome);
+		if (recorded == Recorded.ENDED) {
+			events.publish(task.userId(), task.job().replyTo(),
+					new RunEvent.RunCompleted(task.runId(), task.conversationId(), task.content(), task.tokens(), now));
+			announceMessages(task, outcome);
+		}
 	}
 
 	private void finishFailed(RunningTask task, RunRecord record, RuntimeException failure) {
@@ -288,13 +324,15 @@ public class TaskRunner {
 		String error = failure instanceof ModelFailure model ? model.getMessage() : "The model failed to answer.";
 		RunOutcome outcome = RunOutcome.failed(task.content(), error, now);
 		List<String> settled = task.recordedStops();
-		persist(record, outcome, null, settled);
+		Recorded recorded = persist(record, outcome, null, settled);
 		clearLate(task.markDone(), settled);
 		tasks.unregister(task);
 		metrics.ended("failed", null);
-		events.publish(task.userId(), task.job().replyTo(),
-				new RunEvent.RunFailed(task.runId(), task.conversationId(), error, task.content(), now));
-		announceMessages(task, outcome);
+		if (recorded == Recorded.ENDED) {
+			events.publish(task.userId(), task.job().replyTo(),
+					new RunEvent.RunFailed(task.runId(), task.conversationId(), error, task.content(), now));
+			announceMessages(task, outcome);
+		}
 	}
 
 	/**
@@ -326,26 +364,51 @@ public class TaskRunner {
 		return added;
 	}
 
+	/** What became of a run's outcome. */
+	enum Recorded {
+
+		/** this finish ended the run: its outcome is in the history, announce it */
+		ENDED,
+		/**
+		 * the record was no longer this run's (reaped, replaced): someone else ended it
+		 */
+		FENCED,
+		/** Redis stayed unreachable: the record is left to the ownership check */
+		UNKNOWN
+
+	}
+
 	/**
-	 * Records the outcome (and publishes {@code announcement} with it, when given, and
-	 * removes the {@code settled} stop requests), retrying while Redis is unreachable (a
-	 * restart, a failover) so the outcome is not lost and the record not left behind.
-	 * Bounded: after that the reaper or the gateway's watchdog takes over. True when the
-	 * announcement went out.
+	 * Records the outcome (and publishes {@code announcement} with it, when given and
+	 * only if this finish ends the run, and removes the {@code settled} stop requests),
+	 * retrying while Redis is unreachable (a restart, a failover) so the outcome is not
+	 * lost and the record not left behind. Bounded: after that the ownership check takes
+	 * over. A finish fenced out because Redis lost the record (a restart without
+	 * persistence before the heartbeat re-registered it) restores the run and finishes
+	 * once more; one fenced out because the run was ended elsewhere announces nothing.
 	 */
-	private boolean persist(RunRecord record, RunOutcome outcome,
+	private Recorded persist(RunRecord record, RunOutcome outcome,
 			ConversationRegistry.@Nullable Announcement announcement, List<String> settled) {
 		long deadline = System.nanoTime() + PERSIST_BOUND.toNanos();
 		long backoffMillis = 50;
+		boolean restored = false;
 		while (true) {
 			try {
-				registry.finish(record, outcome, announcement, settled);
-				return announcement != null;
+				if (registry.finish(record, outcome, announcement, settled)) {
+					return Recorded.ENDED;
+				}
+				ConversationRegistry.Restore restore = restored ? null : registry.restore(record);
+				if (restore != ConversationRegistry.Restore.RESTORED
+						&& restore != ConversationRegistry.Restore.PRESENT) {
+					log.info("the outcome of run {} was not recorded: the run was ended elsewhere", record.runId());
+					return Recorded.FENCED;
+				}
+				restored = true;
 			}
 			catch (RuntimeException ex) {
 				if (System.nanoTime() > deadline) {
 					log.error("could not record the outcome of run {}: {}", record.runId(), ex.toString());
-					return false;
+					return Recorded.UNKNOWN;
 				}
 				log.warn("recording the outcome of run {} failed ({}); retrying", record.runId(), ex.toString());
 				LockSupport.parkNanos(backoffMillis * 1_000_000);

@@ -1,0 +1,438 @@
+package io.stopline.bench;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+import tools.jackson.databind.SerializationFeature;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * {@code ./stopline bench stream}: K chats streaming to attached SSE clients (a share
+ * also watched by a WebSocket), 1 gateway + 2 workers, the simulated model at
+ * {@code speed} tokens/s. For each K of the sweep, while the chats stream: tokens
+ * delivered per second, CPU per delivered token by process, emit-to-client latency, stop
+ * latency, chat start overhead and errors; beside it, in the same run, the floor relay
+ * ({@link FloorRelay}) streaming the same K at the same speed. Then a burst of send/stop
+ * pairs.
+ *
+ * <p>
+ * System properties: {@code stopline.bench.stream.ks} (e.g. {@code 25,50,100}),
+ * {@code .speed} (tokens/s, 50), {@code .burst} (tokens per delivery, 1),
+ * {@code .seconds} (measured window per step, 8), {@code .watched} (share with a
+ * WebSocket, 0.2), {@code .stops} (stops per second while streaming, 5), {@code .pairs}
+ * (the burst, 500).
+ */
+final class StreamBenchmark {
+
+	private static final JsonMapper JSON = JsonMapper.builder().enable(SerializationFeature.INDENT_OUTPUT).build();
+
+	private final String profile;
+
+	private final List<Integer> ks;
+
+	private final int speed;
+
+	private final int burst;
+
+	private final int seconds;
+
+	private final double watchedShare;
+
+	private final int stopsPerSecond;
+
+	private final int pairs;
+
+	private final Path gatewayJar;
+
+	private final Path workerJar;
+
+	private final Random random = new Random(42);
+
+	private final Map<String, Object> results = new LinkedHashMap<>();
+
+	private final List<String> table = new ArrayList<>();
+
+	StreamBenchmark(String profile, Path gatewayJar, Path workerJar) {
+		this.profile = profile;
+		boolean smoke = profile.equals("stream-smoke");
+		this.ks = parse(System.getProperty("stopline.bench.stream.ks", smoke ? "10,20" : "25,50,100,200,400,800"));
+		this.speed = Integer.getInteger("stopline.bench.stream.speed", 50);
+		this.burst = Integer.getInteger("stopline.bench.stream.burst", 1);
+		this.seconds = Integer.getInteger("stopline.bench.stream.seconds", smoke ? 2 : 8);
+		this.watchedShare = Double.parseDouble(System.getProperty("stopline.bench.stream.watched", "0.2"));
+		this.stopsPerSecond = Integer.getInteger("stopline.bench.stream.stops", 5);
+		this.pairs = Integer.getInteger("stopline.bench.stream.pairs", smoke ? 40 : 500);
+		this.gatewayJar = gatewayJar;
+		this.workerJar = workerJar;
+	}
+
+	private static List<Integer> parse(String list) {
+		return java.util.Arrays.stream(list.split(",")).map(String::trim).map(Integer::parseInt).toList();
+	}
+
+	Map<String, Object> run(Path out) throws Exception {
+		results.put("profile", profile);
+		results.put("started_at", Instant.now().toString());
+		results.put("speed_tokens_per_s", speed);
+		results.put("burst", burst);
+		results.put("watched_share", watchedShare);
+		Map<String, String> worker = Map.of("stopline.model.simulated.token-delay", Math.max(1, 1000 / speed) + "ms",
+				"stopline.model.simulated.burst", Integer.toString(burst), "stopline.model.simulated.clock-tokens",
+				"true", "stopline.worker.max-concurrent-runs", "5000", "stopline.worker.shutdown-grace", "0s");
+		int maxK = ks.stream().mapToInt(Integer::intValue).max().orElse(10);
+		try (BenchCluster cluster = new BenchCluster(gatewayJar, workerJar, worker);
+				StreamClients clients = new StreamClients(maxK * 2 + pairs + 64);
+				FloorRelay floor = new FloorRelay(cluster.redisUrl())) {
+			cluster.startGateway();
+			cluster.startWorkers(2);
+			results.put("warm_up", warmUp(cluster, clients));
+			List<Map<String, Object>> steps = new ArrayList<>();
+			for (int k : ks) {
+				Map<String, Object> step = step(cluster, clients, k);
+				step.put("floor_relay", floorStep(floor, clients, k));
+				double ours = ((Number) step.get("cpu_us_per_token_gateway_plus_workers")).doubleValue();
+				double theirs = ((Number) ((Map<?, ?>) step.get("floor_relay")).get("cpu_us_per_token")).doubleValue();
+				step.put("ratio_to_floor", Latencies.round(ours / theirs));
+				steps.add(step);
+				table.add(String.format(
+						"K=%-4d %8.0f tok/s (%.0f%% of offered)  cpu/token gw+workers %7.1f us  floor %5.1f us  x%5.1f  delivery p50/p99 %6.1f/%7.1f ms  stop p50/p99/max %6.1f/%7.1f/%7.1f ms  start+ p50 %6.1f ms  errors %s",
+						k, num(step.get("tokens_per_s")), num(step.get("delivered_share_pct")), ours, theirs,
+						num(step.get("ratio_to_floor")), num(at(step, "delivery", "p50_ms")),
+						num(at(step, "delivery", "p99_ms")), num(at(step, "stop", "p50_ms")),
+						num(at(step, "stop", "p99_ms")), num(at(step, "stop", "max_ms")),
+						num(at(step, "start_overhead", "p50_ms")), step.get("errors")));
+				if (Boolean.TRUE.equals(step.get("saturated"))) {
+					results.put("saturated_at_k", k);
+					break;
+				}
+			}
+			results.put("steps", steps);
+			results.put("send_stop_burst", burst(cluster, clients));
+			results.put("chat_start_rates", startRates(cluster, clients));
+			report(out);
+		}
+		return results;
+	}
+
+	private void report(Path out) throws java.io.IOException {
+		Files.createDirectories(out.getParent());
+		JSON.writeValue(out.toFile(), results);
+		System.out.println(
+				"Stopline streaming benchmark (" + profile + ", " + speed + " tokens/s per chat, burst " + burst + ")");
+		table.forEach(System.out::println);
+		System.out.println("send/stop burst: " + results.get("send_stop_burst"));
+		System.out.println("chat starts (open loop, one-token chats): " + results.get("chat_start_rates"));
+		System.out.println("JSON: " + out.toAbsolutePath());
+	}
+
+	private static double num(Object value) {
+		return value instanceof Number number ? number.doubleValue() : Double.NaN;
+	}
+
+	private static Object at(Map<String, Object> step, String key, String field) {
+		return ((Map<?, ?>) step.get(key)).get(field);
+	}
+
+	/**
+	 * Streams chats until the nodes' JIT compilers fall quiet (under 5 % of a core over
+	 * two seconds, at least 15 s, at most {@code stopline.bench.stream.warm-up} seconds),
+	 * so the measured steps see compiled code, not compilation.
+	 */
+	private Map<String, Object> warmUp(BenchCluster cluster, StreamClients clients) {
+		int k = Math.max(ks.get(0), Math.min(100, ks.get(ks.size() - 1)));
+		long budget = TimeUnit.SECONDS
+			.toNanos(Integer.getInteger("stopline.bench.stream.warm-up", profile.equals("stream-smoke") ? 5 : 90));
+		long began = System.nanoTime();
+		List<Chat> chats = new ArrayList<>();
+		int i = 0;
+		double compilerShare = 1;
+		long lastCompiler = CpuTime.compilers(cluster.nodePids().values());
+		long lastAt = System.nanoTime();
+		while (System.nanoTime() - began < budget) {
+			// chats of a few seconds, renewed, so starts, stops and ends are compiled too
+			while (chats.size() < k) {
+				chats.add(startChat(cluster, clients, i++, speed * 3, i % 5 == 0));
+			}
+			chats.removeIf(chat -> chat.stream().ended.isDone());
+			if (i % 7 == 0 && !chats.isEmpty()) {
+				Chat victim = chats.remove(0);
+				cluster.stopAsync(victim.user(), victim.conversation());
+			}
+			BenchCluster.sleep(Duration.ofMillis(200));
+			long now = System.nanoTime();
+			if (now - lastAt >= TimeUnit.SECONDS.toNanos(2)) {
+				long compiler = CpuTime.compilers(cluster.nodePids().values());
+				compilerShare = (compiler - lastCompiler) / (double) (now - lastAt);
+				lastCompiler = compiler;
+				lastAt = now;
+				if (compilerShare < 0.05
+						&& now - began > TimeUnit.SECONDS.toNanos(profile.equals("stream-smoke") ? 2 : 15)) {
+					break;
+				}
+			}
+		}
+		chats.forEach(chat -> cluster.stopAsync(chat.user(), chat.conversation()));
+		chats.forEach(chat -> chat.stream().ended.orTimeout(30, TimeUnit.SECONDS).exceptionally(ex -> -1).join());
+		Map<String, Object> warm = new LinkedHashMap<>();
+		warm.put("seconds", Latencies.round((System.nanoTime() - began) / 1e9));
+		warm.put("last_compiler_share_of_a_core", Latencies.round(compilerShare));
+		return warm;
+	}
+
+	private String chat(String conversation, int maxTokens) {
+		return "{\"model\":\"bench\",\"stream\":true,\"max_tokens\":" + maxTokens + ",\"conversation_id\":\""
+				+ conversation + "\",\"messages\":[{\"role\":\"user\",\"content\":\"go\"}]}";
+	}
+
+	private record Chat(String user, String conversation, StreamClients.Stream stream) {
+	}
+
+	private Chat startChat(BenchCluster cluster, StreamClients clients, int i, int maxTokens, boolean watched) {
+		String user = "stream-u" + (i % 50);
+		String conversation = "s-" + UUID.randomUUID().toString().substring(0, 12);
+		if (watched) {
+			clients.watch(cluster.gatewayUrl().replace("http", "ws") + "/v1/conversation/" + conversation + "/stream",
+					cluster.token(user));
+		}
+		return new Chat(user, conversation, clients.open(cluster.gatewayUrl() + "/v1/chat/completions",
+				cluster.token(user), chat(conversation, maxTokens)));
+	}
+
+	private Map<String, Object> step(BenchCluster cluster, StreamClients clients, int k) throws Exception {
+		int maxTokens = speed * (seconds + 60);
+		Map<String, Chat> chats = new ConcurrentHashMap<>();
+		Latencies starts = new Latencies();
+		long modelFirstTokenNanos = TimeUnit.MILLISECONDS.toNanos((long) Math.max(1, 1000 / speed) * burst);
+		clients.errors.clear();
+		for (int i = 0; i < k; i++) {
+			Chat chat = startChat(cluster, clients, i, maxTokens, random.nextDouble() < watchedShare);
+			chats.put(chat.conversation(), chat);
+			if (i % 100 == 99) {
+				BenchCluster.sleep(Duration.ofMillis(100));
+			}
+		}
+		for (Chat chat : chats.values()) {
+			chat.stream().firstToken.orTimeout(60, TimeUnit.SECONDS).exceptionally(ex -> 0L).join();
+		}
+		BenchCluster.sleep(Duration.ofSeconds(2));
+		// measured window: tokens, CPU, delivery latency; stops (each replaced by a new
+		// chat) spread over it
+		Latencies stops = new Latencies();
+		Map<Integer, AtomicLong> stopStatuses = new ConcurrentHashMap<>();
+		clients.delivery = new Latencies();
+		clients.tokens.set(0);
+		clients.watcherTokens.set(0);
+		clients.recording = true;
+		AutoCloseable profiling = Profiler.around("stream-k" + k, cluster.nodePids());
+		Map<String, Long> cpuBefore = CpuTime.sample(cluster.pids());
+		long began = System.nanoTime();
+		long end = began + TimeUnit.SECONDS.toNanos(seconds);
+		long interval = TimeUnit.SECONDS.toNanos(1) / Math.max(1, stopsPerSecond);
+		List<CompletableFuture<?>> pending = new ArrayList<>();
+		int replacement = k;
+		for (long next = began; next < end; next += interval) {
+			long wait = next - System.nanoTime();
+			if (wait > 0) {
+				TimeUnit.NANOSECONDS.sleep(wait);
+			}
+			Chat victim = chats.values()
+				.stream()
+				.skip(random.nextInt(Math.max(1, chats.size())))
+				.findFirst()
+				.orElse(null);
+			if (victim == null) {
+				continue;
+			}
+			chats.remove(victim.conversation());
+			long sent = System.nanoTime();
+			pending.add(cluster.stopAsync(victim.user(), victim.conversation()).thenAccept(status -> {
+				stops.add(System.nanoTime() - sent);
+				stopStatuses.computeIfAbsent(status, s -> new AtomicLong()).incrementAndGet();
+			}));
+			Chat fresh = startChat(cluster, clients, replacement++, maxTokens, random.nextDouble() < watchedShare);
+			chats.put(fresh.conversation(), fresh);
+			pending.add(fresh.stream().firstToken
+				.thenAccept(first -> starts.add(Math.max(0, first - fresh.stream().sentNanos - modelFirstTokenNanos))));
+		}
+		long remaining = end - System.nanoTime();
+		if (remaining > 0) {
+			TimeUnit.NANOSECONDS.sleep(remaining);
+		}
+		double elapsed = (System.nanoTime() - began) / 1e9;
+		Map<String, Long> cpu = CpuTime.delta(cpuBefore, CpuTime.sample(cluster.pids()));
+		profiling.close();
+		clients.recording = false;
+		long delivered = clients.tokens.get();
+		long watcherDeliveries = clients.watcherTokens.get();
+		CompletableFuture.allOf(pending.toArray(CompletableFuture[]::new))
+			.orTimeout(30, TimeUnit.SECONDS)
+			.exceptionally(ex -> null)
+			.join();
+
+		Map<String, Object> step = new LinkedHashMap<>();
+		step.put("k", k);
+		double tokensPerSecond = delivered / elapsed;
+		step.put("tokens_per_s", Math.round(tokensPerSecond));
+		step.put("offered_tokens_per_s", (long) k * speed);
+		double share = 100.0 * tokensPerSecond / ((double) k * speed);
+		step.put("delivered_share_pct", Math.round(share));
+		step.put("websocket_token_messages_per_s", Math.round(watcherDeliveries / elapsed));
+		Map<String, Object> perToken = new LinkedHashMap<>();
+		cpu.forEach((role, nanos) -> perToken.put(role, Latencies.round(nanos / 1000.0 / Math.max(1, delivered))));
+		step.put("cpu_us_per_token", perToken);
+		step.put("cpu_us_per_token_gateway_plus_workers",
+				Latencies.round((cpu.get("gateway") + cpu.get("workers")) / 1000.0 / Math.max(1, delivered)));
+		step.put("cpu_cores_busy",
+				Latencies.round(cpu.values().stream().mapToLong(Long::longValue).sum() / 1e9 / elapsed));
+		step.put("delivery", clients.delivery.summary());
+		step.put("stop", stops.summary());
+		step.put("stop_statuses", stopStatuses);
+		step.put("start_overhead", starts.summary());
+		Map<Integer, Long> errors = new LinkedHashMap<>();
+		clients.errors.forEach((status, count) -> errors.put(status, count.get()));
+		stopStatuses.forEach((status, count) -> {
+			if (status >= 500 || status < 0) {
+				errors.merge(status, count.get(), Long::sum);
+			}
+		});
+		step.put("errors", errors);
+		// the simulated model's sleeps drift a little below the nominal speed: 80 %, not
+		// 100 %
+		step.put("saturated", share < 80 || clients.delivery.ms(0.99) > 1000);
+		// end every chat of the step and wait for the streams to close
+		chats.values().forEach(chat -> cluster.stopAsync(chat.user(), chat.conversation()));
+		for (Chat chat : chats.values()) {
+			chat.stream().ended.orTimeout(30, TimeUnit.SECONDS).exceptionally(ex -> -1).join();
+		}
+		return step;
+	}
+
+	/** The floor relay at the same K and speed, for the same window. */
+	private Map<String, Object> floorStep(FloorRelay floor, StreamClients clients, int k) {
+		List<StreamClients.Stream> streams = new ArrayList<>();
+		for (int i = 0; i < k; i++) {
+			streams.add(clients.open(floor.url("s" + i), null, null));
+		}
+		BenchCluster.sleep(Duration.ofMillis(500));
+		floor.streams(k, TimeUnit.SECONDS.toNanos(1) / speed);
+		BenchCluster.sleep(Duration.ofSeconds(2));
+		clients.delivery = new Latencies();
+		clients.tokens.set(0);
+		clients.recording = true;
+		long cpuBefore = floor.cpuNanos();
+		long began = System.nanoTime();
+		BenchCluster.sleep(Duration.ofSeconds(seconds));
+		double elapsed = (System.nanoTime() - began) / 1e9;
+		long cpu = floor.cpuNanos() - cpuBefore;
+		clients.recording = false;
+		long delivered = clients.tokens.get();
+		floor.reset();
+		streams.forEach(stream -> stream.ended.orTimeout(10, TimeUnit.SECONDS).exceptionally(ex -> -1).join());
+		Map<String, Object> result = new LinkedHashMap<>();
+		result.put("tokens_per_s", Math.round(delivered / elapsed));
+		result.put("cpu_us_per_token", Latencies.round(cpu / 1000.0 / Math.max(1, delivered)));
+		result.put("delivery", clients.delivery.summary());
+		return result;
+	}
+
+	/**
+	 * Chat starts at fixed offered rates (open loop), each a one-token streaming chat:
+	 * achieved starts per second and request-to-first-token latency.
+	 */
+	private List<Map<String, Object>> startRates(BenchCluster cluster, StreamClients clients) {
+		List<Map<String, Object>> steps = new ArrayList<>();
+		for (int rate : parse(System.getProperty("stopline.bench.stream.start-rates",
+				profile.equals("stream-smoke") ? "50" : "250,500,1000,2000"))) {
+			Latencies firstToken = new Latencies();
+			Map<Integer, AtomicLong> statuses = new ConcurrentHashMap<>();
+			List<CompletableFuture<?>> pending = new ArrayList<>();
+			int count = rate * 2;
+			long interval = TimeUnit.SECONDS.toNanos(1) / rate;
+			long began = System.nanoTime();
+			for (int i = 0; i < count; i++) {
+				long wait = began + i * interval - System.nanoTime();
+				if (wait > 0) {
+					java.util.concurrent.locks.LockSupport.parkNanos(wait);
+				}
+				String user = "start-u" + (i % 50);
+				StreamClients.Stream stream = clients.open(cluster.gatewayUrl() + "/v1/chat/completions",
+						cluster.token(user), chat("st-" + UUID.randomUUID().toString().substring(0, 12), 1));
+				pending.add(stream.firstToken.thenAccept(first -> firstToken.add(first - stream.sentNanos)));
+				pending.add(stream.ended
+					.thenAccept(status -> statuses.computeIfAbsent(status, s -> new AtomicLong()).incrementAndGet()));
+			}
+			CompletableFuture.allOf(pending.toArray(CompletableFuture[]::new))
+				.orTimeout(60, TimeUnit.SECONDS)
+				.exceptionally(ex -> null)
+				.join();
+			double seconds = (System.nanoTime() - began) / 1e9;
+			Map<String, Object> step = new LinkedHashMap<>();
+			step.put("offered_per_s", rate);
+			step.put("achieved_per_s", Math.round(firstToken.size() / seconds));
+			step.put("request_to_first_token", firstToken.summary());
+			step.put("statuses", statuses);
+			steps.add(step);
+		}
+		return steps;
+	}
+
+	/**
+	 * {@code pairs} sends at once, each stopped 0-200 ms after it was sent: statuses and
+	 * stop latency.
+	 */
+	private Map<String, Object> burst(BenchCluster cluster, StreamClients clients) {
+		Latencies stops = new Latencies();
+		Map<Integer, AtomicLong> sendStatuses = new ConcurrentHashMap<>();
+		Map<Integer, AtomicLong> stopStatuses = new ConcurrentHashMap<>();
+		List<CompletableFuture<?>> pending = new ArrayList<>();
+		List<Chat> chats = new ArrayList<>();
+		for (int i = 0; i < pairs; i++) {
+			chats.add(startChat(cluster, clients, i, speed * 30, false));
+		}
+		java.util.concurrent.ScheduledExecutorService timer = java.util.concurrent.Executors
+			.newSingleThreadScheduledExecutor();
+		try {
+			for (Chat chat : chats) {
+				CompletableFuture<Void> done = new CompletableFuture<>();
+				timer.schedule(() -> {
+					long sent = System.nanoTime();
+					cluster.stopAsync(chat.user(), chat.conversation()).whenComplete((status, error) -> {
+						stops.add(System.nanoTime() - sent);
+						stopStatuses.computeIfAbsent(status == null ? -1 : status, s -> new AtomicLong())
+							.incrementAndGet();
+						done.complete(null);
+					});
+				}, random.nextInt(200), TimeUnit.MILLISECONDS);
+				pending.add(done);
+				pending.add(chat.stream().ended.thenAccept(
+						status -> sendStatuses.computeIfAbsent(status, s -> new AtomicLong()).incrementAndGet()));
+			}
+			CompletableFuture.allOf(pending.toArray(CompletableFuture[]::new))
+				.orTimeout(120, TimeUnit.SECONDS)
+				.exceptionally(ex -> null)
+				.join();
+		}
+		finally {
+			timer.shutdownNow();
+		}
+		Map<String, Object> result = new LinkedHashMap<>();
+		result.put("pairs", pairs);
+		result.put("send_statuses", sendStatuses);
+		result.put("stop_statuses", stopStatuses);
+		result.put("stop", stops.summary());
+		return result;
+	}
+
+}

@@ -1,0 +1,221 @@
+package io.stopline.it;
+
+import java.net.URI;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+import io.stopline.it.Api.ChatStream;
+import io.stopline.registry.ConversationRegistry;
+import io.stopline.registry.HistoryMessage;
+import io.stopline.registry.Keys;
+import io.stopline.registry.RedisConversationRegistry;
+import io.stopline.registry.RunOutcome;
+import io.stopline.registry.RunRecord;
+import io.stopline.testing.TestRedis;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.redisson.api.RTopic;
+import org.redisson.client.codec.StringCodec;
+import tools.jackson.databind.JsonNode;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * A live worker and Redis disagree about what the worker holds, as a claim whose reply
+ * timed out, a lost write or a partition leaves them; the worker heals it within a bound:
+ * its ownership check, its self-fence, and a new run's job meeting a stale local run.
+ */
+class OwnershipSelfCheckIntegrationTests {
+
+	private static final int LONG_RUN = 5000;
+
+	private static final Duration BOUND = Duration.ofSeconds(20);
+
+	private static final Map<String, String> QUICK_CHECK = Map.of("stopline.worker.ownership-check-interval", "500ms");
+
+	private static TestRedis redis;
+
+	private static RedisInspector inspector;
+
+	private static ConversationRegistry registry;
+
+	private Cluster cluster;
+
+	@BeforeAll
+	static void start() {
+		redis = TestRedis.dedicatedProcess();
+		inspector = new RedisInspector(redis);
+		registry = new RedisConversationRegistry(inspector.template());
+	}
+
+	@AfterAll
+	static void stop() {
+		if (inspector != null) {
+			inspector.close();
+		}
+		if (redis != null) {
+			redis.close();
+		}
+	}
+
+	@AfterEach
+	void cleanUp() {
+		if (cluster != null) {
+			cluster.close();
+		}
+		inspector.assertNoLeaks();
+	}
+
+	@Test
+	void aRunRecordedOnALiveWorkerThatDoesNotExecuteItIsFinishedAndTheConversationTakesNewMessages() throws Exception {
+		cluster = Cluster.start(redis, 1, 1, QUICK_CHECK);
+		Api alice = cluster.api(0, "alice-" + UUID.randomUUID());
+		// the claim ran in Redis, its reply never reached the worker: a record and an
+		// index entry naming a live worker that has no such task
+		RunRecord queued = RunRecord.queued("run-" + UUID.randomUUID(), alice.userId(), "c-lost", "assistant",
+				"gw-gone", Instant.now());
+		registry.reserve(queued, HistoryMessage.user("hello", queued.runId(), Instant.now()));
+		registry.claim(queued, cluster.workerId(0), Instant.now()).orElseThrow();
+		long planted = System.nanoTime();
+
+		await().atMost(BOUND).until(() -> alice.active().json().get("active_conversations").isEmpty());
+		long healedMillis = (System.nanoTime() - planted) / 1_000_000;
+		System.out.printf("[ownership] a record naming a live worker without the task was finished after %d ms "
+				+ "(check every 500 ms, two sightings)%n", healedMillis);
+
+		assertThat(lastAssistant(alice, "c-lost").get("status").asString()).isEqualTo("interrupted");
+		List<String> next = alice.chatStream("c-lost", 5).drain(BOUND);
+		assertThat(next).as("a new message is accepted and answered")
+			.anyMatch(e -> e.contains("\"finish_reason\":\"stop\""));
+	}
+
+	@Test
+	void aLocalRunWhoseRecordNamesAnotherRunStopsGeneratingAndAnnouncesNothing() throws Exception {
+		cluster = Cluster.start(redis, 1, 1, QUICK_CHECK);
+		Api alice = cluster.api(0, "alice-" + UUID.randomUUID());
+		alice.chatStream("c1", LONG_RUN);
+		awaitRunning(alice, "c1");
+		BlockingQueue<String> watched = new LinkedBlockingQueue<>();
+		RTopic channel = inspector.clients()
+			.redisson()
+			.getTopic(Keys.conversationEvents(alice.userId(), "c1"), StringCodec.INSTANCE);
+		int listener = channel.addListener(String.class, (name, event) -> watched.add(event));
+		String recordJson = (String) inspector.template().opsForHash().get(Keys.runs(alice.userId()), "c1");
+		String otherRun = "run-other-" + UUID.randomUUID();
+		String runId = Api.JSON.readTree(recordJson).get("run").asString();
+		inspector.template().opsForHash().put(Keys.runs(alice.userId()), "c1", recordJson.replace(runId, otherRun));
+		long replaced = System.nanoTime();
+
+		await().atMost(BOUND).until(() -> cluster.tasks(0).find(alice.userId(), "c1").isEmpty());
+		System.out.printf("[ownership] a local run whose record names another run stopped after %d ms%n",
+				(System.nanoTime() - replaced) / 1_000_000);
+		assertThat(cluster.tasks(0).generating()).isZero();
+		// its finish was fenced out: it announced nothing (no phantom message for
+		// watchers)
+		inspector.template().convertAndSend(Keys.conversationEvents(alice.userId(), "c1"), "marker");
+		List<String> heard = new ArrayList<>();
+		String event;
+		while (!"marker".equals(event = watched.poll(5, TimeUnit.SECONDS))) {
+			assertThat(event).as("the marker arrives").isNotNull();
+			heard.add(event);
+		}
+		channel.removeListener(listener);
+		assertThat(heard).noneMatch(e -> e.contains("\"run_stopped\"") || e.contains("\"message_added\""));
+		// the stranger's record is what the test planted: remove it
+		inspector.template().opsForHash().delete(Keys.runs(alice.userId()), "c1");
+	}
+
+	@Test
+	void aLocalRunRedisForgotIsRegisteredAgainAndCanBeStopped() throws Exception {
+		cluster = Cluster.start(redis, 1, 1, QUICK_CHECK);
+		Api alice = cluster.api(0, "alice-" + UUID.randomUUID());
+		ChatStream stream = alice.chatStream("c1", LONG_RUN);
+		awaitRunning(alice, "c1");
+		inspector.template().opsForHash().delete(Keys.runs(alice.userId()), "c1");
+		inspector.template().delete(Keys.workerRuns(cluster.workerId(0)));
+		long forgotten = System.nanoTime();
+
+		awaitRunning(alice, "c1");
+		System.out.printf("[ownership] a run Redis forgot was listed again after %d ms%n",
+				(System.nanoTime() - forgotten) / 1_000_000);
+		assertThat(alice.stop("c1").status()).isEqualTo(200);
+		assertThat(stream.drain(BOUND)).anyMatch(e -> e.contains("\"finish_reason\":\"cancelled\""));
+	}
+
+	@Test
+	void aJobForANewerRunReplacesAStaleLocalRunInsteadOfBeingDropped() throws Exception {
+		// no ownership check during the test: the job itself must meet the stale run
+		cluster = Cluster.start(redis, 1, 1, Map.of("stopline.worker.ownership-check-interval", "1h"));
+		Api alice = cluster.api(0, "alice-" + UUID.randomUUID());
+		alice.chatStream("c1", LONG_RUN);
+		awaitRunning(alice, "c1");
+		// reaped while its worker was frozen: the record is gone, the local task runs on
+		RunRecord record = registry.find(alice.userId(), "c1").orElseThrow();
+		assertThat(registry.finish(record, RunOutcome.interrupted(Instant.now()))).isTrue();
+
+		List<String> next = alice.chatStream("c1", 5).drain(BOUND);
+
+		assertThat(next).as("the newer run is answered").anyMatch(e -> e.contains("\"finish_reason\":\"stop\""));
+		assertThat(lastAssistant(alice, "c1").get("status").asString()).isEqualTo("complete");
+		await().atMost(BOUND).until(() -> cluster.tasks(0).size() == 0);
+	}
+
+	@Test
+	void aWorkerCutOffFromRedisPastItsTtlStopsItsRuns() throws Exception {
+		URI target = URI.create(redis.url());
+		try (CuttableTcpProxy proxy = new CuttableTcpProxy(target.getHost(), target.getPort())) {
+			cluster = Cluster.start(redis, 1, 0, Map.of());
+			cluster.addWorker("cut-" + UUID.randomUUID().toString().substring(0, 8),
+					Map.of("spring.data.redis.url", "redis://127.0.0.1:" + proxy.port(),
+							"stopline.worker.heartbeat-ttl", "3s", "stopline.worker.ownership-check-interval", "1h"));
+			Api alice = cluster.api(0, "alice-" + UUID.randomUUID());
+			alice.chatStream("c1", LONG_RUN);
+			alice.chatStream("c2", LONG_RUN);
+			awaitRunning(alice, "c1");
+			awaitRunning(alice, "c2");
+			assertThat(cluster.tasks(0).generating()).isEqualTo(2);
+
+			proxy.cut();
+			long cut = System.nanoTime();
+			await().atMost(BOUND).until(() -> cluster.tasks(0).generating() == 0);
+			long fencedMillis = (System.nanoTime() - cut) / 1_000_000;
+			System.out.printf("[self-fence] worker cut off from Redis (TTL 3 s): its runs stopped generating "
+					+ "%d ms after the cut%n", fencedMillis);
+			assertThat(fencedMillis).as("not before its heartbeat could have lapsed").isGreaterThan(1_500);
+			assertThat(fencedMillis).as("within the TTL plus a check").isLessThan(6_000);
+
+			proxy.restore();
+			await().atMost(Duration.ofSeconds(60))
+				.until(() -> alice.active().json().get("active_conversations").isEmpty()
+						&& cluster.tasks(0).size() == 0);
+		}
+	}
+
+	private static void awaitRunning(Api user, String id) {
+		await().atMost(BOUND).ignoreExceptions().untilAsserted(() -> {
+			JsonNode active = user.active().json().get("active_conversations");
+			assertThat(active.has(id) && active.get(id).get("state").asString().equals("running")).isTrue();
+		});
+	}
+
+	private static JsonNode lastAssistant(Api user, String id) {
+		JsonNode messages = user.history(id).json().get("messages");
+		for (int i = messages.size() - 1; i >= 0; i--) {
+			if (messages.get(i).get("role").asString().equals("assistant")) {
+				return messages.get(i);
+			}
+		}
+		throw new AssertionError("no assistant message in " + id);
+	}
+
+}

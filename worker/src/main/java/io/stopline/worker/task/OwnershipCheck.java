@@ -1,0 +1,191 @@
+package io.stopline.worker.task;
+
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ScheduledFuture;
+
+import io.stopline.registry.ConversationRegistry;
+import io.stopline.registry.ConversationRegistry.Restore;
+import io.stopline.registry.ConversationRegistry.WorkerRun;
+import io.stopline.registry.DeadWorkerReaper;
+import io.stopline.registry.RunRecord;
+import io.stopline.worker.WorkerProperties;
+import io.stopline.worker.liveness.LivenessScheduler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import org.springframework.context.SmartLifecycle;
+import org.springframework.stereotype.Component;
+
+/**
+ * Compares, every {@code ownership-check-interval}, what Redis says this worker holds
+ * with the runs it executes, and heals the difference. The reaper only looks at dead
+ * workers; this looks at the live one:
+ * <ul>
+ * <li>a record naming this worker with no local task (a claim whose reply timed out after
+ * it ran, an outcome that could not be written, a failover that lost a write) is finished
+ * as {@code interrupted} (fenced on its run id), so stops stop answering 202 and the
+ * conversation takes new messages; an index entry whose record is gone is removed. Seen
+ * on two checks in a row first: a run that is just starting or just ending is not
+ * touched.</li>
+ * <li>a local task whose record is gone, was put back to queued, or names another run or
+ * worker is re-asserted through the fenced restore, and stopped (reason {@code lost})
+ * when the restore refuses it, so it stops generating.</li>
+ * </ul>
+ * On a clean exit, once the last run is settled, every entry left is finished at once, so
+ * nothing stays behind a worker that no reaper will ever look at.
+ */
+@Component
+class OwnershipCheck implements SmartLifecycle {
+
+	private static final Logger log = LoggerFactory.getLogger(OwnershipCheck.class);
+
+	private final LocalTaskRegistry tasks;
+
+	private final ConversationRegistry registry;
+
+	private final DeadWorkerReaper reaper;
+
+	private final LivenessScheduler scheduler;
+
+	private final String workerId;
+
+	private final Duration interval;
+
+	/** Run ids seen in the index without a local task at the previous check. */
+	private volatile Set<String> suspects = Set.of();
+
+	private volatile boolean running;
+
+	private ScheduledFuture<?> ticking;
+
+	OwnershipCheck(LocalTaskRegistry tasks, ConversationRegistry registry, DeadWorkerReaper reaper,
+			LivenessScheduler scheduler, WorkerProperties properties) {
+		this.tasks = tasks;
+		this.registry = registry;
+		this.reaper = reaper;
+		this.scheduler = scheduler;
+		this.workerId = properties.id();
+		this.interval = properties.ownershipCheckInterval();
+	}
+
+	@Override
+	public void start() {
+		running = true;
+		ticking = scheduler.withFixedDelay(this::checkQuietly, interval);
+	}
+
+	/**
+	 * After the graceful shutdown settled the local runs: settle what Redis still holds.
+	 */
+	@Override
+	public void stop() {
+		running = false;
+		if (ticking != null) {
+			ticking.cancel(false);
+		}
+		try {
+			settleIndex(true);
+		}
+		catch (RuntimeException ex) {
+			log.warn("could not settle the runs left in the index of worker {} on exit: {}", workerId, ex.toString());
+		}
+	}
+
+	@Override
+	public boolean isRunning() {
+		return running;
+	}
+
+	/**
+	 * Stopped after the graceful shutdown and the stop listener, before the heartbeat.
+	 */
+	@Override
+	public int getPhase() {
+		return Integer.MAX_VALUE - 250;
+	}
+
+	private void checkQuietly() {
+		if (!running) {
+			return;
+		}
+		try {
+			check();
+		}
+		catch (RuntimeException ex) {
+			log.warn("ownership check of worker {} failed ({}); next tick retries", workerId, ex.toString());
+		}
+	}
+
+	void check() {
+		checkLocalTasks();
+		settleIndex(false);
+	}
+
+	private void checkLocalTasks() {
+		for (RunningTask task : tasks.list()) {
+			RunRecord mine = task.record();
+			if (mine == null || task.isFinishing() || !task.isRunning()) {
+				continue;
+			}
+			Optional<RunRecord> recorded = registry.find(task.userId(), task.conversationId());
+			if (recorded.filter(record -> agrees(record, mine)).isPresent()) {
+				continue;
+			}
+			Restore restore = registry.restore(mine);
+			if (restore == Restore.SUPERSEDED || restore == Restore.ENDED) {
+				log.warn("run {} of conversation {} is no longer this worker's ({}): stopping it", task.runId(),
+						task.conversationId(), restore);
+				task.requestStop("lost", null, null);
+			}
+			else if (restore == Restore.RESTORED) {
+				log.warn("run {} of conversation {} was missing from Redis: registered again", task.runId(),
+						task.conversationId());
+			}
+		}
+	}
+
+	private boolean agrees(RunRecord record, RunRecord mine) {
+		return record.runId().equals(mine.runId()) && workerId.equals(record.workerId()) && !record.isQueued();
+	}
+
+	/**
+	 * Index entries without a local task: finished (or removed, when their record is
+	 * gone) on their second sighting, or at once when {@code now} (at exit).
+	 */
+	private void settleIndex(boolean now) {
+		List<WorkerRun> indexed = registry.runsOf(workerId);
+		Set<String> local = new HashSet<>();
+		tasks.list().forEach(task -> local.add(task.runId()));
+		Set<String> seen = new HashSet<>();
+		for (WorkerRun entry : indexed) {
+			if (local.contains(entry.runId())) {
+				continue;
+			}
+			if (!now && !suspects.contains(entry.runId())) {
+				seen.add(entry.runId());
+				continue;
+			}
+			if (tasks.find(entry.userId(), entry.conversationId())
+				.filter(task -> task.runId().equals(entry.runId()))
+				.isEmpty()) {
+				settle(entry);
+			}
+		}
+		suspects = seen;
+	}
+
+	private void settle(WorkerRun entry) {
+		Optional<RunRecord> record = registry.find(entry.userId(), entry.conversationId())
+			.filter(run -> run.runId().equals(entry.runId()) && workerId.equals(run.workerId()));
+		if (record.isPresent() && reaper.interrupt(record.get(), "system", "lost")) {
+			log.warn("run {} of conversation {} was recorded on this worker, which does not execute it: "
+					+ "finished as interrupted", entry.runId(), entry.conversationId());
+		}
+		registry.unindex(workerId, entry.runId());
+	}
+
+}
