@@ -25,14 +25,14 @@ class StreamBenchmarkSmokeTests {
 		assertThat(results).containsKeys("warm_up", "steps", "send_stop_burst", "chat_start_rates");
 		List<?> steps = (List<?>) results.get("steps");
 		assertThat(steps).isNotEmpty();
-		Map<?, ?> first = (Map<?, ?>) steps.get(0);
+		@SuppressWarnings("unchecked")
+		Map<String, Object> first = (Map<String, Object>) steps.get(0);
 		assertThat(first).containsKeys("tokens_per_s", "cpu_us_per_token", "delivery", "stop", "start_overhead",
 				"errors", "floor_relay", "ratio_to_floor");
 		assertThat(((Number) first.get("tokens_per_s")).longValue()).as("tokens reached the clients").isPositive();
 		assertThat((Map<?, ?>) first.get("errors")).as("no error while streaming").isEmpty();
 		Map<?, ?> burst = (Map<?, ?>) results.get("send_stop_burst");
-		assertThat(((Map<?, ?>) burst.get("stop_statuses")).keySet())
-			.as("a burst of send/stop pairs: never a 5xx")
+		assertThat(((Map<?, ?>) burst.get("stop_statuses")).keySet()).as("a burst of send/stop pairs: never a 5xx")
 			.allMatch(status -> ((Number) status).intValue() < 500 && ((Number) status).intValue() > 0);
 		assertThat(out).exists();
 	}
