@@ -42,6 +42,8 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 
 	private final boolean sharded;
 
+	private final int maxHistory;
+
 	public RedisConversationRegistry(StringRedisTemplate redis) {
 		this(redis, null, Runnable::run, false);
 	}
@@ -62,10 +64,20 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 	 */
 	public RedisConversationRegistry(StringRedisTemplate redis, @Nullable StopStats stats, Executor afterFinish,
 			boolean sharded) {
+		this(redis, stats, afterFinish, sharded, 0);
+	}
+
+	/**
+	 * @param maxHistory the most messages a conversation keeps when one is added (its
+	 * first and the newest); 0 keeps all (see {@link HistoryProperties})
+	 */
+	public RedisConversationRegistry(StringRedisTemplate redis, @Nullable StopStats stats, Executor afterFinish,
+			boolean sharded, int maxHistory) {
 		this.redis = redis;
 		this.stats = stats;
 		this.afterFinish = afterFinish;
 		this.sharded = sharded;
+		this.maxHistory = maxHistory;
 	}
 
 	@Override
@@ -76,7 +88,7 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 				List.of(Keys.runs(user), Keys.messages(user, conversation), Keys.conversations(user),
 						Keys.stopped(user, conversation)),
 				conversation, Json.write(StoredRun.of(queued)), Json.write(userMessage), millis(queued.queuedAt()),
-				Integer.toString(maxActiveRuns));
+				Integer.toString(maxActiveRuns), Integer.toString(maxHistory));
 		if (existing == null) {
 			return new Reservation.Reserved();
 		}
