@@ -11,7 +11,6 @@ import io.stopline.testing.NetworkNamespace;
 import io.stopline.testing.TestRedis;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import static io.stopline.it.FaultScenario.BOUND;
@@ -42,13 +41,11 @@ class NetworkPartitionFaultIntegrationTests {
 	}
 
 	@Test
-	@Tag("needs-16a")
 	void aFifteenSecondPartitionLongerThanTheTtl() throws Exception {
 		partition(Duration.ofSeconds(15));
 	}
 
 	@Test
-	@Tag("needs-16a")
 	void aSixtySecondPartitionInTheSoak() throws Exception {
 		Assumptions.assumeTrue(Boolean.getBoolean("stopline.fault.soak"), "60 s partition: -Dstopline.fault.soak=true");
 		partition(Duration.ofSeconds(60));

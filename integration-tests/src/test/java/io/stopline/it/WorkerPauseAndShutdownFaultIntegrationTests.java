@@ -109,6 +109,8 @@ class WorkerPauseAndShutdownFaultIntegrationTests {
 				long exitedAt = System.nanoTime();
 				FaultScenario.awaitStreamsEnded(client, FaultScenario.turns(client), BOUND);
 				List<String> outcomes = new ArrayList<>();
+				List<Message> answers = new ArrayList<>();
+				List<String> streams = new ArrayList<>();
 				int kept = 0;
 				for (String conversation : runs) {
 					String streamed = streamed(client, conversation + "#1");
@@ -119,10 +121,8 @@ class WorkerPauseAndShutdownFaultIntegrationTests {
 						.orElseThrow();
 					outcomes.add(answer.status() + "/" + answer.content().length() + " of " + streamed.length());
 					kept += answer.content().length();
-					assertThat(answer.status()).as("%s", conversation).isEqualTo("stopped");
-					assertThat(answer.content()).as("%s: the partial answer is kept", conversation)
-						.isNotEmpty()
-						.isEqualTo(streamed);
+					answers.add(answer);
+					streams.add(streamed);
 				}
 				// the worker is gone: new messages go to a new one
 				worker(redis, Map.of());
@@ -131,6 +131,12 @@ class WorkerPauseAndShutdownFaultIntegrationTests {
 						"[fault] SIGTERM with default settings: exited (%d) after %.1f s; answers "
 								+ "(status/recorded of streamed chars) %s, %d chars kept%n",
 						exit, (exitedAt - signalled) / 1e9, outcomes, kept);
+				for (int i = 0; i < runs.size(); i++) {
+					assertThat(answers.get(i).status()).as("%s", runs.get(i)).isEqualTo("stopped");
+					assertThat(answers.get(i).content()).as("%s: the partial answer is kept", runs.get(i))
+						.isNotEmpty()
+						.isEqualTo(streams.get(i));
+				}
 				assertThat(violations).isEmpty();
 			}
 		}

@@ -189,16 +189,56 @@ public final class RedisTopology implements AutoCloseable {
 	}
 
 	/**
-	 * {@code kill -9} of one Redis Cluster master (the first that holds slots); its
-	 * replica is promoted after {@code cluster-node-timeout} (2 s) plus the election.
+	 * {@code kill -9} of the Redis Cluster master that serves {@code key}'s slot (so the
+	 * scenario's own keys are on the shard that fails); its replica is promoted after
+	 * {@code cluster-node-timeout} (2 s) plus the election. Returns the killed port.
 	 */
-	public int killClusterMaster() {
+	public int killClusterMasterOf(String key) {
+		int any = dataPorts.get(0);
+		int slot = Integer.parseInt(cli(any, "CLUSTER", "KEYSLOT", key).strip());
 		int master = dataPorts.stream()
-			.filter(port -> cli(port, "ROLE").startsWith("master"))
+			.filter(port -> cli(port, "ROLE").startsWith("master") && servesSlot(port, slot))
 			.findFirst()
-			.orElseThrow();
+			.orElseThrow(() -> new IllegalStateException("no master serves slot " + slot));
 		kill(master);
 		return master;
+	}
+
+	private static boolean servesSlot(int port, int slot) {
+		return cli(port, "CLUSTER", "NODES").lines().filter(line -> line.contains("myself")).anyMatch(line -> {
+			String[] fields = line.split(" ");
+			for (int i = 8; i < fields.length; i++) {
+				String[] range = fields[i].split("-");
+				if (range[0].startsWith("[")) {
+					continue;
+				}
+				int low = Integer.parseInt(range[0]);
+				int high = range.length > 1 ? Integer.parseInt(range[1]) : low;
+				if (slot >= low && slot <= high) {
+					return true;
+				}
+			}
+			return false;
+		});
+	}
+
+	/**
+	 * Waits until a replica of the killed master has taken its place, then until every
+	 * surviving node reports every slot served. Returns the promoted port.
+	 */
+	public int awaitClusterPromotion(int killed) {
+		List<Integer> replicas = dataPorts.stream().filter(port -> dataProcesses.get(port).isAlive()).filter(port -> {
+			String role = cli(port, "ROLE");
+			return role.startsWith("slave")
+					&& role.lines().anyMatch(line -> line.strip().equals(Integer.toString(killed)));
+		}).toList();
+		if (replicas.isEmpty()) {
+			throw new IllegalStateException("no replica of " + killed + " found");
+		}
+		int promoted = replicas.get(0);
+		await(() -> cli(promoted, "ROLE").startsWith("master"), "replica " + promoted + " promoted");
+		awaitClusterOk();
+		return promoted;
 	}
 
 	/** Waits until every surviving node reports every slot served again. */
