@@ -124,6 +124,16 @@ final class Cluster implements AutoCloseable {
 		workers.forEach(node -> node.getBean(io.stopline.registry.StopStats.class).flush());
 	}
 
+	/** The gateway's own Redis client (on any set-up: one Redis, Sentinel, Cluster). */
+	org.springframework.data.redis.core.StringRedisTemplate redis(int gateway) {
+		return gateways.get(gateway).getBean(org.springframework.data.redis.core.StringRedisTemplate.class);
+	}
+
+	/** Closes one worker's context (a graceful shutdown). */
+	void closeWorker(int worker) {
+		workers.get(worker).close();
+	}
+
 	LocalTaskRegistry tasks(int worker) {
 		return workers.get(worker).getBean(LocalTaskRegistry.class);
 	}

@@ -21,12 +21,20 @@ final class WorkerProcess implements AutoCloseable {
 	}
 
 	static WorkerProcess start(String redisUrl, String id, Map<String, String> properties) {
+		return start(redisUrl, id, properties, List.of());
+	}
+
+	/**
+	 * With a command before {@code java} that execs it, e.g. {@code ip netns exec <ns>}
+	 * to run the worker in a network namespace of its own.
+	 */
+	static WorkerProcess start(String redisUrl, String id, Map<String, String> properties, List<String> commandPrefix) {
 		Map<String, String> all = new LinkedHashMap<>();
 		all.put("server.port", "0");
 		all.put("spring.data.redis.url", redisUrl);
 		all.put("stopline.worker.id", id);
 		all.putAll(properties);
-		NodeProcess process = NodeProcess.start(id, Path.of(System.getProperty("stopline.worker.jar")),
+		NodeProcess process = NodeProcess.start(id, commandPrefix, Path.of(System.getProperty("stopline.worker.jar")),
 				List.of("-Xmx256m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"), all, Map.of(),
 				"listening for stops on", Path.of("target", "worker-logs"));
 		return new WorkerProcess(id, process);
@@ -50,6 +58,14 @@ final class WorkerProcess implements AutoCloseable {
 
 	void resume() {
 		process.resume();
+	}
+
+	boolean isAlive() {
+		return process.isAlive();
+	}
+
+	boolean logContains(String text) {
+		return process.logContains(text);
 	}
 
 	int awaitExit(Duration bound) {

@@ -48,6 +48,8 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 
 	private final boolean sharded;
 
+	private final int maxHistory;
+
 	public RedisConversationRegistry(StringRedisTemplate redis) {
 		this(redis, null, Runnable::run, false);
 	}
@@ -68,10 +70,20 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 	 */
 	public RedisConversationRegistry(StringRedisTemplate redis, @Nullable StopStats stats, Executor afterFinish,
 			boolean sharded) {
+		this(redis, stats, afterFinish, sharded, 0);
+	}
+
+	/**
+	 * @param maxHistory the most messages a conversation keeps when one is added (its
+	 * first and the newest); 0 keeps all (see {@link HistoryProperties})
+	 */
+	public RedisConversationRegistry(StringRedisTemplate redis, @Nullable StopStats stats, Executor afterFinish,
+			boolean sharded, int maxHistory) {
 		this.redis = redis;
 		this.stats = stats;
 		this.afterFinish = afterFinish;
 		this.sharded = sharded;
+		this.maxHistory = maxHistory;
 	}
 
 	@Override
@@ -90,7 +102,8 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 			keys.add(Keys.QUEUED);
 		}
 		String existing = redis.execute(LuaScripts.RESERVE, keys, conversation, Json.write(StoredRun.of(queued)),
-				Json.write(userMessage), millis(queued.queuedAt()), Integer.toString(maxActiveRuns), queuedEntry);
+				Json.write(userMessage), millis(queued.queuedAt()), Integer.toString(maxActiveRuns), queuedEntry,
+				Integer.toString(maxHistory));
 		if (existing == null) {
 			return new Reservation.Reserved();
 		}

@@ -96,10 +96,19 @@ public final class StopRequests {
 		return new StopTarget.Active(RedisConversationRegistry.read((String) answer.get(1), userId, conversationId));
 	}
 
-	/** Takes one permit of the user's stop rate (bulk stops, pause, resume). */
+	/** Takes one permit of the user's stop rate (pause, resume). */
 	public boolean takePermit(String userId, Rate rate) {
+		return takePermits(userId, rate, 1);
+	}
+
+	/**
+	 * Takes {@code count} permits of the user's stop rate (a bulk stop: one per id),
+	 * granted while the bucket holds at least one; the rest is a debt the refill pays.
+	 */
+	public boolean takePermits(String userId, Rate rate, int count) {
 		Long granted = redis.execute(LuaScripts.TAKE_PERMIT, List.of(Keys.stopRate(userId)),
-				Long.toString(rate.permits()), Long.toString(Math.max(1, rate.interval().toMillis())));
+				Long.toString(rate.permits()), Long.toString(Math.max(1, rate.interval().toMillis())),
+				Integer.toString(Math.max(1, count)));
 		return granted != null && granted == 1L;
 	}
 

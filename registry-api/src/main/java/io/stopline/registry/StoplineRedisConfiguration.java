@@ -15,6 +15,7 @@ import org.redisson.config.SslVerificationMode;
 import org.redisson.config.SubscriptionMode;
 import org.redisson.spring.starter.RedissonAutoConfigurationCustomizer;
 
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.env.Environment;
@@ -26,6 +27,7 @@ import org.springframework.data.redis.core.StringRedisTemplate;
  * starter provides both).
  */
 @Configuration(proxyBeanMethods = false)
+@EnableConfigurationProperties(HistoryProperties.class)
 public class StoplineRedisConfiguration {
 
 	/**
@@ -100,8 +102,9 @@ public class StoplineRedisConfiguration {
 
 	@Bean
 	public ConversationRegistry conversationRegistry(StringRedisTemplate redis, StopStats stats,
-			ExecutorService registryCleanup, RedissonClient redisson) {
-		return new RedisConversationRegistry(redis, stats, registryCleanup, Channels.sharded(redisson));
+			ExecutorService registryCleanup, RedissonClient redisson, HistoryProperties history) {
+		return new RedisConversationRegistry(redis, stats, registryCleanup, Channels.sharded(redisson),
+				history.maxMessages());
 	}
 
 	@Bean

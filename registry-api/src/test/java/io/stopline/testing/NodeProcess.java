@@ -37,11 +37,22 @@ public final class NodeProcess implements AutoCloseable {
 	 */
 	public static NodeProcess start(String name, Path jar, List<String> jvmOptions, Map<String, String> properties,
 			Map<String, String> environment, String readyLine, Path logDir) {
+		return start(name, List.of(), jar, jvmOptions, properties, environment, readyLine, logDir);
+	}
+
+	/**
+	 * As {@link #start(String, Path, List, Map, Map, String, Path)}, with a command put
+	 * before {@code java} that execs it (e.g. {@code ip netns exec <ns>}: the process
+	 * keeps the id the signals go to).
+	 */
+	public static NodeProcess start(String name, List<String> commandPrefix, Path jar, List<String> jvmOptions,
+			Map<String, String> properties, Map<String, String> environment, String readyLine, Path logDir) {
 		if (!Files.exists(jar)) {
 			throw new IllegalStateException("jar not found: " + jar + "; build it with ./mvnw package");
 		}
 		String java = ProcessHandle.current().info().command().orElse("java");
-		List<String> command = new ArrayList<>(List.of(java));
+		List<String> command = new ArrayList<>(commandPrefix);
+		command.add(java);
 		command.addAll(jvmOptions);
 		command.addAll(List.of("-jar", jar.toString(), "--spring.main.banner-mode=off"));
 		properties.forEach((key, value) -> command.add("--" + key + "=" + value));

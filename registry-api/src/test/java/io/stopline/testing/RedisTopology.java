@@ -32,6 +32,8 @@ public final class RedisTopology implements AutoCloseable {
 
 	private final List<Integer> sentinelPorts = new ArrayList<>();
 
+	private final Map<Integer, Process> dataProcesses = new LinkedHashMap<>();
+
 	private final Path dir;
 
 	private RedisTopology() throws IOException {
@@ -165,11 +167,113 @@ public final class RedisTopology implements AutoCloseable {
 	}
 
 	/**
+	 * {@code kill -9} of the current master (Sentinel set-up): no {@code SENTINEL
+	 * FAILOVER}, so writes the replica had not received yet are lost. Returns the port of
+	 * the master that was killed; the sentinels promote the replica after
+	 * {@code down-after-milliseconds} (1 s) plus their election.
+	 */
+	public int killMaster() {
+		int master = masterPort();
+		kill(master);
+		return master;
+	}
+
+	/**
+	 * Waits until the sentinels name a master other than {@code old} and it has the role.
+	 */
+	public int awaitNewMaster(int old) {
+		await(() -> masterPort() != old, "a new master");
+		int promoted = masterPort();
+		await(() -> cli(promoted, "ROLE").startsWith("master"), "the new master took the role");
+		return promoted;
+	}
+
+	/**
+	 * {@code kill -9} of the Redis Cluster master that serves {@code key}'s slot (so the
+	 * scenario's own keys are on the shard that fails); its replica is promoted after
+	 * {@code cluster-node-timeout} (2 s) plus the election. Returns the killed port.
+	 */
+	public int killClusterMasterOf(String key) {
+		int any = dataPorts.get(0);
+		int slot = Integer.parseInt(cli(any, "CLUSTER", "KEYSLOT", key).strip());
+		int master = dataPorts.stream()
+			.filter(port -> cli(port, "ROLE").startsWith("master") && servesSlot(port, slot))
+			.findFirst()
+			.orElseThrow(() -> new IllegalStateException("no master serves slot " + slot));
+		kill(master);
+		return master;
+	}
+
+	private static boolean servesSlot(int port, int slot) {
+		return cli(port, "CLUSTER", "NODES").lines().filter(line -> line.contains("myself")).anyMatch(line -> {
+			String[] fields = line.split(" ");
+			for (int i = 8; i < fields.length; i++) {
+				String[] range = fields[i].split("-");
+				if (range[0].startsWith("[")) {
+					continue;
+				}
+				int low = Integer.parseInt(range[0]);
+				int high = range.length > 1 ? Integer.parseInt(range[1]) : low;
+				if (slot >= low && slot <= high) {
+					return true;
+				}
+			}
+			return false;
+		});
+	}
+
+	/**
+	 * Waits until a replica of the killed master has taken its place, then until every
+	 * surviving node reports every slot served. Returns the promoted port.
+	 */
+	public int awaitClusterPromotion(int killed) {
+		List<Integer> replicas = dataPorts.stream().filter(port -> dataProcesses.get(port).isAlive()).filter(port -> {
+			String role = cli(port, "ROLE");
+			return role.startsWith("slave")
+					&& role.lines().anyMatch(line -> line.strip().equals(Integer.toString(killed)));
+		}).toList();
+		if (replicas.isEmpty()) {
+			throw new IllegalStateException("no replica of " + killed + " found");
+		}
+		int promoted = replicas.get(0);
+		await(() -> cli(promoted, "ROLE").startsWith("master"), "replica " + promoted + " promoted");
+		awaitClusterOk();
+		return promoted;
+	}
+
+	/** Waits until every surviving node reports every slot served again. */
+	public void awaitClusterOk() {
+		for (int port : dataPorts) {
+			if (dataProcesses.get(port).isAlive()) {
+				await(() -> cli(port, "CLUSTER", "INFO").contains("cluster_state:ok"), "cluster ok on " + port);
+			}
+		}
+	}
+
+	/** SIGKILL of the data node on this port. */
+	public void kill(int port) {
+		Process process = dataProcesses.get(port);
+		process.destroyForcibly();
+		try {
+			process.waitFor(10, TimeUnit.SECONDS);
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+		}
+	}
+
+	/** The ports of the data nodes (masters and replicas). */
+	public List<Integer> dataPorts() {
+		return List.copyOf(dataPorts);
+	}
+
+	/**
 	 * The channels subscribed on any node: {@code PUBSUB SHARDCHANNELS} (sharded) or
 	 * {@code PUBSUB CHANNELS}.
 	 */
 	public List<String> subscribedChannels(boolean sharded) {
 		return dataPorts.stream()
+			.filter(port -> dataProcesses.get(port).isAlive())
 			.flatMap(port -> cli(port, "PUBSUB", sharded ? "SHARDCHANNELS" : "CHANNELS", "stopline:*").lines())
 			.map(String::strip)
 			.filter(line -> !line.isEmpty())
@@ -206,14 +310,16 @@ public final class RedisTopology implements AutoCloseable {
 				"--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no", "--dir",
 				dir.toString(), "--repl-diskless-sync-delay", "0"));
 		command.addAll(List.of(extra));
-		start("redis-" + port, command);
+		dataProcesses.put(port, start("redis-" + port, command));
 		dataPorts.add(port);
 		awaitPing(port);
 	}
 
-	private void start(String name, List<String> command) throws IOException {
+	private Process start(String name, List<String> command) throws IOException {
 		Path log = dir.resolve(name + ".log");
-		processes.add(new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start());
+		Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+		processes.add(process);
+		return process;
 	}
 
 	private void awaitPing(int port) {

@@ -30,7 +30,16 @@ public class StopRateLimiter {
 
 	/** Takes a permit for this user or throws the 429. */
 	public void acquire(String userId) {
-		if (!stopRequests.takePermit(userId, rate)) {
+		acquire(userId, 1);
+	}
+
+	/**
+	 * Takes {@code count} permits (a bulk stop pays one per id) or throws the 429.
+	 * Granted while the user's bucket holds one permit; the rest is a debt that delays
+	 * the user's next stops by {@code count} / rate.
+	 */
+	void acquire(String userId, int count) {
+		if (!stopRequests.takePermits(userId, rate, count)) {
 			throw limited();
 		}
 	}

@@ -85,6 +85,15 @@ class StopService {
 	}
 
 	/**
+	 * One id of a bulk stop ({@code stop_all}): audited only when it stopped a run, so
+	 * the audit entries of one request are bounded by the user's active runs, not by the
+	 * ids sent (the metrics still count every outcome).
+	 */
+	StopResult stopInBulk(String userId, String conversationId) {
+		return stop(userId, userId, conversationId, "stop_all", false, false);
+	}
+
+	/**
 	 * Stops a user's run on behalf of {@code actor} (the user, or an admin acting on any
 	 * user's run: audited as the admin).
 	 */
@@ -98,6 +107,11 @@ class StopService {
 	 * anything changes, and a refusal is the 429.
 	 */
 	StopResult stop(String actor, String userId, String conversationId, String reason, boolean rateLimited) {
+		return stop(actor, userId, conversationId, reason, rateLimited, true);
+	}
+
+	private StopResult stop(String actor, String userId, String conversationId, String reason, boolean rateLimited,
+			boolean auditNoRun) {
 		String endpoint = switch (reason) {
 			case "stop_all" -> "all";
 			case "admin" -> "admin";
@@ -109,8 +123,10 @@ class StopService {
 			long took = System.nanoTime() - started;
 			metrics.record(endpoint, StopMetrics.outcome(attempt.result()), took);
 			// the audit line is this stop's one log line: who, what, outcome, latency
-			audit.record(new StopAudit.Entry(actor, userId, conversationId, attempt.runId(), reason,
-					StopMetrics.outcome(attempt.result()), took / 1000, Instant.now()));
+			if (auditNoRun || attempt.result() == StopResult.CONFIRMED || attempt.result() == StopResult.REQUESTED) {
+				audit.record(new StopAudit.Entry(actor, userId, conversationId, attempt.runId(), reason,
+						StopMetrics.outcome(attempt.result()), took / 1000, Instant.now()));
+			}
 			return attempt.result();
 		}
 		catch (ErrorResponseException refused) {

@@ -1,0 +1,138 @@
+package io.stopline.it;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.function.ToIntFunction;
+import java.util.function.IntConsumer;
+
+import io.stopline.testing.InvariantChecker;
+import io.stopline.testing.RedisTopology;
+import org.junit.jupiter.api.Test;
+
+import static io.stopline.it.FaultScenario.BOUND;
+import static io.stopline.it.FaultScenario.millis;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Failovers that lose writes: the master is killed with {@code kill -9} (not
+ * {@code SENTINEL FAILOVER}, which waits for the replica to catch up), while chats and
+ * stops are under way, on Sentinel and on Redis Cluster. Replication is asynchronous, so
+ * a write the master acknowledged in its last moments may be missing on the promoted
+ * replica: the scenario counts those ({@code lost}) and holds every other invariant.
+ */
+class RedisFailoverFaultIntegrationTests {
+
+	@Test
+	void sentinelMasterKilledDuringChatsAndStops() throws Exception {
+		try (RedisTopology redis = RedisTopology.sentinel();
+				Cluster cluster = Cluster.start(redis.springProperties(), 1, 2, Map.of(), Map.of())) {
+			printWaitCost(redis.masterPort());
+			run("sentinel master kill -9", cluster, user -> redis.killMaster(), redis::awaitNewMaster);
+		}
+	}
+
+	@Test
+	void clusterMasterKilledDuringChatsAndStops() throws Exception {
+		try (RedisTopology redis = RedisTopology.cluster();
+				Cluster cluster = Cluster.start(redis.springProperties(), 1, 2, Map.of(), Map.of())) {
+			run("cluster master kill -9", cluster,
+					user -> redis.killClusterMasterOf(io.stopline.registry.Keys.runs(user)),
+					redis::awaitClusterPromotion);
+		}
+	}
+
+	/**
+	 * Six long runs, one stopped before the fault; the kill; right after it two stops and
+	 * two new chats; then the time until a new run can be started and stopped again
+	 * (200), every remaining run stopped, and the invariants.
+	 */
+	private static void run(String scenario, Cluster cluster, ToIntFunction<String> kill, IntConsumer awaitPromotion)
+			throws Exception {
+		FaultClient client = new FaultClient(cluster.api(0, "alice-" + UUID.randomUUID()), cluster.redis(0));
+		List<String> runs = FaultScenario.startLongRuns(client, "long", 6);
+		assertThat(client.stop(runs.get(0))).isEqualTo(200);
+		try (InvariantChecker checker = client.checker(scenario).sampleOwnership()) {
+			long killedAt = System.nanoTime();
+			int killed = kill.applyAsInt(client.api().userId());
+			List<Thread> during = new ArrayList<>();
+			during.add(Thread.ofVirtual().start(() -> client.stop(runs.get(1))));
+			during.add(Thread.ofVirtual().start(() -> client.stop(runs.get(2))));
+			during.add(Thread.ofVirtual().start(() -> client.send("during-a-" + UUID.randomUUID(), 50)));
+			during.add(Thread.ofVirtual().start(() -> client.send("during-b-" + UUID.randomUUID(), 50)));
+			awaitPromotion.accept(killed);
+			long promotedAt = System.nanoTime();
+			long worksAt = FaultScenario.awaitStopWorks(client, BOUND);
+			for (Thread thread : during) {
+				thread.join(BOUND);
+			}
+			FaultScenario.stopEverything(client, BOUND);
+			FaultScenario.awaitStreamsEnded(client, FaultScenario.turns(client), BOUND);
+			List<String> violations = checker.figure("promoted_ms", millis(promotedAt - killedAt))
+				.figure("stops_work_ms", millis(worksAt - killedAt))
+				.check(BOUND);
+			List<String> lost = InvariantChecker.ofKind(violations, "lost");
+			System.out.printf(
+					"[fault] %s: promoted after %.1f s, stops work again after %.1f s, lost writes %d, "
+							+ "stop answers %s%n",
+					scenario, (promotedAt - killedAt) / 1e9, (worksAt - killedAt) / 1e9, lost.size(),
+					FaultScenario.sorted(client.stopAnswers()));
+			assertThat(client.stopAnswers().keySet()).as("a stop during the fault: 503 at worst, never a 500")
+				.isSubsetOf("200", "202", "404", "503");
+			assertThat(InvariantChecker.except(violations, "lost")).isEmpty();
+		}
+	}
+
+	/**
+	 * What {@code WAIT 1 <ms>} after a write costs here (it is what would make an
+	 * acknowledged write survive a {@code kill -9} of the master): p50 of a SET alone and
+	 * of a SET followed by WAIT, on loopback, over one raw connection to the master.
+	 */
+	private static void printWaitCost(int masterPort) throws java.io.IOException {
+		int rounds = 200;
+		long[] plain = new long[rounds];
+		long[] waited = new long[rounds];
+		int acknowledged = 0;
+		try (java.net.Socket socket = new java.net.Socket("127.0.0.1", masterPort)) {
+			socket.setSoTimeout(5000);
+			java.io.BufferedReader in = new java.io.BufferedReader(
+					new java.io.InputStreamReader(socket.getInputStream(), java.nio.charset.StandardCharsets.UTF_8));
+			java.io.OutputStream out = socket.getOutputStream();
+			for (int i = 0; i < rounds; i++) {
+				long start = System.nanoTime();
+				out.write(resp("SET", "stopline:wait-probe", Integer.toString(i)));
+				in.readLine();
+				plain[i] = System.nanoTime() - start;
+				start = System.nanoTime();
+				out.write(resp("SET", "stopline:wait-probe", Integer.toString(i)));
+				in.readLine();
+				out.write(resp("WAIT", "1", "100"));
+				String replicas = in.readLine();
+				waited[i] = System.nanoTime() - start;
+				if (replicas.startsWith(":") && Integer.parseInt(replicas.substring(1)) >= 1) {
+					acknowledged++;
+				}
+			}
+			out.write(resp("DEL", "stopline:wait-probe"));
+			in.readLine();
+		}
+		java.util.Arrays.sort(plain);
+		java.util.Arrays.sort(waited);
+		System.out.printf(
+				"[fault] replication: SET p50 %d µs, SET + WAIT 1 100 p50 %d µs (p99 %d µs), "
+						+ "acknowledged by the replica %d of %d%n",
+				plain[rounds / 2] / 1000, waited[rounds / 2] / 1000, waited[rounds * 99 / 100] / 1000, acknowledged,
+				rounds);
+	}
+
+	private static byte[] resp(String... args) {
+		StringBuilder request = new StringBuilder("*").append(args.length).append("\r\n");
+		for (String arg : args) {
+			request.append('$').append(arg.length()).append("\r\n").append(arg).append("\r\n");
+		}
+		return request.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+	}
+
+}

@@ -1,0 +1,350 @@
+package io.stopline.testing;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.LockSupport;
+
+import io.stopline.testing.OperationLog.Kind;
+import io.stopline.testing.OperationLog.Op;
+
+/**
+ * Checks a fault scenario's {@link OperationLog} against the system's state once the
+ * fault has healed, and samples ownership while it runs:
+ * <ol>
+ * <li>a confirmed stop (200): the text the client streamed equals the recorded text (no
+ * token after the stop was recorded);</li>
+ * <li>within the bound, no run is listed active unless its owner is alive (or it is still
+ * queued);</li>
+ * <li>never two live owners of one run, nor two live workers each holding a run of one
+ * conversation, for longer than a sample's blink;</li>
+ * <li>every run a client was told of has exactly one assistant message in the history:
+ * none lost, none duplicated; a completed run's recorded text equals the streamed
+ * text;</li>
+ * <li>every conversation accepts a new message within the bound.</li>
+ * </ol>
+ * It prints its counts: {@code [invariants] scenario=... ops=... stops=... violations=0}.
+ * Each violation starts with its kind ({@code lost:}, {@code duplicated:},
+ * {@code token-after-stop:}, {@code completed-mismatch:}, {@code ownerless:},
+ * {@code two-owners:}, {@code not-accepting:}), so a scenario whose fault loses
+ * acknowledged writes by design (asynchronous replication) can count {@code lost:} as a
+ * figure and hold the others as invariants.
+ */
+public final class InvariantChecker implements AutoCloseable {
+
+	/** How long two live holders of one conversation may be seen before it is a fault. */
+	private static final Duration OVERLAP = Duration.ofSeconds(1);
+
+	/** What the checker reads from the system (through its API and Redis). */
+	public interface Probe {
+
+		/**
+		 * The runs listed active now: conversation, run id, owner (null while queued).
+		 */
+		List<Listed> active();
+
+		/** Whether this worker's heartbeat is alive now. */
+		boolean alive(String workerId);
+
+		/**
+		 * The runs each live worker's index holds now: worker id → (run id →
+		 * conversation).
+		 */
+		Map<String, Map<String, String>> liveHoldings();
+
+		/** The conversation's history. */
+		List<Message> history(String conversation);
+
+		/**
+		 * Sends a new message to the conversation and stops or finishes it; true when it
+		 * was accepted (not 409, not an error).
+		 */
+		boolean accepts(String conversation);
+
+	}
+
+	/** An active run as listed. */
+	public record Listed(String conversation, String runId, String workerId, String state) {
+	}
+
+	/** One history entry. */
+	public record Message(String role, String runId, String status, String content) {
+	}
+
+	private final String scenario;
+
+	private final OperationLog log;
+
+	private final Probe probe;
+
+	private final List<String> violations = new ArrayList<>();
+
+	private final Map<String, Long> overlapSince = new HashMap<>();
+
+	private final AtomicBoolean sampling = new AtomicBoolean();
+
+	private Thread sampler;
+
+	private long samples;
+
+	private long interruptedLostChars;
+
+	private final Map<String, Object> figures = new LinkedHashMap<>();
+
+	public InvariantChecker(String scenario, OperationLog log, Probe probe) {
+		this.scenario = scenario;
+		this.log = log;
+		this.probe = probe;
+	}
+
+	/** Samples ownership every 100 ms until {@link #close()} or {@link #check}. */
+	public InvariantChecker sampleOwnership() {
+		sampling.set(true);
+		sampler = Thread.ofVirtual().name("invariant-sampler").start(() -> {
+			while (sampling.get()) {
+				try {
+					sample();
+				}
+				catch (RuntimeException ex) {
+					// Redis unreachable during the fault: nothing to sample
+				}
+				LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(100));
+			}
+		});
+		return this;
+	}
+
+	private void sample() {
+		Map<String, Map<String, String>> holdings = probe.liveHoldings();
+		Map<String, Set<String>> holdersOfRun = new HashMap<>();
+		Map<String, Set<String>> runsOfConversation = new HashMap<>();
+		holdings.forEach((worker, runs) -> runs.forEach((run, conversation) -> {
+			holdersOfRun.computeIfAbsent(run, key -> new LinkedHashSet<>()).add(worker);
+			runsOfConversation.computeIfAbsent(conversation, key -> new LinkedHashSet<>()).add(run + "@" + worker);
+		}));
+		long now = System.nanoTime();
+		synchronized (this) {
+			samples++;
+			holdersOfRun.forEach((run, workers) -> {
+				if (workers.size() > 1) {
+					violation("two-owners: run " + run + " held by two live workers at once: " + workers);
+				}
+			});
+			Set<String> seen = new LinkedHashSet<>();
+			runsOfConversation.forEach((conversation, holders) -> {
+				if (holders.size() > 1) {
+					String key = conversation + " " + holders;
+					seen.add(key);
+					long since = overlapSince.computeIfAbsent(key, k -> now);
+					if (now - since > OVERLAP.toNanos()) {
+						violation("two-owners: conversation " + conversation + " has runs on two live workers for over "
+								+ OVERLAP.toMillis() + " ms: " + holders);
+						overlapSince.put(key, Long.MAX_VALUE / 2);
+					}
+				}
+			});
+			overlapSince.keySet().retainAll(seen);
+		}
+	}
+
+	/** The violations of one kind ({@code lost}, ...) in a result of {@link #check}. */
+	public static List<String> ofKind(List<String> violations, String kind) {
+		return violations.stream().filter(violation -> violation.startsWith(kind + ":")).toList();
+	}
+
+	/** The violations of every other kind. */
+	public static List<String> except(List<String> violations, String kind) {
+		return violations.stream().filter(violation -> !violation.startsWith(kind + ":")).toList();
+	}
+
+	/** A figure to print with the counts (a measured time, a lost-write count). */
+	public InvariantChecker figure(String name, Object value) {
+		figures.put(name, value);
+		return this;
+	}
+
+	/**
+	 * Runs every check, waiting up to {@code bound} for runs to settle and conversations
+	 * to accept messages; prints the counts; returns the violations (empty when the
+	 * invariants hold).
+	 */
+	public List<String> check(Duration bound) {
+		stopSampling();
+		List<Op> ops = log.ops();
+		Set<String> conversations = new LinkedHashSet<>();
+		ops.forEach(op -> conversations.add(op.conversation()));
+		long settledNanos = awaitNoOwnerlessRuns(bound);
+		checkHistories(ops, conversations);
+		long acceptNanos = awaitAccepting(conversations, bound);
+		long stops = log.count(Kind.STOP);
+		long confirmed = ops.stream().filter(op -> op.kind() == Kind.STOP_ANSWER && op.value().equals("200")).count();
+		synchronized (this) {
+			System.out.printf(
+					"[invariants] scenario=%s ops=%d sends=%d tokens=%d stops=%d confirmed=%d samples=%d "
+							+ "settled_ms=%d accepting_ms=%d interrupted_chars_lost=%d%s violations=%d%n",
+					scenario, ops.size(), log.count(Kind.SEND), log.count(Kind.TOKEN), stops, confirmed, samples,
+					settledNanos / 1_000_000, acceptNanos / 1_000_000, interruptedLostChars, figures(),
+					violations.size());
+			violations.forEach(violation -> System.out.println("[invariants]   violation: " + violation));
+			return List.copyOf(violations);
+		}
+	}
+
+	private String figures() {
+		StringBuilder text = new StringBuilder();
+		figures.forEach((name, value) -> text.append(' ').append(name).append('=').append(value));
+		return text.toString();
+	}
+
+	/** Check 2: listed runs have live owners (or are queued) within the bound. */
+	private long awaitNoOwnerlessRuns(Duration bound) {
+		long start = System.nanoTime();
+		List<Listed> ownerless = List.of();
+		while (System.nanoTime() - start < bound.toNanos()) {
+			try {
+				ownerless = probe.active()
+					.stream()
+					.filter(run -> run.workerId() != null && !probe.alive(run.workerId()))
+					.toList();
+				if (ownerless.isEmpty()) {
+					return System.nanoTime() - start;
+				}
+			}
+			catch (RuntimeException ex) {
+				// not reachable yet
+			}
+			LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(200));
+		}
+		ownerless.forEach(run -> violation("ownerless: run " + run.runId() + " of " + run.conversation()
+				+ " still listed active with a dead owner " + run.workerId() + " after " + bound.toSeconds() + " s"));
+		return System.nanoTime() - start;
+	}
+
+	/** Checks 1 and 4, per turn the client was told of. */
+	private void checkHistories(List<Op> ops, Set<String> conversations) {
+		Map<String, List<Op>> byTurn = new LinkedHashMap<>();
+		ops.forEach(op -> byTurn.computeIfAbsent(op.turn(), key -> new ArrayList<>()).add(op));
+		Map<String, List<Message>> histories = new HashMap<>();
+		for (String conversation : conversations) {
+			histories.put(conversation, probe.history(conversation));
+		}
+		for (List<Op> turn : byTurn.values()) {
+			String conversation = turn.get(0).conversation();
+			String runId = turn.stream()
+				.filter(op -> op.kind() == Kind.SEND_ANSWER && !op.value().startsWith("status:"))
+				.map(Op::value)
+				.findFirst()
+				.orElse(null);
+			if (runId == null) {
+				continue;
+			}
+			if (isListed(conversation, runId)) {
+				// still running (a long run the scenario left alone): judged when it ends
+				continue;
+			}
+			List<Message> answers = histories.get(conversation)
+				.stream()
+				.filter(message -> message.role().equals("assistant") && runId.equals(message.runId()))
+				.toList();
+			if (answers.isEmpty()) {
+				violation("lost: run " + runId + " of " + conversation + " has no assistant message");
+				continue;
+			}
+			if (answers.size() > 1) {
+				violation("duplicated: run " + runId + " of " + conversation + " has " + answers.size()
+						+ " assistant messages: duplicated");
+			}
+			Message answer = answers.get(0);
+			String streamed = streamed(turn);
+			if (answer.status().equals("interrupted") && streamed.length() > answer.content().length()) {
+				// what an interrupted run loses: the part the client saw but the history
+				// lacks
+				interruptedLostChars += streamed.length() - answer.content().length();
+			}
+			boolean confirmedStop = turn.stream()
+				.anyMatch(op -> op.kind() == Kind.STOP_ANSWER && op.value().equals("200"));
+			if (confirmedStop && answer.status().equals("stopped") && !streamed.equals(answer.content())) {
+				violation("token-after-stop: run " + runId + " of " + conversation + ": stop confirmed, but streamed "
+						+ streamed.length() + " chars and recorded " + answer.content().length()
+						+ " (a token after the stop, or one lost)");
+			}
+			if (answer.status().equals("complete") && !streamed.equals(answer.content()) && ended(turn)) {
+				violation("completed-mismatch: run " + runId + " of " + conversation + " completed with "
+						+ answer.content().length() + " chars recorded but " + streamed.length() + " streamed");
+			}
+		}
+	}
+
+	private boolean isListed(String conversation, String runId) {
+		try {
+			return probe.active()
+				.stream()
+				.anyMatch(run -> run.conversation().equals(conversation) && run.runId().equals(runId));
+		}
+		catch (RuntimeException ex) {
+			return false;
+		}
+	}
+
+	private static boolean ended(List<Op> turn) {
+		return turn.stream().anyMatch(op -> op.kind() == Kind.TERMINAL && !op.value().equals("error"));
+	}
+
+	private static String streamed(List<Op> turn) {
+		StringBuilder text = new StringBuilder();
+		turn.stream().filter(op -> op.kind() == Kind.TOKEN).forEach(op -> text.append(op.value()));
+		return text.toString();
+	}
+
+	/** Check 5: every conversation takes a new message within the bound. */
+	private long awaitAccepting(Set<String> conversations, Duration bound) {
+		long start = System.nanoTime();
+		for (String conversation : conversations) {
+			boolean accepted = false;
+			while (!accepted && System.nanoTime() - start < bound.toNanos()) {
+				try {
+					accepted = probe.accepts(conversation);
+				}
+				catch (RuntimeException ex) {
+					// not reachable yet
+				}
+				if (!accepted) {
+					LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(200));
+				}
+			}
+			if (!accepted) {
+				violation("not-accepting: " + conversation + " accepts no new message " + bound.toSeconds()
+						+ " s after the fault healed");
+			}
+		}
+		return System.nanoTime() - start;
+	}
+
+	private synchronized void violation(String what) {
+		violations.add(what);
+	}
+
+	private void stopSampling() {
+		if (sampling.getAndSet(false) && sampler != null) {
+			try {
+				sampler.join(Duration.ofSeconds(5));
+			}
+			catch (InterruptedException ex) {
+				Thread.currentThread().interrupt();
+			}
+		}
+	}
+
+	@Override
+	public void close() {
+		stopSampling();
+	}
+
+}
