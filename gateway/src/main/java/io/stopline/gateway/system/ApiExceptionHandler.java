@@ -44,13 +44,10 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
 	 */
 	@ExceptionHandler({ DataAccessException.class, RedisException.class })
 	ResponseEntity<ProblemDetail> redisUnavailable(RuntimeException ex) {
-		log.warn("request failed: Redis unavailable ({})", ex.toString());
-		return ResponseEntity.status(HttpStatus.SERVICE_UNAVAILABLE)
-			.header(HttpHeaders.RETRY_AFTER, "1")
-			.body(ProblemDetail.forStatusAndDetail(HttpStatus.SERVICE_UNAVAILABLE,
-					"The coordination store is not reachable right now; try again shortly."));
+		return RedisUnavailable.problem(ex);
 	}
 
+	/** Anything else: a 500, unless a Redis failure hides inside it (a wrapped timeout). */
 	@ExceptionHandler(Exception.class)
 	ResponseEntity<ProblemDetail> unexpected(Exception ex) {
 		if (RedisUnavailable.isCause(ex)) {
