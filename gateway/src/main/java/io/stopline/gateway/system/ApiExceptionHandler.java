@@ -47,7 +47,9 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
 		return RedisUnavailable.problem(ex);
 	}
 
-	/** Anything else: a 500, unless a Redis failure hides inside it (a wrapped timeout). */
+	/**
+	 * Anything else: a 500, unless a Redis failure hides inside it (a wrapped timeout).
+	 */
 	@ExceptionHandler(Exception.class)
 	ResponseEntity<ProblemDetail> unexpected(Exception ex) {
 		if (RedisUnavailable.isCause(ex)) {
