@@ -96,6 +96,16 @@ class OpenApiContractIntegrationTests {
 	}
 
 	@Test
+	void outsideTheDevProfileNeitherTheDescriptionNorItsUiIsServed() {
+		try (Cluster production = Cluster.start(TestRedis.shared(), 1, 0, Map.of(),
+				Map.of("spring.profiles.active", "production"))) {
+			Api anonymous = Api.withToken(production.gatewayUrl(0), "none");
+			assertThat(anonymous.raw("GET", "/v3/api-docs", null, Map.of()).status()).isEqualTo(404);
+			assertThat(anonymous.raw("GET", "/swagger-ui/index.html", null, Map.of()).status()).isEqualTo(404);
+		}
+	}
+
+	@Test
 	void recordedResponsesOfTheMultiNodeScenariosMatchTheDescription() throws Exception {
 		Api.recorder = recorded::add;
 		String gateway0 = cluster.gatewayUrl(0);
