@@ -23,8 +23,9 @@ ENV JAVA_TOOL_OPTIONS="-XX:MaxRAMPercentage=75"
 
 FROM runtime AS gateway
 COPY --from=build --chown=stopline:stopline /src/gateway/target/gateway-*-exec.jar /app/app.jar
-EXPOSE 8080
-HEALTHCHECK --interval=5s --timeout=3s --retries=20 CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/8080 && printf 'GET /actuator/health/readiness HTTP/1.0\\r\\n\\r\\n' >&3 && grep -q '\"UP\"' <&3"]
+# 8080: page and API; 9080: actuator (management port, keep it inside the deployment)
+EXPOSE 8080 9080
+HEALTHCHECK --interval=5s --timeout=3s --retries=20 CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/8080 && printf 'GET /readyz HTTP/1.0\\r\\n\\r\\n' >&3 && grep -q '\"UP\"' <&3"]
 ENTRYPOINT ["java", "-jar", "/app/app.jar"]
 
 FROM runtime AS worker

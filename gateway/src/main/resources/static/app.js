@@ -9,6 +9,7 @@ let token = localStorage.getItem('stopline.token');
 let userName = localStorage.getItem('stopline.user');
 let conversationId = null;
 let socket = null;
+let connecting = null; // the connect() waiting for its ticket, if any
 let retryDelay = 500;
 let sending = false;
 let lastPrompt = null;
@@ -54,6 +55,7 @@ const stopState = createStopState((state) => {
 // ---- sign in and out --------------------------------------------------------------------------
 function clearScreen() {
   if (socket) { socket.onclose = null; socket.close(); socket = null; }
+  connecting = null;
   conversationId = null;
   nextToken.clear();
   answerText.clear();
@@ -265,28 +267,46 @@ function onEvent(event) {
 }
 
 // ---- the conversation's socket ----------------------------------------------------------------
-// The one place that says where a conversation's socket is (and how it authenticates).
-function socketUrl(id) {
+// The one place that says where a conversation's socket is and how it authenticates.
+// The socket's URL carries a single-use ticket (POST /v1/stream-tickets, valid ~30 s), never the token itself:
+// URLs end up in proxy logs. Null when the gateway refuses one (401: sign in again); throws when unreachable.
+async function streamUrl(id) {
+  const response = await post('/v1/stream-tickets', { conversation_id: id });
+  if (response.status === 401 || response.status === 403) return null;
+  if (!response.ok) throw new Error(`stream ticket: ${response.status}`);
+  const { ticket } = await response.json();
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-  return `${scheme}://${location.host}/v1/conversation/${encodeURIComponent(id)}/stream?token=${encodeURIComponent(token)}`;
+  return `${scheme}://${location.host}/v1/conversation/${encodeURIComponent(id)}/stream?ticket=${encodeURIComponent(ticket)}`;
 }
 
-function connect(id) {
-  if (socket) { socket.onclose = null; socket.close(); }
-  const ws = new WebSocket(socketUrl(id));
-  socket = ws;
+async function connect(id) {
+  if (socket) { socket.onclose = null; socket.close(); socket = null; }
   $('connection').textContent = 'connecting…';
+  const attempt = Symbol('connect');
+  connecting = attempt;
+  const url = await streamUrl(id).catch(() => undefined);
+  if (connecting !== attempt) return; // a newer connect() took over while the ticket was on its way
+  connecting = null;
+  if (conversationId !== id) return;
+  if (url === null) { $('connection').textContent = 'not available (sign in again?)'; return; }
+  if (url === undefined) { reconnectLater(id); return; }
+  const ws = new WebSocket(url);
+  socket = ws;
   ws.onopen = () => { $('connection').textContent = 'live'; retryDelay = 500; };
   ws.onmessage = (message) => onEvent(JSON.parse(message.data));
   ws.onclose = (close) => {
     if (socket !== ws) return;
     socket = null;
     if (close.code === 1008) { $('connection').textContent = 'not available (sign in again?)'; return; }
-    $('connection').textContent = 'reconnecting…';
-    // back off up to 10 s: a server that refuses the socket (origin, proxy) is not hammered
-    setTimeout(() => { if (conversationId === id && !socket) connect(id); }, retryDelay);
-    retryDelay = Math.min(retryDelay * 2, 10000);
+    reconnectLater(id);
   };
+}
+
+function reconnectLater(id) {
+  $('connection').textContent = 'reconnecting…';
+  // back off up to 10 s: a server that refuses the socket (origin, proxy) is not hammered
+  setTimeout(() => { if (conversationId === id && !socket && !connecting) connect(id); }, retryDelay);
+  retryDelay = Math.min(retryDelay * 2, 10000);
 }
 
 function open(id) {

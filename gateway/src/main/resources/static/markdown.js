@@ -1,8 +1,9 @@
 // Model output is untrusted: Markdown is rendered by marked and every bit of HTML it yields goes through
 // DOMPurify before it touches the page (no script, no event handlers, no javascript: links, no forms or frames).
 // Both libraries are WebJars the gateway serves: no build step, no CDN.
-import { marked } from 'marked';
-import DOMPurify from 'dompurify';
+// (plain paths, not an import map: the page's Content-Security-Policy allows no inline script)
+import { marked } from '/webjars/marked/lib/marked.esm.js';
+import DOMPurify from '/webjars/dompurify/dist/purify.es.mjs';
 
 marked.setOptions({ gfm: true, breaks: true });
 

@@ -107,6 +107,9 @@ final class BenchCluster implements AutoCloseable {
 		properties.put("spring.data.redis.url", redis.url());
 		properties.put("stopline.auth.jwt-secret", SECRET);
 		properties.put("spring.profiles.active", "dev");
+		// actuator on a port of its own, as by default, but a free one (the main port is
+		// logged first)
+		properties.put("management.server.port", "0");
 		properties.put("logging.level.io.stopline", "WARN");
 		// the stop path's speed is measured, not the abuse limits
 		properties.put("stopline.gateway.max-active-runs-per-user", "1000000");

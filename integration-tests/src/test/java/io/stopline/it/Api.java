@@ -70,6 +70,10 @@ final class Api {
 	static Api forAdmin(String baseUrl, String user) {
 		Response response = send(baseUrl, null, "POST", "/v1/auth/dev-token",
 				Map.of("user", user, "roles", java.util.List.of("admin")));
+		if (response.status() != 200) {
+			throw new IllegalStateException(
+					"no admin dev token (the gateway needs stopline.auth.dev-tokens.allow-roles=true): " + response);
+		}
 		return new Api(baseUrl, response.json().get("token").asString(), user);
 	}
 
@@ -79,6 +83,14 @@ final class Api {
 
 	static Api withToken(String baseUrl, String token) {
 		return new Api(baseUrl, token, "unknown");
+	}
+
+	/**
+	 * {@code POST /v1/stream-tickets}: a single-use ticket for this conversation's
+	 * socket.
+	 */
+	Response streamTicket(String conversationId) {
+		return send(baseUrl, token, "POST", "/v1/stream-tickets", Map.of("conversation_id", conversationId));
 	}
 
 	Response stop(String conversationId) {

@@ -89,6 +89,9 @@ final class Cluster implements AutoCloseable {
 		Map<String, String> all = new LinkedHashMap<>(common());
 		all.put("stopline.auth.jwt-secret", JWT_SECRET);
 		all.put("spring.profiles.active", "dev");
+		// actuator on a port of its own, as by default, but a free one: several gateways
+		// share this host
+		all.put("management.server.port", "0");
 		all.putAll(gatewayProperties);
 		ConfigurableApplicationContext context = GatewayApplication.application().run(args(all));
 		gateways.add(context);
@@ -101,6 +104,11 @@ final class Cluster implements AutoCloseable {
 
 	String gatewayUrl(int gateway) {
 		return "http://127.0.0.1:" + ((WebServerApplicationContext) gateways.get(gateway)).getWebServer().getPort();
+	}
+
+	/** The gateway's management port (actuator), apart from its API port. */
+	String gatewayManagementUrl(int gateway) {
+		return "http://127.0.0.1:" + gateways.get(gateway).getEnvironment().getProperty("local.management.port");
 	}
 
 	String workerUrl(int worker) {

@@ -149,16 +149,66 @@ class IdentityAndCredentialsIntegrationTests {
 
 	@Test
 	void outsideTheDevProfileTheGatewayRefusesToStartWithoutKeysOrWithDevTokens() {
-		assertThatThrownBy(() -> startGateway(Map.of())).hasStackTraceContaining("No token keys configured");
+		assertThatThrownBy(() -> startGateway(Map.of())).hasStackTraceContaining("No token keys configured")
+			.hasStackTraceContaining("head -c 48 /dev/urandom | base64");
 		assertThatThrownBy(() -> startGateway(Map.of("stopline.auth.jwt-secret", "too-short")))
 			.hasStackTraceContaining("shorter than 32 bytes");
+		String secret = randomSecret();
 		assertThatThrownBy(() -> startGateway(
-				Map.of("stopline.auth.jwt-secret", Cluster.JWT_SECRET, "stopline.auth.dev-tokens.enabled", "true")))
+				Map.of("stopline.auth.jwt-secret", secret, "stopline.auth.dev-tokens.enabled", "true")))
 			.hasStackTraceContaining("only allowed with the 'dev' profile");
-		try (ConfigurableApplicationContext started = startGateway(
-				Map.of("stopline.auth.jwt-secret", Cluster.JWT_SECRET))) {
+		try (ConfigurableApplicationContext started = startGateway(Map.of("stopline.auth.jwt-secret", secret))) {
 			assertThat(started.isActive()).as("a proper secret is enough").isTrue();
 		}
+	}
+
+	@Test
+	void outsideTheDevProfileTheGatewayRefusesASecretPublishedInTheRepository() {
+		// the old compose placeholder, the tests' and the benchmark's secrets, and
+		// anything marked change-me
+		for (String published : List.of("local-compose-secret-change-me-0123456789", Cluster.JWT_SECRET,
+				"benchmark-secret-of-at-least-32-bytes-long", "please-CHANGE_ME-before-production-0123456789")) {
+			assertThatThrownBy(() -> startGateway(Map.of("stopline.auth.jwt-secret", published))).as(published)
+				.hasStackTraceContaining("published in the Stopline repository")
+				.hasStackTraceContaining("STOPLINE_AUTH_JWT_SECRET=$(head -c 48 /dev/urandom | base64)");
+		}
+		try (ConfigurableApplicationContext dev = startGateway(Map.of("stopline.auth.jwt-secret",
+				"local-compose-secret-change-me-0123456789", "spring.profiles.active", "dev"))) {
+			assertThat(dev.isActive()).as("the dev profile may use a known secret").isTrue();
+		}
+	}
+
+	@Test
+	void devTokensCarryRolesOnlyWhenThatIsAllowedExplicitly() {
+		Map<String, String> dev = Map.of("stopline.auth.jwt-secret", randomSecret(), "spring.profiles.active", "dev");
+		String adminRequest = "{\"user\":\"ops\",\"roles\":[\"admin\"]}";
+		Map<String, String> json = Map.of("Content-Type", "application/json");
+		try (ConfigurableApplicationContext gateway = startGateway(dev)) {
+			Api anonymous = Api.withToken(url(gateway), null);
+			Response refused = anonymous.raw("POST", "/v1/auth/dev-token", adminRequest, json);
+			assertThat(refused.status()).isEqualTo(403);
+			assertThat(refused.contentType()).startsWith("application/problem+json");
+			assertThat(refused.body()).contains("stopline.auth.dev-tokens.allow-roles");
+			assertThat(anonymous.raw("POST", "/v1/auth/dev-token", "{\"user\":\"ops\"}", json).status())
+				.as("a plain dev token")
+				.isEqualTo(200);
+		}
+		Map<String, String> allowed = new LinkedHashMap<>(dev);
+		allowed.put("stopline.auth.dev-tokens.allow-roles", "true");
+		try (ConfigurableApplicationContext gateway = startGateway(allowed)) {
+			Response admin = Api.withToken(url(gateway), null).raw("POST", "/v1/auth/dev-token", adminRequest, json);
+			assertThat(admin.status()).isEqualTo(200);
+			Api ops = Api.withToken(url(gateway), admin.json().get("token").asString());
+			assertThat(ops.get("/v1/admin/audit/stops?limit=1").status()).as("an admin").isEqualTo(200);
+		}
+	}
+
+	private static String url(ConfigurableApplicationContext gateway) {
+		return "http://127.0.0.1:" + gateway.getEnvironment().getProperty("local.server.port");
+	}
+
+	private static String randomSecret() {
+		return "it-" + UUID.randomUUID() + UUID.randomUUID();
 	}
 
 	@Test
@@ -236,6 +286,7 @@ class IdentityAndCredentialsIntegrationTests {
 	private static ConfigurableApplicationContext startGateway(Map<String, String> properties) {
 		Map<String, String> all = new LinkedHashMap<>();
 		all.put("server.port", "0");
+		all.put("management.server.port", "0");
 		all.put("spring.data.redis.url", TestRedis.shared().url());
 		all.put("spring.main.banner-mode", "off");
 		all.put("logging.level.root", "OFF");

@@ -3,6 +3,7 @@ package io.stopline.it;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.regex.Matcher;
@@ -32,7 +33,9 @@ class MonitoringIntegrationTests {
 	@BeforeAll
 	static void start() {
 		redis = TestRedis.dedicatedProcess();
-		cluster = Cluster.start(redis, 2, 2, Map.of("stopline.worker.max-concurrent-runs", "2"));
+		// admins are dev tokens with a role: allowed explicitly
+		cluster = Cluster.start(redis, 2, 2, Map.of("stopline.worker.max-concurrent-runs", "2"),
+				Map.of("stopline.auth.dev-tokens.allow-roles", "true"));
 	}
 
 	@AfterAll
@@ -104,7 +107,8 @@ class MonitoringIntegrationTests {
 		assertThat(workerRunsEnded("stopped") - stoppedBefore).isEqualTo(3);
 		assertThat(workerRunsEnded("completed") - completedBefore).isEqualTo(2);
 		assertThat(propagated() - propagatedBefore).isEqualTo(3);
-		assertThat(metric(cluster.gatewayUrl(0), "stopline_stop_latency_seconds_count", "endpoint=\"single\""))
+		assertThat(
+				metric(cluster.gatewayManagementUrl(0), "stopline_stop_latency_seconds_count", "endpoint=\"single\""))
 			.isPositive();
 	}
 
@@ -116,9 +120,29 @@ class MonitoringIntegrationTests {
 		assertThat(worker.get("components").has("stopSubscription")).isTrue();
 		assertThat(worker.get("components").has("heartbeat")).isTrue();
 		assertThat(worker.get("components").has("redis")).isTrue();
-		JsonNode gateway = Api.withToken(cluster.gatewayUrl(0), null).get("/actuator/health/readiness").json();
+		Api management = Api.withToken(cluster.gatewayManagementUrl(0), null);
+		JsonNode gateway = management.get("/actuator/health/readiness").json();
 		assertThat(gateway.get("status").asString()).isEqualTo("UP");
-		assertThat(Api.withToken(cluster.gatewayUrl(0), null).get("/actuator/health/liveness").status()).isEqualTo(200);
+		assertThat(management.get("/actuator/health/liveness").status()).isEqualTo(200);
+	}
+
+	@Test
+	void aGatewaysActuatorIsOnItsManagementPortAndOnlyTheProbesOnTheApiPort() {
+		Api api = Api.withToken(cluster.gatewayUrl(0), null);
+		Api management = Api.withToken(cluster.gatewayManagementUrl(0), null);
+		assertThat(cluster.gatewayManagementUrl(0)).isNotEqualTo(cluster.gatewayUrl(0));
+		assertThat(management.get("/actuator/prometheus").body()).contains("stopline_stop_requests_total");
+		for (String path : List.of("/actuator/prometheus", "/actuator/health", "/actuator/health/readiness",
+				"/actuator/info", "/actuator")) {
+			assertThat(api.get(path).status()).as("%s on the API port", path).isEqualTo(404);
+		}
+		// for orchestrators and load balancers that reach only the API port: status, no
+		// details
+		Api.Response ready = api.get("/readyz");
+		assertThat(ready.status()).isEqualTo(200);
+		assertThat(ready.json().get("status").asString()).isEqualTo("UP");
+		assertThat(ready.json().has("components")).as("no details on the API port").isFalse();
+		assertThat(api.get("/livez").status()).isEqualTo(200);
 	}
 
 	@Test
@@ -161,8 +185,8 @@ class MonitoringIntegrationTests {
 	}
 
 	private static double confirmedStops() {
-		return metric(cluster.gatewayUrl(0), "stopline_stop_requests_total", "outcome=\"confirmed\"")
-				+ metric(cluster.gatewayUrl(1), "stopline_stop_requests_total", "outcome=\"confirmed\"");
+		return metric(cluster.gatewayManagementUrl(0), "stopline_stop_requests_total", "outcome=\"confirmed\"")
+				+ metric(cluster.gatewayManagementUrl(1), "stopline_stop_requests_total", "outcome=\"confirmed\"");
 	}
 
 	private static double workerRunsEnded(String outcome) {

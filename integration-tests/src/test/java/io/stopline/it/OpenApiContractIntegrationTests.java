@@ -51,7 +51,9 @@ class OpenApiContractIntegrationTests {
 
 	@BeforeAll
 	static void startCluster() throws IOException {
-		cluster = Cluster.start(TestRedis.shared(), 2, 2, Map.of());
+		// admin dev tokens for the admin endpoints
+		cluster = Cluster.start(TestRedis.shared(), 2, 2, Map.of(),
+				Map.of("stopline.auth.dev-tokens.allow-roles", "true"));
 		Api.Response docs = Api.withToken(cluster.gatewayUrl(0), "none").raw("GET", "/v3/api-docs", null, Map.of());
 		assertThat(docs.status()).isEqualTo(200);
 		document = Api.JSON.readTree(docs.body());
@@ -97,8 +99,8 @@ class OpenApiContractIntegrationTests {
 
 	@Test
 	void outsideTheDevProfileNeitherTheDescriptionNorItsUiIsServed() {
-		try (Cluster production = Cluster.start(TestRedis.shared(), 1, 0, Map.of(),
-				Map.of("spring.profiles.active", "production"))) {
+		try (Cluster production = Cluster.start(TestRedis.shared(), 1, 0, Map.of(), Map.of("spring.profiles.active",
+				"production", "stopline.auth.jwt-secret", UUID.randomUUID() + "-" + UUID.randomUUID()))) {
 			Api anonymous = Api.withToken(production.gatewayUrl(0), "none");
 			assertThat(anonymous.raw("GET", "/v3/api-docs", null, Map.of()).status()).isEqualTo(404);
 			assertThat(anonymous.raw("GET", "/swagger-ui/index.html", null, Map.of()).status()).isEqualTo(404);

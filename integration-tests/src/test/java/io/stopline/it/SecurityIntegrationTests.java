@@ -49,7 +49,9 @@ class SecurityIntegrationTests {
 		cluster = Cluster.start(TestRedis.shared(), 1, 2, Map.of(),
 				Map.of("stopline.auth.issuer", ISSUER, "stopline.auth.audience", AUDIENCE,
 						"stopline.gateway.allowed-origins", "https://chat.example.com",
-						"stopline.gateway.max-request-bytes", "65536", "stopline.gateway.max-streams-per-user", "3"));
+						"stopline.gateway.max-request-bytes", "65536", "stopline.gateway.max-streams-per-user", "3",
+						// admins are dev tokens with a role: allowed explicitly
+						"stopline.auth.dev-tokens.allow-roles", "true"));
 	}
 
 	@AfterAll
@@ -83,7 +85,8 @@ class SecurityIntegrationTests {
 				new Endpoint("GET", "/v1/admin/audit/stops", null),
 				new Endpoint("GET", "/v1/admin/conversations/active?user=alice", null),
 				new Endpoint("POST", "/v1/admin/conversation/" + conversation + "/stop?user=alice", null),
-				new Endpoint("GET", "/v1/stats/stops", null));
+				new Endpoint("GET", "/v1/stats/stops", null),
+				new Endpoint("POST", "/v1/stream-tickets", "{\"conversation_id\":\"" + conversation + "\"}"));
 	}
 
 	@Test

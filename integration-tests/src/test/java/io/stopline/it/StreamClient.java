@@ -44,10 +44,23 @@ final class StreamClient implements AutoCloseable {
 		return open(gatewayUrl, conversationId, token, null);
 	}
 
+	/**
+	 * Authenticated by a ticket from {@code POST /v1/stream-tickets}, as the page does.
+	 */
+	static StreamClient withTicket(String gatewayUrl, String conversationId, String ticket) {
+		return open(gatewayUrl, conversationId, "ticket", ticket, null);
+	}
+
 	private static StreamClient open(String gatewayUrl, String conversationId, String queryToken, String headerToken) {
+		return open(gatewayUrl, conversationId, "token", queryToken, headerToken);
+	}
+
+	private static StreamClient open(String gatewayUrl, String conversationId, String queryName, String queryValue,
+			String headerToken) {
 		StreamClient client = new StreamClient();
 		String url = gatewayUrl.replaceFirst("^http", "ws") + "/v1/conversation/" + conversationId + "/stream"
-				+ (queryToken == null ? "" : "?token=" + URLEncoder.encode(queryToken, StandardCharsets.UTF_8));
+				+ (queryValue == null ? ""
+						: "?" + queryName + "=" + URLEncoder.encode(queryValue, StandardCharsets.UTF_8));
 		WebSocket.Builder builder = HTTP.newWebSocketBuilder().connectTimeout(Duration.ofSeconds(5));
 		if (headerToken != null) {
 			builder.header("Authorization", "Bearer " + headerToken);

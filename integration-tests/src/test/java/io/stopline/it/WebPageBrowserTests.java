@@ -58,7 +58,11 @@ class WebPageBrowserTests {
 	@BeforeAll
 	static void startCluster() throws IOException {
 		// slow enough tokens that a person (or a test) can act while the answer streams
-		cluster = Cluster.start(TestRedis.shared(), 1, 2, Map.of("stopline.model.simulated.token-delay", "60ms"));
+		// (admins are dev tokens with a role: allowed explicitly; no JWT in a socket's
+		// URL even in dev, so the page
+		// must open its sockets with tickets)
+		cluster = Cluster.start(TestRedis.shared(), 1, 2, Map.of("stopline.model.simulated.token-delay", "60ms"),
+				Map.of("stopline.auth.dev-tokens.allow-roles", "true", "stopline.stream.allow-query-token", "false"));
 		Files.createDirectories(SCREENSHOTS);
 	}
 

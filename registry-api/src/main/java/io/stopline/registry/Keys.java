@@ -58,6 +58,11 @@ import java.util.regex.Pattern;
  *
  * # pause / resume commands for a worker (pub/sub only: a lost one is answered 202 and can be repeated)
  * PUBLISH stopline:{w:w-a}:control '{"action":"pause","runId":"r-1",...}'
+ *
+ * # WebSocket ticket: single use, bound to a user and a conversation; named by the SHA-256 of the ticket (hex), so
+ * # reading Redis does not hand out live tickets. Any gateway takes it, atomically (a replay finds nothing)
+ * SET    stopline:stream-ticket:9f86d0...0a08 '{"user":"alice","conversation":"c-42","expires":"…"}' PX 30000 NX
+ * GETDEL stopline:stream-ticket:9f86d0...0a08
  * </pre>
  */
 public final class Keys {
@@ -137,6 +142,14 @@ public final class Keys {
 
 	public static String workerControlChannel(String workerId) {
 		return workerTag(workerId) + ":control";
+	}
+
+	/**
+	 * A WebSocket ticket, by the hex SHA-256 of the ticket (a key of its own: the socket
+	 * that presents it names no user).
+	 */
+	public static String streamTicket(String ticketDigest) {
+		return PREFIX + "stream-ticket:" + ticketDigest;
 	}
 
 	public static String gatewayInbox(String gatewayId) {

@@ -70,7 +70,11 @@ record AuthProperties(@Nullable String jwtSecret, @Nullable URI issuerUri, @Null
 	 * @param enabled off by default, and refused outside the {@code dev} profile: anyone
 	 * who can reach the endpoint can act as anyone
 	 * @param validity lifetime of an issued token
+	 * @param allowRoles whether a dev token may carry roles ({@code admin} included); off
+	 * even in the {@code dev} profile, so that turning dev tokens on does not also hand
+	 * out the admin role
 	 */
-	record DevTokens(@DefaultValue("false") boolean enabled, @DefaultValue("12h") Duration validity) {
+	record DevTokens(@DefaultValue("false") boolean enabled, @DefaultValue("12h") Duration validity,
+			@DefaultValue("false") boolean allowRoles) {
 	}
 }

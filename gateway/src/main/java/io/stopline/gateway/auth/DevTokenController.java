@@ -7,6 +7,7 @@ import java.util.Map;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.NotBlank;
 import jakarta.validation.constraints.Size;
+import io.stopline.gateway.system.Problems;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.http.HttpStatus;
@@ -22,7 +23,9 @@ import org.springframework.web.bind.annotation.RestController;
 
 /**
  * {@code POST /v1/auth/dev-token}: a token for any user name, for local use only (off
- * unless enabled).
+ * unless enabled, and only in the {@code dev} profile). Roles are refused (403) unless
+ * {@code stopline.auth.dev-tokens.allow-roles} is set as well: dev tokens alone must not
+ * make anyone an admin.
  */
 @RestController
 class DevTokenController {
@@ -40,6 +43,10 @@ class DevTokenController {
 	Map<String, String> issue(@Valid @RequestBody DevTokenRequest request) {
 		if (!properties.devTokens().enabled()) {
 			throw new ErrorResponseException(HttpStatus.NOT_FOUND);
+		}
+		if (request.roles() != null && !request.roles().isEmpty() && !properties.devTokens().allowRoles()) {
+			throw Problems.of(HttpStatus.FORBIDDEN,
+					"Dev tokens carry no roles unless stopline.auth.dev-tokens.allow-roles=true.");
 		}
 		Instant now = Instant.now();
 		JwtClaimsSet.Builder claims = JwtClaimsSet.builder()

@@ -23,6 +23,7 @@ import org.springframework.security.oauth2.server.resource.authentication.JwtGra
 import org.springframework.security.oauth2.server.resource.web.BearerTokenResolver;
 import org.springframework.security.oauth2.server.resource.web.DefaultBearerTokenResolver;
 import org.springframework.security.web.SecurityFilterChain;
+import org.springframework.security.web.header.writers.ReferrerPolicyHeaderWriter.ReferrerPolicy;
 import org.springframework.web.cors.CorsConfiguration;
 import org.springframework.web.cors.CorsConfigurationSource;
 import org.springframework.web.cors.UrlBasedCorsConfigurationSource;
@@ -46,6 +47,10 @@ class SecurityConfiguration {
 			.servletApi(servletApi -> servletApi.disable())
 			.cors(Customizer.withDefaults())
 			.sessionManagement(session -> session.sessionCreationPolicy(SessionCreationPolicy.STATELESS))
+			// on top of Spring Security's defaults (nosniff, no caching of API answers)
+			.headers(headers -> headers.contentSecurityPolicy(csp -> csp.policyDirectives(CONTENT_SECURITY_POLICY))
+				.referrerPolicy(referrer -> referrer.policy(ReferrerPolicy.NO_REFERRER))
+				.frameOptions(frames -> frames.deny()))
 			.authorizeHttpRequests(requests -> requests.requestMatchers(HttpMethod.POST, "/v1/auth/dev-token")
 				.permitAll()
 				// authenticated by the handshake itself, which answers on the socket
@@ -70,9 +75,19 @@ class SecurityConfiguration {
 	}
 
 	/**
+	 * The page loads its script, style and data from the gateway only: no inline script
+	 * or style, no plugins, never framed (with {@code X-Frame-Options: DENY} for older
+	 * browsers). {@code connect-src 'self'} covers the page's own WebSocket.
+	 */
+	static final String CONTENT_SECURITY_POLICY = "default-src 'self'; script-src 'self'; style-src 'self'; "
+			+ "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+			+ "frame-ancestors 'none'";
+
+	/**
 	 * The bearer header, except on the WebSocket stream, whose handshake authenticates
-	 * itself (header or {@code token} parameter) so that a bad token closes the socket
-	 * with 1008 instead of failing the upgrade with a status the browser cannot read.
+	 * itself (a ticket, the header, or in {@code dev} a {@code token} parameter) so that
+	 * a bad one closes the socket with 1008 instead of failing the upgrade with a status
+	 * the browser cannot read.
 	 */
 	private static BearerTokenResolver bearerTokens() {
 		DefaultBearerTokenResolver header = new DefaultBearerTokenResolver();
