@@ -28,6 +28,12 @@ final class Api {
 	private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 	static final JsonMapper JSON = JsonMapper.builder().build();
 
+	/**
+	 * Every response, when a test wants them (the OpenAPI contract test validates them).
+	 */
+	static volatile java.util.function.Consumer<Recorded> recorder = recorded -> {
+	};
+
 	private final String baseUrl;
 
 	private final String token;
@@ -170,6 +176,8 @@ final class Api {
 	private static Response execute(HttpRequest request) {
 		try {
 			HttpResponse<String> response = HTTP.send(request, HttpResponse.BodyHandlers.ofString());
+			recorder.accept(new Recorded(request.method(), request.uri().getPath(), response.statusCode(),
+					response.headers().firstValue("Content-Type").orElse(""), response.body()));
 			return new Response(response.statusCode(), response.body(),
 					response.headers().firstValue("Content-Type").orElse(""),
 					response.headers().firstValue("X-Conversation-Id").orElse(null),
@@ -182,6 +190,13 @@ final class Api {
 			Thread.currentThread().interrupt();
 			throw new IllegalStateException(ex);
 		}
+	}
+
+	/**
+	 * A response as sent: the body is null for a stream (its events are checked one by
+	 * one).
+	 */
+	record Recorded(String method, String path, int status, String contentType, String body) {
 	}
 
 	record Response(int status, String body, String contentType, String conversationId, String retryAfter) {
@@ -208,6 +223,8 @@ final class Api {
 				HttpResponse<java.io.InputStream> response = HTTP.send(request,
 						HttpResponse.BodyHandlers.ofInputStream());
 				status = response.statusCode();
+				recorder.accept(new Recorded(request.method(), request.uri().getPath(), status,
+						response.headers().firstValue("Content-Type").orElse(""), null));
 				try (BufferedReader reader = new BufferedReader(
 						new InputStreamReader(response.body(), StandardCharsets.UTF_8))) {
 					String line;
