@@ -167,7 +167,8 @@ class SpringAiModelTests {
 				.startsWith("The model provider stalled: nothing arrived for");
 			assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(BOUND);
 			if (protocol == Protocol.OLLAMA) {
-				// known gap: the OpenAI and Anthropic SDKs' cancel waits for their reader,
+				// known gap: the OpenAI and Anthropic SDKs' cancel waits for their
+				// reader,
 				// blocked on the stalled socket, so their connection is not closed here
 				assertThat(upstream.nextExchange(BOUND).awaitDisconnect(BOUND)).as("connection closed").isPositive();
 			}
