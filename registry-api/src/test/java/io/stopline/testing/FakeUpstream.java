@@ -15,13 +15,27 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * An OpenAI-compatible chat completion server for tests, on a plain socket so that it
- * sees exactly what a real upstream sees: it streams {@code data:} chunks as a
- * {@link Behaviour} says and records, for each request, when the client closed the
- * connection (a thread blocked on the socket's input returns -1 the moment the client's
- * FIN arrives, independent of the writes).
+ * A streaming chat server for tests, on a plain socket so that it sees exactly what a
+ * real upstream sees: it streams an answer in one provider's wire format
+ * ({@link Protocol}) as a {@link Behaviour} says and records, for each request, when the
+ * client closed the connection (a thread blocked on the socket's input returns -1 the
+ * moment the client's FIN arrives, independent of the writes).
  */
 public final class FakeUpstream implements AutoCloseable {
+
+	/** The wire format of the answer, whatever path the request names. */
+	public enum Protocol {
+
+		/** OpenAI chat completions: server-sent {@code data:} chunks, then [DONE]. */
+		OPENAI,
+
+		/** Ollama {@code /api/chat}: one JSON object per line (NDJSON). */
+		OLLAMA,
+
+		/** Anthropic Messages: typed server-sent events. */
+		ANTHROPIC
+
+	}
 
 	/** How the server answers every request. */
 	public sealed interface Behaviour {
@@ -106,14 +120,21 @@ public final class FakeUpstream implements AutoCloseable {
 
 	private final BlockingQueue<Exchange> exchanges = new LinkedBlockingQueue<>();
 
-	private FakeUpstream(ServerSocket server) {
+	private final Protocol protocol;
+
+	private FakeUpstream(ServerSocket server, Protocol protocol) {
 		this.server = server;
+		this.protocol = protocol;
 		Thread.ofVirtual().name("fake-upstream").start(this::accept);
 	}
 
 	public static FakeUpstream start() {
+		return start(Protocol.OPENAI);
+	}
+
+	public static FakeUpstream start(Protocol protocol) {
 		try {
-			return new FakeUpstream(new ServerSocket(0, 50, InetAddress.getLoopbackAddress()));
+			return new FakeUpstream(new ServerSocket(0, 50, InetAddress.getLoopbackAddress()), protocol);
 		}
 		catch (IOException ex) {
 			throw new UncheckedIOException(ex);
@@ -121,7 +142,12 @@ public final class FakeUpstream implements AutoCloseable {
 	}
 
 	public String baseUrl() {
-		return "http://127.0.0.1:" + server.getLocalPort() + "/v1";
+		return origin() + "/v1";
+	}
+
+	/** The server's root, for clients that append their own path. */
+	public String origin() {
+		return "http://127.0.0.1:" + server.getLocalPort();
 	}
 
 	/** Answers the following requests so; forgets the requests taken so far. */
@@ -179,7 +205,7 @@ public final class FakeUpstream implements AutoCloseable {
 			// returns when the answer is complete (the server then closes, as it said it
 			// would), or when the client went away mid-write
 			try {
-				respond(socket.getOutputStream(), exchange, behaviour);
+				respond(new Wire(protocol, socket.getOutputStream(), exchange), behaviour);
 			}
 			finally {
 				exchange.served.countDown();
@@ -190,67 +216,127 @@ public final class FakeUpstream implements AutoCloseable {
 		}
 	}
 
-	private static void respond(OutputStream out, Exchange exchange, Behaviour behaviour)
-			throws IOException, InterruptedException {
+	private static void respond(Wire out, Behaviour behaviour) throws IOException, InterruptedException {
 		switch (behaviour) {
-			case Behaviour.Status status -> {
-				byte[] body = status.body().getBytes(StandardCharsets.UTF_8);
-				write(out,
-						"HTTP/1.1 " + status.status() + " Error\r\nContent-Type: application/json\r\nContent-Length: "
-								+ body.length + "\r\nConnection: close\r\n\r\n");
-				out.write(body);
-				out.flush();
-			}
+			case Behaviour.Status status -> out.status(status.status(), status.body());
 			case Behaviour.Stream stream -> {
-				head(out);
-				// as Azure OpenAI starts: a chunk without choices
-				write(out, "data: {\"choices\":[],\"prompt_filter_results\":[]}\n\n");
+				out.head();
 				for (int i = 0; stream.tokens() < 0 || i < stream.tokens(); i++) {
-					token(out, exchange, i);
+					out.token(i);
 					Thread.sleep(stream.interval());
 				}
-				// as vLLM ends: the last text comes with the finish
-				write(out,
-						"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"!\"},\"finish_reason\":\"stop\"}]}\n\n");
-				write(out, "data: [DONE]\n\n");
+				out.finish();
 			}
 			case Behaviour.Malformed malformed -> {
-				head(out);
-				token(out, exchange, 0);
-				write(out, "data: {\"choices\":[{\"delta\":{\"content\":\n\n");
+				out.head();
+				out.token(0);
+				out.malformed();
 				Thread.sleep(Duration.ofSeconds(30));
 			}
 			case Behaviour.Truncated truncated -> {
-				head(out);
+				out.head();
 				for (int i = 0; i < truncated.tokens(); i++) {
-					token(out, exchange, i);
+					out.token(i);
 				}
 			}
 			case Behaviour.Stall stall -> {
-				head(out);
+				out.head();
 				for (int i = 0; i < stall.tokens(); i++) {
-					token(out, exchange, i);
+					out.token(i);
 				}
 				Thread.sleep(Duration.ofMinutes(5));
 			}
 		}
 	}
 
-	private static void head(OutputStream out) throws IOException {
-		// no length, connection close: the body runs until the server closes it
-		write(out, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
-				+ "Connection: close\r\n\r\n");
-	}
+	/**
+	 * One answer in one provider's format: tokens {@code t0}, {@code " t1"}, ... and a
+	 * last {@code "!"} that comes with the finish.
+	 */
+	private record Wire(Protocol protocol, OutputStream out, Exchange exchange) {
 
-	private static void token(OutputStream out, Exchange exchange, int index) throws IOException {
-		write(out, "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":"
-				+ "{\"content\":\"" + (index == 0 ? "" : " ") + "t" + index + "\"},\"finish_reason\":null}]}\n\n");
-		exchange.sent.incrementAndGet();
-	}
+		void status(int status, String text) throws IOException {
+			byte[] body = text.getBytes(StandardCharsets.UTF_8);
+			write("HTTP/1.1 " + status + " Error\r\nContent-Type: application/json\r\nContent-Length: " + body.length
+					+ "\r\nConnection: close\r\n\r\n");
+			out.write(body);
+			out.flush();
+		}
 
-	private static void write(OutputStream out, String text) throws IOException {
-		out.write(text.getBytes(StandardCharsets.UTF_8));
-		out.flush();
+		void head() throws IOException {
+			// no length, connection close: the body runs until the server closes it
+			String type = (protocol == Protocol.OLLAMA) ? "application/x-ndjson" : "text/event-stream";
+			write("HTTP/1.1 200 OK\r\nContent-Type: " + type + "\r\nCache-Control: no-cache\r\n"
+					+ "Connection: close\r\n\r\n");
+			switch (protocol) {
+				// as Azure OpenAI starts: a chunk without choices
+				case OPENAI -> write("data: {\"id\":\"\",\"object\":\"\",\"created\":0,\"model\":\"\",\"choices\":[],"
+						+ "\"prompt_filter_results\":[]}\n\n");
+				case OLLAMA -> {
+				}
+				case ANTHROPIC -> {
+					event("message_start",
+							"{\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":"
+									+ "\"message\",\"role\":\"assistant\",\"content\":[],\"model\":\"test-model\","
+									+ "\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":5,"
+									+ "\"output_tokens\":1}}}");
+					event("content_block_start", "{\"type\":\"content_block_start\",\"index\":0,"
+							+ "\"content_block\":{\"type\":\"text\",\"text\":\"\"}}");
+				}
+			}
+		}
+
+		void token(int index) throws IOException {
+			text((index == 0 ? "" : " ") + "t" + index, false);
+			exchange.sent.incrementAndGet();
+		}
+
+		void finish() throws IOException {
+			// as vLLM ends: the last text comes with the finish
+			text("!", true);
+			switch (protocol) {
+				case OPENAI -> write("data: [DONE]\n\n");
+				case OLLAMA -> {
+				}
+				case ANTHROPIC -> {
+					event("content_block_stop", "{\"type\":\"content_block_stop\",\"index\":0}");
+					event("message_delta", "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":"
+							+ "\"end_turn\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":9}}");
+					event("message_stop", "{\"type\":\"message_stop\"}");
+				}
+			}
+		}
+
+		void malformed() throws IOException {
+			switch (protocol) {
+				case OPENAI -> write("data: {\"choices\":[{\"delta\":{\"content\":\n\n");
+				case OLLAMA -> write("{\"message\":{\"content\":\n");
+				case ANTHROPIC -> write("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\n\n");
+			}
+		}
+
+		private void text(String text, boolean last) throws IOException {
+			switch (protocol) {
+				case OPENAI -> write("data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,"
+						+ "\"model\":\"test-model\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"" + text
+						+ "\"},\"finish_reason\":" + (last ? "\"stop\"" : "null") + "}]}\n\n");
+				case OLLAMA -> write("{\"model\":\"test-model\",\"created_at\":\"2026-01-01T00:00:00Z\","
+						+ "\"message\":{\"role\":\"assistant\",\"content\":\"" + text + "\"},\"done\":" + last
+						+ (last ? ",\"done_reason\":\"stop\",\"prompt_eval_count\":5,\"eval_count\":9" : "") + "}\n");
+				case ANTHROPIC -> event("content_block_delta", "{\"type\":\"content_block_delta\",\"index\":0,"
+						+ "\"delta\":{\"type\":\"text_delta\",\"text\":\"" + text + "\"}}");
+			}
+		}
+
+		private void event(String name, String data) throws IOException {
+			write("event: " + name + "\ndata: " + data + "\n\n");
+		}
+
+		private void write(String text) throws IOException {
+			out.write(text.getBytes(StandardCharsets.UTF_8));
+			out.flush();
+		}
+
 	}
 
 	/** Reads the request head and its Content-Length body. */

@@ -172,8 +172,8 @@ class OpenAiCompatibleModelTests {
 	}
 
 	private static OpenAiCompatibleModel model(String baseUrl, Duration readTimeout) {
-		ModelProperties.Upstream config = new ModelProperties.Upstream(URI.create(baseUrl), "test-key", "test-model",
-				Duration.ofSeconds(2), readTimeout);
+		ModelProperties.Upstream config = new ModelProperties.Upstream(ModelProperties.Provider.OPENAI,
+				URI.create(baseUrl), "test-key", "test-model", Duration.ofSeconds(2), readTimeout);
 		return new OpenAiCompatibleModel(config,
 				HttpClient.newBuilder()
 					.version(HttpClient.Version.HTTP_1_1)
