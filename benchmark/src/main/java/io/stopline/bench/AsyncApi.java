@@ -31,18 +31,27 @@ final class AsyncApi implements AutoCloseable {
 
 	AsyncApi(String baseUrl, int connections) {
 		this.baseUrl = baseUrl;
-		this.client = HttpAsyncClients.custom()
+		this.client = client(connections, Timeout.ofSeconds(60));
+	}
+
+	/**
+	 * An HTTP/1.1 async client with one I/O reactor thread and {@code connections}
+	 * keep-alive connections, started: the load generator's only kind of client (the
+	 * streaming profile's SSE streams use it too, with a longer socket timeout).
+	 */
+	static CloseableHttpAsyncClient client(int connections, Timeout socketTimeout) {
+		CloseableHttpAsyncClient client = HttpAsyncClients.custom()
 			.setIOReactorConfig(IOReactorConfig.custom()
 				.setIoThreadCount(1)
 				.setTcpNoDelay(true)
-				.setSoTimeout(Timeout.ofSeconds(60))
+				.setSoTimeout(socketTimeout)
 				.build())
 			.setConnectionManager(PoolingAsyncClientConnectionManagerBuilder.create()
 				.setMaxConnTotal(connections)
 				.setMaxConnPerRoute(connections)
 				.setDefaultConnectionConfig(ConnectionConfig.custom()
 					.setConnectTimeout(Timeout.ofSeconds(5))
-					.setSocketTimeout(Timeout.ofSeconds(60))
+					.setSocketTimeout(socketTimeout)
 					.setTimeToLive(1, TimeUnit.HOURS)
 					.build())
 				.build())
@@ -54,6 +63,7 @@ final class AsyncApi implements AutoCloseable {
 			.disableConnectionState()
 			.build();
 		client.start();
+		return client;
 	}
 
 	/** The status of a POST, once answered; -1 when it failed. */

@@ -16,16 +16,11 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.apache.hc.client5.http.async.methods.AbstractCharResponseConsumer;
 import org.apache.hc.client5.http.async.methods.SimpleHttpRequest;
 import org.apache.hc.client5.http.async.methods.SimpleRequestProducer;
-import org.apache.hc.client5.http.config.ConnectionConfig;
 import org.apache.hc.client5.http.impl.async.CloseableHttpAsyncClient;
-import org.apache.hc.client5.http.impl.async.HttpAsyncClients;
-import org.apache.hc.client5.http.impl.nio.PoolingAsyncClientConnectionManagerBuilder;
 import org.apache.hc.core5.concurrent.FutureCallback;
 import org.apache.hc.core5.http.ContentType;
 import org.apache.hc.core5.http.HttpResponse;
-import org.apache.hc.core5.http2.HttpVersionPolicy;
 import org.apache.hc.core5.io.CloseMode;
-import org.apache.hc.core5.reactor.IOReactorConfig;
 import org.apache.hc.core5.util.Timeout;
 
 /**
@@ -56,27 +51,7 @@ final class StreamClients implements AutoCloseable {
 	final Map<Integer, AtomicLong> errors = new ConcurrentHashMap<>();
 
 	StreamClients(int connections) {
-		this.client = HttpAsyncClients.custom()
-			.setIOReactorConfig(IOReactorConfig.custom()
-				.setIoThreadCount(1)
-				.setTcpNoDelay(true)
-				.setSoTimeout(Timeout.ofMinutes(5))
-				.build())
-			.setConnectionManager(PoolingAsyncClientConnectionManagerBuilder.create()
-				.setMaxConnTotal(connections)
-				.setMaxConnPerRoute(connections)
-				.setDefaultConnectionConfig(ConnectionConfig.custom()
-					.setConnectTimeout(Timeout.ofSeconds(10))
-					.setSocketTimeout(Timeout.ofMinutes(5))
-					.build())
-				.build())
-			.setVersionPolicy(HttpVersionPolicy.FORCE_HTTP_1)
-			.disableAutomaticRetries()
-			.disableRedirectHandling()
-			.disableCookieManagement()
-			.disableAuthCaching()
-			.build();
-		client.start();
+		this.client = AsyncApi.client(connections, Timeout.ofMinutes(5));
 	}
 
 	/** One stream: when it started, when its first token came, how it ended. */
