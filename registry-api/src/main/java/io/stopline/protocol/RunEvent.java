@@ -70,7 +70,7 @@ public sealed interface RunEvent {
 	/**
 	 * The run was cancelled; {@code content} is the partial answer kept in the history.
 	 */
-	record RunStopped(String runId, String conversationId, String reason, String content, int tokens,
+	record RunStopped(String runId, String conversationId, StopReason reason, String content, int tokens,
 			Instant at) implements RunEvent {
 	}
 

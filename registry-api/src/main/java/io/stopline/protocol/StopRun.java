@@ -10,8 +10,8 @@ import java.time.Instant;
  * @param requestId distinguishes two requests for the same run (their set members must
  * differ)
  * @param replyTo the gateway waiting for the confirmation
- * @param reason {@code user}, {@code stop_all}, ...
+ * @param reason why; on the wire its {@link StopReason#wireName()}
  */
-public record StopRun(String requestId, String runId, String userId, String conversationId, String reason,
+public record StopRun(String requestId, String runId, String userId, String conversationId, StopReason reason,
 		String replyTo, Instant requestedAt) {
 }

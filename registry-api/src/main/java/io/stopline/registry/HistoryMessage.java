@@ -2,6 +2,7 @@ package io.stopline.registry;
 
 import java.time.Instant;
 
+import io.stopline.protocol.StopReason;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -16,7 +17,7 @@ import org.jspecify.annotations.Nullable;
 public record HistoryMessage(String role, String content, String status, @Nullable String stopReason,
 		@Nullable String error, @Nullable String runId, Instant createdAt) {
 
-	public static final String STOP_NOTICE = "Conversation stopped by user.";
+	public static final String STOP_NOTICE = StopReason.USER.notice();
 
 	/** The status of an assistant message announced while its run still generates. */
 	public static final String STREAMING = "streaming";

@@ -4,6 +4,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 
+import io.stopline.protocol.StopReason;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -12,7 +13,7 @@ import org.jspecify.annotations.Nullable;
  * @param content the assistant text produced, partial unless complete
  * @param stopReason set when {@code status} is {@code stopped}
  */
-public record RunOutcome(String status, String content, @Nullable String stopReason, @Nullable String error,
+public record RunOutcome(String status, String content, @Nullable StopReason stopReason, @Nullable String error,
 		Instant at) {
 
 	public static final String COMPLETE = "complete";
@@ -27,7 +28,7 @@ public record RunOutcome(String status, String content, @Nullable String stopRea
 		return new RunOutcome(COMPLETE, content, null, null, at);
 	}
 
-	public static RunOutcome stopped(String partial, String reason, Instant at) {
+	public static RunOutcome stopped(String partial, StopReason reason, Instant at) {
 		return new RunOutcome(STOPPED, partial, reason, null, at);
 	}
 
@@ -41,13 +42,7 @@ public record RunOutcome(String status, String content, @Nullable String stopRea
 
 	/** The notice that follows a stopped answer, naming why it stopped. */
 	String notice() {
-		return switch (String.valueOf(stopReason)) {
-			case "timeout" -> "Conversation stopped: it ran past its time limit.";
-			case "shutdown" -> "Conversation stopped: the server running it shut down.";
-			case "lost" -> "Conversation stopped: its run was lost.";
-			case "admin" -> "Conversation stopped by an administrator.";
-			default -> HistoryMessage.STOP_NOTICE;
-		};
+		return stopReason == null ? StopReason.USER.notice() : stopReason.notice();
 	}
 
 	public boolean isStopped() {
@@ -57,9 +52,10 @@ public record RunOutcome(String status, String content, @Nullable String stopRea
 	/** The assistant message, followed by the stop notice when the run was stopped. */
 	public List<HistoryMessage> messages(String runId) {
 		List<HistoryMessage> messages = new ArrayList<>(2);
-		messages.add(new HistoryMessage("assistant", content, status, stopReason, error, runId, at));
+		String reason = stopReason == null ? null : stopReason.wireName();
+		messages.add(new HistoryMessage("assistant", content, status, reason, error, runId, at));
 		if (isStopped()) {
-			messages.add(new HistoryMessage("system", notice(), COMPLETE, stopReason, null, runId, at));
+			messages.add(new HistoryMessage("system", notice(), COMPLETE, reason, null, runId, at));
 		}
 		return messages;
 	}

@@ -9,6 +9,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 import io.stopline.protocol.Json;
+import io.stopline.protocol.StopReason;
 import io.stopline.protocol.StopRun;
 import io.stopline.registry.ConversationRegistry.StopTarget;
 import io.stopline.registry.StopRequests.Lookup;
@@ -93,7 +94,7 @@ class StopRequestsIntegrationTests {
 		assertThat(stopRequests.request(user, "c1", GENEROUS, request("c1")))
 			.isEqualTo(new Lookup.Found(new StopTarget.NotFound(), null));
 		RunRecord running = running("c2");
-		registry.finish(running, RunOutcome.stopped("par", "user", Instant.now()));
+		registry.finish(running, RunOutcome.stopped("par", StopReason.USER, Instant.now()));
 
 		assertThat(stopRequests.request(user, "c2", GENEROUS, request("c2")))
 			.isEqualTo(new Lookup.Found(new StopTarget.RecentlyStopped(running.runId()), null));
@@ -137,7 +138,8 @@ class StopRequestsIntegrationTests {
 				new ConversationRegistry.Announcement.Publication("{\"added\":1}",
 						List.of(Keys.conversationEvents(user, "c1")))));
 
-		assertThat(registry.finish(running, RunOutcome.stopped("partial", "user", Instant.now()), announcement))
+		assertThat(
+				registry.finish(running, RunOutcome.stopped("partial", StopReason.USER, Instant.now()), announcement))
 			.isTrue();
 
 		assertThat(inbox.poll(5, TimeUnit.SECONDS)).isEqualTo("{\"stopped\":1}");
@@ -148,7 +150,8 @@ class StopRequestsIntegrationTests {
 		// a second finish is fenced out: it ends nothing and announces nothing (a phantom
 		// message would show watchers what the history does not hold). What the
 		// channels carry next is a marker published after it.
-		assertThat(registry.finish(running, RunOutcome.stopped("late", "user", Instant.now()), announcement)).isFalse();
+		assertThat(registry.finish(running, RunOutcome.stopped("late", StopReason.USER, Instant.now()), announcement))
+			.isFalse();
 		clients.template().convertAndSend("test-inbox-" + user, "marker");
 		clients.template().convertAndSend(Keys.conversationEvents(user, "c1"), "marker");
 		assertThat(inbox.poll(5, TimeUnit.SECONDS)).isEqualTo("marker");
@@ -174,8 +177,8 @@ class StopRequestsIntegrationTests {
 		String later = ((Lookup.Found) stopRequests.request(user, "c1", GENEROUS, request("c1"))).signalled().request();
 		assertThat(registry.runsOf(worker)).hasSize(1);
 
-		assertThat(
-				registry.finish(running, RunOutcome.stopped("partial", "user", Instant.now()), null, List.of(settled)))
+		assertThat(registry.finish(running, RunOutcome.stopped("partial", StopReason.USER, Instant.now()), null,
+				List.of(settled)))
 			.isTrue();
 
 		assertThat(stopRequests.pending(worker)).as("only the request the finish settled is gone")
@@ -192,7 +195,8 @@ class StopRequestsIntegrationTests {
 	}
 
 	private StopRun request(String conversationId) {
-		return new StopRun(UUID.randomUUID().toString(), "", user, conversationId, "user", "gw-test", Instant.now());
+		return new StopRun(UUID.randomUUID().toString(), "", user, conversationId, StopReason.USER, "gw-test",
+				Instant.now());
 	}
 
 	private RunRecord reserve(String conversationId) {

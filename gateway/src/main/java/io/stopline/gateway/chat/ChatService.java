@@ -10,6 +10,7 @@ import io.stopline.gateway.GatewayProperties;
 import io.stopline.gateway.inbox.GatewayInbox;
 import io.stopline.gateway.system.Problems;
 import io.stopline.protocol.Json;
+import io.stopline.protocol.StopReason;
 import io.stopline.protocol.RunEvent;
 import io.stopline.protocol.StartRun;
 import io.stopline.registry.ConversationIds;
@@ -151,7 +152,8 @@ class ChatService {
 			case RunOutcome.COMPLETE -> new RunEvent.RunCompleted(run.runId(), run.conversationId(), message.content(),
 					-1, message.createdAt());
 			case RunOutcome.STOPPED -> new RunEvent.RunStopped(run.runId(), run.conversationId(),
-					String.valueOf(message.stopReason()), message.content(), -1, message.createdAt());
+					message.stopReason() == null ? StopReason.USER : StopReason.of(message.stopReason()),
+					message.content(), -1, message.createdAt());
 			default -> new RunEvent.RunFailed(run.runId(), run.conversationId(),
 					message.error() != null ? message.error() : "The run failed.", message.content(),
 					message.createdAt());

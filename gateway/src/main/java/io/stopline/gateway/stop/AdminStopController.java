@@ -46,7 +46,8 @@ class AdminStopController {
 	ResponseEntity<Map<String, String>> stop(@AuthenticationPrincipal Jwt admin, @PathVariable String conversationId,
 			@RequestParam String user) {
 		Problems.requireConversationId(conversationId);
-		return stops.stop(admin.getSubject(), requireUser(user), conversationId, "admin").answer(conversationId);
+		return stops.stop(StopCommand.byAdmin(admin.getSubject(), requireUser(user), conversationId))
+			.answer(conversationId);
 	}
 
 	private static String requireUser(String user) {

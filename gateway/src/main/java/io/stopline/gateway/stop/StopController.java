@@ -23,7 +23,6 @@ import org.springframework.http.HttpStatus;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RestController;
-import org.springframework.web.ErrorResponseException;
 
 /**
  * The stop API: stop one conversation, stop all of the caller's, list the caller's active
@@ -38,33 +37,17 @@ class StopController {
 
 	private final StopRateLimiter rateLimiter;
 
-	private final StopMetrics metrics;
-
-	StopController(StopService stops, ConversationRegistry registry, StopRateLimiter rateLimiter, StopMetrics metrics) {
+	StopController(StopService stops, ConversationRegistry registry, StopRateLimiter rateLimiter) {
 		this.stops = stops;
 		this.registry = registry;
 		this.rateLimiter = rateLimiter;
-		this.metrics = metrics;
-	}
-
-	/** Takes {@code count} permits; a refusal is counted as {@code rate_limited}. */
-	private void limit(String userId, String endpoint, int count) {
-		long started = System.nanoTime();
-		try {
-			rateLimiter.acquire(userId, count);
-		}
-		catch (ErrorResponseException limited) {
-			metrics.record(endpoint, "rate_limited", System.nanoTime() - started);
-			throw limited;
-		}
 	}
 
 	@PostMapping("/v1/conversation/{conversationId}/stop")
 	ResponseEntity<Map<String, String>> stop(@AuthenticationPrincipal Jwt jwt, @PathVariable String conversationId) {
 		Problems.requireConversationId(conversationId);
-		String user = jwt.getSubject();
 		// the permit is taken by the stop's own lookup script: no round trip of its own
-		return stops.stop(user, user, conversationId, "user", true).answer(conversationId);
+		return stops.stop(StopCommand.byUser(jwt.getSubject(), conversationId)).answer(conversationId);
 	}
 
 	/**
@@ -80,13 +63,13 @@ class StopController {
 		String userId = jwt.getSubject();
 		List<String> targets = body != null && body.conversationIds() != null ? body.validated()
 				: registry.active(userId).stream().map(RunRecord::conversationId).toList();
-		limit(userId, "all", targets.size());
+		rateLimiter.acquire(userId, targets.size(), StopRateLimiter.ALL);
 		List<String> stopped = new ArrayList<>();
 		List<String> pending = new ArrayList<>();
 		List<String> notActive = new ArrayList<>();
 		try (ExecutorService parallel = Executors.newVirtualThreadPerTaskExecutor()) {
 			Map<String, Future<StopResult>> results = new LinkedHashMap<>();
-			targets.forEach(id -> results.put(id, parallel.submit(() -> stops.stopInBulk(userId, id))));
+			targets.forEach(id -> results.put(id, parallel.submit(() -> stops.stop(StopCommand.inBulk(userId, id)))));
 			for (Map.Entry<String, Future<StopResult>> result : results.entrySet()) {
 				switch (get(result.getValue())) {
 					case CONFIRMED -> stopped.add(result.getKey());

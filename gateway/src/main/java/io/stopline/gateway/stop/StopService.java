@@ -11,6 +11,7 @@ import java.util.concurrent.TimeoutException;
 import io.stopline.gateway.GatewayProperties;
 import io.stopline.gateway.inbox.GatewayInbox;
 import io.stopline.protocol.RunEvent;
+import io.stopline.protocol.StopReason;
 import io.stopline.protocol.StopRun;
 import io.stopline.registry.ConversationRegistry;
 import io.stopline.registry.DeadWorkerReaper;
@@ -80,67 +81,37 @@ class StopService {
 		this.confirmTimeout = properties.stopConfirmTimeout();
 	}
 
-	StopResult stop(String userId, String conversationId, String reason) {
-		return stop(userId, userId, conversationId, reason);
-	}
-
 	/**
-	 * One id of a bulk stop ({@code stop_all}): audited only when it stopped a run, so
-	 * the audit entries of one request are bounded by the user's active runs, not by the
-	 * ids sent (the metrics still count every outcome).
+	 * Carries out one stop command: looks the run up (taking the permit when the command
+	 * needs one), stops it, counts it and audits it (the audit line is this stop's one
+	 * log line: who, what, outcome, latency).
 	 */
-	StopResult stopInBulk(String userId, String conversationId) {
-		return stop(userId, userId, conversationId, "stop_all", false, false);
-	}
-
-	/**
-	 * Stops a user's run on behalf of {@code actor} (the user, or an admin acting on any
-	 * user's run: audited as the admin).
-	 */
-	StopResult stop(String actor, String userId, String conversationId, String reason) {
-		return stop(actor, userId, conversationId, reason, false);
-	}
-
-	/**
-	 * As {@link #stop(String, String, String, String)}; when {@code rateLimited}, the
-	 * stop takes a permit of the user's stop rate in its first round trip, before
-	 * anything changes, and a refusal is the 429.
-	 */
-	StopResult stop(String actor, String userId, String conversationId, String reason, boolean rateLimited) {
-		return stop(actor, userId, conversationId, reason, rateLimited, true);
-	}
-
-	private StopResult stop(String actor, String userId, String conversationId, String reason, boolean rateLimited,
-			boolean auditNoRun) {
-		String endpoint = switch (reason) {
-			case "stop_all" -> "all";
-			case "admin" -> "admin";
-			default -> "single";
-		};
+	StopResult stop(StopCommand command) {
 		long started = System.nanoTime();
+		Attempt attempt;
 		try {
-			Attempt attempt = attempt(userId, conversationId, reason, rateLimited ? rateLimiter.rate() : null);
-			long took = System.nanoTime() - started;
-			metrics.record(endpoint, StopMetrics.outcome(attempt.result()), took);
-			// the audit line is this stop's one log line: who, what, outcome, latency
-			if (auditNoRun || attempt.result() == StopResult.CONFIRMED || attempt.result() == StopResult.REQUESTED) {
-				audit.record(new StopAudit.Entry(actor, userId, conversationId, attempt.runId(), reason,
-						StopMetrics.outcome(attempt.result()), took / 1000, Instant.now()));
-			}
-			return attempt.result();
+			attempt = attempt(command, started);
 		}
 		catch (ErrorResponseException refused) {
-			// refused before acting (rate limit): counted, nothing to audit
-			metrics.record(endpoint, "rate_limited", System.nanoTime() - started);
+			// refused before acting (rate limit): counted there, nothing to audit
 			throw refused;
 		}
 		catch (RuntimeException ex) {
 			long took = System.nanoTime() - started;
-			metrics.record(endpoint, "error", took);
-			audit.record(new StopAudit.Entry(actor, userId, conversationId, null, reason, "error", took / 1000,
-					Instant.now()));
+			metrics.record(command.endpoint(), "error", took);
+			audit.record(new StopAudit.Entry(command.actor(), command.userId(), command.conversationId(), null,
+					command.reason().wireName(), "error", took / 1000, Instant.now()));
 			throw ex;
 		}
+		long took = System.nanoTime() - started;
+		String outcome = StopMetrics.outcome(attempt.result());
+		metrics.record(command.endpoint(), outcome, took);
+		if (command.auditsMisses() || attempt.result() == StopResult.CONFIRMED
+				|| attempt.result() == StopResult.REQUESTED) {
+			audit.record(new StopAudit.Entry(command.actor(), command.userId(), command.conversationId(),
+					attempt.runId(), command.reason().wireName(), outcome, took / 1000, Instant.now()));
+		}
+		return attempt.result();
 	}
 
 	/**
@@ -149,15 +120,18 @@ class StopService {
 	 * before the wait for the worker's answer. A queued run claimed meanwhile is looked
 	 * at again.
 	 */
-	private Attempt attempt(String userId, String conversationId, String reason, StopRequests.@Nullable Rate rate) {
+	private Attempt attempt(StopCommand command, long started) {
+		String userId = command.userId();
+		String conversationId = command.conversationId();
+		StopReason reason = command.reason();
 		for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
 			StopTarget target;
 			StopRequests.Signalled signalled = null;
 			if (attempt == 0) {
-				StopRequests.Lookup lookup = stopRequests.request(userId, conversationId, rate,
+				StopRequests.Lookup lookup = stopRequests.request(userId, conversationId, rateLimiter.inScript(command),
 						stopRun("", userId, conversationId, reason));
 				if (!(lookup instanceof StopRequests.Lookup.Found found)) {
-					throw rateLimiter.limited();
+					throw rateLimiter.refused(command.endpoint(), started);
 				}
 				target = found.target();
 				signalled = found.signalled();
@@ -194,7 +168,7 @@ class StopService {
 	 * No worker holds it yet: end it here. The worker that later reads the job finds it
 	 * gone and skips it.
 	 */
-	private boolean stopQueued(RunRecord run, String reason) {
+	private boolean stopQueued(RunRecord run, StopReason reason) {
 		Instant now = Instant.now();
 		RunOutcome outcome = RunOutcome.stopped("", reason, now);
 		if (!registry.finishQueued(run, outcome)) {
@@ -208,7 +182,7 @@ class StopService {
 		return true;
 	}
 
-	private StopRun stopRun(String runId, String userId, String conversationId, String reason) {
+	private StopRun stopRun(String runId, String userId, String conversationId, StopReason reason) {
 		return new StopRun(UUID.randomUUID().toString(), runId, userId, conversationId, reason, inbox.gatewayId(),
 				Instant.now());
 	}
@@ -217,7 +191,7 @@ class StopService {
 	 * Signals the stop unless the lookup already did ({@code signalled}), then waits for
 	 * the owner's answer. The inbox keeps an answer that arrives before the wait begins.
 	 */
-	private StopResult stopRunning(RunRecord run, String reason, StopRequests.@Nullable Signalled signalled) {
+	private StopResult stopRunning(RunRecord run, StopReason reason, StopRequests.@Nullable Signalled signalled) {
 		CompletableFuture<RunEvent> outcome = inbox.stopOutcome(run.runId());
 		long receivers = signalled != null ? signalled.receivers()
 				: stopRequests.signal(run.workerId(), stopRun(run.runId(), run.userId(), run.conversationId(), reason));

@@ -45,8 +45,8 @@ class StreamEvents {
 			case RunEvent.RunStarted started -> with(event, "run_started");
 			case RunEvent.RunCompleted completed ->
 				with(event, "run_completed", "content", completed.content(), "tokens", completed.tokens());
-			case RunEvent.RunStopped stopped -> with(event, "run_stopped", "reason", stopped.reason(), "content",
-					stopped.content(), "tokens", stopped.tokens());
+			case RunEvent.RunStopped stopped -> with(event, "run_stopped", "reason", stopped.reason().wireName(),
+					"content", stopped.content(), "tokens", stopped.tokens());
 			case RunEvent.RunFailed failed ->
 				with(event, "run_failed", "error", failed.error(), "content", failed.content());
 			case RunEvent.RunPaused paused -> with(event, "run_paused");

@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ScheduledFuture;
 
+import io.stopline.protocol.StopReason;
 import io.stopline.registry.WorkerLiveness;
 import io.stopline.worker.WorkerProperties;
 import io.stopline.worker.task.LocalTaskRegistry;
@@ -143,7 +144,7 @@ class Heartbeat implements SmartLifecycle {
 			return;
 		}
 		List<RunningTask> local = tasks.list();
-		local.forEach(task -> task.requestStop("lost", null, null));
+		local.forEach(task -> task.requestStop(StopReason.LOST));
 		if (!fenced) {
 			fenced = true;
 			log.warn(

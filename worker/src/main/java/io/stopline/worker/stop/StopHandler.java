@@ -12,7 +12,7 @@ import io.stopline.worker.WorkerProperties;
 import io.stopline.worker.task.LocalTaskRegistry;
 import io.stopline.registry.RunEvents;
 import io.stopline.worker.task.RunningTask;
-import io.stopline.worker.task.RunningTask.StopAttempt;
+import io.stopline.worker.task.StopAttempt;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;

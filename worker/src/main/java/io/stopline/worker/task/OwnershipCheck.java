@@ -7,6 +7,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ScheduledFuture;
 
+import io.stopline.protocol.StopReason;
 import io.stopline.registry.ConversationRegistry;
 import io.stopline.registry.ConversationRegistry.Restore;
 import io.stopline.registry.ConversationRegistry.WorkerRun;
@@ -139,7 +140,7 @@ class OwnershipCheck implements SmartLifecycle {
 			if (restore == Restore.SUPERSEDED || restore == Restore.ENDED) {
 				log.warn("run {} of conversation {} is no longer this worker's ({}): stopping it", task.runId(),
 						task.conversationId(), restore);
-				task.requestStop("lost", null, null);
+				task.requestStop(StopReason.LOST);
 			}
 			else if (restore == Restore.RESTORED) {
 				log.warn("run {} of conversation {} was missing from Redis: registered again", task.runId(),
@@ -181,7 +182,7 @@ class OwnershipCheck implements SmartLifecycle {
 	private void settle(WorkerRun entry) {
 		Optional<RunRecord> record = registry.find(entry.userId(), entry.conversationId())
 			.filter(run -> run.runId().equals(entry.runId()) && workerId.equals(run.workerId()));
-		if (record.isPresent() && reaper.interrupt(record.get(), "system", "lost")) {
+		if (record.isPresent() && reaper.interrupt(record.get(), "system", StopReason.LOST.wireName())) {
 			log.warn("run {} of conversation {} was recorded on this worker, which does not execute it: "
 					+ "finished as interrupted", entry.runId(), entry.conversationId());
 		}

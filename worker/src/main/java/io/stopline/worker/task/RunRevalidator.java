@@ -1,5 +1,6 @@
 package io.stopline.worker.task;
 
+import io.stopline.protocol.StopReason;
 import io.stopline.registry.ConversationRegistry;
 import io.stopline.registry.ConversationRegistry.Restore;
 import io.stopline.registry.RunRecord;
@@ -41,7 +42,7 @@ public class RunRevalidator {
 				restored++;
 			}
 			else if (restore == Restore.SUPERSEDED || restore == Restore.ENDED) {
-				task.requestStop("lost", null, null);
+				task.requestStop(StopReason.LOST);
 				dropped++;
 			}
 		}
