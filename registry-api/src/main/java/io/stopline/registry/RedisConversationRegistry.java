@@ -92,7 +92,8 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 		String conversation = queued.conversationId();
 		String queuedEntry = queuedEntry(queued);
 		List<String> keys = new ArrayList<>(List.of(Keys.runs(user), Keys.messages(user, conversation),
-				Keys.conversations(user), Keys.stopped(user, conversation), Keys.lastRuns(user)));
+				Keys.conversations(user), Keys.stopped(user, conversation), Keys.lastRuns(user),
+				Keys.stopBefore(user, conversation, queued.runId())));
 		if (sharded) {
 			// another slot: added first, so the queued-runs zset covers every queued
 			// record
@@ -112,6 +113,12 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 		}
 		if (existing.startsWith("#")) {
 			return new Reservation.TooManyActive(Integer.parseInt(existing.substring(1)));
+		}
+		if (existing.startsWith("!")) {
+			return new Reservation.StoppedBefore(existing.substring(1));
+		}
+		if (existing.equals("=")) {
+			return new Reservation.Ended();
 		}
 		return new Reservation.Busy(read(existing, user, conversation));
 	}

@@ -186,6 +186,51 @@ class StopRequestsIntegrationTests {
 		assertThat(registry.runsOf(worker)).isEmpty();
 	}
 
+	@Test
+	void aStopForARunIdThatHasNotArrivedRefusesItsSendWhenItComes() {
+		Lookup lookup = stopRequests.request(user, "c1", GENEROUS, request("c1"), "r-early", Duration.ofSeconds(60));
+
+		assertThat(lookup).isEqualTo(new Lookup.StoppedBefore());
+		RunRecord late = RunRecord.queued("r-early", user, "c1", "assistant", "gw-test", Instant.now());
+		assertThat(registry.reserve(late, HistoryMessage.user("hello", "r-early", Instant.now())))
+			.isInstanceOf(ConversationRegistry.Reservation.StoppedBefore.class);
+		assertThat(registry.find(user, "c1")).as("nothing reserved").isEmpty();
+		assertThat(registry.history(user, "c1")).isEmpty();
+		assertThat(registry.reserve(late, HistoryMessage.user("hello", "r-early", Instant.now())))
+			.as("a retry of the send is refused the same way")
+			.isInstanceOf(ConversationRegistry.Reservation.StoppedBefore.class);
+		RunRecord other = RunRecord.queued("r-other", user, "c1", "assistant", "gw-test", Instant.now());
+		assertThat(registry.reserve(other, HistoryMessage.user("hello", "r-other", Instant.now())))
+			.as("another run id of the conversation is not affected")
+			.isEqualTo(new ConversationRegistry.Reservation.Reserved());
+	}
+
+	@Test
+	void aStopForARunIdLeavesTheActiveRunOfAnotherIdAlone() {
+		RunRecord running = running("c1");
+		BlockingQueue<String> heard = subscribe(Keys.workerStopChannel(worker));
+
+		assertThat(stopRequests.request(user, "c1", GENEROUS, request("c1"), "r-next", Duration.ofSeconds(60)))
+			.isEqualTo(new Lookup.StoppedBefore());
+		assertThat(heard).isEmpty();
+		assertThat(stopRequests.pending(worker)).isEmpty();
+		Lookup.Found found = (Lookup.Found) stopRequests.request(user, "c1", GENEROUS, request("c1"), running.runId(),
+				Duration.ofSeconds(60));
+		assertThat(found.signalled()).as("its own id stops it").isNotNull();
+	}
+
+	@Test
+	void aStopForARunIdThatEndedIsNotATombstone() {
+		RunRecord running = running("c1");
+		registry.finish(running, RunOutcome.complete("done", Instant.now()));
+
+		assertThat(stopRequests.request(user, "c1", GENEROUS, request("c1"), running.runId(), Duration.ofSeconds(60)))
+			.isEqualTo(new Lookup.Found(new StopTarget.NotFound(), null));
+		assertThat(registry.reserve(running, HistoryMessage.user("again", running.runId(), Instant.now())))
+			.as("a send of its id again is answered with its end")
+			.isEqualTo(new ConversationRegistry.Reservation.Ended());
+	}
+
 	private BlockingQueue<String> subscribe(String channel) {
 		BlockingQueue<String> heard = new LinkedBlockingQueue<>();
 		clients.redisson().getTopic(channel, StringCodec.INSTANCE).addListener(String.class, (ch, message) -> {

@@ -54,8 +54,9 @@ class ChatController {
 	@PostMapping("/v1/chat/completions")
 	void complete(@AuthenticationPrincipal Jwt jwt, @Valid @RequestBody ChatRequest request,
 			@RequestHeader(name = CONVERSATION_HEADER, required = false) @Nullable String conversationHeader,
+			@RequestHeader(name = "Idempotency-Key", required = false) @Nullable String idempotencyKey,
 			HttpServletResponse response) throws IOException, InterruptedException {
-		ChatSession session = chats.start(jwt.getSubject(), request, conversationHeader);
+		ChatSession session = chats.start(jwt.getSubject(), request, conversationHeader, idempotencyKey);
 		try {
 			if (request.streaming()) {
 				response.setStatus(HttpStatus.OK.value());
@@ -120,6 +121,13 @@ class ChatController {
 		switch (event) {
 			case RunEvent.TokenGenerated frame -> {
 				String text = tokens.accept(frame);
+				if (!text.isEmpty()) {
+					sse.delta(text);
+				}
+			}
+			case RunEvent.RunSnapshot snapshot -> {
+				// a joined run's answer so far: its tokens continue after it
+				String text = tokens.snapshot(snapshot.content(), snapshot.tokens());
 				if (!text.isEmpty()) {
 					sse.delta(text);
 				}

@@ -1,6 +1,7 @@
 package io.stopline.gateway.stop;
 
 import io.stopline.protocol.StopReason;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Stop a user's run: one command for every way a stop enters the gateway (the user's
@@ -12,22 +13,31 @@ import io.stopline.protocol.StopReason;
  * @param reason why, which decides the rest: a user's single stop takes its rate-limit
  * permit inside its lookup; a bulk stop paid for every id up front and audits only the
  * runs it stopped
+ * @param runId the run to stop, or null for whichever is active
  */
-record StopCommand(String actor, String userId, String conversationId, StopReason reason) {
+record StopCommand(String actor, String userId, String conversationId, StopReason reason, @Nullable String runId) {
 
 	/** The user stops one of their conversations. */
 	static StopCommand byUser(String userId, String conversationId) {
-		return new StopCommand(userId, userId, conversationId, StopReason.USER);
+		return byUser(userId, conversationId, null);
+	}
+
+	/**
+	 * The user stops one run of a conversation ({@code runId}; whichever is active when
+	 * null). A run id that has not arrived yet is stopped before it starts.
+	 */
+	static StopCommand byUser(String userId, String conversationId, @Nullable String runId) {
+		return new StopCommand(userId, userId, conversationId, StopReason.USER, runId);
 	}
 
 	/** One id of the user's stop-all (its permits were taken for the whole request). */
 	static StopCommand inBulk(String userId, String conversationId) {
-		return new StopCommand(userId, userId, conversationId, StopReason.STOP_ALL);
+		return new StopCommand(userId, userId, conversationId, StopReason.STOP_ALL, null);
 	}
 
 	/** An administrator stops any user's run (not rate limited, audited as the admin). */
 	static StopCommand byAdmin(String admin, String userId, String conversationId) {
-		return new StopCommand(admin, userId, conversationId, StopReason.ADMIN);
+		return new StopCommand(admin, userId, conversationId, StopReason.ADMIN, null);
 	}
 
 	/** Takes one permit of the user's stop rate in its own lookup. */

@@ -10,6 +10,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
 import io.stopline.gateway.system.Problems;
+import io.stopline.registry.ConversationIds;
 import io.stopline.registry.ConversationRegistry;
 import io.stopline.registry.RunRecord;
 import org.jspecify.annotations.Nullable;
@@ -43,11 +44,32 @@ class StopController {
 		this.rateLimiter = rateLimiter;
 	}
 
+	/**
+	 * Stops the conversation's active run; with {@code {"run_id": "…"}} only that run,
+	 * and a run id that has not arrived yet is stopped before it starts (202).
+	 */
 	@PostMapping("/v1/conversation/{conversationId}/stop")
-	ResponseEntity<Map<String, String>> stop(@AuthenticationPrincipal Jwt jwt, @PathVariable String conversationId) {
+	ResponseEntity<Map<String, String>> stop(@AuthenticationPrincipal Jwt jwt, @PathVariable String conversationId,
+			@RequestBody(required = false) @Nullable SingleStop body) {
 		Problems.requireConversationId(conversationId);
+		String runId = body == null ? null : body.validatedRunId();
 		// the permit is taken by the stop's own lookup script: no round trip of its own
-		return stops.stop(StopCommand.byUser(jwt.getSubject(), conversationId)).answer(conversationId);
+		return stops.stop(StopCommand.byUser(jwt.getSubject(), conversationId, runId)).answer(conversationId);
+	}
+
+	/** The optional body of a single stop. */
+	record SingleStop(@Nullable String runId) {
+
+		@Nullable String validatedRunId() {
+			if (runId == null) {
+				return null;
+			}
+			if (!ConversationIds.isValid(runId)) {
+				throw Problems.of(HttpStatus.BAD_REQUEST, "run_id: " + ConversationIds.RULE + ".");
+			}
+			return runId;
+		}
+
 	}
 
 	/**
@@ -77,7 +99,7 @@ class StopController {
 						stopped.add(result.getKey());
 						pending.add(result.getKey());
 					}
-					case NOT_FOUND, ALREADY_STOPPED -> notActive.add(result.getKey());
+					case NOT_FOUND, ALREADY_STOPPED, STOPPED_BEFORE -> notActive.add(result.getKey());
 				}
 			}
 		}

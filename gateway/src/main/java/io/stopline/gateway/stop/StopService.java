@@ -66,9 +66,12 @@ class StopService {
 
 	private final StopRateLimiter rateLimiter;
 
+	private final Duration tombstoneTtl;
+
 	StopService(ConversationRegistry registry, StopRequests stopRequests, GatewayInbox inbox, RunEvents events,
 			WorkerLiveness liveness, DeadWorkerReaper reaper, StopMetrics metrics, StopAudit audit,
-			StopRateLimiter rateLimiter, GatewayProperties properties) {
+			StopRateLimiter rateLimiter, GatewayProperties properties, StopProperties stopProperties) {
+		this.tombstoneTtl = stopProperties.tombstoneTtl();
 		this.rateLimiter = rateLimiter;
 		this.metrics = metrics;
 		this.audit = audit;
@@ -107,7 +110,7 @@ class StopService {
 		String outcome = StopMetrics.outcome(attempt.result());
 		metrics.record(command.endpoint(), outcome, took);
 		if (command.auditsMisses() || attempt.result() == StopResult.CONFIRMED
-				|| attempt.result() == StopResult.REQUESTED) {
+				|| attempt.result() == StopResult.REQUESTED || attempt.result() == StopResult.STOPPED_BEFORE) {
 			audit.record(new StopAudit.Entry(command.actor(), command.userId(), command.conversationId(),
 					attempt.runId(), command.reason().wireName(), outcome, took / 1000, Instant.now()));
 		}
@@ -125,19 +128,22 @@ class StopService {
 		String conversationId = command.conversationId();
 		StopReason reason = command.reason();
 		for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
+			// the first look takes the permit; a look again (a queued run was claimed
+			// meanwhile) is free, and stays on the run id asked for
+			StopRequests.Lookup lookup = stopRequests.request(userId, conversationId,
+					attempt == 0 ? rateLimiter.inScript(command) : null, stopRun("", userId, conversationId, reason),
+					command.runId(), tombstoneTtl);
 			StopTarget target;
-			StopRequests.Signalled signalled = null;
-			if (attempt == 0) {
-				StopRequests.Lookup lookup = stopRequests.request(userId, conversationId, rateLimiter.inScript(command),
-						stopRun("", userId, conversationId, reason));
-				if (!(lookup instanceof StopRequests.Lookup.Found found)) {
-					throw rateLimiter.refused(command.endpoint(), started);
+			StopRequests.Signalled signalled;
+			switch (lookup) {
+				case StopRequests.Lookup.Limited limited -> throw rateLimiter.refused(command.endpoint(), started);
+				case StopRequests.Lookup.StoppedBefore before -> {
+					return new Attempt(StopResult.STOPPED_BEFORE, command.runId());
 				}
-				target = found.target();
-				signalled = found.signalled();
-			}
-			else {
-				target = registry.stopTarget(userId, conversationId);
+				case StopRequests.Lookup.Found found -> {
+					target = found.target();
+					signalled = found.signalled();
+				}
 			}
 			switch (target) {
 				case StopTarget.NotFound notFound -> {

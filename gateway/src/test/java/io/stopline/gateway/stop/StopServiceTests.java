@@ -239,7 +239,8 @@ class StopServiceTests {
 		StopMetrics metrics = new StopMetrics(meters, new StopStats(clients.template()));
 		return new StopService(registry, stopRequests, inbox, events, liveness,
 				new DeadWorkerReaper(registry, liveness, events), metrics, audit,
-				new StopRateLimiter(stopRequests, metrics, properties), properties);
+				new StopRateLimiter(stopRequests, metrics, properties), properties,
+				new StopProperties(Duration.ofSeconds(60)));
 	}
 
 	/**
