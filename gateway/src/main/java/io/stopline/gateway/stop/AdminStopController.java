@@ -4,7 +4,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 import io.stopline.gateway.system.Problems;
-import io.stopline.registry.ConversationRegistry;
+import io.stopline.core.run.ConversationRegistry;
 
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ResponseEntity;
@@ -43,7 +43,7 @@ class AdminStopController {
 	}
 
 	@PostMapping("/v1/admin/conversation/{conversationId}/stop")
-	ResponseEntity<Map<String, String>> stop(@AuthenticationPrincipal Jwt admin, @PathVariable String conversationId,
+	ResponseEntity<Map<String, Object>> stop(@AuthenticationPrincipal Jwt admin, @PathVariable String conversationId,
 			@RequestParam String user) {
 		Problems.requireConversationId(conversationId);
 		return stops.stop(StopCommand.byAdmin(admin.getSubject(), requireUser(user), conversationId))

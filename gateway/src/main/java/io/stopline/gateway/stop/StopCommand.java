@@ -14,30 +14,34 @@ import org.jspecify.annotations.Nullable;
  * permit inside its lookup; a bulk stop paid for every id up front and audits only the
  * runs it stopped
  * @param runId the run to stop, or null for whichever is active
+ * @param seenTokens the tokens the stopping client displayed: the answer kept is cut to
+ * them (null: all that was streamed)
  */
-record StopCommand(String actor, String userId, String conversationId, StopReason reason, @Nullable String runId) {
+record StopCommand(String actor, String userId, String conversationId, StopReason reason, @Nullable String runId,
+		@Nullable Integer seenTokens) {
 
 	/** The user stops one of their conversations. */
 	static StopCommand byUser(String userId, String conversationId) {
-		return byUser(userId, conversationId, null);
+		return byUser(userId, conversationId, null, null);
 	}
 
 	/**
 	 * The user stops one run of a conversation ({@code runId}; whichever is active when
 	 * null). A run id that has not arrived yet is stopped before it starts.
 	 */
-	static StopCommand byUser(String userId, String conversationId, @Nullable String runId) {
-		return new StopCommand(userId, userId, conversationId, StopReason.USER, runId);
+	static StopCommand byUser(String userId, String conversationId, @Nullable String runId,
+			@Nullable Integer seenTokens) {
+		return new StopCommand(userId, userId, conversationId, StopReason.USER, runId, seenTokens);
 	}
 
 	/** One id of the user's stop-all (its permits were taken for the whole request). */
 	static StopCommand inBulk(String userId, String conversationId) {
-		return new StopCommand(userId, userId, conversationId, StopReason.STOP_ALL, null);
+		return new StopCommand(userId, userId, conversationId, StopReason.STOP_ALL, null, null);
 	}
 
 	/** An administrator stops any user's run (not rate limited, audited as the admin). */
 	static StopCommand byAdmin(String admin, String userId, String conversationId) {
-		return new StopCommand(admin, userId, conversationId, StopReason.ADMIN, null);
+		return new StopCommand(admin, userId, conversationId, StopReason.ADMIN, null, null);
 	}
 
 	/** Takes one permit of the user's stop rate in its own lookup. */

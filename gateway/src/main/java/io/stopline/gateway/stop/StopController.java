@@ -10,9 +10,9 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
 import io.stopline.gateway.system.Problems;
-import io.stopline.registry.ConversationIds;
-import io.stopline.registry.ConversationRegistry;
-import io.stopline.registry.RunRecord;
+import io.stopline.core.run.ConversationRegistry;
+import io.stopline.core.schema.ConversationIds;
+import io.stopline.core.run.RunRecord;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.http.ResponseEntity;
@@ -49,16 +49,28 @@ class StopController {
 	 * and a run id that has not arrived yet is stopped before it starts (202).
 	 */
 	@PostMapping("/v1/conversation/{conversationId}/stop")
-	ResponseEntity<Map<String, String>> stop(@AuthenticationPrincipal Jwt jwt, @PathVariable String conversationId,
+	ResponseEntity<Map<String, Object>> stop(@AuthenticationPrincipal Jwt jwt, @PathVariable String conversationId,
 			@RequestBody(required = false) @Nullable SingleStop body) {
 		Problems.requireConversationId(conversationId);
 		String runId = body == null ? null : body.validatedRunId();
+		Integer seenTokens = body == null ? null : body.validatedSeenTokens();
 		// the permit is taken by the stop's own lookup script: no round trip of its own
-		return stops.stop(StopCommand.byUser(jwt.getSubject(), conversationId, runId)).answer(conversationId);
+		return stops.stop(StopCommand.byUser(jwt.getSubject(), conversationId, runId, seenTokens))
+			.answer(conversationId);
 	}
 
-	/** The optional body of a single stop. */
-	record SingleStop(@Nullable String runId) {
+	/**
+	 * The optional body of a single stop: the run to stop, and how many of its tokens the
+	 * stopping client displayed (the answer kept is cut to them).
+	 */
+	record SingleStop(@Nullable String runId, @Nullable Integer seenTokens) {
+
+		@Nullable Integer validatedSeenTokens() {
+			if (seenTokens != null && seenTokens < 0) {
+				throw Problems.of(HttpStatus.BAD_REQUEST, "seen_tokens: 0 or more.");
+			}
+			return seenTokens;
+		}
 
 		@Nullable String validatedRunId() {
 			if (runId == null) {
@@ -91,7 +103,8 @@ class StopController {
 		List<String> notActive = new ArrayList<>();
 		try (ExecutorService parallel = Executors.newVirtualThreadPerTaskExecutor()) {
 			Map<String, Future<StopResult>> results = new LinkedHashMap<>();
-			targets.forEach(id -> results.put(id, parallel.submit(() -> stops.stop(StopCommand.inBulk(userId, id)))));
+			targets.forEach(
+					id -> results.put(id, parallel.submit(() -> stops.stop(StopCommand.inBulk(userId, id)).result())));
 			for (Map.Entry<String, Future<StopResult>> result : results.entrySet()) {
 				switch (get(result.getValue())) {
 					case CONFIRMED -> stopped.add(result.getKey());

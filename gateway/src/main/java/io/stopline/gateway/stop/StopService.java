@@ -12,16 +12,17 @@ import io.stopline.gateway.GatewayProperties;
 import io.stopline.gateway.inbox.GatewayInbox;
 import io.stopline.protocol.RunEvent;
 import io.stopline.protocol.StopReason;
+import io.stopline.protocol.StopReceipt;
 import io.stopline.protocol.StopRun;
-import io.stopline.registry.ConversationRegistry;
-import io.stopline.registry.DeadWorkerReaper;
-import io.stopline.registry.ConversationRegistry.StopTarget;
-import io.stopline.registry.RunEvents;
-import io.stopline.registry.RunOutcome;
-import io.stopline.registry.RunRecord;
-import io.stopline.registry.StopAudit;
-import io.stopline.registry.StopRequests;
-import io.stopline.registry.WorkerLiveness;
+import io.stopline.core.run.ConversationRegistry;
+import io.stopline.core.liveness.DeadWorkerReaper;
+import io.stopline.core.run.ConversationRegistry.StopTarget;
+import io.stopline.core.events.RunEvents;
+import io.stopline.core.run.RunOutcome;
+import io.stopline.core.run.RunRecord;
+import io.stopline.core.ops.StopAudit;
+import io.stopline.core.stop.StopRequests;
+import io.stopline.core.liveness.WorkerLiveness;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -89,9 +90,9 @@ class StopService {
 	 * needs one), stops it, counts it and audits it (the audit line is this stop's one
 	 * log line: who, what, outcome, latency).
 	 */
-	StopResult stop(StopCommand command) {
+	StopOutcome stop(StopCommand command) {
 		long started = System.nanoTime();
-		Attempt attempt;
+		StopOutcome attempt;
 		try {
 			attempt = attempt(command, started);
 		}
@@ -111,10 +112,13 @@ class StopService {
 		metrics.record(command.endpoint(), outcome, took);
 		if (command.auditsMisses() || attempt.result() == StopResult.CONFIRMED
 				|| attempt.result() == StopResult.REQUESTED || attempt.result() == StopResult.STOPPED_BEFORE) {
+			RunEvent.RunStopped confirmation = attempt.confirmation();
 			audit.record(new StopAudit.Entry(command.actor(), command.userId(), command.conversationId(),
-					attempt.runId(), command.reason().wireName(), outcome, took / 1000, Instant.now()));
+					attempt.runId(), command.reason().wireName(), outcome, took / 1000, Instant.now(),
+					confirmation == null ? null : confirmation.tokens(),
+					confirmation == null ? null : confirmation.receipt()));
 		}
-		return attempt.result();
+		return attempt;
 	}
 
 	/**
@@ -123,7 +127,7 @@ class StopService {
 	 * before the wait for the worker's answer. A queued run claimed meanwhile is looked
 	 * at again.
 	 */
-	private Attempt attempt(StopCommand command, long started) {
+	private StopOutcome attempt(StopCommand command, long started) {
 		String userId = command.userId();
 		String conversationId = command.conversationId();
 		StopReason reason = command.reason();
@@ -131,14 +135,14 @@ class StopService {
 			// the first look takes the permit; a look again (a queued run was claimed
 			// meanwhile) is free, and stays on the run id asked for
 			StopRequests.Lookup lookup = stopRequests.request(userId, conversationId,
-					attempt == 0 ? rateLimiter.inScript(command) : null, stopRun("", userId, conversationId, reason),
-					command.runId(), tombstoneTtl);
+					attempt == 0 ? rateLimiter.inScript(command) : null, stopRun("", command), command.runId(),
+					tombstoneTtl);
 			StopTarget target;
 			StopRequests.Signalled signalled;
 			switch (lookup) {
 				case StopRequests.Lookup.Limited limited -> throw rateLimiter.refused(command.endpoint(), started);
 				case StopRequests.Lookup.StoppedBefore before -> {
-					return new Attempt(StopResult.STOPPED_BEFORE, command.runId());
+					return StopOutcome.of(StopResult.STOPPED_BEFORE, command.runId());
 				}
 				case StopRequests.Lookup.Found found -> {
 					target = found.target();
@@ -147,67 +151,67 @@ class StopService {
 			}
 			switch (target) {
 				case StopTarget.NotFound notFound -> {
-					return new Attempt(StopResult.NOT_FOUND, null);
+					return StopOutcome.of(StopResult.NOT_FOUND, null);
 				}
 				case StopTarget.RecentlyStopped stopped -> {
-					return new Attempt(StopResult.ALREADY_STOPPED, stopped.runId());
+					return StopOutcome.of(StopResult.ALREADY_STOPPED, stopped.runId());
 				}
 				case StopTarget.Active active when active.run().isQueued() -> {
-					if (stopQueued(active.run(), reason)) {
-						return new Attempt(StopResult.CONFIRMED, active.run().runId());
+					RunEvent.RunStopped ended = stopQueued(active.run(), reason);
+					if (ended != null) {
+						return new StopOutcome(StopResult.CONFIRMED, active.run().runId(), ended);
 					}
 					// a worker claimed it meanwhile: look again, it is running now
 				}
 				case StopTarget.Active active -> {
-					return new Attempt(stopRunning(active.run(), reason, signalled), active.run().runId());
+					return stopRunning(active.run(), command, signalled);
 				}
 			}
 		}
-		return new Attempt(StopResult.REQUESTED, null);
+		return StopOutcome.of(StopResult.REQUESTED, null);
 	}
 
 	/** What one stop request achieved, and on which run. */
-	private record Attempt(StopResult result, @Nullable String runId) {
-	}
-
 	/**
 	 * No worker holds it yet: end it here. The worker that later reads the job finds it
 	 * gone and skips it.
 	 */
-	private boolean stopQueued(RunRecord run, StopReason reason) {
-		Instant now = Instant.now();
-		RunOutcome outcome = RunOutcome.stopped("", reason, now);
+	private RunEvent.@Nullable RunStopped stopQueued(RunRecord run, StopReason reason) {
+		Instant requested = Instant.now();
+		RunOutcome outcome = RunOutcome.stopped("", reason, requested);
 		if (!registry.finishQueued(run, outcome)) {
-			return false;
+			return null;
 		}
-		events.publish(run.userId(), run.replyTo(),
-				new RunEvent.RunStopped(run.runId(), run.conversationId(), reason, "", 0, now));
+		Instant persisted = Instant.now();
+		RunEvent.RunStopped stopped = new RunEvent.RunStopped(run.runId(), run.conversationId(), reason, "", 0,
+				requested, new StopReceipt(requested, null, null, persisted));
+		events.publish(run.userId(), run.replyTo(), stopped);
 		outcome.messages(run.runId())
 			.forEach(message -> events.toConversation(run.userId(),
-					new RunEvent.MessageAdded(run.runId(), run.conversationId(), message, now)));
-		return true;
+					new RunEvent.MessageAdded(run.runId(), run.conversationId(), message, requested)));
+		return stopped;
 	}
 
-	private StopRun stopRun(String runId, String userId, String conversationId, StopReason reason) {
-		return new StopRun(UUID.randomUUID().toString(), runId, userId, conversationId, reason, inbox.gatewayId(),
-				Instant.now());
+	private StopRun stopRun(String runId, StopCommand command) {
+		return new StopRun(UUID.randomUUID().toString(), runId, command.userId(), command.conversationId(),
+				command.reason(), inbox.gatewayId(), Instant.now(), command.seenTokens());
 	}
 
 	/**
 	 * Signals the stop unless the lookup already did ({@code signalled}), then waits for
 	 * the owner's answer. The inbox keeps an answer that arrives before the wait begins.
 	 */
-	private StopResult stopRunning(RunRecord run, StopReason reason, StopRequests.@Nullable Signalled signalled) {
+	private StopOutcome stopRunning(RunRecord run, StopCommand command, StopRequests.@Nullable Signalled signalled) {
 		CompletableFuture<RunEvent> outcome = inbox.stopOutcome(run.runId());
 		long receivers = signalled != null ? signalled.receivers()
-				: stopRequests.signal(run.workerId(), stopRun(run.runId(), run.userId(), run.conversationId(), reason));
+				: stopRequests.signal(run.workerId(), stopRun(run.runId(), command));
 		if (receivers == 0) {
 			if (!liveness.isAlive(run.workerId())) {
 				// the owner is dead: interrupt its runs now rather than wait for the
 				// reaper's tick
 				inbox.forgetStopOutcome(run.runId(), outcome);
 				reaper.reap(run.workerId());
-				return StopResult.NOT_FOUND;
+				return StopOutcome.of(StopResult.NOT_FOUND, null);
 			}
 			log.warn("no subscriber heard the stop of run {} on worker {}; it waits in the recorded requests",
 					run.runId(), run.workerId());
@@ -226,20 +230,20 @@ class StopService {
 	 * the registry is also read: a stop marker for this run is the confirmation written
 	 * in Redis.
 	 */
-	private StopResult awaitOutcome(RunRecord run, CompletableFuture<RunEvent> outcome) {
+	private StopOutcome awaitOutcome(RunRecord run, CompletableFuture<RunEvent> outcome) {
 		long deadline = System.nanoTime() + confirmTimeout.toNanos();
 		long slice = FIRST_SLICE.toNanos();
 		try {
 			while (true) {
 				long left = deadline - System.nanoTime();
 				if (left <= 0) {
-					return StopResult.REQUESTED;
+					return StopOutcome.of(StopResult.REQUESTED, run.runId());
 				}
 				try {
 					return switch (outcome.get(Math.min(slice, left), TimeUnit.NANOSECONDS)) {
-						case RunEvent.RunStopped stopped -> StopResult.CONFIRMED;
+						case RunEvent.RunStopped stopped -> new StopOutcome(StopResult.CONFIRMED, run.runId(), stopped);
 						case RunEvent.StopIgnored ignored when "completed".equals(ignored.cause()) ->
-							StopResult.NOT_FOUND;
+							StopOutcome.of(StopResult.NOT_FOUND, null);
 						default -> afterIgnored(run);
 					};
 				}
@@ -248,14 +252,14 @@ class StopService {
 					if (registry.stopTarget(run.userId(),
 							run.conversationId()) instanceof StopTarget.RecentlyStopped stopped
 							&& stopped.runId().equals(run.runId())) {
-						return StopResult.CONFIRMED;
+						return StopOutcome.of(StopResult.CONFIRMED, run.runId());
 					}
 				}
 			}
 		}
 		catch (InterruptedException ex) {
 			Thread.currentThread().interrupt();
-			return StopResult.REQUESTED;
+			return StopOutcome.of(StopResult.REQUESTED, run.runId());
 		}
 		catch (ExecutionException ex) {
 			throw new IllegalStateException("stop outcome failed", ex);
@@ -267,11 +271,13 @@ class StopService {
 	 * targeted being stopped is a success, whichever of the concurrent requests (or a
 	 * replayed recorded one) carried it out.
 	 */
-	private StopResult afterIgnored(RunRecord run) {
+	private StopOutcome afterIgnored(RunRecord run) {
 		return switch (registry.stopTarget(run.userId(), run.conversationId())) {
-			case StopTarget.RecentlyStopped stopped when stopped.runId().equals(run.runId()) -> StopResult.CONFIRMED;
-			case StopTarget.Active active when active.run().runId().equals(run.runId()) -> StopResult.REQUESTED;
-			default -> StopResult.NOT_FOUND;
+			case StopTarget.RecentlyStopped stopped when stopped.runId().equals(run.runId()) ->
+				StopOutcome.of(StopResult.CONFIRMED, run.runId());
+			case StopTarget.Active active when active.run().runId().equals(run.runId()) ->
+				StopOutcome.of(StopResult.REQUESTED, run.runId());
+			default -> StopOutcome.of(StopResult.NOT_FOUND, null);
 		};
 	}
 

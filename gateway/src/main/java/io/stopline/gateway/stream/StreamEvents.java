@@ -8,8 +8,9 @@ import java.util.Map;
 import java.util.Optional;
 
 import io.stopline.protocol.RunEvent;
-import io.stopline.registry.HistoryMessage;
-import io.stopline.registry.RunRecord;
+import io.stopline.protocol.StopReceipt;
+import io.stopline.protocol.HistoryMessage;
+import io.stopline.core.run.RunRecord;
 import org.jspecify.annotations.Nullable;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -45,8 +46,8 @@ class StreamEvents {
 			case RunEvent.RunStarted started -> with(event, "run_started");
 			case RunEvent.RunCompleted completed ->
 				with(event, "run_completed", "content", completed.content(), "tokens", completed.tokens());
-			case RunEvent.RunStopped stopped -> with(event, "run_stopped", "reason", stopped.reason().wireName(),
-					"content", stopped.content(), "tokens", stopped.tokens());
+			case RunEvent.RunStopped stopped -> withReceipt(with(event, "run_stopped", "reason",
+					stopped.reason().wireName(), "content", stopped.content(), "tokens", stopped.tokens()), stopped);
 			case RunEvent.RunFailed failed ->
 				with(event, "run_failed", "error", failed.error(), "content", failed.content());
 			case RunEvent.RunPaused paused -> with(event, "run_paused");
@@ -78,6 +79,26 @@ class StreamEvents {
 		json.put("state", run.state());
 		json.put("agent_name", run.agentName());
 		json.put("started_at", run.since().truncatedTo(ChronoUnit.MILLIS).toString());
+		return json;
+	}
+
+	/**
+	 * A stop's receipt on its {@code run_stopped} event: the tokens kept and the stages,
+	 * as the 200 stop answer has them.
+	 */
+	private static Map<String, Object> withReceipt(Map<String, Object> json, RunEvent.RunStopped stopped) {
+		StopReceipt receipt = stopped.receipt();
+		if (receipt != null) {
+			json.put("tokens_kept", stopped.tokens());
+			json.put("requested_at", receipt.requestedAt().toString());
+			if (receipt.deliveredAt() != null) {
+				json.put("delivered_at", receipt.deliveredAt().toString());
+			}
+			if (receipt.upstreamClosedAt() != null) {
+				json.put("upstream_closed_at", receipt.upstreamClosedAt().toString());
+			}
+			json.put("persisted_at", receipt.persistedAt().toString());
+		}
 		return json;
 	}
 

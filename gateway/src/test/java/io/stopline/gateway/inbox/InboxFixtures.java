@@ -2,8 +2,8 @@ package io.stopline.gateway.inbox;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.stopline.gateway.GatewayProperties;
-import io.stopline.registry.GatewayInboxes;
-import io.stopline.registry.RunEvents;
+import io.stopline.core.events.GatewayInboxes;
+import io.stopline.core.events.RunEvents;
 
 /**
  * A gateway inbox for tests of the parts that wait on it (its constructor is

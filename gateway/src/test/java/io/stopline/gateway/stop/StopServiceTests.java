@@ -14,19 +14,19 @@ import io.stopline.protocol.Json;
 import io.stopline.protocol.RunEvent;
 import io.stopline.protocol.StopReason;
 import io.stopline.protocol.StopRun;
-import io.stopline.registry.ConversationRegistry.StopTarget;
-import io.stopline.registry.DeadWorkerReaper;
-import io.stopline.registry.GatewayInboxes;
-import io.stopline.registry.HistoryMessage;
-import io.stopline.registry.Keys;
-import io.stopline.registry.RedisConversationRegistry;
-import io.stopline.registry.RunEvents;
-import io.stopline.registry.RunOutcome;
-import io.stopline.registry.RunRecord;
-import io.stopline.registry.StopAudit;
-import io.stopline.registry.StopRequests;
-import io.stopline.registry.StopStats;
-import io.stopline.registry.WorkerLiveness;
+import io.stopline.core.run.ConversationRegistry.StopTarget;
+import io.stopline.core.liveness.DeadWorkerReaper;
+import io.stopline.core.events.GatewayInboxes;
+import io.stopline.protocol.HistoryMessage;
+import io.stopline.core.schema.Keys;
+import io.stopline.core.run.RedisConversationRegistry;
+import io.stopline.core.events.RunEvents;
+import io.stopline.core.run.RunOutcome;
+import io.stopline.core.run.RunRecord;
+import io.stopline.core.ops.StopAudit;
+import io.stopline.core.stop.StopRequests;
+import io.stopline.core.ops.StopStats;
+import io.stopline.core.liveness.WorkerLiveness;
 import io.stopline.testing.RedisClients;
 import io.stopline.testing.TestRedis;
 import org.junit.jupiter.api.AfterAll;
@@ -109,7 +109,7 @@ class StopServiceTests {
 		RunRecord running = running("c1");
 		fakeWorker(true);
 
-		assertThat(service.stop(StopCommand.byUser(user, "c1"))).isEqualTo(StopResult.CONFIRMED);
+		assertThat(service.stop(StopCommand.byUser(user, "c1")).result()).isEqualTo(StopResult.CONFIRMED);
 
 		assertThat(heard).hasValue(1);
 		assertThat(registry.stopTarget(user, "c1")).isEqualTo(new StopTarget.RecentlyStopped(running.runId()));
@@ -127,7 +127,7 @@ class StopServiceTests {
 		running("c1");
 		fakeWorker(false);
 
-		assertThat(service.stop(StopCommand.byUser(user, "c1"))).isEqualTo(StopResult.REQUESTED);
+		assertThat(service.stop(StopCommand.byUser(user, "c1")).result()).isEqualTo(StopResult.REQUESTED);
 
 		assertThat(stopRequests.pending(worker)).as("recorded for the owner to carry out").hasSize(1);
 	}
@@ -137,7 +137,7 @@ class StopServiceTests {
 		RunRecord queued = reserve("c1");
 		fakeWorker(true);
 
-		assertThat(service.stop(StopCommand.byUser(user, "c1"))).isEqualTo(StopResult.CONFIRMED);
+		assertThat(service.stop(StopCommand.byUser(user, "c1")).result()).isEqualTo(StopResult.CONFIRMED);
 
 		assertThat(heard).hasValue(0);
 		assertThat(registry.history(user, "c1")).extracting(HistoryMessage::status, HistoryMessage::stopReason)
@@ -149,8 +149,8 @@ class StopServiceTests {
 
 	@Test
 	void nothingToStopIsNotFoundAndOnlyASingleStopAuditsIt() {
-		assertThat(service.stop(StopCommand.byUser(user, "c1"))).isEqualTo(StopResult.NOT_FOUND);
-		assertThat(service.stop(StopCommand.inBulk(user, "c2"))).isEqualTo(StopResult.NOT_FOUND);
+		assertThat(service.stop(StopCommand.byUser(user, "c1")).result()).isEqualTo(StopResult.NOT_FOUND);
+		assertThat(service.stop(StopCommand.inBulk(user, "c2")).result()).isEqualTo(StopResult.NOT_FOUND);
 
 		assertThat(audited()).singleElement().satisfies(entry -> assertThat(entry.conversation()).isEqualTo("c1"));
 		assertThat(counted("single", "not_found")).isEqualTo(1);
@@ -162,7 +162,7 @@ class StopServiceTests {
 		running("c1");
 		fakeWorker(true);
 
-		assertThat(service.stop(StopCommand.byUser("mallory-" + UUID.randomUUID(), "c1")))
+		assertThat(service.stop(StopCommand.byUser("mallory-" + UUID.randomUUID(), "c1")).result())
 			.isEqualTo(StopResult.NOT_FOUND);
 		assertThat(heard).hasValue(0);
 	}
@@ -173,7 +173,7 @@ class StopServiceTests {
 		fakeWorker(true);
 		service.stop(StopCommand.byUser(user, "c1"));
 
-		assertThat(service.stop(StopCommand.byUser(user, "c1"))).isEqualTo(StopResult.ALREADY_STOPPED);
+		assertThat(service.stop(StopCommand.byUser(user, "c1")).result()).isEqualTo(StopResult.ALREADY_STOPPED);
 	}
 
 	@Test
@@ -182,7 +182,7 @@ class StopServiceTests {
 		liveness.heartbeat(worker, Duration.ofMillis(100));
 		await().atMost(BOUND).until(() -> !liveness.isAlive(worker));
 
-		assertThat(service.stop(StopCommand.byUser(user, "c1"))).isEqualTo(StopResult.NOT_FOUND);
+		assertThat(service.stop(StopCommand.byUser(user, "c1")).result()).isEqualTo(StopResult.NOT_FOUND);
 
 		assertThat(registry.find(user, "c1")).isEmpty();
 		assertThat(registry.history(user, "c1")).extracting(HistoryMessage::status)
@@ -195,7 +195,7 @@ class StopServiceTests {
 		running("c1");
 		fakeWorker(true);
 
-		assertThat(service.stop(StopCommand.byAdmin("root", user, "c1"))).isEqualTo(StopResult.CONFIRMED);
+		assertThat(service.stop(StopCommand.byAdmin("root", user, "c1")).result()).isEqualTo(StopResult.CONFIRMED);
 
 		assertThat(audited()).singleElement().satisfies(entry -> {
 			assertThat(entry.by()).isEqualTo("root");
@@ -210,7 +210,7 @@ class StopServiceTests {
 		service = service(new GatewayProperties.StopRateLimit(1, Duration.ofSeconds(60)));
 		running("c1");
 		fakeWorker(true);
-		assertThat(service.stop(StopCommand.byUser(user, "c2"))).isEqualTo(StopResult.NOT_FOUND);
+		assertThat(service.stop(StopCommand.byUser(user, "c2")).result()).isEqualTo(StopResult.NOT_FOUND);
 
 		assertThatThrownBy(() -> service.stop(StopCommand.byUser(user, "c1"))).isInstanceOfSatisfying(
 				ErrorResponseException.class,
@@ -220,7 +220,7 @@ class StopServiceTests {
 		assertThat(registry.find(user, "c1")).isPresent();
 		assertThat(counted("single", "rate_limited")).isEqualTo(1);
 		assertThat(audited()).as("only the first stop").hasSize(1);
-		assertThat(service.stop(StopCommand.byAdmin("root", user, "c1")))
+		assertThat(service.stop(StopCommand.byAdmin("root", user, "c1")).result())
 			.as("an admin's stop takes no permit of the user's")
 			.isEqualTo(StopResult.CONFIRMED);
 	}

@@ -2,14 +2,15 @@ package io.stopline.worker.task;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiConsumer;
 
 import io.stopline.protocol.RunEvent.RunStopped;
 import io.stopline.protocol.StartRun;
+import io.stopline.core.run.RunRecord;
 import io.stopline.protocol.StopReason;
-import io.stopline.registry.RunRecord;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -45,6 +46,13 @@ public final class RunningTask {
 	private final StringBuilder content = new StringBuilder();
 
 	private int tokens;
+
+	/** The end (in characters) of each token of the answer. */
+	private final List<Integer> tokenEnds = new ArrayList<>();
+
+	private volatile @Nullable Instant upstreamClosedAt;
+
+	private final AtomicInteger tokensAfterStop = new AtomicInteger();
 
 	private final AtomicInteger lostTokens = new AtomicInteger();
 
@@ -112,7 +120,17 @@ public final class RunningTask {
 	 */
 	public StopAttempt requestStop(StopReason reason, @Nullable String replyTo, @Nullable String rawStop,
 			Instant requestedAt) {
-		return latch.request(reason, replyTo, rawStop, requestedAt);
+		return requestStop(reason, replyTo, rawStop, requestedAt, null);
+	}
+
+	/**
+	 * As {@link #requestStop(StopReason, String, String, Instant)}; {@code seenTokens}
+	 * (the tokens the stopping client displayed) cuts the answer kept, when this request
+	 * is the one that stops the run.
+	 */
+	public StopAttempt requestStop(StopReason reason, @Nullable String replyTo, @Nullable String rawStop,
+			Instant requestedAt, @Nullable Integer seenTokens) {
+		return latch.request(reason, replyTo, rawStop, requestedAt, seenTokens);
 	}
 
 	/** Pause and resume of this run. */
@@ -209,7 +227,31 @@ public final class RunningTask {
 	/** Appends a token; returns its index. Only the generating thread calls it. */
 	int append(String token) {
 		content.append(token);
+		tokenEnds.add(content.length());
 		return tokens++;
+	}
+
+	/** How many characters the first {@code count} tokens make. */
+	int charsOf(int count) {
+		return count <= 0 ? 0 : tokenEnds.get(Math.min(count, tokenEnds.size()) - 1);
+	}
+
+	/** The model closed its connection to the provider. */
+	void upstreamClosed(Instant at) {
+		upstreamClosedAt = at;
+	}
+
+	@Nullable Instant upstreamClosedAt() {
+		return upstreamClosedAt;
+	}
+
+	/** The model handed over a token after the stop was delivered: counted, not kept. */
+	void tokenAfterStop() {
+		tokensAfterStop.incrementAndGet();
+	}
+
+	int tokensAfterStop() {
+		return tokensAfterStop.get();
 	}
 
 	String content() {

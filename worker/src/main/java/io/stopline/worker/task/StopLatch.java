@@ -38,6 +38,8 @@ final class StopLatch {
 
 	private @Nullable Instant deliveredAt;
 
+	private @Nullable Integer seenTokens;
+
 	private @Nullable Thread generating;
 
 	private final Set<String> replyTo = new LinkedHashSet<>();
@@ -58,7 +60,8 @@ final class StopLatch {
 	 * The first accepted request interrupts the generation; later ones only add the
 	 * gateway to notify and the recorded request to clear.
 	 */
-	StopAttempt request(StopReason why, @Nullable String gateway, @Nullable String recordedStop, Instant origin) {
+	StopAttempt request(StopReason why, @Nullable String gateway, @Nullable String recordedStop, Instant origin,
+			@Nullable Integer seen) {
 		lock.lock();
 		try {
 			return switch (state) {
@@ -67,6 +70,7 @@ final class StopLatch {
 					reason = why;
 					requestedAt = origin;
 					deliveredAt = Instant.now();
+					seenTokens = seen;
 					remember(gateway, recordedStop);
 					onStop.run();
 					if (generating != null) {
@@ -126,7 +130,7 @@ final class StopLatch {
 			}
 			return new Stopped(reason(), requestedAt == null ? Instant.now() : requestedAt,
 					deliveredAt == null ? Instant.now() : deliveredAt, Instant.now(), List.copyOf(replyTo),
-					List.copyOf(recordedStops));
+					List.copyOf(recordedStops), seenTokens);
 		}
 		finally {
 			lock.unlock();

@@ -4,6 +4,7 @@ import java.time.Instant;
 import java.util.List;
 
 import io.stopline.protocol.StopReason;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A stop that won the race against the run's completion, as the {@link StopLatch} hands
@@ -17,9 +18,11 @@ import io.stopline.protocol.StopReason;
  * @param replyTo the gateways that asked so far, which wait for the confirmation
  * @param recordedStops the recorded stop requests heard so far (exact stop-set members),
  * cleared with the outcome's write
+ * @param seenTokens the tokens the stopping client displayed (the answer kept is cut to
+ * them), or null
  */
 record Stopped(StopReason reason, Instant requestedAt, Instant deliveredAt, Instant cancelledAt, List<String> replyTo,
-		List<String> recordedStops) {
+		List<String> recordedStops, @Nullable Integer seenTokens) {
 
 	Stopped {
 		replyTo = List.copyOf(replyTo);

@@ -15,14 +15,15 @@ import java.util.concurrent.locks.LockSupport;
 
 import io.stopline.protocol.RunEvent;
 import io.stopline.protocol.StartRun;
+import io.stopline.core.run.ConversationRegistry;
+import io.stopline.protocol.HistoryMessage;
+import io.stopline.core.run.RunOutcome;
+import io.stopline.core.events.RunEvents;
+import io.stopline.core.run.RunRecord;
+import io.stopline.core.ops.StopAudit;
+import io.stopline.core.stop.StopRequests;
 import io.stopline.protocol.StopReason;
-import io.stopline.registry.ConversationRegistry;
-import io.stopline.registry.HistoryMessage;
-import io.stopline.registry.RunOutcome;
-import io.stopline.registry.RunEvents;
-import io.stopline.registry.RunRecord;
-import io.stopline.registry.StopAudit;
-import io.stopline.registry.StopRequests;
+import io.stopline.protocol.StopReceipt;
 import io.stopline.worker.WorkerProperties;
 import io.stopline.worker.model.ChatModel;
 import io.stopline.worker.model.ModelFailure;
@@ -203,7 +204,17 @@ public class TaskRunner {
 				maxDuration(job).toMillis(), TimeUnit.MILLISECONDS);
 		if (task.beginGeneration()) {
 			try {
-				model.generate(job, token -> emit(task, token));
+				model.generate(job, new ChatModel.TokenSink() {
+					@Override
+					public void accept(String token) throws InterruptedException {
+						emit(task, token);
+					}
+
+					@Override
+					public void upstreamClosed() {
+						task.upstreamClosed(Instant.now());
+					}
+				});
 			}
 			catch (InterruptedException ex) {
 				// the stop path: endGeneration below sees STOPPING
@@ -226,6 +237,10 @@ public class TaskRunner {
 	}
 
 	private void emit(RunningTask task, String token) throws InterruptedException {
+		if (!task.isRunning()) {
+			// produced by the model after the stop reached this worker: never kept
+			task.tokenAfterStop();
+		}
 		if (Thread.currentThread().isInterrupted()) {
 			throw new InterruptedException();
 		}
@@ -246,11 +261,15 @@ public class TaskRunner {
 		// the tokens still waiting for their frame were seen by nobody: the answer kept
 		// is exactly the one streamed
 		TokenOutbox.Sent sent = task.outbox().discardPending(DRAIN_BOUND);
-		String content = task.content().substring(0, sent.chars());
+		// and no more than the stopping client displayed, when it said
+		int kept = stopped.seenTokens() == null ? sent.tokens() : Math.min(sent.tokens(), stopped.seenTokens());
+		String content = task.content().substring(0, kept == sent.tokens() ? sent.chars() : task.charsOf(kept));
 		Instant now = Instant.now();
 		RunOutcome outcome = RunOutcome.stopped(content, stopped.reason(), now);
+		StopReceipt receipt = new StopReceipt(stopped.requestedAt(), stopped.deliveredAt(), task.upstreamClosedAt(),
+				now);
 		RunEvent.RunStopped event = new RunEvent.RunStopped(task.runId(), task.conversationId(), stopped.reason(),
-				content, sent.tokens(), now);
+				content, kept, now, receipt);
 		// the confirmation (and the messages it left, for the watchers) goes out with the
 		// outcome's write, in one round trip, to the gateways known now
 		List<String> told = withOwnGateway(task, stopped.replyTo());
@@ -263,6 +282,7 @@ public class TaskRunner {
 		metrics.ended("stopped", stopped.reason().wireName());
 		metrics.durationBeforeStop(Duration.between(record.since(), now));
 		metrics.propagation(stopped.requestedAt(), stopped.cancelledAt(), unregistered);
+		metrics.tokensAfterStop(task.tokensAfterStop());
 		// a finish that did not end the run announces nothing: the run was ended by
 		// someone else (who told its client), or its record is left for the ownership
 		// check to settle and announce
@@ -270,14 +290,14 @@ public class TaskRunner {
 			announceStopped(task, event, outcome, announcement == null ? told : List.of(), late);
 		}
 		clearLate(late.recordedStops());
-		log.info("run {} of conversation {} stopped ({}) after {} tokens", task.runId(), task.conversationId(),
-				stopped.reason(), sent.tokens());
+		log.info("run {} of conversation {} stopped ({}) after {} tokens, {} kept", task.runId(), task.conversationId(),
+				stopped.reason(), sent.tokens(), kept);
 		if (stopped.reason().bySystem() && recorded != Recorded.FENCED) {
 			// stops the worker decided itself are audited here; gateways audit the ones
 			// users ask for
 			audit.record(new StopAudit.Entry("system", task.userId(), task.conversationId(), task.runId(),
 					stopped.reason().wireName(), "stopped",
-					Duration.between(stopped.requestedAt(), unregistered).toNanos() / 1000, now));
+					Duration.between(stopped.requestedAt(), unregistered).toNanos() / 1000, now, kept, receipt));
 		}
 	}
 

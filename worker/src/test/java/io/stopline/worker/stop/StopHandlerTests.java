@@ -11,9 +11,9 @@ import io.stopline.protocol.Json;
 import io.stopline.protocol.RunEvent;
 import io.stopline.protocol.StopReason;
 import io.stopline.protocol.StopRun;
-import io.stopline.registry.GatewayInboxes;
-import io.stopline.registry.RunEvents;
-import io.stopline.registry.StopRequests;
+import io.stopline.core.events.GatewayInboxes;
+import io.stopline.core.events.RunEvents;
+import io.stopline.core.stop.StopRequests;
 import io.stopline.testing.RedisClients;
 import io.stopline.testing.TestRedis;
 import io.stopline.worker.task.LocalTaskRegistry;
@@ -150,7 +150,7 @@ class StopHandlerTests {
 	@Test
 	void anUnreadableRequestIsDropped() {
 		String raw = "{not json";
-		clients.template().opsForZSet().add(io.stopline.registry.Keys.workerStops(worker), raw, 1);
+		clients.template().opsForZSet().add(io.stopline.core.schema.Keys.workerStops(worker), raw, 1);
 
 		handler.handle(raw);
 

@@ -9,10 +9,10 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.stopline.protocol.RunEvent;
 import io.stopline.protocol.StartRun;
 import io.stopline.protocol.StopReason;
-import io.stopline.registry.ConversationRegistry;
-import io.stopline.registry.RunEvents;
-import io.stopline.registry.StopAudit;
-import io.stopline.registry.StopRequests;
+import io.stopline.core.run.ConversationRegistry;
+import io.stopline.core.events.RunEvents;
+import io.stopline.core.ops.StopAudit;
+import io.stopline.core.stop.StopRequests;
 import io.stopline.worker.WorkerProperties;
 import io.stopline.worker.model.ChatModel;
 

@@ -15,14 +15,14 @@ import io.stopline.protocol.Json;
 import io.stopline.protocol.RunEvent;
 import io.stopline.protocol.StartRun;
 import io.stopline.protocol.StopReason;
-import io.stopline.registry.ConversationRegistry.StopTarget;
-import io.stopline.registry.GatewayInboxes;
-import io.stopline.registry.HistoryMessage;
-import io.stopline.registry.RedisConversationRegistry;
-import io.stopline.registry.RunEvents;
-import io.stopline.registry.RunRecord;
-import io.stopline.registry.StopAudit;
-import io.stopline.registry.StopRequests;
+import io.stopline.core.run.ConversationRegistry.StopTarget;
+import io.stopline.core.events.GatewayInboxes;
+import io.stopline.protocol.HistoryMessage;
+import io.stopline.core.run.RedisConversationRegistry;
+import io.stopline.core.events.RunEvents;
+import io.stopline.core.run.RunRecord;
+import io.stopline.core.ops.StopAudit;
+import io.stopline.core.stop.StopRequests;
 import io.stopline.testing.RedisClients;
 import io.stopline.testing.TestRedis;
 import io.stopline.worker.model.ChatModel;
@@ -146,7 +146,7 @@ class TaskRunnerTests {
 		StartRun job = reserve("c1", "gw-a");
 		RunRecord queued = registry.find(user, "c1").orElseThrow();
 		assertThat(registry.finishQueued(queued,
-				io.stopline.registry.RunOutcome.stopped("", StopReason.USER, Instant.now())))
+				io.stopline.core.run.RunOutcome.stopped("", StopReason.USER, Instant.now())))
 			.isTrue();
 		CountDownLatch taken = new CountDownLatch(1);
 		CountDownLatch ended = new CountDownLatch(1);
