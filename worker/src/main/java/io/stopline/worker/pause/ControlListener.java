@@ -8,6 +8,7 @@ import io.stopline.protocol.RunControl;
 import io.stopline.core.schema.Channels;
 import io.stopline.core.schema.Keys;
 import io.stopline.worker.WorkerProperties;
+import io.stopline.worker.WorkerPhase;
 import org.redisson.api.RTopic;
 import org.redisson.api.RedissonClient;
 import org.slf4j.Logger;
@@ -71,7 +72,7 @@ class ControlListener implements SmartLifecycle {
 
 	@Override
 	public int getPhase() {
-		return Integer.MAX_VALUE - 200;
+		return WorkerPhase.LISTENERS.phase();
 	}
 
 }
