@@ -81,6 +81,7 @@ class StopReceiptIntegrationTests {
 		Api alice = cluster.api(0, "alice-" + UUID.randomUUID());
 		String id = "receipt-" + UUID.randomUUID();
 		ChatStream chat = alice.chatStream(id, LONG_RUN);
+		await().atMost(BOUND).until(() -> alice.active().body().contains(id));
 		try (StreamClient socket = StreamClient.withHeader(cluster.gatewayUrl(1), id, alice.token())) {
 			awaitTokens(socket, 3);
 			Response stop = alice.at(cluster.gatewayUrl(1)).stop(id);
@@ -161,6 +162,7 @@ class StopReceiptIntegrationTests {
 		Api alice = cluster.api(0, "alice-" + UUID.randomUUID());
 		String id = "seen-" + UUID.randomUUID();
 		ChatStream chat = alice.chatStream(id, LONG_RUN);
+		await().atMost(BOUND).until(() -> alice.active().body().contains(id));
 		try (StreamClient watcher = StreamClient.withHeader(cluster.gatewayUrl(1), id, alice.token())) {
 			String shown = awaitTokens(watcher, 8);
 
