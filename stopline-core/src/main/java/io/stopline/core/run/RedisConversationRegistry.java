@@ -91,9 +91,10 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 		String user = queued.userId();
 		String conversation = queued.conversationId();
 		String queuedEntry = SlotWrites.queuedEntry(queued);
-		// the run id's stop tombstone is KEYS[6]; the queued-runs zset follows in one slot
+		// KEYS[6] is the run id's stop tombstone; the topology may add the queued-runs zset
 		List<String> keys = List.of(Keys.runs(user), Keys.messages(user, conversation), Keys.conversations(user),
-				Keys.stopped(user, conversation), Keys.lastRuns(user), Keys.stopBefore(user, conversation, queued.runId()));
+				Keys.stopped(user, conversation), Keys.lastRuns(user),
+				Keys.stopBefore(user, conversation, queued.runId()));
 		String existing = slots.reserve(keys, queuedEntry, queued.queuedAt().toEpochMilli(), conversation,
 				Json.write(StoredRun.of(queued)), Json.write(userMessage), millis(queued.queuedAt()),
 				Integer.toString(maxActiveRuns), queuedEntry, Integer.toString(maxHistory));
