@@ -91,7 +91,7 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 		String user = queued.userId();
 		String conversation = queued.conversationId();
 		String queuedEntry = SlotWrites.queuedEntry(queued);
-		// KEYS[6] is the run id's stop tombstone; the topology may add the queued-runs zset
+		// KEYS[6]: the run id's stop tombstone
 		List<String> keys = List.of(Keys.runs(user), Keys.messages(user, conversation), Keys.conversations(user),
 				Keys.stopped(user, conversation), Keys.lastRuns(user),
 				Keys.stopBefore(user, conversation, queued.runId()));
