@@ -73,10 +73,18 @@ public final class McpTestServer {
 
 	private static Path record;
 
+	private static java.io.PrintStream out;
+
 	private McpTestServer() {
 	}
 
 	public static void main(String[] args) throws Exception {
+		// stdout is the protocol's (stdio): anything else printed goes to stderr
+		java.io.PrintStream protocol = System.out;
+		System.setOut(System.err);
+		((ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME))
+			.setLevel(ch.qos.logback.classic.Level.WARN);
+		out = protocol;
 		record = Path.of(args[1]);
 		Files.writeString(record, "", StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING);
 		if ("stdio".equals(args[0])) {
@@ -133,7 +141,7 @@ public final class McpTestServer {
 				System.exit(0);
 			}
 		});
-		StdioServerTransportProvider provider = new StdioServerTransportProvider(MCP_JSON, in, System.out);
+		StdioServerTransportProvider provider = new StdioServerTransportProvider(MCP_JSON, in, out);
 		McpServer.async(provider)
 			.serverInfo("stopline-test-server", "1")
 			.capabilities(McpSchema.ServerCapabilities.builder().tools(false).build())
@@ -177,8 +185,8 @@ public final class McpTestServer {
 		mapping.addURLPattern("/*");
 		context.addFilterMap(mapping);
 		tomcat.start();
-		System.out.println("LISTENING " + tomcat.getConnector().getLocalPort());
-		System.out.flush();
+		out.println("LISTENING " + tomcat.getConnector().getLocalPort());
+		out.flush();
 		tomcat.getServer().await();
 	}
 
