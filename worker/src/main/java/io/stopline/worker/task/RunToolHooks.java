@@ -4,8 +4,8 @@ import java.time.Duration;
 import java.time.Instant;
 
 import io.stopline.protocol.RunEvent;
-import io.stopline.registry.RunEvents;
-import io.stopline.registry.ToolCallRecord;
+import io.stopline.core.events.RunEvents;
+import io.stopline.protocol.ToolCallRecord;
 import io.stopline.worker.model.ToolRequest;
 import io.stopline.worker.tool.ToolRunHooks;
 

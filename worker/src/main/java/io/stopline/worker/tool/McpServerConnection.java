@@ -48,24 +48,48 @@ final class McpServerConnection implements AutoCloseable {
 		return server;
 	}
 
+	/**
+	 * After a failed listing, runs go without this server's tools for a while instead of
+	 * each waiting.
+	 */
+	private static final Duration RETRY_AFTER_FAILURE = Duration.ofSeconds(5);
+
+	private long failedAt;
+
 	/** The server's tools, listed once. */
 	synchronized List<McpSchema.Tool> tools() {
 		if (tools == null) {
-			McpAsyncClient client = shared().client();
-			List<McpSchema.Tool> listed = new ArrayList<>();
-			String cursor = null;
-			do {
-				McpSchema.ListToolsResult page = client.listTools(cursor).block(server.connectTimeout());
-				if (page == null) {
-					break;
-				}
-				listed.addAll(page.tools());
-				cursor = page.nextCursor();
+			if (failedAt != 0 && System.nanoTime() - failedAt < RETRY_AFTER_FAILURE.toNanos()) {
+				throw new IllegalStateException("MCP server " + name + " failed recently");
 			}
-			while (cursor != null);
-			tools = List.copyOf(listed);
+			try {
+				tools = list();
+				failedAt = 0;
+			}
+			catch (RuntimeException ex) {
+				if (!Thread.currentThread().isInterrupted()) {
+					failedAt = System.nanoTime();
+				}
+				throw ex;
+			}
 		}
 		return tools;
+	}
+
+	private List<McpSchema.Tool> list() {
+		McpAsyncClient client = shared().client();
+		List<McpSchema.Tool> listed = new ArrayList<>();
+		String cursor = null;
+		do {
+			McpSchema.ListToolsResult page = client.listTools(cursor).block(server.connectTimeout());
+			if (page == null) {
+				break;
+			}
+			listed.addAll(page.tools());
+			cursor = page.nextCursor();
+		}
+		while (cursor != null);
+		return List.copyOf(listed);
 	}
 
 	/**

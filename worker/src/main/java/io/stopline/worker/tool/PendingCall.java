@@ -9,7 +9,7 @@ import java.util.stream.Collectors;
 
 import io.modelcontextprotocol.spec.McpSchema;
 import io.stopline.protocol.Json;
-import io.stopline.registry.ToolCallRecord;
+import io.stopline.protocol.ToolCallRecord;
 import io.stopline.worker.model.ToolRequest;
 import org.jspecify.annotations.Nullable;
 import reactor.core.Disposable;

@@ -5,8 +5,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
-import io.stopline.registry.HistoryMessage;
-import io.stopline.registry.ToolCallRecord;
+import io.stopline.protocol.HistoryMessage;
+import io.stopline.protocol.ToolCallRecord;
 
 /**
  * The tool calls of one run and what became of each, in the order the model asked for

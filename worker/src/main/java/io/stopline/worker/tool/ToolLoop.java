@@ -12,7 +12,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 
 import io.stopline.protocol.StartRun;
-import io.stopline.registry.ToolCallRecord;
+import io.stopline.protocol.ToolCallRecord;
 import io.stopline.worker.model.ChatModel;
 import io.stopline.worker.model.ModelFailure;
 import io.stopline.worker.model.ToolDefinition;

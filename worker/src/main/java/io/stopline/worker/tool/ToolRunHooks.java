@@ -1,6 +1,6 @@
 package io.stopline.worker.tool;
 
-import io.stopline.registry.ToolCallRecord;
+import io.stopline.protocol.ToolCallRecord;
 import io.stopline.worker.model.ToolRequest;
 
 /** What the tool loop tells the run it belongs to, and where it waits for it. */

@@ -5,7 +5,6 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -15,7 +14,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
-import static org.awaitility.Awaitility.await;
+import io.stopline.testing.McpTestServer;
 
 /**
  * Starts {@link McpTestServer} processes for a test (stdio: the worker starts it, from
@@ -26,15 +25,7 @@ final class McpTestServers implements AutoCloseable {
 	private final List<Process> started = new ArrayList<>();
 
 	static List<String> javaCommand(String... args) {
-		List<String> command = new ArrayList<>();
-		command.add(ProcessHandle.current().info().command().orElse("java"));
-		command.add("-Xshare:auto");
-		command.add("-XX:TieredStopAtLevel=1");
-		command.add("-cp");
-		command.add(System.getProperty("java.class.path"));
-		command.add(McpTestServer.class.getName());
-		command.addAll(List.of(args));
-		return command;
+		return McpTestServer.command(args);
 	}
 
 	/** The configuration of a stdio server that records to {@code record}. */
@@ -77,42 +68,23 @@ final class McpTestServers implements AutoCloseable {
 				Duration.ofSeconds(30), onFailure);
 	}
 
-	/** The record lines, each {@code <epoch µs> <event> <id> [detail]}. */
 	static List<String[]> lines(Path record) {
-		try {
-			return Files.readAllLines(record).stream().map(line -> line.split(" ")).toList();
-		}
-		catch (IOException ex) {
-			return List.of();
-		}
+		return McpTestServer.lines(record);
 	}
 
 	static Optional<String[]> find(Path record, String event, String idOrTool) {
-		return lines(record).stream()
-			.filter(line -> line.length > 2 && line[1].equals(event)
-					&& (line[2].equals(idOrTool) || (line.length > 3 && line[3].equals(idOrTool))))
-			.findFirst();
+		return McpTestServer.find(record, event, idOrTool);
 	}
 
-	/** Waits (bounded) for a record line. */
-	static String[] awaitLine(Path record, String event, String idOrTool, Duration bound) {
-		return await().atMost(bound)
-			.pollInterval(Duration.ofMillis(2))
-			.until(() -> find(record, event, idOrTool), Optional::isPresent)
-			.get();
+	static String[] awaitLine(Path record, String event, String idOrTool, Duration bound) throws InterruptedException {
+		return McpTestServer.awaitRecord(record, event, idOrTool, bound);
 	}
 
 	@Override
 	public void close() {
 		started.forEach(Process::destroyForcibly);
 		// the stdio servers the worker started, should one have outlived its session
-		ProcessHandle.current()
-			.descendants()
-			.filter(process -> process.info()
-				.arguments()
-				.map(args -> List.of(args).contains(McpTestServer.class.getName()))
-				.orElse(false))
-			.forEach(ProcessHandle::destroyForcibly);
+		McpTestServer.killStarted();
 	}
 
 }

@@ -15,8 +15,9 @@ import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
 import io.stopline.protocol.StartRun;
-import io.stopline.registry.ToolCallRecord;
-import io.stopline.registry.ToolCallRecord.Status;
+import io.stopline.testing.McpTestServer;
+import io.stopline.protocol.ToolCallRecord;
+import io.stopline.protocol.ToolCallRecord.Status;
 import io.stopline.worker.model.ToolRequest;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
