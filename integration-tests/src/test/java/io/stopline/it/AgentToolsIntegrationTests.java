@@ -8,7 +8,6 @@ import java.time.temporal.ChronoUnit;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.UUID;
 
 import io.stopline.it.Api.ChatStream;
@@ -110,6 +109,36 @@ class AgentToolsIntegrationTests {
 		assertThat(messages.get(1).get("tool_call").get("result_chars").asInt()).isEqualTo(4);
 		assertThat(messages.get(2).get("role").asString()).isEqualTo("assistant");
 		assertThat(messages.get(2).get("content").asString()).startsWith("[t__echo: pong] ");
+	}
+
+	@Test
+	void aPauseDuringACallLetsItFinishAndHoldsTheNextTurnUntilResumed() throws Exception {
+		Api alice = Api.forUser(cluster.gatewayUrl(0), "alice-" + UUID.randomUUID());
+		String conversation = "tools-" + UUID.randomUUID();
+		long echoes = calls("echo");
+		ChatStream stream = alice.chatStream(conversation, 3,
+				prompt("/tool t__slow {\"ms\":400}\n/then\n/tool t__echo {\"text\":\"after-pause\"}"));
+		McpTestServer.awaitRecord(record, "call", "slow", BOUND);
+
+		assertThat(alice.pause(conversation).status()).isEqualTo(200);
+		McpTestServer.awaitRecord(record, "completed", "slow", BOUND);
+		// paused: the next model turn (and its call) waits; a bounded look, not a proof
+		await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(2)).until(() -> calls("echo") == echoes);
+
+		assertThat(alice.resume(conversation).status()).isEqualTo(200);
+		assertThat(next(stream, "\"finish_reason\":\"")).contains("\"finish_reason\":\"stop\"");
+		JsonNode messages = alice.history(conversation).json().get("messages");
+		assertThat(messages.get(1).get("tool_call").get("status").asString()).isEqualTo("completed");
+		assertThat(messages.get(2).get("tool_call").get("status").asString()).isEqualTo("completed");
+		assertThat(messages.get(3).get("content").asString()).startsWith("[t__echo: after-pause] ");
+	}
+
+	/** The calls of a tool the server saw so far (the tests share one server). */
+	private static long calls(String tool) {
+		return McpTestServer.lines(record)
+			.stream()
+			.filter(line -> line.length > 3 && line[1].equals("call") && line[3].equals(tool))
+			.count();
 	}
 
 	private static Map<String, Object> prompt(String text) {
