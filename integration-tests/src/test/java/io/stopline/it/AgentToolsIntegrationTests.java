@@ -12,11 +12,10 @@ import java.util.UUID;
 
 import io.stopline.it.Api.ChatStream;
 import io.stopline.testing.McpTestServer;
-import io.stopline.testing.TestRedis;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import tools.jackson.databind.JsonNode;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -32,13 +31,22 @@ class AgentToolsIntegrationTests {
 
 	private static final Duration BOUND = Duration.ofSeconds(30);
 
-	private static Cluster cluster;
+	private static final Path record = recordFile();
 
-	private static Path record;
+	@RegisterExtension
+	static final Cluster cluster = Cluster.onSharedRedis(1, 1, workerProperties(), Map.of());
 
-	@BeforeAll
-	static void startCluster() throws Exception {
-		record = Files.createTempFile("mcp-record", ".txt");
+	private static Path recordFile() {
+		try {
+			return Files.createTempFile("mcp-record", ".txt");
+		}
+		catch (java.io.IOException ex) {
+			throw new java.io.UncheckedIOException(ex);
+		}
+	}
+
+	/** The worker's MCP server: {@link McpTestServer} over stdio, recording to {@link #record}. */
+	private static Map<String, String> workerProperties() {
 		Map<String, String> worker = new LinkedHashMap<>();
 		List<String> command = McpTestServer.command("stdio", record.toString());
 		worker.put("stopline.tools.servers.t.transport", "stdio");
@@ -49,14 +57,11 @@ class AgentToolsIntegrationTests {
 		worker.put("stopline.tools.servers.t.connect-timeout", "30s");
 		worker.put("stopline.tools.agents.assistant.allowed", "t.*");
 		worker.put("stopline.model.simulated.token-delay", "2ms");
-		cluster = Cluster.start(TestRedis.shared(), 1, 1, worker);
+		return worker;
 	}
 
 	@AfterAll
-	static void stopCluster() throws Exception {
-		if (cluster != null) {
-			cluster.close();
-		}
+	static void endServers() throws Exception {
 		McpTestServer.killStarted();
 		Files.deleteIfExists(record);
 	}
@@ -68,7 +73,7 @@ class AgentToolsIntegrationTests {
 
 	@Test
 	void aStopThroughTheApiCancelsTheToolCallInFlight() throws Exception {
-		Api alice = Api.forUser(cluster.gatewayUrl(0), "alice-" + UUID.randomUUID());
+		Api alice = cluster.api(0, "alice-" + UUID.randomUUID());
 		String conversation = "tools-" + UUID.randomUUID();
 		ChatStream stream = alice.chatStream(conversation, 50, prompt("/tool t__block {}"));
 		String id = McpTestServer.awaitRecord(record, "call", "block", BOUND)[2];
@@ -96,7 +101,7 @@ class AgentToolsIntegrationTests {
 
 	@Test
 	void aCompletedCallGoesBackToTheModelAndIntoTheHistory() throws Exception {
-		Api alice = Api.forUser(cluster.gatewayUrl(0), "alice-" + UUID.randomUUID());
+		Api alice = cluster.api(0, "alice-" + UUID.randomUUID());
 		String conversation = "tools-" + UUID.randomUUID();
 		ChatStream stream = alice.chatStream(conversation, 3, prompt("/tool t__echo {\"text\":\"pong\"}"));
 
@@ -113,7 +118,7 @@ class AgentToolsIntegrationTests {
 
 	@Test
 	void aPauseDuringACallLetsItFinishAndHoldsTheNextTurnUntilResumed() throws Exception {
-		Api alice = Api.forUser(cluster.gatewayUrl(0), "alice-" + UUID.randomUUID());
+		Api alice = cluster.api(0, "alice-" + UUID.randomUUID());
 		String conversation = "tools-" + UUID.randomUUID();
 		long echoes = calls("echo");
 		ChatStream stream = alice.chatStream(conversation, 3,
