@@ -45,7 +45,10 @@ class AgentToolsIntegrationTests {
 		}
 	}
 
-	/** The worker's MCP server: {@link McpTestServer} over stdio, recording to {@link #record}. */
+	/**
+	 * The worker's MCP server: {@link McpTestServer} over stdio, recording to
+	 * {@link #record}.
+	 */
 	private static Map<String, String> workerProperties() {
 		Map<String, String> worker = new LinkedHashMap<>();
 		List<String> command = McpTestServer.command("stdio", record.toString());
