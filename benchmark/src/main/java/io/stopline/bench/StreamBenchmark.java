@@ -120,7 +120,9 @@ final class StreamBenchmark {
 			}
 			results.put("steps", steps);
 			results.put("send_stop_burst", burst(cluster, clients));
-			results.put("chat_start_rates", startRates(cluster, clients));
+			try (AutoCloseable profiling = Profiler.around("stream-starts", cluster.nodePids())) {
+				results.put("chat_start_rates", startRates(cluster, clients));
+			}
 			report(out);
 		}
 		return results;

@@ -337,10 +337,37 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 				: new StopTarget.RecentlyStopped(body);
 	}
 
+	private static final int FIND_CHUNK = 256;
+
 	@Override
 	public Optional<RunRecord> find(String userId, String conversationId) {
 		Object json = redis.opsForHash().get(Keys.runs(userId), ConversationIds.require(conversationId));
 		return Optional.ofNullable(json).map(value -> read((String) value, userId, conversationId));
+	}
+
+	/**
+	 * {@code HGET} of each record, pipelined in chunks (a long pipeline would hold
+	 * Redis).
+	 */
+	@Override
+	public List<Optional<RunRecord>> findAll(List<WorkerRun> runs) {
+		List<Optional<RunRecord>> found = new ArrayList<>(runs.size());
+		for (int from = 0; from < runs.size(); from += FIND_CHUNK) {
+			List<WorkerRun> chunk = runs.subList(from, Math.min(runs.size(), from + FIND_CHUNK));
+			List<Object> values = redis.executePipelined((RedisCallback<Object>) connection -> {
+				chunk.forEach(run -> connection.hashCommands()
+					.hGet(Keys.runs(run.userId()).getBytes(StandardCharsets.UTF_8),
+							ConversationIds.require(run.conversationId()).getBytes(StandardCharsets.UTF_8)));
+				return null;
+			});
+			for (int i = 0; i < chunk.size(); i++) {
+				WorkerRun run = chunk.get(i);
+				Object json = i < values.size() ? values.get(i) : null;
+				found.add(json instanceof String value ? Optional.of(read(value, run.userId(), run.conversationId()))
+						: Optional.empty());
+			}
+		}
+		return found;
 	}
 
 	@Override

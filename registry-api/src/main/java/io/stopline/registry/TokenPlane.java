@@ -1,8 +1,15 @@
 package io.stopline.registry;
 
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+
 import org.redisson.Redisson;
+import org.redisson.api.BatchOptions;
+import org.redisson.api.RBatch;
 import org.redisson.api.RTopic;
 import org.redisson.api.RedissonClient;
+import org.redisson.client.codec.StringCodec;
 import org.redisson.config.Config;
 
 /**
@@ -40,6 +47,30 @@ public final class TokenPlane implements AutoCloseable {
 
 	public RTopic topic(String channel) {
 		return Channels.topic(redisson, channel);
+	}
+
+	/**
+	 * {@code PUBLISH} (or {@code SPUBLISH} on Redis Cluster) of each message to its
+	 * channel, pipelined in one write: the stage completes when Redis has taken them all.
+	 */
+	public CompletableFuture<Void> publishAll(List<Map.Entry<String, String>> messages) {
+		if (messages.size() == 1) {
+			Map.Entry<String, String> only = messages.getFirst();
+			return topic(only.getKey()).publishAsync(only.getValue())
+				.toCompletableFuture()
+				.thenApply(receivers -> null);
+		}
+		RBatch batch = redisson.createBatch(BatchOptions.defaults());
+		boolean sharded = Channels.sharded(redisson);
+		for (Map.Entry<String, String> message : messages) {
+			if (sharded) {
+				batch.getShardedTopic(message.getKey(), StringCodec.INSTANCE).publishAsync(message.getValue());
+			}
+			else {
+				batch.getTopic(message.getKey(), StringCodec.INSTANCE).publishAsync(message.getValue());
+			}
+		}
+		return batch.executeAsync().toCompletableFuture().thenApply(result -> null);
 	}
 
 	@Override

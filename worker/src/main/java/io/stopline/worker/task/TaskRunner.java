@@ -7,6 +7,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ScheduledFuture;
@@ -74,6 +75,9 @@ public class TaskRunner {
 
 	private final TokenFrameProperties frames;
 
+	/** Every run's frames, one write per gateway per batch interval. */
+	private final FrameLanes lanes;
+
 	/** How long the end of a run waits for its last frames to be taken by Redis. */
 	private static final Duration DRAIN_BOUND = Duration.ofSeconds(2);
 
@@ -85,6 +89,7 @@ public class TaskRunner {
 			ChatModel model, ExecutorService runExecutor, RunMetrics metrics, StopAudit audit,
 			WorkerProperties properties, TokenFrameProperties frames) {
 		this.frames = frames;
+		this.lanes = new FrameLanes(events::publishFrames, timeouts, frames.batchInterval());
 		this.timeouts.setRemoveOnCancelPolicy(true);
 		this.maxRunDuration = properties.maxRunDuration();
 		this.metrics = metrics;
@@ -127,6 +132,10 @@ public class TaskRunner {
 			return;
 		}
 		try {
+			// asked before the claim, answered while the claim's script runs: one round
+			// trip
+			// fewer before the first token
+			CompletableFuture<Boolean> watched = watchedAsync(job);
 			Optional<RunRecord> claimed = registry.claim(queuedRecord(job), workerId, Instant.now());
 			onTaken.run();
 			if (claimed.isEmpty()) {
@@ -134,7 +143,7 @@ public class TaskRunner {
 				return;
 			}
 			task.claimed(claimed.get());
-			task.watched(watched(job));
+			task.watched(watched(watched));
 			metrics.started();
 			execute(task, claimed.get());
 		}
@@ -182,8 +191,9 @@ public class TaskRunner {
 		StartRun job = task.job();
 		Instant started = Instant.now();
 		TokenOutbox outbox = new TokenOutbox(job.runId(), job.conversationId(),
-				frame -> events.publishFrame(job.userId(), job.replyTo(), frame, task.isWatched()), timeouts,
-				frames.linger(), frames.maxChars(), task::noteLostToken);
+				(frame, urgent) -> lanes.submit(job.replyTo(),
+						new RunEvents.FrameOut(job.userId(), frame, task.isWatched()), urgent),
+				timeouts, frames.linger(), frames.maxChars(), task::noteLostToken);
 		task.outbox(outbox);
 		// not awaited: the start is announced while the model starts, and the first frame
 		// leaves only after it, so watchers see the start before any token; only the live
@@ -422,11 +432,24 @@ public class TaskRunner {
 	 * watching later asks for a snapshot, which turns the tokens on). When unsure,
 	 * publish.
 	 */
-	private boolean watched(StartRun job) {
+	private CompletableFuture<Boolean> watchedAsync(StartRun job) {
 		try {
-			return events.isWatched(job.userId(), job.conversationId());
+			return events.isWatchedAsync(job.userId(), job.conversationId());
 		}
 		catch (RuntimeException ex) {
+			return CompletableFuture.completedFuture(true);
+		}
+	}
+
+	private static boolean watched(CompletableFuture<Boolean> asked) {
+		try {
+			return asked.get(5, TimeUnit.SECONDS);
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+			return true;
+		}
+		catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException ex) {
 			return true;
 		}
 	}
