@@ -170,18 +170,30 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 		if (old == null || old.isEmpty()) {
 			return List.of();
 		}
-		List<RunRecord> waiting = new ArrayList<>();
-		for (String raw : old) {
+		List<String> raws = List.copyOf(old);
+		List<WorkerRun> entries = new ArrayList<>(raws.size());
+		for (String raw : raws) {
 			String[] entry = Json.read(raw, String[].class);
-			Optional<RunRecord> record = find(entry[0], entry[1])
-				.filter(run -> run.runId().equals(entry[2]) && run.isQueued());
+			entries.add(new WorkerRun(entry[2], entry[0], entry[1]));
+		}
+		// one pipelined read for the page, one ZREM for its stale entries: a sweep that
+		// meets many stale entries must not cost a round trip each
+		List<Optional<RunRecord>> records = findAll(entries);
+		List<RunRecord> waiting = new ArrayList<>();
+		List<String> stale = new ArrayList<>();
+		for (int i = 0; i < raws.size(); i++) {
+			String runId = entries.get(i).runId();
+			Optional<RunRecord> record = records.get(i).filter(run -> run.runId().equals(runId) && run.isQueued());
 			if (record.isPresent()) {
 				waiting.add(record.get());
 			}
 			else {
 				// claimed or ended, and its removal was lost: the entry is stale
-				redis.opsForZSet().remove(Keys.QUEUED, raw);
+				stale.add(raws.get(i));
 			}
+		}
+		if (!stale.isEmpty()) {
+			redis.opsForZSet().remove(Keys.QUEUED, stale.toArray());
 		}
 		if (waiting.isEmpty()) {
 			return waiting;
