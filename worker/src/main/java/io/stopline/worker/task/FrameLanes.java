@@ -12,7 +12,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
 
-import io.stopline.registry.RunEvents.FrameOut;
+import io.stopline.core.events.RunEvents.FrameOut;
 import org.jspecify.annotations.Nullable;
 
 /**

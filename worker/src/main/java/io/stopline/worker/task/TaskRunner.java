@@ -16,13 +16,13 @@ import java.util.concurrent.locks.LockSupport;
 
 import io.stopline.protocol.RunEvent;
 import io.stopline.protocol.StartRun;
-import io.stopline.registry.ConversationRegistry;
-import io.stopline.registry.HistoryMessage;
-import io.stopline.registry.RunOutcome;
-import io.stopline.registry.RunEvents;
-import io.stopline.registry.RunRecord;
-import io.stopline.registry.StopAudit;
-import io.stopline.registry.StopRequests;
+import io.stopline.core.run.ConversationRegistry;
+import io.stopline.protocol.HistoryMessage;
+import io.stopline.core.run.RunOutcome;
+import io.stopline.core.events.RunEvents;
+import io.stopline.core.run.RunRecord;
+import io.stopline.core.ops.StopAudit;
+import io.stopline.core.stop.StopRequests;
 import io.stopline.worker.WorkerProperties;
 import io.stopline.worker.model.ChatModel;
 import io.stopline.worker.model.ModelFailure;
@@ -312,13 +312,17 @@ public class TaskRunner {
 		Instant now = Instant.now();
 		RunOutcome outcome = RunOutcome.complete(task.content(), now);
 		List<String> settled = task.recordedStops();
-		Recorded recorded = persist(record, outcome, null, settled);
+		RunEvent completed = new RunEvent.RunCompleted(task.runId(), task.conversationId(), task.content(),
+				task.tokens(), now);
+		// the end and its messages leave with the outcome's write, in one round trip
+		ConversationRegistry.Announcement announcement = events.announcement(task.userId(),
+				List.of(task.job().replyTo()), completed, messagesAdded(task, outcome));
+		Recorded recorded = persist(record, outcome, announcement, settled);
 		clearLate(task.markDone(), settled);
 		tasks.unregister(task);
 		metrics.ended("completed", null);
-		if (recorded == Recorded.ENDED) {
-			events.publish(task.userId(), task.job().replyTo(),
-					new RunEvent.RunCompleted(task.runId(), task.conversationId(), task.content(), task.tokens(), now));
+		if (recorded == Recorded.ENDED && announcement == null) {
+			events.publish(task.userId(), task.job().replyTo(), completed);
 			announceMessages(task, outcome);
 		}
 	}
@@ -334,13 +338,15 @@ public class TaskRunner {
 		String error = failure instanceof ModelFailure model ? model.getMessage() : "The model failed to answer.";
 		RunOutcome outcome = RunOutcome.failed(task.content(), error, now);
 		List<String> settled = task.recordedStops();
-		Recorded recorded = persist(record, outcome, null, settled);
+		RunEvent failed = new RunEvent.RunFailed(task.runId(), task.conversationId(), error, task.content(), now);
+		ConversationRegistry.Announcement announcement = events.announcement(task.userId(),
+				List.of(task.job().replyTo()), failed, messagesAdded(task, outcome));
+		Recorded recorded = persist(record, outcome, announcement, settled);
 		clearLate(task.markDone(), settled);
 		tasks.unregister(task);
 		metrics.ended("failed", null);
-		if (recorded == Recorded.ENDED) {
-			events.publish(task.userId(), task.job().replyTo(),
-					new RunEvent.RunFailed(task.runId(), task.conversationId(), error, task.content(), now));
+		if (recorded == Recorded.ENDED && announcement == null) {
+			events.publish(task.userId(), task.job().replyTo(), failed);
 			announceMessages(task, outcome);
 		}
 	}

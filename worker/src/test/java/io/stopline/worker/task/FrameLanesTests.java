@@ -12,7 +12,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 import io.stopline.protocol.RunEvent.TokenGenerated;
-import io.stopline.registry.RunEvents.FrameOut;
+import io.stopline.core.events.RunEvents.FrameOut;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
