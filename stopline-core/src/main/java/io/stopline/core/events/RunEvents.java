@@ -197,13 +197,6 @@ public final class RunEvents {
 		return redisson.getBucket(Keys.conversationWatched(userId, conversationId), StringCodec.INSTANCE).isExists();
 	}
 
-	/** {@link #isWatched} without waiting for the answer. */
-	public CompletableFuture<Boolean> isWatchedAsync(String userId, String conversationId) {
-		return redisson.getBucket(Keys.conversationWatched(userId, conversationId), StringCodec.INSTANCE)
-			.isExistsAsync()
-			.toCompletableFuture();
-	}
-
 	/** A gateway with a socket on the conversation says so, for {@code ttl}. */
 	public void markWatched(String userId, String conversationId, java.time.Duration ttl) {
 		redisson.getBucket(Keys.conversationWatched(userId, conversationId), StringCodec.INSTANCE).set("1", ttl);

@@ -7,7 +7,6 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ScheduledFuture;
@@ -132,10 +131,6 @@ public class TaskRunner {
 			return;
 		}
 		try {
-			// asked before the claim, answered while the claim's script runs: one round
-			// trip
-			// fewer before the first token
-			CompletableFuture<Boolean> watched = watchedAsync(job);
 			Optional<RunRecord> claimed = registry.claim(queuedRecord(job), workerId, Instant.now());
 			onTaken.run();
 			if (claimed.isEmpty()) {
@@ -143,7 +138,11 @@ public class TaskRunner {
 				return;
 			}
 			task.claimed(claimed.get());
-			task.watched(watched(watched));
+			// read after the claim, never before: a socket that marks the conversation
+			// watched after this read finds the run claimed and asks for a snapshot (which
+			// turns the tokens on); read before the claim, a socket could find the run still
+			// queued, ask for nothing, and never get its tokens
+			task.watched(watched(job));
 			metrics.started();
 			execute(task, claimed.get());
 		}
@@ -438,24 +437,11 @@ public class TaskRunner {
 	 * watching later asks for a snapshot, which turns the tokens on). When unsure,
 	 * publish.
 	 */
-	private CompletableFuture<Boolean> watchedAsync(StartRun job) {
+	private boolean watched(StartRun job) {
 		try {
-			return events.isWatchedAsync(job.userId(), job.conversationId());
+			return events.isWatched(job.userId(), job.conversationId());
 		}
 		catch (RuntimeException ex) {
-			return CompletableFuture.completedFuture(true);
-		}
-	}
-
-	private static boolean watched(CompletableFuture<Boolean> asked) {
-		try {
-			return asked.get(5, TimeUnit.SECONDS);
-		}
-		catch (InterruptedException ex) {
-			Thread.currentThread().interrupt();
-			return true;
-		}
-		catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException ex) {
 			return true;
 		}
 	}
