@@ -204,12 +204,16 @@ final class StreamBenchmark {
 	private Chat startChat(BenchCluster cluster, StreamClients clients, int i, int maxTokens, boolean watched) {
 		String user = "stream-u" + (i % 50);
 		String conversation = "s-" + UUID.randomUUID().toString().substring(0, 12);
+		StreamClients.Stream stream = clients.open(cluster.gatewayUrl() + "/v1/chat/completions", cluster.token(user),
+				chat(conversation, maxTokens));
 		if (watched) {
-			clients.watch(cluster.gatewayUrl().replace("http", "ws") + "/v1/conversation/" + conversation + "/stream",
-					cluster.token(user));
+			// once the conversation exists (a socket on a conversation without history is
+			// refused): it joins the running answer with a snapshot, as a reloaded page does
+			stream.firstToken.thenRun(() -> clients.watch(
+					cluster.gatewayUrl().replace("http", "ws") + "/v1/conversation/" + conversation + "/stream",
+					cluster.token(user)));
 		}
-		return new Chat(user, conversation, clients.open(cluster.gatewayUrl() + "/v1/chat/completions",
-				cluster.token(user), chat(conversation, maxTokens)));
+		return new Chat(user, conversation, stream);
 	}
 
 	private Map<String, Object> step(BenchCluster cluster, StreamClients clients, int k) throws Exception {
