@@ -311,17 +311,13 @@ public class TaskRunner {
 		Instant now = Instant.now();
 		RunOutcome outcome = RunOutcome.complete(task.content(), now);
 		List<String> settled = task.recordedStops();
-		RunEvent completed = new RunEvent.RunCompleted(task.runId(), task.conversationId(), task.content(),
-				task.tokens(), now);
-		// the end and its messages leave with the outcome's write, in one round trip
-		ConversationRegistry.Announcement announcement = events.announcement(task.userId(),
-				List.of(task.job().replyTo()), completed, messagesAdded(task, outcome));
-		Recorded recorded = persist(record, outcome, announcement, settled);
+		Recorded recorded = persist(record, outcome, null, settled);
 		clearLate(task.markDone(), settled);
 		tasks.unregister(task);
 		metrics.ended("completed", null);
-		if (recorded == Recorded.ENDED && announcement == null) {
-			events.publish(task.userId(), task.job().replyTo(), completed);
+		if (recorded == Recorded.ENDED) {
+			events.publish(task.userId(), task.job().replyTo(),
+					new RunEvent.RunCompleted(task.runId(), task.conversationId(), task.content(), task.tokens(), now));
 			announceMessages(task, outcome);
 		}
 	}
@@ -337,15 +333,13 @@ public class TaskRunner {
 		String error = failure instanceof ModelFailure model ? model.getMessage() : "The model failed to answer.";
 		RunOutcome outcome = RunOutcome.failed(task.content(), error, now);
 		List<String> settled = task.recordedStops();
-		RunEvent failed = new RunEvent.RunFailed(task.runId(), task.conversationId(), error, task.content(), now);
-		ConversationRegistry.Announcement announcement = events.announcement(task.userId(),
-				List.of(task.job().replyTo()), failed, messagesAdded(task, outcome));
-		Recorded recorded = persist(record, outcome, announcement, settled);
+		Recorded recorded = persist(record, outcome, null, settled);
 		clearLate(task.markDone(), settled);
 		tasks.unregister(task);
 		metrics.ended("failed", null);
-		if (recorded == Recorded.ENDED && announcement == null) {
-			events.publish(task.userId(), task.job().replyTo(), failed);
+		if (recorded == Recorded.ENDED) {
+			events.publish(task.userId(), task.job().replyTo(),
+					new RunEvent.RunFailed(task.runId(), task.conversationId(), error, task.content(), now));
 			announceMessages(task, outcome);
 		}
 	}
