@@ -208,7 +208,8 @@ final class StreamBenchmark {
 				chat(conversation, maxTokens));
 		if (watched) {
 			// once the conversation exists (a socket on a conversation without history is
-			// refused): it joins the running answer with a snapshot, as a reloaded page does
+			// refused): it joins the running answer with a snapshot, as a reloaded page
+			// does
 			stream.firstToken.thenRun(() -> clients.watch(
 					cluster.gatewayUrl().replace("http", "ws") + "/v1/conversation/" + conversation + "/stream",
 					cluster.token(user)));

@@ -139,8 +139,10 @@ public class TaskRunner {
 			}
 			task.claimed(claimed.get());
 			// read after the claim, never before: a socket that marks the conversation
-			// watched after this read finds the run claimed and asks for a snapshot (which
-			// turns the tokens on); read before the claim, a socket could find the run still
+			// watched after this read finds the run claimed and asks for a snapshot
+			// (which
+			// turns the tokens on); read before the claim, a socket could find the run
+			// still
 			// queued, ask for nothing, and never get its tokens
 			task.watched(watched(job));
 			metrics.started();
