@@ -9,10 +9,10 @@ import org.redisson.api.BatchOptions;
 import org.redisson.api.RBatch;
 import org.redisson.api.RTopic;
 import org.redisson.api.RedissonClient;
-import org.redisson.client.codec.StringCodec;
 import org.redisson.config.Config;
 
 import io.stopline.core.schema.Channels;
+import io.stopline.core.schema.Topology;
 
 /**
  * The token data plane: a Redisson client of its own (its own connections, event loops
@@ -63,14 +63,9 @@ public final class TokenPlane implements AutoCloseable {
 				.thenApply(receivers -> null);
 		}
 		RBatch batch = redisson.createBatch(BatchOptions.defaults());
-		boolean sharded = Channels.sharded(redisson);
+		Topology topology = Topology.of(redisson);
 		for (Map.Entry<String, String> message : messages) {
-			if (sharded) {
-				batch.getShardedTopic(message.getKey(), StringCodec.INSTANCE).publishAsync(message.getValue());
-			}
-			else {
-				batch.getTopic(message.getKey(), StringCodec.INSTANCE).publishAsync(message.getValue());
-			}
+			topology.topic(batch, message.getKey()).publishAsync(message.getValue());
 		}
 		return batch.executeAsync().toCompletableFuture().thenApply(result -> null);
 	}
