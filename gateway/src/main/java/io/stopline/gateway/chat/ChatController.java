@@ -133,6 +133,8 @@ class ChatController {
 				sse.finish(ChatChunks.CANCELLED);
 			}
 			case RunEvent.RunFailed failed -> sse.event(ChatChunks.StreamError.of(failed.error()));
+			case RunEvent.ToolCallStarted call ->
+				sse.toolCall(call.index(), call.callId(), call.name(), call.arguments());
 			default -> {
 			}
 		}

@@ -13,6 +13,7 @@ import io.stopline.protocol.RunEvent;
 import io.stopline.protocol.RunEvent.RunStopped;
 import io.stopline.protocol.StartRun;
 import io.stopline.core.run.RunRecord;
+import io.stopline.worker.tool.ToolCallLog;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -103,8 +104,15 @@ public final class RunningTask {
 
 	private final java.util.concurrent.atomic.AtomicInteger lostTokens = new java.util.concurrent.atomic.AtomicInteger();
 
+	/** The run's tool calls, as the tool loop records them. */
+	private final ToolCallLog toolCalls = new ToolCallLog();
+
 	RunningTask(StartRun job) {
 		this.job = job;
+	}
+
+	ToolCallLog toolCalls() {
+		return toolCalls;
 	}
 
 	public StartRun job() {
