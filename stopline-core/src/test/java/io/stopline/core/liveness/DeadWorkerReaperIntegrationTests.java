@@ -211,6 +211,36 @@ class DeadWorkerReaperIntegrationTests {
 		}
 	}
 
+	/**
+	 * Entries of the queued-runs index whose run was claimed or ended (their removal
+	 * lost) are dropped by the sweep, the whole page at once, and end nothing.
+	 */
+	@Test
+	void staleEntriesOfTheQueuedIndexAreDroppedByTheSweep() {
+		long longAgo = Instant.now().minusSeconds(120).toEpochMilli();
+		List<String> stale = new java.util.ArrayList<>();
+		for (int i = 0; i < 150; i++) {
+			String member = Json.write(new String[] { user, "gone-" + i, "r-" + UUID.randomUUID() });
+			clients.template().opsForZSet().add(Keys.QUEUED, member, longAgo);
+			stale.add(member);
+		}
+		RunRecord claimed = running("c-claimed");
+		clients.template()
+			.opsForZSet()
+			.add(Keys.QUEUED, Json.write(new String[] { user, "c-claimed", claimed.runId() }), longAgo);
+
+		for (int sweep = 0; sweep < 10 && !stale.isEmpty(); sweep++) {
+			assertThat(reaper.sweepQueued(Duration.ofSeconds(60))).isEmpty();
+			stale.removeIf(member -> clients.template().opsForZSet().score(Keys.QUEUED, member) == null);
+		}
+
+		assertThat(stale).as("every stale entry dropped").isEmpty();
+		assertThat(registry.find(user, "c-claimed")).map(RunRecord::runId).contains(claimed.runId());
+		assertThat(clients.template()
+			.opsForZSet()
+			.score(Keys.QUEUED, Json.write(new String[] { user, "c-claimed", claimed.runId() }))).isNull();
+	}
+
 	private RunRecord running(String conversation) {
 		RunRecord queued = RunRecord.queued("r-" + UUID.randomUUID(), user, conversation, "assistant", gateway,
 				Instant.now());

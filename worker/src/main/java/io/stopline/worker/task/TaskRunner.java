@@ -75,6 +75,9 @@ public class TaskRunner {
 
 	private final TokenFrameProperties frames;
 
+	/** Every run's frames, one write per gateway per batch interval. */
+	private final FrameLanes lanes;
+
 	/** How long the end of a run waits for its last frames to be taken by Redis. */
 	private static final Duration DRAIN_BOUND = Duration.ofSeconds(2);
 
@@ -86,6 +89,7 @@ public class TaskRunner {
 			ToolLoop model, ExecutorService runExecutor, RunMetrics metrics, StopAudit audit,
 			WorkerProperties properties, TokenFrameProperties frames) {
 		this.frames = frames;
+		this.lanes = new FrameLanes(events::publishFrames, timeouts, frames.batchInterval());
 		this.timeouts.setRemoveOnCancelPolicy(true);
 		this.maxRunDuration = properties.maxRunDuration();
 		this.metrics = metrics;
@@ -135,6 +139,12 @@ public class TaskRunner {
 				return;
 			}
 			task.claimed(claimed.get());
+			// read after the claim, never before: a socket that marks the conversation
+			// watched after this read finds the run claimed and asks for a snapshot
+			// (which
+			// turns the tokens on); read before the claim, a socket could find the run
+			// still
+			// queued, ask for nothing, and never get its tokens
 			task.watched(watched(job));
 			metrics.started();
 			execute(task, claimed.get());
@@ -183,8 +193,9 @@ public class TaskRunner {
 		StartRun job = task.job();
 		Instant started = Instant.now();
 		TokenOutbox outbox = new TokenOutbox(job.runId(), job.conversationId(),
-				frame -> events.publishFrame(job.userId(), job.replyTo(), frame, task.isWatched()), timeouts,
-				frames.linger(), frames.maxChars(), task::noteLostToken);
+				(frame, urgent) -> lanes.submit(job.replyTo(),
+						new RunEvents.FrameOut(job.userId(), frame, task.isWatched()), urgent),
+				timeouts, frames.linger(), frames.maxChars(), task::noteLostToken);
 		task.outbox(outbox);
 		// not awaited: the start is announced while the model starts, and the first frame
 		// leaves only after it, so watchers see the start before any token; only the live
