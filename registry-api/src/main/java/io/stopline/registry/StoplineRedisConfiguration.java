@@ -27,7 +27,7 @@ import org.springframework.data.redis.core.StringRedisTemplate;
  * starter provides both).
  */
 @Configuration(proxyBeanMethods = false)
-@EnableConfigurationProperties(HistoryProperties.class)
+@EnableConfigurationProperties({ HistoryProperties.class, ResumeProperties.class })
 public class StoplineRedisConfiguration {
 
 	/**
@@ -105,6 +105,11 @@ public class StoplineRedisConfiguration {
 			ExecutorService registryCleanup, RedissonClient redisson, HistoryProperties history) {
 		return new RedisConversationRegistry(redis, stats, registryCleanup, Channels.sharded(redisson),
 				history.maxMessages());
+	}
+
+	@Bean
+	public RunReplays runReplays(StringRedisTemplate redis, ResumeProperties resume) {
+		return new RunReplays(redis, resume.grace());
 	}
 
 	@Bean

@@ -12,6 +12,7 @@ import java.util.function.Supplier;
 import io.stopline.protocol.RunEvent;
 import io.stopline.protocol.RunEvent.RunStopped;
 import io.stopline.protocol.StartRun;
+import io.stopline.protocol.TokenOffsets;
 import io.stopline.registry.RunRecord;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -103,6 +104,9 @@ public final class RunningTask {
 
 	private final java.util.concurrent.atomic.AtomicInteger lostTokens = new java.util.concurrent.atomic.AtomicInteger();
 
+	/** Where the published frames end: what a resumed chat stream starts from. */
+	private final TokenOffsets.Recorder offsets = new TokenOffsets.Recorder();
+
 	RunningTask(StartRun job) {
 		this.job = job;
 	}
@@ -121,6 +125,10 @@ public final class RunningTask {
 
 	public String conversationId() {
 		return job.conversationId();
+	}
+
+	TokenOffsets.Recorder offsets() {
+		return offsets;
 	}
 
 	@Nullable RunRecord record() {

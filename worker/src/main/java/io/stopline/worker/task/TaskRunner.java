@@ -20,6 +20,7 @@ import io.stopline.registry.HistoryMessage;
 import io.stopline.registry.RunOutcome;
 import io.stopline.registry.RunEvents;
 import io.stopline.registry.RunRecord;
+import io.stopline.registry.RunReplays;
 import io.stopline.registry.StopAudit;
 import io.stopline.registry.StopRequests;
 import io.stopline.worker.WorkerProperties;
@@ -64,6 +65,8 @@ public class TaskRunner {
 
 	private final StopAudit audit;
 
+	private final RunReplays replays;
+
 	/**
 	 * Run timeouts. Its own executor, not Spring's TaskScheduler: that one starts in the
 	 * last lifecycle phase, after this worker already takes runs. The action only flips
@@ -83,8 +86,9 @@ public class TaskRunner {
 
 	TaskRunner(ConversationRegistry registry, StopRequests stopRequests, LocalTaskRegistry tasks, RunEvents events,
 			ChatModel model, ExecutorService runExecutor, RunMetrics metrics, StopAudit audit,
-			WorkerProperties properties, TokenFrameProperties frames) {
+			WorkerProperties properties, TokenFrameProperties frames, RunReplays replays) {
 		this.frames = frames;
+		this.replays = replays;
 		this.timeouts.setRemoveOnCancelPolicy(true);
 		this.maxRunDuration = properties.maxRunDuration();
 		this.metrics = metrics;
@@ -181,9 +185,8 @@ public class TaskRunner {
 	private void execute(RunningTask task, RunRecord record) {
 		StartRun job = task.job();
 		Instant started = Instant.now();
-		TokenOutbox outbox = new TokenOutbox(job.runId(), job.conversationId(),
-				frame -> events.publishFrame(job.userId(), job.replyTo(), frame, task.isWatched()), timeouts,
-				frames.linger(), frames.maxChars(), task::noteLostToken);
+		TokenOutbox outbox = new TokenOutbox(job.runId(), job.conversationId(), frame -> publishFrame(task, frame),
+				timeouts, frames.linger(), frames.maxChars(), task::noteLostToken);
 		task.outbox(outbox);
 		// not awaited: the start is announced while the model starts, and the first frame
 		// leaves only after it, so watchers see the start before any token; only the live
@@ -223,6 +226,15 @@ public class TaskRunner {
 		else {
 			finishCompleted(task, record);
 		}
+	}
+
+	/**
+	 * One frame out; where it ends is noted first (frames are handed over one at a time,
+	 * in order), for snapshots and the run's replay.
+	 */
+	private java.util.concurrent.CompletionStage<?> publishFrame(RunningTask task, RunEvent.TokenGenerated frame) {
+		task.offsets().add(frame.count(), frame.text().length());
+		return events.publishFrame(task.userId(), task.job().replyTo(), frame, task.isWatched());
 	}
 
 	private void emit(RunningTask task, String token) throws InterruptedException {
@@ -268,6 +280,9 @@ public class TaskRunner {
 		if (requestedAt != null && cancelledAt != null) {
 			metrics.propagation(requestedAt, cancelledAt, unregistered);
 		}
+		if (recorded == Recorded.ENDED) {
+			keepReplay(task, event, sent.tokens());
+		}
 		// a finish that did not end the run announces nothing: the run was ended by
 		// someone else (who told its client), or its record is left for the ownership
 		// check to settle and announce
@@ -307,8 +322,10 @@ public class TaskRunner {
 		tasks.unregister(task);
 		metrics.ended("completed", null);
 		if (recorded == Recorded.ENDED) {
-			events.publish(task.userId(), task.job().replyTo(),
-					new RunEvent.RunCompleted(task.runId(), task.conversationId(), task.content(), task.tokens(), now));
+			RunEvent.RunCompleted completed = new RunEvent.RunCompleted(task.runId(), task.conversationId(),
+					task.content(), task.tokens(), now);
+			keepReplay(task, completed, task.tokens());
+			events.publish(task.userId(), task.job().replyTo(), completed);
 			announceMessages(task, outcome);
 		}
 	}
@@ -329,8 +346,10 @@ public class TaskRunner {
 		tasks.unregister(task);
 		metrics.ended("failed", null);
 		if (recorded == Recorded.ENDED) {
-			events.publish(task.userId(), task.job().replyTo(),
-					new RunEvent.RunFailed(task.runId(), task.conversationId(), error, task.content(), now));
+			RunEvent.RunFailed failed = new RunEvent.RunFailed(task.runId(), task.conversationId(), error,
+					task.content(), now);
+			keepReplay(task, failed, task.tokens());
+			events.publish(task.userId(), task.job().replyTo(), failed);
 			announceMessages(task, outcome);
 		}
 	}
@@ -345,6 +364,22 @@ public class TaskRunner {
 		}
 		catch (RuntimeException ex) {
 			log.warn("could not announce the messages of run {}: {}", task.runId(), ex.toString());
+		}
+	}
+
+	/**
+	 * Keeps what a resumed chat stream of the ended run needs ({@link RunReplays}), for
+	 * the resume grace. Written before the terminal event is published where that is
+	 * possible (completed, failed); a stop's confirmation leaves with its outcome, so its
+	 * replay follows it by one round trip. A failure costs only the resume of this run.
+	 */
+	private void keepReplay(RunningTask task, RunEvent terminal, int tokens) {
+		try {
+			replays.record(task.userId(), new RunReplays.Replay(task.job().agentName(), task.job().requestedAt(),
+					terminal, task.offsets().upTo(tokens)));
+		}
+		catch (RuntimeException ex) {
+			log.warn("could not keep the replay of run {}: {}", task.runId(), ex.toString());
 		}
 	}
 
