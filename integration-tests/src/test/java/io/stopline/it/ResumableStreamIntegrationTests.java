@@ -151,6 +151,8 @@ class ResumableStreamIntegrationTests {
 		// the replay is bounded: gone from Redis after the grace, and the run with it
 		String key = Keys.runReplay(alice.userId(), conversation, runId);
 		assertThat(redis.template().getExpire(key, TimeUnit.MILLISECONDS)).isBetween(1L, GRACE.toMillis());
+		System.out.printf("[resume] replay of a %d-token answer (%d characters): %d bytes in Redis for the grace%n",
+				whole.index, recorded.length(), redis.template().opsForValue().size(key));
 		await().atMost(GRACE.plus(BOUND)).until(() -> !redis.template().hasKey(key));
 		Response gone = there.get("/v1/conversation/" + conversation + "/runs/" + runId + "/stream");
 		assertThat(gone.status()).isEqualTo(404);
