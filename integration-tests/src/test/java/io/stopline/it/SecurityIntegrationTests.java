@@ -86,6 +86,7 @@ class SecurityIntegrationTests {
 				new Endpoint("GET", "/v1/admin/conversations/active?user=alice", null),
 				new Endpoint("POST", "/v1/admin/conversation/" + conversation + "/stop?user=alice", null),
 				new Endpoint("GET", "/v1/stats/stops", null),
+				new Endpoint("GET", "/v1/conversation/" + conversation + "/runs/run-1/stream", null),
 				new Endpoint("POST", "/v1/stream-tickets", "{\"conversation_id\":\"" + conversation + "\"}"));
 	}
 
