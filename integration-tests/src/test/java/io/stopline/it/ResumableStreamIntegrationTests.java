@@ -9,7 +9,7 @@ import java.util.concurrent.TimeUnit;
 
 import io.stopline.it.Api.ChatStream;
 import io.stopline.it.Api.Response;
-import io.stopline.registry.Keys;
+import io.stopline.core.schema.Keys;
 import io.stopline.testing.TestRedis;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;

@@ -8,7 +8,7 @@ import io.stopline.gateway.stream.StreamTicket;
 import io.stopline.gateway.stream.StreamTickets;
 import io.stopline.gateway.system.Problems;
 import io.stopline.protocol.RunEvent;
-import io.stopline.registry.ConversationIds;
+import io.stopline.core.schema.ConversationIds;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

@@ -17,11 +17,11 @@ import io.stopline.gateway.system.Problems;
 import io.stopline.protocol.RunControl;
 import io.stopline.protocol.RunEvent;
 import io.stopline.protocol.TokenOffsets;
-import io.stopline.registry.ConversationRegistry;
-import io.stopline.registry.HistoryMessage;
-import io.stopline.registry.RunEvents;
-import io.stopline.registry.RunRecord;
-import io.stopline.registry.RunReplays;
+import io.stopline.core.run.ConversationRegistry;
+import io.stopline.protocol.HistoryMessage;
+import io.stopline.core.events.RunEvents;
+import io.stopline.core.run.RunRecord;
+import io.stopline.core.run.RunReplays;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.http.HttpHeaders;
