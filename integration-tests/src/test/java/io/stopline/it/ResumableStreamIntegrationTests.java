@@ -82,6 +82,7 @@ class ResumableStreamIntegrationTests {
 			runId = received.runId();
 			stream.disconnect();
 			Api there = alice.at(cluster.gatewayUrl((cut + 1) % 2));
+			received.resumedAt = System.nanoTime();
 			stream = there.resumeStream(conversation, runId, received.lastId);
 		}
 		assertThat(runId).as("the run was cut before it ended").isNotNull();
@@ -91,8 +92,10 @@ class ResumableStreamIntegrationTests {
 		String recorded = answer(alice, conversation);
 		assertThat(received.text.toString()).as("the text the client holds is the recorded answer").isEqualTo(recorded);
 		assertThat(received.duplicates).as("events delivered twice").isZero();
-		System.out.printf("[resume] 3 cuts, %d characters, %d tokens, %d events: equal to the recorded answer%n",
-				recorded.length(), received.index, received.events);
+		System.out.printf(
+				"[resume] 3 cuts, %d characters, %d tokens, %d events: equal to the recorded answer; "
+						+ "resume request to the missed text (snapshot, other gateway): %s ms%n",
+				recorded.length(), received.index, received.events, received.catchUpMillis);
 	}
 
 	@Test
@@ -256,6 +259,10 @@ class ResumableStreamIntegrationTests {
 
 		String finishReason;
 
+		long resumedAt;
+
+		final List<Double> catchUpMillis = new ArrayList<>();
+
 		String runId() {
 			return lastId.substring(0, lastId.lastIndexOf(':'));
 		}
@@ -301,6 +308,10 @@ class ResumableStreamIntegrationTests {
 					duplicates++;
 				}
 				else {
+					if (resumedAt != 0) {
+						catchUpMillis.add(Math.round((System.nanoTime() - resumedAt) / 10_000.0) / 100.0);
+						resumedAt = 0;
+					}
 					text.append(delta);
 					index = eventIndex;
 					deltaIds.add(id);

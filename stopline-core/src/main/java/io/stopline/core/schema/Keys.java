@@ -177,8 +177,8 @@ public final class Keys {
 	}
 
 	/**
-	 * A finished run's replay (see {@link io.stopline.core.run.RunReplays}); the run id is checked like a
-	 * conversation id (server-made ids are {@code run-<uuid>}).
+	 * A finished run's replay (see {@link io.stopline.core.run.RunReplays}); the run id
+	 * is checked like a conversation id (server-made ids are {@code run-<uuid>}).
 	 */
 	public static String runReplay(String userId, String conversationId, String runId) {
 		return conversationKey(userId, conversationId, "replay:" + ConversationIds.require(runId));
