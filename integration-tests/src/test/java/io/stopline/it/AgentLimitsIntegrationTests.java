@@ -6,10 +6,8 @@ import java.util.UUID;
 
 import io.stopline.it.Api.ChatStream;
 import io.stopline.it.Api.Response;
-import io.stopline.testing.TestRedis;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import tools.jackson.databind.JsonNode;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -23,20 +21,9 @@ class AgentLimitsIntegrationTests {
 
 	private static final Duration BOUND = Duration.ofSeconds(10);
 
-	private static Cluster cluster;
-
-	@BeforeAll
-	static void startCluster() {
-		cluster = Cluster.start(TestRedis.shared(), 1, 1, Map.of(), Map.of("stopline.agents.names", "assistant,long",
-				"stopline.agents.max-tokens.long", "200000", "stopline.agents.max-tokens.assistant", "1000"));
-	}
-
-	@AfterAll
-	static void stopCluster() {
-		if (cluster != null) {
-			cluster.close();
-		}
-	}
+	@RegisterExtension
+	static final Cluster cluster = Cluster.onSharedRedis(1, 1, Map.of(), Map.of("stopline.agents.names",
+			"assistant,long", "stopline.agents.max-tokens.long", "200000", "stopline.agents.max-tokens.assistant", "1000"));
 
 	@Test
 	void eachAgentHasItsOwnLimitAndARequestAboveItIsA400NamingIt() throws Exception {

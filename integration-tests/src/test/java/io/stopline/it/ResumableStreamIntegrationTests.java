@@ -15,6 +15,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import tools.jackson.databind.JsonNode;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -34,26 +35,24 @@ class ResumableStreamIntegrationTests {
 	/** Short, so that the test sees a replay expire. */
 	private static final Duration GRACE = Duration.ofSeconds(8);
 
-	private static Cluster cluster;
+	@RegisterExtension
+	static final Cluster cluster = Cluster.onSharedRedis(2, 2,
+			Map.of("stopline.resume.grace", GRACE.toMillis() + "ms"),
+			Map.of("stopline.resume.grace", GRACE.toMillis() + "ms"));
 
 	private static RedisInspector redis;
 
 	private final List<Api> users = new ArrayList<>();
 
 	@BeforeAll
-	static void startCluster() {
-		Map<String, String> resume = Map.of("stopline.resume.grace", GRACE.toMillis() + "ms");
-		cluster = Cluster.start(TestRedis.shared(), 2, 2, resume, resume);
+	static void inspectRedis() {
 		redis = new RedisInspector(TestRedis.shared());
 	}
 
 	@AfterAll
-	static void stopCluster() {
+	static void closeInspector() {
 		if (redis != null) {
 			redis.close();
-		}
-		if (cluster != null) {
-			cluster.close();
 		}
 	}
 
