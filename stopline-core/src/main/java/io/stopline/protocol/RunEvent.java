@@ -1,10 +1,11 @@
 package io.stopline.protocol;
 
 import java.time.Instant;
+import java.util.List;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonSubTypes;
 import com.fasterxml.jackson.annotation.JsonTypeInfo;
-import io.stopline.protocol.HistoryMessage;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -22,7 +23,9 @@ import org.jspecify.annotations.Nullable;
 		@JsonSubTypes.Type(value = RunEvent.RunResumed.class, name = "run_resumed"),
 		@JsonSubTypes.Type(value = RunEvent.ControlIgnored.class, name = "control_ignored"),
 		@JsonSubTypes.Type(value = RunEvent.MessageAdded.class, name = "message_added"),
-		@JsonSubTypes.Type(value = RunEvent.RunSnapshot.class, name = "run_snapshot") })
+		@JsonSubTypes.Type(value = RunEvent.RunSnapshot.class, name = "run_snapshot"),
+		@JsonSubTypes.Type(value = RunEvent.ToolCallStarted.class, name = "tool_call_started"),
+		@JsonSubTypes.Type(value = RunEvent.ToolCallFinished.class, name = "tool_call_finished") })
 public sealed interface RunEvent {
 
 	String runId();
@@ -69,10 +72,36 @@ public sealed interface RunEvent {
 	}
 
 	/**
-	 * The run was cancelled; {@code content} is the partial answer kept in the history.
+	 * The run was cancelled; {@code content} is the partial answer kept in the history,
+	 * {@code toolCalls} what became of each tool call the run made (empty without).
 	 */
-	record RunStopped(String runId, String conversationId, String reason, String content, int tokens,
+	record RunStopped(String runId, String conversationId, String reason, String content, int tokens, Instant at,
+			@JsonInclude(JsonInclude.Include.NON_EMPTY) List<ToolCallRecord> toolCalls) implements RunEvent {
+
+		public RunStopped {
+			toolCalls = toolCalls == null ? List.of() : List.copyOf(toolCalls);
+		}
+
+		public RunStopped(String runId, String conversationId, String reason, String content, int tokens, Instant at) {
+			this(runId, conversationId, reason, content, tokens, at, List.of());
+		}
+
+	}
+
+	/**
+	 * The model asked for a tool call and the worker made it. {@code index} numbers the
+	 * run's calls from 0 (the {@code index} of the OpenAI {@code tool_calls} delta).
+	 */
+	record ToolCallStarted(String runId, String conversationId, int index, String callId, String name, String arguments,
 			Instant at) implements RunEvent {
+	}
+
+	/**
+	 * A tool call ended: its status, how long it took and the size of its result (never
+	 * the result itself).
+	 */
+	record ToolCallFinished(String runId, String conversationId, int index, String callId, String name,
+			ToolCallRecord.Status status, long durationMillis, int resultChars, Instant at) implements RunEvent {
 	}
 
 	record RunFailed(String runId, String conversationId, String error, String content,

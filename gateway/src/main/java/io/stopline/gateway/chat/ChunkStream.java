@@ -64,6 +64,8 @@ final class ChunkStream {
 				sse.finish(ChatChunks.CANCELLED);
 			}
 			case RunEvent.RunFailed failed -> sse.event(ChatChunks.StreamError.of(failed.error()));
+			case RunEvent.ToolCallStarted call ->
+				sse.toolCall(call.index(), call.callId(), call.name(), call.arguments());
 			default -> {
 			}
 		}

@@ -89,6 +89,11 @@ final class SseWriter {
 		event(ChatChunks.finish(run, reason));
 	}
 
+	/** A tool call of the run, as a {@code tool_calls} delta. */
+	void toolCall(int index, String id, String name, String arguments) {
+		event(ChatChunks.toolCall(run, index, id, name, arguments));
+	}
+
 	void done() {
 		batch.writeBytes(id);
 		batch.writeBytes("data: [DONE]\n\n".getBytes(StandardCharsets.US_ASCII));

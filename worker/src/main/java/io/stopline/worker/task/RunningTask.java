@@ -14,6 +14,7 @@ import io.stopline.protocol.RunEvent.RunStopped;
 import io.stopline.protocol.StartRun;
 import io.stopline.core.run.RunRecord;
 import io.stopline.protocol.TokenOffsets;
+import io.stopline.worker.tool.ToolCallLog;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -107,8 +108,15 @@ public final class RunningTask {
 	/** Where the published frames end: what a resumed chat stream starts from. */
 	private final TokenOffsets.Recorder offsets = new TokenOffsets.Recorder();
 
+	/** The run's tool calls, as the tool loop records them. */
+	private final ToolCallLog toolCalls = new ToolCallLog();
+
 	RunningTask(StartRun job) {
 		this.job = job;
+	}
+
+	ToolCallLog toolCalls() {
+		return toolCalls;
 	}
 
 	public StartRun job() {

@@ -24,8 +24,8 @@ import io.stopline.core.ops.StopAudit;
 import io.stopline.core.stop.StopRequests;
 import io.stopline.core.run.RunReplays;
 import io.stopline.worker.WorkerProperties;
-import io.stopline.worker.model.ChatModel;
 import io.stopline.worker.model.ModelFailure;
+import io.stopline.worker.tool.ToolLoop;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -55,7 +55,8 @@ public class TaskRunner {
 
 	private final RunEvents events;
 
-	private final ChatModel model;
+	/** The model, and the agent's tools when it has some. */
+	private final ToolLoop model;
 
 	private final ExecutorService executor;
 
@@ -85,7 +86,7 @@ public class TaskRunner {
 	private static final java.util.Set<String> SYSTEM_REASONS = java.util.Set.of("shutdown", "lost", "timeout");
 
 	TaskRunner(ConversationRegistry registry, StopRequests stopRequests, LocalTaskRegistry tasks, RunEvents events,
-			ChatModel model, ExecutorService runExecutor, RunMetrics metrics, StopAudit audit,
+			ToolLoop model, ExecutorService runExecutor, RunMetrics metrics, StopAudit audit,
 			WorkerProperties properties, TokenFrameProperties frames, RunReplays replays) {
 		this.frames = frames;
 		this.replays = replays;
@@ -207,7 +208,7 @@ public class TaskRunner {
 				maxDuration(job).toMillis(), TimeUnit.MILLISECONDS);
 		if (task.beginGeneration()) {
 			try {
-				model.generate(job, token -> emit(task, token));
+				model.run(job, token -> emit(task, token), new RunToolHooks(task, events), task.toolCalls());
 			}
 			catch (InterruptedException ex) {
 				// the stop path: endGeneration below sees STOPPING
@@ -258,9 +259,10 @@ public class TaskRunner {
 		String content = task.content().substring(0, sent.chars());
 		Instant now = Instant.now();
 		String reason = task.stopReason();
-		RunOutcome outcome = RunOutcome.stopped(content, reason, now);
+		RunOutcome outcome = RunOutcome.stopped(content, reason, now)
+			.withTools(task.toolCalls().history(task.runId(), now));
 		RunEvent.RunStopped event = new RunEvent.RunStopped(task.runId(), task.conversationId(), reason, content,
-				sent.tokens(), now);
+				sent.tokens(), now, task.toolCalls().records());
 		// the confirmation (and the messages it left, for the watchers) goes out with the
 		// outcome's write, in one round trip, to the gateways known now; any that asked
 		// during the write are told below
@@ -315,7 +317,8 @@ public class TaskRunner {
 		// the last frames before the end, so no token follows run_completed
 		task.outbox().drain(DRAIN_BOUND);
 		Instant now = Instant.now();
-		RunOutcome outcome = RunOutcome.complete(task.content(), now);
+		RunOutcome outcome = RunOutcome.complete(task.content(), now)
+			.withTools(task.toolCalls().history(task.runId(), now));
 		List<String> settled = task.recordedStops();
 		Recorded recorded = persist(record, outcome, null, settled);
 		clearLate(task.markDone(), settled);
@@ -339,7 +342,8 @@ public class TaskRunner {
 		// anything
 		// else stays in the log
 		String error = failure instanceof ModelFailure model ? model.getMessage() : "The model failed to answer.";
-		RunOutcome outcome = RunOutcome.failed(task.content(), error, now);
+		RunOutcome outcome = RunOutcome.failed(task.content(), error, now)
+			.withTools(task.toolCalls().history(task.runId(), now));
 		List<String> settled = task.recordedStops();
 		Recorded recorded = persist(record, outcome, null, settled);
 		clearLate(task.markDone(), settled);
