@@ -22,8 +22,9 @@ class AgentLimitsIntegrationTests {
 	private static final Duration BOUND = Duration.ofSeconds(10);
 
 	@RegisterExtension
-	static final Cluster cluster = Cluster.onSharedRedis(1, 1, Map.of(), Map.of("stopline.agents.names",
-			"assistant,long", "stopline.agents.max-tokens.long", "200000", "stopline.agents.max-tokens.assistant", "1000"));
+	static final Cluster cluster = Cluster.onSharedRedis(1, 1, Map.of(),
+			Map.of("stopline.agents.names", "assistant,long", "stopline.agents.max-tokens.long", "200000",
+					"stopline.agents.max-tokens.assistant", "1000"));
 
 	@Test
 	void eachAgentHasItsOwnLimitAndARequestAboveItIsA400NamingIt() throws Exception {

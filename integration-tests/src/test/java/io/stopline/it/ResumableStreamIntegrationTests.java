@@ -36,8 +36,7 @@ class ResumableStreamIntegrationTests {
 	private static final Duration GRACE = Duration.ofSeconds(8);
 
 	@RegisterExtension
-	static final Cluster cluster = Cluster.onSharedRedis(2, 2,
-			Map.of("stopline.resume.grace", GRACE.toMillis() + "ms"),
+	static final Cluster cluster = Cluster.onSharedRedis(2, 2, Map.of("stopline.resume.grace", GRACE.toMillis() + "ms"),
 			Map.of("stopline.resume.grace", GRACE.toMillis() + "ms"));
 
 	private static RedisInspector redis;
