@@ -143,6 +143,24 @@ final class Api {
 		return stream;
 	}
 
+	/**
+	 * {@code GET /v1/conversation/{id}/runs/{runId}/stream}: a run's chat stream resumed
+	 * after {@code lastEventId} (null: from the start), with this user's token.
+	 */
+	ChatStream resumeStream(String conversationId, String runId, String lastEventId) {
+		HttpRequest.Builder builder = HttpRequest
+			.newBuilder(URI.create(baseUrl + "/v1/conversation/" + conversationId + "/runs/" + runId + "/stream"))
+			.timeout(Duration.ofSeconds(60))
+			.header("Authorization", "Bearer " + token);
+		if (lastEventId != null) {
+			builder.header("Last-Event-ID", lastEventId);
+		}
+		ChatStream stream = new ChatStream();
+		HttpRequest request = builder.GET().build();
+		Thread.ofVirtual().start(() -> stream.read(request));
+		return stream;
+	}
+
 	Response raw(String method, String path, String body, Map<String, String> headers) {
 		HttpRequest.Builder builder = HttpRequest.newBuilder(URI.create(baseUrl + path))
 			.timeout(Duration.ofSeconds(30))
@@ -214,9 +232,31 @@ final class Api {
 
 		final BlockingQueue<String> events = new LinkedBlockingQueue<>();
 
+		/**
+		 * The SSE id of each event in {@link #events}, in the same order (null: none).
+		 */
+		final List<String> ids = java.util.Collections.synchronizedList(new ArrayList<>());
+
 		volatile int status;
 
 		volatile boolean closed;
+
+		private volatile java.io.InputStream body;
+
+		private int taken;
+
+		/** The client goes away (closes its end of the connection). */
+		void disconnect() {
+			java.io.InputStream current = body;
+			if (current != null) {
+				try {
+					current.close();
+				}
+				catch (IOException ex) {
+					// gone already
+				}
+			}
+		}
 
 		private void read(HttpRequest request) {
 			try {
@@ -225,12 +265,19 @@ final class Api {
 				status = response.statusCode();
 				recorder.accept(new Recorded(request.method(), request.uri().getPath(), status,
 						response.headers().firstValue("Content-Type").orElse(""), null));
+				body = response.body();
 				try (BufferedReader reader = new BufferedReader(
 						new InputStreamReader(response.body(), StandardCharsets.UTF_8))) {
 					String line;
+					String id = null;
 					while ((line = reader.readLine()) != null) {
-						if (line.startsWith("data: ")) {
+						if (line.startsWith("id: ")) {
+							id = line.substring(4);
+						}
+						else if (line.startsWith("data: ")) {
+							ids.add(id);
 							events.add(line.substring(6));
+							id = null;
 						}
 						else if (!line.isBlank() && status != 200) {
 							events.add(line);
@@ -265,7 +312,16 @@ final class Api {
 
 		/** The next event within the bound, or null. */
 		String next(Duration bound) throws InterruptedException {
-			return events.poll(bound.toMillis(), TimeUnit.MILLISECONDS);
+			String event = events.poll(bound.toMillis(), TimeUnit.MILLISECONDS);
+			if (event != null) {
+				taken++;
+			}
+			return event;
+		}
+
+		/** The SSE id of the event {@link #next} returned last. */
+		String idOfLast() {
+			return ids.get(taken - 1);
 		}
 
 	}

@@ -6,6 +6,7 @@ import java.util.List;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonSubTypes;
 import com.fasterxml.jackson.annotation.JsonTypeInfo;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Events about one run, published to the inbox of the gateway that waits for them and to
@@ -120,10 +121,17 @@ public sealed interface RunEvent {
 	/**
 	 * The answer so far of a running run, for watchers that joined mid-run:
 	 * {@code tokens} tokens make {@code content}; the next token has index
-	 * {@code tokens}.
+	 * {@code tokens}. {@code offsets} say where its frames end in {@code content}, so a
+	 * resumed chat stream can start after any token index a client saw (null from a
+	 * worker that does not send them).
 	 */
-	record RunSnapshot(String runId, String conversationId, String content, int tokens,
-			Instant at) implements RunEvent {
+	record RunSnapshot(String runId, String conversationId, String content, int tokens, Instant at,
+			@Nullable TokenOffsets offsets) implements RunEvent {
+
+		public RunSnapshot(String runId, String conversationId, String content, int tokens, Instant at) {
+			this(runId, conversationId, content, tokens, at, null);
+		}
+
 	}
 
 	/**

@@ -56,6 +56,11 @@ class SecurityConfiguration {
 				// authenticated by the handshake itself, which answers on the socket
 				.requestMatchers(HttpMethod.GET, "/v1/conversation/*/stream")
 				.permitAll()
+				// a resumed chat stream: the bearer token (checked here when present) or
+				// a
+				// stream ticket, which its controller takes
+				.requestMatchers(HttpMethod.GET, "/v1/conversation/*/runs/*/stream")
+				.permitAll()
 				.requestMatchers("/v1/admin/**", "/v1/stats/**")
 				.hasRole(properties.adminRole())
 				.requestMatchers("/v1/**")
@@ -105,7 +110,7 @@ class SecurityConfiguration {
 		CorsConfiguration cors = new CorsConfiguration();
 		cors.setAllowedOriginPatterns(gateway.allowedOrigins());
 		cors.setAllowedMethods(List.of("GET", "POST", "OPTIONS"));
-		cors.setAllowedHeaders(List.of("Authorization", "Content-Type", "X-Conversation-Id"));
+		cors.setAllowedHeaders(List.of("Authorization", "Content-Type", "X-Conversation-Id", "Last-Event-ID"));
 		cors.setExposedHeaders(List.of("Retry-After"));
 		cors.setMaxAge(3600L);
 		UrlBasedCorsConfigurationSource source = new UrlBasedCorsConfigurationSource();

@@ -14,10 +14,11 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * An OpenAI-style chat request; {@code model} names the agent. {@code conversation_id} is
- * Stopline's extension.
+ * Stopline's extension. {@code max_tokens} is bounded by the agent's limit
+ * ({@code stopline.agents.max-tokens.<agent>}), checked when the run starts.
  */
 record ChatRequest(@NotBlank @Size(max = 128) String model, @NotEmpty @Size(max = 256) List<@Valid Message> messages,
-		@Nullable Boolean stream, @Nullable @Positive @Max(32768) Integer maxTokens, @Nullable String conversationId,
+		@Nullable Boolean stream, @Nullable @Positive Integer maxTokens, @Nullable String conversationId,
 		@Nullable @Positive @Max(86_400) Integer maxDurationSeconds) {
 
 	boolean streaming() {

@@ -8,6 +8,7 @@ import java.util.UUID;
 
 import io.stopline.gateway.GatewayProperties;
 import io.stopline.gateway.inbox.GatewayInbox;
+import io.stopline.gateway.page.AgentProperties;
 import io.stopline.gateway.system.Problems;
 import io.stopline.protocol.Json;
 import io.stopline.protocol.RunEvent;
@@ -20,6 +21,7 @@ import io.stopline.core.schema.Keys;
 import io.stopline.core.run.RunOutcome;
 import io.stopline.core.events.RunEvents;
 import io.stopline.core.run.RunRecord;
+import io.stopline.core.run.RunReplays;
 import org.jspecify.annotations.Nullable;
 import org.redisson.api.RStream;
 import org.redisson.api.RedissonClient;
@@ -39,6 +41,8 @@ import org.springframework.web.ErrorResponseException;
 @Service
 class ChatService {
 
+	private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ChatService.class);
+
 	private final ConversationRegistry registry;
 
 	private final GatewayInbox inbox;
@@ -49,9 +53,15 @@ class ChatService {
 
 	private final RunEvents events;
 
+	private final RunReplays replays;
+
+	private final AgentProperties agents;
+
 	ChatService(ConversationRegistry registry, GatewayInbox inbox, RedissonClient redisson, RunEvents events,
-			GatewayProperties properties) {
+			GatewayProperties properties, RunReplays replays, AgentProperties agents) {
+		this.agents = agents;
 		this.events = events;
+		this.replays = replays;
 		this.registry = registry;
 		this.inbox = inbox;
 		this.jobs = redisson.getStream(Keys.JOBS, StringCodec.INSTANCE);
@@ -59,6 +69,7 @@ class ChatService {
 	}
 
 	ChatSession start(String userId, ChatRequest request, @Nullable String headerConversationId) {
+		requireWithinLimit(request);
 		String conversationId = conversationId(request, headerConversationId);
 		Instant now = Instant.now();
 		RunRecord run = RunRecord.queued("run-" + UUID.randomUUID(), userId, conversationId, request.model(),
@@ -115,8 +126,8 @@ class ChatService {
 
 	/**
 	 * Called when no event came for a while: if the run is no longer registered, its
-	 * terminal event was lost on the way here, so rebuild it from the history. Empty
-	 * while the run is still active.
+	 * terminal event was lost on the way here: take it from the run's replay, else
+	 * rebuild it from the history. Empty while the run is still active.
 	 */
 	Optional<RunEvent> recoverEnd(ChatSession session) {
 		RunRecord run = session.run();
@@ -124,6 +135,10 @@ class ChatService {
 		if (current.isPresent() && current.get().runId().equals(run.runId())) {
 			session.found();
 			return Optional.empty();
+		}
+		Optional<RunReplays.Replay> replay = replays.find(run.userId(), run.conversationId(), run.runId());
+		if (replay.isPresent()) {
+			return Optional.of(replay.get().terminal());
 		}
 		List<HistoryMessage> history = registry.history(run.userId(), run.conversationId());
 		for (int i = history.size() - 1; i >= 0; i--) {
@@ -146,6 +161,30 @@ class ChatService {
 		return Duration.ofSeconds(1);
 	}
 
+	/**
+	 * The next event of the session's run; when none comes for a while, checks whether
+	 * the run ended without this gateway hearing.
+	 */
+	RunEvent next(ChatSession session) throws InterruptedException {
+		while (true) {
+			RunEvent event = session.poll(recoveryInterval());
+			if (event != null) {
+				return event;
+			}
+			try {
+				Optional<RunEvent> recovered = recoverEnd(session);
+				if (recovered.isPresent()) {
+					return recovered.get();
+				}
+			}
+			catch (RuntimeException ex) {
+				// Redis unreachable: keep the client's stream open; the inbox
+				// resubscribes when Redis is back
+				log.debug("run check failed for {}: {}", session.run().runId(), ex.toString());
+			}
+		}
+	}
+
 	private static RunEvent toEvent(RunRecord run, HistoryMessage message) {
 		return switch (message.status()) {
 			case RunOutcome.COMPLETE -> new RunEvent.RunCompleted(run.runId(), run.conversationId(), message.content(),
@@ -166,6 +205,15 @@ class ChatService {
 		int maxTokens = request.maxTokens() != null ? request.maxTokens() : properties.defaultMaxTokens();
 		return new StartRun(run.runId(), run.userId(), run.conversationId(), run.agentName(), messages, maxTokens,
 				run.replyTo(), run.queuedAt(), request.maxDurationSeconds());
+	}
+
+	/** The agent's output limit, before anything is reserved. */
+	private void requireWithinLimit(ChatRequest request) {
+		int limit = agents.maxTokensOf(request.model());
+		if (request.maxTokens() != null && request.maxTokens() > limit) {
+			throw Problems.of(HttpStatus.BAD_REQUEST,
+					"max_tokens: must be at most " + limit + " for agent " + request.model() + ".");
+		}
 	}
 
 	private static String conversationId(ChatRequest request, @Nullable String header) {

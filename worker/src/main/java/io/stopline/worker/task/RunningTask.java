@@ -13,6 +13,7 @@ import io.stopline.protocol.RunEvent;
 import io.stopline.protocol.RunEvent.RunStopped;
 import io.stopline.protocol.StartRun;
 import io.stopline.core.run.RunRecord;
+import io.stopline.protocol.TokenOffsets;
 import io.stopline.worker.tool.ToolCallLog;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -104,6 +105,9 @@ public final class RunningTask {
 
 	private final java.util.concurrent.atomic.AtomicInteger lostTokens = new java.util.concurrent.atomic.AtomicInteger();
 
+	/** Where the published frames end: what a resumed chat stream starts from. */
+	private final TokenOffsets.Recorder offsets = new TokenOffsets.Recorder();
+
 	/** The run's tool calls, as the tool loop records them. */
 	private final ToolCallLog toolCalls = new ToolCallLog();
 
@@ -129,6 +133,10 @@ public final class RunningTask {
 
 	public String conversationId() {
 		return job.conversationId();
+	}
+
+	TokenOffsets.Recorder offsets() {
+		return offsets;
 	}
 
 	@Nullable RunRecord record() {

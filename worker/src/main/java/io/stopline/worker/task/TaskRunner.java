@@ -22,6 +22,7 @@ import io.stopline.core.events.RunEvents;
 import io.stopline.core.run.RunRecord;
 import io.stopline.core.ops.StopAudit;
 import io.stopline.core.stop.StopRequests;
+import io.stopline.core.run.RunReplays;
 import io.stopline.worker.WorkerProperties;
 import io.stopline.worker.model.ModelFailure;
 import io.stopline.worker.tool.ToolLoop;
@@ -65,6 +66,8 @@ public class TaskRunner {
 
 	private final StopAudit audit;
 
+	private final RunReplays replays;
+
 	/**
 	 * Run timeouts. Its own executor, not Spring's TaskScheduler: that one starts in the
 	 * last lifecycle phase, after this worker already takes runs. The action only flips
@@ -87,9 +90,10 @@ public class TaskRunner {
 
 	TaskRunner(ConversationRegistry registry, StopRequests stopRequests, LocalTaskRegistry tasks, RunEvents events,
 			ToolLoop model, ExecutorService runExecutor, RunMetrics metrics, StopAudit audit,
-			WorkerProperties properties, TokenFrameProperties frames) {
+			WorkerProperties properties, TokenFrameProperties frames, RunReplays replays) {
 		this.frames = frames;
 		this.lanes = new FrameLanes(events::publishFrames, timeouts, frames.batchInterval());
+		this.replays = replays;
 		this.timeouts.setRemoveOnCancelPolicy(true);
 		this.maxRunDuration = properties.maxRunDuration();
 		this.metrics = metrics;
@@ -193,8 +197,7 @@ public class TaskRunner {
 		StartRun job = task.job();
 		Instant started = Instant.now();
 		TokenOutbox outbox = new TokenOutbox(job.runId(), job.conversationId(),
-				(frame, urgent) -> lanes.submit(job.replyTo(),
-						new RunEvents.FrameOut(job.userId(), frame, task.isWatched()), urgent),
+				(frame, urgent) -> publishFrame(task, frame, urgent),
 				timeouts, frames.linger(), frames.maxChars(), task::noteLostToken);
 		task.outbox(outbox);
 		// not awaited: the start is announced while the model starts, and the first frame
@@ -235,6 +238,18 @@ public class TaskRunner {
 		else {
 			finishCompleted(task, record);
 		}
+	}
+
+	/**
+	 * One frame out; where it ends is noted first (frames are handed over one at a time,
+	 * in order), for snapshots and the run's replay.
+	 */
+	/** Records where the frame ends (for resumed streams), then hands it to its gateway's lane. */
+	private java.util.concurrent.CompletionStage<?> publishFrame(RunningTask task, RunEvent.TokenGenerated frame,
+			boolean urgent) {
+		task.offsets().add(frame.count(), frame.text().length());
+		return lanes.submit(task.job().replyTo(), new RunEvents.FrameOut(task.userId(), frame, task.isWatched()),
+				urgent);
 	}
 
 	private void emit(RunningTask task, String token) throws InterruptedException {
@@ -281,6 +296,9 @@ public class TaskRunner {
 		if (requestedAt != null && cancelledAt != null) {
 			metrics.propagation(requestedAt, cancelledAt, unregistered);
 		}
+		if (recorded == Recorded.ENDED) {
+			keepReplay(task, event, sent.tokens());
+		}
 		// a finish that did not end the run announces nothing: the run was ended by
 		// someone else (who told its client), or its record is left for the ownership
 		// check to settle and announce
@@ -321,8 +339,10 @@ public class TaskRunner {
 		tasks.unregister(task);
 		metrics.ended("completed", null);
 		if (recorded == Recorded.ENDED) {
-			events.publish(task.userId(), task.job().replyTo(),
-					new RunEvent.RunCompleted(task.runId(), task.conversationId(), task.content(), task.tokens(), now));
+			RunEvent.RunCompleted completed = new RunEvent.RunCompleted(task.runId(), task.conversationId(),
+					task.content(), task.tokens(), now);
+			keepReplay(task, completed, task.tokens());
+			events.publish(task.userId(), task.job().replyTo(), completed);
 			announceMessages(task, outcome);
 		}
 	}
@@ -344,8 +364,10 @@ public class TaskRunner {
 		tasks.unregister(task);
 		metrics.ended("failed", null);
 		if (recorded == Recorded.ENDED) {
-			events.publish(task.userId(), task.job().replyTo(),
-					new RunEvent.RunFailed(task.runId(), task.conversationId(), error, task.content(), now));
+			RunEvent.RunFailed failed = new RunEvent.RunFailed(task.runId(), task.conversationId(), error,
+					task.content(), now);
+			keepReplay(task, failed, task.tokens());
+			events.publish(task.userId(), task.job().replyTo(), failed);
 			announceMessages(task, outcome);
 		}
 	}
@@ -360,6 +382,22 @@ public class TaskRunner {
 		}
 		catch (RuntimeException ex) {
 			log.warn("could not announce the messages of run {}: {}", task.runId(), ex.toString());
+		}
+	}
+
+	/**
+	 * Keeps what a resumed chat stream of the ended run needs ({@link RunReplays}), for
+	 * the resume grace. Written before the terminal event is published where that is
+	 * possible (completed, failed); a stop's confirmation leaves with its outcome, so its
+	 * replay follows it by one round trip. A failure costs only the resume of this run.
+	 */
+	private void keepReplay(RunningTask task, RunEvent terminal, int tokens) {
+		try {
+			replays.record(task.userId(), new RunReplays.Replay(task.job().agentName(), task.job().requestedAt(),
+					terminal, task.offsets().upTo(tokens)));
+		}
+		catch (RuntimeException ex) {
+			log.warn("could not keep the replay of run {}: {}", task.runId(), ex.toString());
 		}
 	}
 
