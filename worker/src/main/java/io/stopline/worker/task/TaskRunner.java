@@ -197,8 +197,8 @@ public class TaskRunner {
 		StartRun job = task.job();
 		Instant started = Instant.now();
 		TokenOutbox outbox = new TokenOutbox(job.runId(), job.conversationId(),
-				(frame, urgent) -> publishFrame(task, frame, urgent),
-				timeouts, frames.linger(), frames.maxChars(), task::noteLostToken);
+				(frame, urgent) -> publishFrame(task, frame, urgent), timeouts, frames.linger(), frames.maxChars(),
+				task::noteLostToken);
 		task.outbox(outbox);
 		// not awaited: the start is announced while the model starts, and the first frame
 		// leaves only after it, so watchers see the start before any token; only the live
@@ -244,7 +244,10 @@ public class TaskRunner {
 	 * One frame out; where it ends is noted first (frames are handed over one at a time,
 	 * in order), for snapshots and the run's replay.
 	 */
-	/** Records where the frame ends (for resumed streams), then hands it to its gateway's lane. */
+	/**
+	 * Records where the frame ends (for resumed streams), then hands it to its gateway's
+	 * lane.
+	 */
 	private java.util.concurrent.CompletionStage<?> publishFrame(RunningTask task, RunEvent.TokenGenerated frame,
 			boolean urgent) {
 		task.offsets().add(frame.count(), frame.text().length());
