@@ -5,15 +5,19 @@ FROM eclipse-temurin:21-jdk AS build
 WORKDIR /src
 COPY .mvn .mvn
 COPY mvnw pom.xml ./
-COPY registry-api/pom.xml registry-api/
+COPY stopline-testing/pom.xml stopline-testing/
+COPY stopline-core/pom.xml stopline-core/
 COPY worker/pom.xml worker/
 COPY gateway/pom.xml gateway/
 COPY integration-tests/pom.xml integration-tests/
-RUN ./mvnw -B -ntp -q -pl registry-api,worker,gateway -am dependency:go-offline -DexcludeReactor=true || true
-COPY registry-api registry-api
+COPY benchmark/pom.xml benchmark/
+RUN ./mvnw -B -ntp -q -pl stopline-core,worker,gateway -am dependency:go-offline -DexcludeReactor=true || true
+# the test fixtures are a test-scope dependency of the nodes: the reactor needs them even with -DskipTests
+COPY stopline-testing stopline-testing
+COPY stopline-core stopline-core
 COPY worker worker
 COPY gateway gateway
-RUN ./mvnw -B -ntp -q -pl registry-api,worker,gateway -am package -DskipTests
+RUN ./mvnw -B -ntp -q -pl stopline-core,worker,gateway -am package -DskipTests
 
 FROM eclipse-temurin:21-jre AS runtime
 RUN groupadd --system --gid 10001 stopline && useradd --system --uid 10001 --gid stopline stopline

@@ -24,11 +24,11 @@ import java.util.regex.Pattern;
 
 import io.stopline.protocol.Json;
 import io.stopline.protocol.StartRun;
-import io.stopline.registry.ConversationRegistry;
-import io.stopline.registry.HistoryMessage;
-import io.stopline.registry.Keys;
-import io.stopline.registry.RedisConversationRegistry;
-import io.stopline.registry.RunRecord;
+import io.stopline.core.run.ConversationRegistry;
+import io.stopline.protocol.HistoryMessage;
+import io.stopline.core.schema.Keys;
+import io.stopline.core.run.RedisConversationRegistry;
+import io.stopline.core.run.RunRecord;
 import io.stopline.testing.NodeProcess;
 import io.stopline.testing.RedisClients;
 import io.stopline.testing.TestRedis;

@@ -24,10 +24,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 
-import io.stopline.registry.HistoryMessage;
-import io.stopline.registry.Keys;
-import io.stopline.registry.RunOutcome;
-import io.stopline.registry.RunRecord;
+import io.stopline.protocol.HistoryMessage;
+import io.stopline.core.schema.Keys;
+import io.stopline.core.run.RunOutcome;
+import io.stopline.core.run.RunRecord;
 import io.stopline.testing.NodeProcess;
 import tools.jackson.databind.SerializationFeature;
 import tools.jackson.databind.json.JsonMapper;

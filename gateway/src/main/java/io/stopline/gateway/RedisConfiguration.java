@@ -1,9 +1,9 @@
 package io.stopline.gateway;
 
 import io.micrometer.core.instrument.MeterRegistry;
-import io.stopline.registry.DeadWorkerReaper;
-import io.stopline.registry.PeriodicReaper;
-import io.stopline.registry.StoplineRedisConfiguration;
+import io.stopline.core.liveness.DeadWorkerReaper;
+import io.stopline.core.liveness.PeriodicReaper;
+import io.stopline.core.StoplineRedisConfiguration;
 
 import org.springframework.boot.web.server.context.WebServerApplicationContext;
 import org.springframework.context.annotation.Bean;

@@ -130,8 +130,8 @@ final class Cluster implements AutoCloseable {
 	 * second.
 	 */
 	void flushStats() {
-		gateways.forEach(node -> node.getBean(io.stopline.registry.StopStats.class).flush());
-		workers.forEach(node -> node.getBean(io.stopline.registry.StopStats.class).flush());
+		gateways.forEach(node -> node.getBean(io.stopline.core.ops.StopStats.class).flush());
+		workers.forEach(node -> node.getBean(io.stopline.core.ops.StopStats.class).flush());
 	}
 
 	/** The gateway's own Redis client (on any set-up: one Redis, Sentinel, Cluster). */

@@ -147,7 +147,7 @@ class ConversationStreamIntegrationTests {
 			java.util.concurrent.BlockingQueue<String> published = new java.util.concurrent.LinkedBlockingQueue<>();
 			org.redisson.api.RTopic channel = redis.clients()
 				.redisson()
-				.getTopic(io.stopline.registry.Keys.conversationEvents(alice.userId(), conversation),
+				.getTopic(io.stopline.core.schema.Keys.conversationEvents(alice.userId(), conversation),
 						org.redisson.client.codec.StringCodec.INSTANCE);
 			channel.addListener(String.class, (name, message) -> published.add(message));
 			ChatStream chat = alice.chatStream(conversation, LONG_RUN);

@@ -11,7 +11,7 @@ import java.util.concurrent.TimeUnit;
 
 import io.stopline.it.Api.ChatStream;
 import io.stopline.it.Api.Response;
-import io.stopline.registry.Keys;
+import io.stopline.core.schema.Keys;
 import io.stopline.testing.InvariantChecker;
 import io.stopline.testing.InvariantChecker.Listed;
 import io.stopline.testing.InvariantChecker.Message;

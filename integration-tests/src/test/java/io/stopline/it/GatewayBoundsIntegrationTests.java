@@ -9,7 +9,7 @@ import java.util.stream.IntStream;
 
 import io.stopline.it.Api.ChatStream;
 import io.stopline.it.Api.Response;
-import io.stopline.registry.StopAudit;
+import io.stopline.core.ops.StopAudit;
 import io.stopline.testing.TestRedis;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;

@@ -7,9 +7,9 @@ import java.util.Map;
 import java.util.UUID;
 
 import io.stopline.it.Api.ChatStream;
-import io.stopline.registry.Keys;
-import io.stopline.registry.StopAudit;
-import io.stopline.registry.WorkerLiveness;
+import io.stopline.core.schema.Keys;
+import io.stopline.core.ops.StopAudit;
+import io.stopline.core.liveness.WorkerLiveness;
 import io.stopline.testing.TestRedis;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;

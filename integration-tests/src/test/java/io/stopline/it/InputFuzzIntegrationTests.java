@@ -10,7 +10,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import io.stopline.it.Api.Response;
-import io.stopline.registry.ConversationIds;
+import io.stopline.core.schema.ConversationIds;
 import io.stopline.testing.TestRedis;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;

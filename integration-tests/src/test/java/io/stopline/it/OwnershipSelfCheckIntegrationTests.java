@@ -12,12 +12,12 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 import io.stopline.it.Api.ChatStream;
-import io.stopline.registry.ConversationRegistry;
-import io.stopline.registry.HistoryMessage;
-import io.stopline.registry.Keys;
-import io.stopline.registry.RedisConversationRegistry;
-import io.stopline.registry.RunOutcome;
-import io.stopline.registry.RunRecord;
+import io.stopline.core.run.ConversationRegistry;
+import io.stopline.protocol.HistoryMessage;
+import io.stopline.core.schema.Keys;
+import io.stopline.core.run.RedisConversationRegistry;
+import io.stopline.core.run.RunOutcome;
+import io.stopline.core.run.RunRecord;
 import io.stopline.testing.TestRedis;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;

@@ -41,7 +41,7 @@ class RedisFailoverFaultIntegrationTests {
 		try (RedisTopology redis = RedisTopology.cluster();
 				Cluster cluster = Cluster.start(redis.springProperties(), 1, 2, Map.of(), Map.of())) {
 			run("cluster master kill -9", cluster,
-					user -> redis.killClusterMasterOf(io.stopline.registry.Keys.runs(user)),
+					user -> redis.killClusterMasterOf(io.stopline.core.schema.Keys.runs(user)),
 					redis::awaitClusterPromotion);
 		}
 	}

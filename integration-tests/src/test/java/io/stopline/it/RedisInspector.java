@@ -11,7 +11,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
-import io.stopline.registry.Keys;
+import io.stopline.core.schema.Keys;
 import io.stopline.testing.RedisClients;
 import io.stopline.testing.TestRedis;
 

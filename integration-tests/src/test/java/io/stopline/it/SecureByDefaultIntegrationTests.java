@@ -27,7 +27,7 @@ import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
 import io.stopline.gateway.GatewayApplication;
 import io.stopline.it.Api.Response;
-import io.stopline.registry.Keys;
+import io.stopline.core.schema.Keys;
 import io.stopline.testing.TestRedis;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;

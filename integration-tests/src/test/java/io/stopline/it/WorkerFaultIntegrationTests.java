@@ -15,9 +15,9 @@ import java.util.concurrent.atomic.AtomicReference;
 
 import io.stopline.it.Api.ChatStream;
 import io.stopline.it.Api.Response;
-import io.stopline.registry.Keys;
-import io.stopline.registry.StopAudit;
-import io.stopline.registry.WorkerLiveness;
+import io.stopline.core.schema.Keys;
+import io.stopline.core.ops.StopAudit;
+import io.stopline.core.liveness.WorkerLiveness;
 import io.stopline.testing.TestRedis;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;

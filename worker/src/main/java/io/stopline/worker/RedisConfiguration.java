@@ -4,9 +4,9 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
 import io.micrometer.core.instrument.MeterRegistry;
-import io.stopline.registry.DeadWorkerReaper;
-import io.stopline.registry.PeriodicReaper;
-import io.stopline.registry.StoplineRedisConfiguration;
+import io.stopline.core.liveness.DeadWorkerReaper;
+import io.stopline.core.liveness.PeriodicReaper;
+import io.stopline.core.StoplineRedisConfiguration;
 import io.stopline.worker.liveness.LivenessScheduler;
 
 import org.springframework.context.annotation.Bean;

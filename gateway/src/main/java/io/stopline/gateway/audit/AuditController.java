@@ -5,7 +5,7 @@ import java.util.List;
 import java.util.Map;
 
 import io.stopline.gateway.system.Problems;
-import io.stopline.registry.StopAudit;
+import io.stopline.core.ops.StopAudit;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.http.HttpStatus;

@@ -4,7 +4,7 @@ import java.util.List;
 import java.util.Map;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
-import io.stopline.registry.RunRecord;
+import io.stopline.core.run.RunRecord;
 import org.jspecify.annotations.Nullable;
 
 /** The OpenAI wire shapes: {@code chat.completion.chunk} and {@code chat.completion}. */

@@ -10,7 +10,7 @@ import jakarta.servlet.http.HttpServletResponse;
 import jakarta.validation.Valid;
 import io.stopline.gateway.system.Problems;
 import io.stopline.protocol.RunEvent;
-import io.stopline.registry.RunRecord;
+import io.stopline.core.run.RunRecord;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

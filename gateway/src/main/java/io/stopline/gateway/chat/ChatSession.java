@@ -5,7 +5,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 import io.stopline.protocol.RunEvent;
-import io.stopline.registry.RunRecord;
+import io.stopline.core.run.RunRecord;
 import org.jspecify.annotations.Nullable;
 
 /**

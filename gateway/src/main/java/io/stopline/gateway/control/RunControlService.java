@@ -12,9 +12,9 @@ import io.stopline.gateway.inbox.GatewayInbox;
 import io.stopline.gateway.system.Problems;
 import io.stopline.protocol.RunControl;
 import io.stopline.protocol.RunEvent;
-import io.stopline.registry.ConversationRegistry;
-import io.stopline.registry.RunRecord;
-import io.stopline.registry.RunEvents;
+import io.stopline.core.run.ConversationRegistry;
+import io.stopline.core.run.RunRecord;
+import io.stopline.core.events.RunEvents;
 
 import org.springframework.http.HttpStatus;
 import org.springframework.stereotype.Service;

@@ -4,8 +4,8 @@ import java.util.List;
 import java.util.Map;
 
 import io.stopline.gateway.system.Problems;
-import io.stopline.registry.ConversationRegistry;
-import io.stopline.registry.HistoryMessage;
+import io.stopline.core.run.ConversationRegistry;
+import io.stopline.protocol.HistoryMessage;
 
 import org.springframework.security.core.annotation.AuthenticationPrincipal;
 import org.springframework.security.oauth2.jwt.Jwt;

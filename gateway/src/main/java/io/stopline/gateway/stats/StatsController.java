@@ -9,8 +9,8 @@ import java.util.List;
 import java.util.Map;
 
 import io.stopline.gateway.system.Problems;
-import io.stopline.registry.StopStats;
-import io.stopline.registry.StopStats.Bucket;
+import io.stopline.core.ops.StopStats;
+import io.stopline.core.ops.StopStats.Bucket;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.http.HttpStatus;

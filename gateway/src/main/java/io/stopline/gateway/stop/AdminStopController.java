@@ -4,7 +4,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 import io.stopline.gateway.system.Problems;
-import io.stopline.registry.ConversationRegistry;
+import io.stopline.core.run.ConversationRegistry;
 
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ResponseEntity;

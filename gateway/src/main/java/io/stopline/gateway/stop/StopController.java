@@ -10,8 +10,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
 import io.stopline.gateway.system.Problems;
-import io.stopline.registry.ConversationRegistry;
-import io.stopline.registry.RunRecord;
+import io.stopline.core.run.ConversationRegistry;
+import io.stopline.core.run.RunRecord;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.http.ResponseEntity;

@@ -6,7 +6,7 @@ import java.time.Instant;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
-import io.stopline.registry.StopStats;
+import io.stopline.core.ops.StopStats;
 
 import org.springframework.stereotype.Component;
 

@@ -2,7 +2,7 @@ package io.stopline.gateway.stop;
 
 import io.stopline.gateway.GatewayProperties;
 import io.stopline.gateway.system.Problems;
-import io.stopline.registry.StopRequests;
+import io.stopline.core.stop.StopRequests;
 
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;

@@ -10,10 +10,10 @@ import java.util.concurrent.CompletableFuture;
 import io.stopline.gateway.GatewayProperties;
 import io.stopline.gateway.inbox.GatewayInbox;
 import io.stopline.protocol.RunControl;
-import io.stopline.registry.ConversationRegistry;
-import io.stopline.registry.RunEvents;
-import io.stopline.registry.RunRecord;
-import io.stopline.registry.HistoryMessage;
+import io.stopline.core.run.ConversationRegistry;
+import io.stopline.core.events.RunEvents;
+import io.stopline.core.run.RunRecord;
+import io.stopline.protocol.HistoryMessage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

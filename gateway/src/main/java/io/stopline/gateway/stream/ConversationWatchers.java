@@ -13,8 +13,8 @@ import jakarta.annotation.PreDestroy;
 
 import io.stopline.protocol.Json;
 import io.stopline.protocol.RunEvent;
-import io.stopline.registry.Keys;
-import io.stopline.registry.RunEvents;
+import io.stopline.core.schema.Keys;
+import io.stopline.core.events.RunEvents;
 import org.redisson.api.RTopic;
 import org.redisson.api.listener.StatusListener;
 import org.slf4j.Logger;

@@ -8,8 +8,8 @@ import java.util.Map;
 import java.util.Optional;
 
 import io.stopline.protocol.RunEvent;
-import io.stopline.registry.HistoryMessage;
-import io.stopline.registry.RunRecord;
+import io.stopline.protocol.HistoryMessage;
+import io.stopline.core.run.RunRecord;
 import org.jspecify.annotations.Nullable;
 import tools.jackson.databind.json.JsonMapper;
 

@@ -9,7 +9,7 @@ import java.util.HexFormat;
 import java.util.Optional;
 
 import io.stopline.protocol.Json;
-import io.stopline.registry.Keys;
+import io.stopline.core.schema.Keys;
 
 import org.springframework.data.redis.core.StringRedisTemplate;
 import org.springframework.stereotype.Component;

@@ -1,6 +1,6 @@
 package io.stopline.gateway.system;
 
-import io.stopline.registry.ConversationIds;
+import io.stopline.core.schema.ConversationIds;
 
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ProblemDetail;

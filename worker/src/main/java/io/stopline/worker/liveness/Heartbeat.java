@@ -4,7 +4,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ScheduledFuture;
 
-import io.stopline.registry.WorkerLiveness;
+import io.stopline.core.liveness.WorkerLiveness;
 import io.stopline.worker.WorkerProperties;
 import io.stopline.worker.task.LocalTaskRegistry;
 import io.stopline.worker.task.RunRevalidator;

@@ -7,7 +7,7 @@ import java.util.concurrent.TimeUnit;
 
 import io.stopline.protocol.Json;
 import io.stopline.protocol.StartRun;
-import io.stopline.registry.Keys;
+import io.stopline.core.schema.Keys;
 import io.stopline.worker.WorkerProperties;
 import io.stopline.worker.liveness.WorkerReadiness;
 import io.stopline.worker.task.TaskRunner;

@@ -5,8 +5,8 @@ import java.util.concurrent.Executors;
 
 import io.stopline.protocol.Json;
 import io.stopline.protocol.RunControl;
-import io.stopline.registry.Channels;
-import io.stopline.registry.Keys;
+import io.stopline.core.schema.Channels;
+import io.stopline.core.schema.Keys;
 import io.stopline.worker.WorkerProperties;
 import io.stopline.worker.task.RunControls;
 import org.redisson.api.RTopic;

@@ -4,9 +4,9 @@ import java.time.Duration;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ScheduledFuture;
 
-import io.stopline.registry.Channels;
-import io.stopline.registry.Keys;
-import io.stopline.registry.StopRequests;
+import io.stopline.core.schema.Channels;
+import io.stopline.core.schema.Keys;
+import io.stopline.core.stop.StopRequests;
 import io.stopline.worker.WorkerProperties;
 import io.stopline.worker.liveness.LivenessScheduler;
 import io.stopline.worker.liveness.WorkerReadiness;

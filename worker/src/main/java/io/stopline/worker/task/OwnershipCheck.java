@@ -7,11 +7,11 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ScheduledFuture;
 
-import io.stopline.registry.ConversationRegistry;
-import io.stopline.registry.ConversationRegistry.Restore;
-import io.stopline.registry.ConversationRegistry.WorkerRun;
-import io.stopline.registry.DeadWorkerReaper;
-import io.stopline.registry.RunRecord;
+import io.stopline.core.run.ConversationRegistry;
+import io.stopline.core.run.ConversationRegistry.Restore;
+import io.stopline.core.run.ConversationRegistry.WorkerRun;
+import io.stopline.core.liveness.DeadWorkerReaper;
+import io.stopline.core.run.RunRecord;
 import io.stopline.worker.WorkerProperties;
 import io.stopline.worker.liveness.LivenessScheduler;
 import org.slf4j.Logger;

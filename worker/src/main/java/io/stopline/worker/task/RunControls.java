@@ -9,9 +9,9 @@ import java.util.concurrent.TimeUnit;
 
 import io.stopline.protocol.RunControl;
 import io.stopline.protocol.RunEvent;
-import io.stopline.registry.ConversationRegistry;
-import io.stopline.registry.RunEvents;
-import io.stopline.registry.RunRecord;
+import io.stopline.core.run.ConversationRegistry;
+import io.stopline.core.events.RunEvents;
+import io.stopline.core.run.RunRecord;
 import io.stopline.worker.WorkerProperties;
 import io.stopline.worker.task.RunningTask.ControlAttempt;
 import org.slf4j.Logger;

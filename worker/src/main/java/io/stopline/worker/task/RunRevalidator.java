@@ -1,8 +1,8 @@
 package io.stopline.worker.task;
 
-import io.stopline.registry.ConversationRegistry;
-import io.stopline.registry.ConversationRegistry.Restore;
-import io.stopline.registry.RunRecord;
+import io.stopline.core.run.ConversationRegistry;
+import io.stopline.core.run.ConversationRegistry.Restore;
+import io.stopline.core.run.RunRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -12,7 +12,7 @@ import java.util.function.Supplier;
 import io.stopline.protocol.RunEvent;
 import io.stopline.protocol.RunEvent.RunStopped;
 import io.stopline.protocol.StartRun;
-import io.stopline.registry.RunRecord;
+import io.stopline.core.run.RunRecord;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

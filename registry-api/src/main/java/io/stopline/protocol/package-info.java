@@ -1,9 +1,0 @@
-/**
- * Messages exchanged between gateways and workers through Redis: commands
- * ({@link io.stopline.protocol.StartRun}, {@link io.stopline.protocol.StopRun}) and
- * events ({@link io.stopline.protocol.RunEvent}).
- */
-@NullMarked
-package io.stopline.protocol;
-
-import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,54 @@
+package io.stopline.core.events;
+
+import org.redisson.Redisson;
+import org.redisson.api.RTopic;
+import org.redisson.api.RedissonClient;
+import org.redisson.config.Config;
+
+import io.stopline.core.schema.Channels;
+
+/**
+ * The token data plane: a Redisson client of its own (its own connections, event loops
+ * and listener executor) for token frames and the conversation channels that carry them.
+ * Stops, confirmations, claims, finishes and heartbeats stay on the node's main client,
+ * so a saturated token stream can neither delay nor time out a stop ("Command still
+ * hasn't been written into connection" was seen on a shared client under load).
+ */
+public final class TokenPlane implements AutoCloseable {
+
+	private final RedissonClient redisson;
+
+	private final boolean ownsClient;
+
+	private TokenPlane(RedissonClient redisson, boolean ownsClient) {
+		this.redisson = redisson;
+		this.ownsClient = ownsClient;
+	}
+
+	/** A second client with the control plane's configuration (server, TLS, tuning). */
+	public static TokenPlane apartFrom(RedissonClient control) {
+		Config config = new Config(control.getConfig());
+		// its own threads: sharing the control client's executors would share its queues
+		config.setExecutor(null);
+		config.setEventLoopGroup(null);
+		config.setNettyExecutor(null);
+		return new TokenPlane(Redisson.create(config), true);
+	}
+
+	/** Tokens and control on one client: tests and tools that build a single client. */
+	public static TokenPlane sharing(RedissonClient client) {
+		return new TokenPlane(client, false);
+	}
+
+	public RTopic topic(String channel) {
+		return Channels.topic(redisson, channel);
+	}
+
+	@Override
+	public void close() {
+		if (ownsClient) {
+			redisson.shutdown();
+		}
+	}
+
+}

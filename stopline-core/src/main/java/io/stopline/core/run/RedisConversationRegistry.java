@@ -1,0 +1,432 @@
+package io.stopline.core.run;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.Executor;
+
+import io.stopline.protocol.Json;
+import io.stopline.protocol.StartRun;
+import io.stopline.core.schema.ConversationIds;
+import io.stopline.core.schema.Keys;
+import io.stopline.core.schema.LuaScripts;
+import io.stopline.protocol.HistoryMessage;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import org.springframework.data.domain.Range;
+import org.springframework.data.redis.connection.Limit;
+import org.springframework.data.redis.connection.stream.MapRecord;
+import org.springframework.data.redis.core.RedisCallback;
+import org.springframework.data.redis.core.StringRedisTemplate;
+import org.springframework.data.redis.core.ZSetOperations;
+
+/**
+ * {@link ConversationRegistry} on Redis. The atomic steps are Lua scripts on the user's
+ * slot; the worker index lives on the worker's slot and is written before a claim and
+ * removed after a finish, so it always covers the records (the reaper may find an index
+ * entry without a record, never a record without an entry).
+ */
+public final class RedisConversationRegistry implements ConversationRegistry {
+
+	private static final Logger log = LoggerFactory.getLogger(RedisConversationRegistry.class);
+
+	/** How long a stopped conversation answers a repeated stop with "already stopped". */
+	static final long STOPPED_MARKER_SECONDS = 60;
+
+	static final int TITLE_LENGTH = 60;
+
+	private static final int JOB_PAGE = 1000;
+
+	private final StringRedisTemplate redis;
+
+	private final @Nullable RunEndListener stats;
+
+	private final Executor afterFinish;
+
+	private final boolean sharded;
+
+	private final int maxHistory;
+
+	public RedisConversationRegistry(StringRedisTemplate redis) {
+		this(redis, null, Runnable::run, false);
+	}
+
+	/**
+	 * With {@code stats}, every run's end is counted once, by the finish that removed it.
+	 */
+	public RedisConversationRegistry(StringRedisTemplate redis, @Nullable RunEndListener stats) {
+		this(redis, stats, Runnable::run, false);
+	}
+
+	/**
+	 * @param afterFinish on Redis Cluster, runs the cleanup that follows a finish in the
+	 * worker's slot (its index entry, the settled stop requests) without delaying the
+	 * caller; elsewhere the finish script does it
+	 * @param sharded Redis Cluster: the worker's keys are in another slot than the
+	 * user's, so one script cannot reach both
+	 */
+	public RedisConversationRegistry(StringRedisTemplate redis, @Nullable RunEndListener stats, Executor afterFinish,
+			boolean sharded) {
+		this(redis, stats, afterFinish, sharded, 0);
+	}
+
+	/**
+	 * @param maxHistory the most messages a conversation keeps when one is added (its
+	 * first and the newest); 0 keeps all (see {@link HistoryProperties})
+	 */
+	public RedisConversationRegistry(StringRedisTemplate redis, @Nullable RunEndListener stats, Executor afterFinish,
+			boolean sharded, int maxHistory) {
+		this.redis = redis;
+		this.stats = stats;
+		this.afterFinish = afterFinish;
+		this.sharded = sharded;
+		this.maxHistory = maxHistory;
+	}
+
+	@Override
+	public Reservation reserve(RunRecord queued, HistoryMessage userMessage, int maxActiveRuns) {
+		String user = queued.userId();
+		String conversation = queued.conversationId();
+		String queuedEntry = queuedEntry(queued);
+		List<String> keys = new ArrayList<>(List.of(Keys.runs(user), Keys.messages(user, conversation),
+				Keys.conversations(user), Keys.stopped(user, conversation), Keys.lastRuns(user)));
+		if (sharded) {
+			// another slot: added first, so the queued-runs zset covers every queued
+			// record
+			redis.opsForZSet().add(Keys.QUEUED, queuedEntry, queued.queuedAt().toEpochMilli());
+		}
+		else {
+			keys.add(Keys.QUEUED);
+		}
+		String existing = redis.execute(LuaScripts.RESERVE, keys, conversation, Json.write(StoredRun.of(queued)),
+				Json.write(userMessage), millis(queued.queuedAt()), Integer.toString(maxActiveRuns), queuedEntry,
+				Integer.toString(maxHistory));
+		if (existing == null) {
+			return new Reservation.Reserved();
+		}
+		if (sharded) {
+			redis.opsForZSet().remove(Keys.QUEUED, queuedEntry);
+		}
+		if (existing.startsWith("#")) {
+			return new Reservation.TooManyActive(Integer.parseInt(existing.substring(1)));
+		}
+		return new Reservation.Busy(read(existing, user, conversation));
+	}
+
+	@Override
+	public Optional<RunRecord> claim(RunRecord queued, String workerId, Instant at) {
+		String index = Keys.workerRuns(workerId);
+		String entry = WorkerRunJson.of(queued);
+		String claimed;
+		if (sharded) {
+			// the index is in the worker's slot: written first, so it covers the record
+			redis.opsForHash().put(index, queued.runId(), entry);
+			claimed = redis.execute(LuaScripts.CLAIM, List.of(Keys.runs(queued.userId())), queued.conversationId(),
+					queued.runId(), workerId, millis(at));
+			if (claimed == null) {
+				redis.opsForHash().delete(index, queued.runId());
+			}
+			else {
+				unqueueLater(queued);
+			}
+		}
+		else {
+			claimed = redis.execute(LuaScripts.CLAIM, List.of(Keys.runs(queued.userId()), index, Keys.QUEUED),
+					queued.conversationId(), queued.runId(), workerId, millis(at), entry, queuedEntry(queued));
+		}
+		if (claimed == null) {
+			return Optional.empty();
+		}
+		return Optional.of(read(claimed, queued.userId(), queued.conversationId()));
+	}
+
+	@Override
+	public boolean finish(RunRecord run, RunOutcome outcome) {
+		return finish(run, outcome, "", null, List.of());
+	}
+
+	@Override
+	public boolean finish(RunRecord run, RunOutcome outcome, @Nullable Announcement announcement,
+			Collection<String> settledStops) {
+		return finish(run, outcome, "", announcement, settledStops);
+	}
+
+	@Override
+	public boolean finishQueued(RunRecord run, RunOutcome outcome) {
+		boolean ended = finish(run, outcome, RunRecord.QUEUED, null, List.of());
+		if (ended) {
+			unqueueLater(run);
+		}
+		return ended;
+	}
+
+	@Override
+	public List<RunRecord> queuedWithoutJob(Instant queuedBefore, int limit) {
+		Set<String> old = redis.opsForZSet()
+			.rangeByScore(Keys.QUEUED, Double.NEGATIVE_INFINITY, queuedBefore.toEpochMilli(), 0, limit);
+		if (old == null || old.isEmpty()) {
+			return List.of();
+		}
+		List<RunRecord> waiting = new ArrayList<>();
+		for (String raw : old) {
+			String[] entry = Json.read(raw, String[].class);
+			Optional<RunRecord> record = find(entry[0], entry[1])
+				.filter(run -> run.runId().equals(entry[2]) && run.isQueued());
+			if (record.isPresent()) {
+				waiting.add(record.get());
+			}
+			else {
+				// claimed or ended, and its removal was lost: the entry is stale
+				redis.opsForZSet().remove(Keys.QUEUED, raw);
+			}
+		}
+		if (waiting.isEmpty()) {
+			return waiting;
+		}
+		Set<String> jobs = queuedJobRunIds();
+		return waiting.stream().filter(run -> !jobs.contains(run.runId())).toList();
+	}
+
+	/**
+	 * The run ids of the jobs in {@code stopline:jobs} (waiting or read but not yet
+	 * taken), a page at a time. Only read when a queued run is older than the sweep's
+	 * bound, which is rare.
+	 */
+	private Set<String> queuedJobRunIds() {
+		Set<String> runIds = new java.util.HashSet<>();
+		String after = "-";
+		while (true) {
+			List<MapRecord<String, Object, Object>> page = redis.opsForStream()
+				.range(Keys.JOBS, Range.of(after.equals("-") ? Range.Bound.unbounded() : Range.Bound.exclusive(after),
+						Range.Bound.unbounded()), Limit.limit().count(JOB_PAGE));
+			if (page == null || page.isEmpty()) {
+				return runIds;
+			}
+			for (MapRecord<String, Object, Object> job : page) {
+				Object json = job.getValue().get("job");
+				if (json != null) {
+					runIds.add(Json.read((String) json, StartRun.class).runId());
+				}
+				after = job.getId().getValue();
+			}
+			if (page.size() < JOB_PAGE) {
+				return runIds;
+			}
+		}
+	}
+
+	/**
+	 * Removes the run's queued-runs entry off the caller's path (another slot on
+	 * Cluster).
+	 */
+	private void unqueueLater(RunRecord run) {
+		String entry = queuedEntry(run);
+		afterFinish.execute(() -> {
+			try {
+				redis.opsForZSet().remove(Keys.QUEUED, entry);
+			}
+			catch (RuntimeException ex) {
+				// a stale entry is pruned by the next sweep that looks at it
+				log.debug("could not remove the queued entry of run {}: {}", run.runId(), ex.toString());
+			}
+		});
+	}
+
+	/** A member of {@code stopline:queued}: {@code ["alice","c-42","r-1"]}. */
+	private static String queuedEntry(RunRecord run) {
+		return Json.write(List.of(run.userId(), run.conversationId(), run.runId()));
+	}
+
+	private boolean finish(RunRecord run, RunOutcome outcome, String requiredState, @Nullable Announcement announcement,
+			Collection<String> settledStops) {
+		String user = run.userId();
+		String conversation = run.conversationId();
+		List<String> args = new ArrayList<>();
+		args.add(conversation);
+		args.add(run.runId());
+		args.add(requiredState);
+		args.add(millis(outcome.at()));
+		args.add(outcome.isStopped() ? Long.toString(STOPPED_MARKER_SECONDS) : "0");
+		List<HistoryMessage> messages = outcome.messages(run.runId());
+		args.add(Integer.toString(messages.size()));
+		messages.forEach(message -> args.add(Json.write(message)));
+		args.add(Integer.toString(settledStops.size()));
+		args.addAll(settledStops);
+		if (announcement != null) {
+			for (Announcement.Publication publication : announcement.publications()) {
+				args.add(publication.event());
+				args.add(Integer.toString(publication.channels().size()));
+				args.addAll(publication.channels());
+			}
+		}
+		List<String> keys = new ArrayList<>(List.of(Keys.runs(user), Keys.messages(user, conversation),
+				Keys.conversations(user), Keys.stopped(user, conversation), Keys.lastRuns(user)));
+		boolean workerKeys = !sharded && run.workerId() != null;
+		if (workerKeys) {
+			keys.add(Keys.workerRuns(run.workerId()));
+			keys.add(Keys.workerStops(run.workerId()));
+		}
+		Long removed = redis.execute(LuaScripts.FINISH, keys, args.toArray());
+		boolean ended = removed != null && removed == 1L;
+		if (ended && stats != null) {
+			// counted in memory: no round trip
+			stats.runEnded(run, outcome);
+		}
+		if (!workerKeys && run.workerId() != null) {
+			List<String> settled = List.copyOf(settledStops);
+			afterFinish.execute(() -> cleanUpWorkerSlot(run, settled));
+		}
+		return ended;
+	}
+
+	@Override
+	public Restore restore(RunRecord running) {
+		String user = running.userId();
+		String conversation = running.conversationId();
+		if (running.workerId() != null) {
+			redis.opsForHash().put(Keys.workerRuns(running.workerId()), running.runId(), WorkerRunJson.of(running));
+		}
+		String answer = redis.execute(LuaScripts.RESTORE,
+				List.of(Keys.runs(user), Keys.messages(user, conversation), Keys.conversations(user),
+						Keys.lastRuns(user)),
+				conversation, running.runId(), Json.write(StoredRun.of(running)), millis(Instant.now()));
+		Restore restore = Restore.valueOf(String.valueOf(answer).toUpperCase(java.util.Locale.ROOT));
+		if ((restore == Restore.SUPERSEDED || restore == Restore.ENDED) && running.workerId() != null) {
+			redis.opsForHash().delete(Keys.workerRuns(running.workerId()), running.runId());
+		}
+		return restore;
+	}
+
+	/**
+	 * Redis Cluster: the cleanup in the worker's slot, after the finish. The index may
+	 * only shrink after the record is gone (the reaper relies on index ⊇ records).
+	 */
+	private void cleanUpWorkerSlot(RunRecord run, List<String> settledStops) {
+		try {
+			redis.opsForHash().delete(Keys.workerRuns(run.workerId()), run.runId());
+			if (!settledStops.isEmpty()) {
+				redis.opsForZSet().remove(Keys.workerStops(run.workerId()), settledStops.toArray());
+			}
+		}
+		catch (RuntimeException ex) {
+			// the outcome itself is recorded; a stale index entry is removed by the next
+			// finish or reap, a stale stop request by the worker's next reconcile
+			log.warn("cleanup after run {} failed: {}", run.runId(), ex.toString());
+		}
+	}
+
+	@Override
+	public boolean changeState(RunRecord run, String from, String to) {
+		Long changed = redis.execute(LuaScripts.SET_STATE, List.of(Keys.runs(run.userId())), run.conversationId(),
+				run.runId(), from, to);
+		return changed != null && changed == 1L;
+	}
+
+	@Override
+	public StopTarget stopTarget(String userId, String conversationId) {
+		String found = redis.execute(LuaScripts.STOP_TARGET,
+				List.of(Keys.runs(userId), Keys.stopped(userId, conversationId)), conversationId);
+		if (found == null) {
+			return new StopTarget.NotFound();
+		}
+		String body = found.substring(1);
+		return found.charAt(0) == 'A' ? new StopTarget.Active(read(body, userId, conversationId))
+				: new StopTarget.RecentlyStopped(body);
+	}
+
+	@Override
+	public Optional<RunRecord> find(String userId, String conversationId) {
+		Object json = redis.opsForHash().get(Keys.runs(userId), ConversationIds.require(conversationId));
+		return Optional.ofNullable(json).map(value -> read((String) value, userId, conversationId));
+	}
+
+	@Override
+	public List<RunRecord> active(String userId) {
+		Map<Object, Object> runs = redis.opsForHash().entries(Keys.runs(userId));
+		List<RunRecord> records = new ArrayList<>(runs.size());
+		runs.forEach((conversation, json) -> records.add(read((String) json, userId, (String) conversation)));
+		return records;
+	}
+
+	@Override
+	public List<WorkerRun> runsOf(String workerId) {
+		Map<Object, Object> index = redis.opsForHash().entries(Keys.workerRuns(workerId));
+		List<WorkerRun> runs = new ArrayList<>(index.size());
+		index.forEach((runId, json) -> {
+			WorkerRunJson entry = WorkerRunJson.read((String) json);
+			runs.add(new WorkerRun((String) runId, entry.userId(), entry.conversationId()));
+		});
+		return runs;
+	}
+
+	@Override
+	public void unindex(String workerId, String runId) {
+		redis.opsForHash().delete(Keys.workerRuns(workerId), runId);
+	}
+
+	@Override
+	public List<HistoryMessage> history(String userId, String conversationId) {
+		List<String> raw = redis.opsForList().range(Keys.messages(userId, conversationId), 0, -1);
+		return raw == null ? List.of() : raw.stream().map(json -> Json.read(json, HistoryMessage.class)).toList();
+	}
+
+	@Override
+	public List<ConversationSummary> conversations(String userId, int limit) {
+		Set<ZSetOperations.TypedTuple<String>> recent = redis.opsForZSet()
+			.reverseRangeWithScores(Keys.conversations(userId), 0, limit - 1);
+		List<ConversationSummary> summaries = new ArrayList<>();
+		if (recent == null) {
+			return summaries;
+		}
+		Map<Object, Object> active = redis.opsForHash().entries(Keys.runs(userId));
+		List<ZSetOperations.TypedTuple<String>> entries = new ArrayList<>(recent);
+		// every conversation's first message in one round trip (same slot: the user's
+		// tag)
+		List<Object> firsts = redis.executePipelined((RedisCallback<Object>) connection -> {
+			entries.forEach(entry -> connection.listCommands()
+				.lIndex(Keys.messages(userId, entry.getValue()).getBytes(StandardCharsets.UTF_8), 0));
+			return null;
+		});
+		for (int i = 0; i < entries.size(); i++) {
+			ZSetOperations.TypedTuple<String> entry = entries.get(i);
+			String conversation = entry.getValue();
+			Object first = i < firsts.size() ? firsts.get(i) : null;
+			String title = first instanceof String json ? Json.read(json, HistoryMessage.class).content() : "";
+			summaries.add(new ConversationSummary(conversation,
+					title.length() > TITLE_LENGTH ? title.substring(0, TITLE_LENGTH - 1) + "…" : title,
+					Instant.ofEpochMilli(entry.getScore() == null ? 0 : entry.getScore().longValue()),
+					active.containsKey(conversation)));
+		}
+		return summaries;
+	}
+
+	public static RunRecord read(String json, String userId, String conversationId) {
+		return Json.read(json, StoredRun.class).toRecord(userId, conversationId);
+	}
+
+	private static String millis(@Nullable Instant at) {
+		return Long.toString((at != null ? at : Instant.now()).toEpochMilli());
+	}
+
+	/** The value of a worker index entry, a JSON array: {@code ["alice","c-42"]}. */
+	record WorkerRunJson(String userId, String conversationId) {
+
+		static String of(RunRecord run) {
+			return Json.write(List.of(run.userId(), run.conversationId()));
+		}
+
+		static WorkerRunJson read(String json) {
+			String[] pair = Json.read(json, String[].class);
+			return new WorkerRunJson(pair[0], pair[1]);
+		}
+
+	}
+
+}

@@ -1,0 +1,314 @@
+package io.stopline.core.run;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.UUID;
+
+import io.stopline.core.run.ConversationRegistry.Reservation;
+import io.stopline.core.run.ConversationRegistry.StopTarget;
+import io.stopline.core.run.ConversationRegistry.WorkerRun;
+import io.stopline.protocol.HistoryMessage;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.groups.Tuple.tuple;
+
+/**
+ * The contract every {@link ConversationRegistry} keeps. Each implementation runs it
+ * through a subclass.
+ */
+abstract class ConversationRegistryContractTests {
+
+	private ConversationRegistry registry;
+
+	private String user;
+
+	private String w1;
+
+	private String w2;
+
+	protected abstract ConversationRegistry createRegistry();
+
+	@BeforeEach
+	void setUp() {
+		registry = createRegistry();
+		user = "user-" + UUID.randomUUID();
+		w1 = "w1-" + UUID.randomUUID();
+		w2 = "w2-" + UUID.randomUUID();
+	}
+
+	@Test
+	void reserveRecordsTheRunAndTheUserMessage() {
+		RunRecord run = queued("c1");
+
+		assertThat(registry.reserve(run, HistoryMessage.user("hello", run.runId(), Instant.now())))
+			.isInstanceOf(Reservation.Reserved.class);
+
+		assertThat(registry.find(user, "c1")).contains(run);
+		assertThat(registry.history(user, "c1")).extracting(HistoryMessage::content).containsExactly("hello");
+	}
+
+	@Test
+	void aConversationHasAtMostOneActiveRun() {
+		RunRecord first = reserve("c1");
+
+		Reservation second = registry.reserve(queued("c1"), HistoryMessage.user("again", "r", Instant.now()));
+
+		assertThat(second).isEqualTo(new Reservation.Busy(first));
+		assertThat(registry.history(user, "c1")).hasSize(1);
+	}
+
+	@Test
+	void conversationsAreListedNewestFirstWithTitleAndActivity() {
+		RunRecord first = registry.claim(reserve("c1"), w1, Instant.now()).orElseThrow();
+		registry.finish(first, RunOutcome.complete("done", Instant.now().plusSeconds(5)));
+		RunRecord second = queued("c2");
+		registry.reserve(second, HistoryMessage.user("x".repeat(100), second.runId(), Instant.now()));
+
+		List<ConversationRegistry.ConversationSummary> listed = registry.conversations(user, 10);
+
+		assertThat(listed).extracting(ConversationRegistry.ConversationSummary::conversationId)
+			.containsExactly("c1", "c2");
+		assertThat(listed.get(0).title()).isEqualTo("hello");
+		assertThat(listed.get(0).active()).isFalse();
+		assertThat(listed.get(1).active()).isTrue();
+		assertThat(listed.get(1).title()).hasSize(60).endsWith("…");
+		assertThat(registry.conversations("nobody-" + UUID.randomUUID(), 10)).isEmpty();
+	}
+
+	@Test
+	void aUserAtTheActiveRunCapCannotReserveMore() {
+		reserve("c1");
+		reserve("c2");
+		RunRecord third = queued("c3");
+
+		Reservation refused = registry.reserve(third, HistoryMessage.user("more", third.runId(), Instant.now()), 2);
+
+		assertThat(refused).isEqualTo(new Reservation.TooManyActive(2));
+		assertThat(registry.find(user, "c3")).isEmpty();
+		assertThat(registry.history(user, "c3")).isEmpty();
+	}
+
+	@Test
+	void claimMakesTheRunRunningOnTheWorkerAndIndexesIt() {
+		RunRecord run = reserve("c1");
+
+		RunRecord claimed = registry.claim(run, w1, Instant.now()).orElseThrow();
+
+		assertThat(claimed.state()).isEqualTo(RunRecord.RUNNING);
+		assertThat(claimed.workerId()).isEqualTo(w1);
+		assertThat(registry.find(user, "c1")).contains(claimed);
+		assertThat(registry.runsOf(w1)).contains(new WorkerRun(run.runId(), user, "c1"));
+	}
+
+	@Test
+	void aRunCanBeClaimedOnlyOnce() {
+		RunRecord run = reserve("c1");
+		registry.claim(run, w1, Instant.now()).orElseThrow();
+
+		assertThat(registry.claim(run, w2, Instant.now())).isEmpty();
+		assertThat(registry.runsOf(w2)).isEmpty();
+	}
+
+	@Test
+	void finishUnregistersAndKeepsThePartialAnswerMarkedStopped() {
+		RunRecord run = registry.claim(reserve("c1"), w1, Instant.now()).orElseThrow();
+
+		assertThat(registry.finish(run, RunOutcome.stopped("partial ans", "user", Instant.now()))).isTrue();
+
+		assertThat(registry.find(user, "c1")).isEmpty();
+		assertThat(registry.runsOf(w1)).isEmpty();
+		assertThat(registry.history(user, "c1"))
+			.extracting(HistoryMessage::role, HistoryMessage::content, HistoryMessage::status)
+			.containsExactly(tuple("user", "hello", "complete"), tuple("assistant", "partial ans", "stopped"),
+					tuple("system", HistoryMessage.STOP_NOTICE, "complete"));
+		assertThat(registry.stopTarget(user, "c1")).isEqualTo(new StopTarget.RecentlyStopped(run.runId()));
+	}
+
+	@Test
+	void aCompletedRunLeavesNoStopMarker() {
+		RunRecord run = registry.claim(reserve("c1"), w1, Instant.now()).orElseThrow();
+
+		registry.finish(run, RunOutcome.complete("all of it", Instant.now()));
+
+		assertThat(registry.stopTarget(user, "c1")).isInstanceOf(StopTarget.NotFound.class);
+	}
+
+	@Test
+	void aNewRunClearsTheStopMarker() {
+		RunRecord first = registry.claim(reserve("c1"), w1, Instant.now()).orElseThrow();
+		registry.finish(first, RunOutcome.stopped("", "user", Instant.now()));
+
+		RunRecord second = reserve("c1");
+
+		assertThat(registry.stopTarget(user, "c1")).isEqualTo(new StopTarget.Active(second));
+	}
+
+	@Test
+	void aStaleFinishDoesNotTouchANewerRun() {
+		RunRecord old = registry.claim(reserve("c1"), w1, Instant.now()).orElseThrow();
+		registry.finish(old, RunOutcome.complete("done", Instant.now()));
+		RunRecord newer = reserve("c1");
+
+		boolean removed = registry.finish(old, RunOutcome.stopped("late", "user", Instant.now()));
+
+		assertThat(removed).isFalse();
+		assertThat(registry.find(user, "c1")).contains(newer);
+		assertThat(registry.history(user, "c1")).extracting(HistoryMessage::content).doesNotContain("late");
+	}
+
+	@Test
+	void aStaleClaimDoesNotTakeANewerRun() {
+		RunRecord old = reserve("c1");
+		registry.finishQueued(old, RunOutcome.stopped("", "user", Instant.now()));
+		RunRecord newer = reserve("c1");
+
+		assertThat(registry.claim(old, w1, Instant.now())).isEmpty();
+		assertThat(registry.find(user, "c1")).contains(newer);
+	}
+
+	@Test
+	void finishQueuedFailsOnceAWorkerClaimedTheRun() {
+		RunRecord run = reserve("c1");
+		registry.claim(run, w1, Instant.now()).orElseThrow();
+
+		assertThat(registry.finishQueued(run, RunOutcome.stopped("", "user", Instant.now()))).isFalse();
+		assertThat(registry.find(user, "c1")).isPresent();
+	}
+
+	@Test
+	void stopTargetFindsOnlyTheCallersConversations() {
+		RunRecord run = reserve("c1");
+
+		assertThat(registry.stopTarget(user, "c1")).isEqualTo(new StopTarget.Active(run));
+		assertThat(registry.stopTarget("someone-else", "c1")).isInstanceOf(StopTarget.NotFound.class);
+		assertThat(registry.find("someone-else", "c1")).isEmpty();
+	}
+
+	@Test
+	void activeListsTheUsersRunsOnly() {
+		RunRecord a = registry.claim(reserve("c1"), w1, Instant.now()).orElseThrow();
+		RunRecord b = registry.claim(reserve("c2"), w2, Instant.now()).orElseThrow();
+		RunRecord c = reserve("c3");
+		String other = user;
+		user = "other-" + UUID.randomUUID();
+		reserve("c4");
+
+		assertThat(registry.active(other)).containsExactlyInAnyOrder(a, b, c);
+		assertThat(registry.active(user)).extracting(RunRecord::conversationId).containsExactly("c4");
+	}
+
+	@Test
+	void userIdsThatLookLikeKeySyntaxStayApart() {
+		String plain = user;
+		reserve("c1");
+		user = plain + "}:runs{*";
+
+		assertThat(registry.active(user)).isEmpty();
+		reserve("c1");
+		assertThat(registry.active(user)).hasSize(1);
+		assertThat(registry.active(plain)).hasSize(1);
+	}
+
+	@Test
+	void restoreLeavesAPresentRecordAlone() {
+		RunRecord run = registry.claim(reserve("c1"), w1, Instant.now()).orElseThrow();
+
+		assertThat(registry.restore(run)).isEqualTo(ConversationRegistry.Restore.PRESENT);
+		assertThat(registry.find(user, "c1")).contains(run);
+	}
+
+	@Test
+	void restoreWritesBackARunRedisForgot() {
+		RunRecord run = registry.claim(reserve("c1"), w1, Instant.now()).orElseThrow();
+		forget(run);
+
+		assertThat(registry.restore(run)).isEqualTo(ConversationRegistry.Restore.RESTORED);
+		assertThat(registry.find(user, "c1")).contains(run);
+		assertThat(registry.runsOf(w1)).contains(new WorkerRun(run.runId(), user, "c1"));
+	}
+
+	@Test
+	void restoreRefusesAReapedRun() {
+		RunRecord run = registry.claim(reserve("c1"), w1, Instant.now()).orElseThrow();
+		registry.finish(run, RunOutcome.interrupted(Instant.now()));
+
+		assertThat(registry.restore(run)).isEqualTo(ConversationRegistry.Restore.ENDED);
+		assertThat(registry.find(user, "c1")).isEmpty();
+		assertThat(registry.runsOf(w1)).isEmpty();
+	}
+
+	@Test
+	void restoreRefusesARunANewerOneReplaced() {
+		RunRecord old = registry.claim(reserve("c1"), w1, Instant.now()).orElseThrow();
+		registry.finish(old, RunOutcome.interrupted(Instant.now()));
+		RunRecord newer = reserve("c1");
+
+		assertThat(registry.restore(old)).isEqualTo(ConversationRegistry.Restore.SUPERSEDED);
+		assertThat(registry.find(user, "c1")).contains(newer);
+	}
+
+	@Test
+	void restoreRefusesARunReapedManyTurnsAgo() {
+		RunRecord old = registry.claim(reserve("c1"), w1, Instant.now()).orElseThrow();
+		registry.finish(old, RunOutcome.interrupted(Instant.now()));
+		for (int turn = 0; turn < 3; turn++) {
+			RunRecord newer = registry.claim(reserve("c1"), w2, Instant.now()).orElseThrow();
+			registry.finish(newer, RunOutcome.complete("answer " + turn, Instant.now()));
+		}
+
+		assertThat(registry.restore(old)).isIn(ConversationRegistry.Restore.SUPERSEDED,
+				ConversationRegistry.Restore.ENDED);
+		assertThat(registry.find(user, "c1")).isEmpty();
+		assertThat(registry.runsOf(w1)).isEmpty();
+	}
+
+	@Test
+	void restoreTakesBackARunWhoseClaimWasLost() {
+		RunRecord queued = reserve("c1");
+		RunRecord claimed = registry.claim(queued, w1, Instant.now()).orElseThrow();
+		loseClaim(queued);
+
+		assertThat(registry.restore(claimed)).isEqualTo(ConversationRegistry.Restore.RESTORED);
+		assertThat(registry.find(user, "c1")).contains(claimed);
+		assertThat(registry.runsOf(w1)).contains(new WorkerRun(claimed.runId(), user, "c1"));
+	}
+
+	@Test
+	void restoreRefusesARunAnotherWorkerHolds() {
+		RunRecord queued = reserve("c1");
+		RunRecord held = registry.claim(queued, w2, Instant.now()).orElseThrow();
+		RunRecord mine = new RunRecord(held.runId(), user, "c1", held.agentName(), RunRecord.RUNNING, w1,
+				held.replyTo(), held.queuedAt(), held.startedAt());
+
+		assertThat(registry.restore(mine)).isEqualTo(ConversationRegistry.Restore.SUPERSEDED);
+		assertThat(registry.find(user, "c1")).contains(held);
+		assertThat(registry.runsOf(w1)).isEmpty();
+	}
+
+	/**
+	 * Makes the registry lose a run's record, as a Redis restart without persistence
+	 * would.
+	 */
+	protected abstract void forget(RunRecord run);
+
+	/**
+	 * Puts the run's record back to {@code queued}, as a failover that lost the claim's
+	 * write would.
+	 */
+	protected abstract void loseClaim(RunRecord queued);
+
+	private RunRecord reserve(String conversation) {
+		RunRecord run = queued(conversation);
+		assertThat(registry.reserve(run, HistoryMessage.user("hello", run.runId(), Instant.now())))
+			.isInstanceOf(Reservation.Reserved.class);
+		return run;
+	}
+
+	private RunRecord queued(String conversation) {
+		return RunRecord.queued("r-" + UUID.randomUUID(), user, conversation, "assistant", "g-1",
+				Instant.parse("2026-01-15T10:30:00Z"));
+	}
+
+}

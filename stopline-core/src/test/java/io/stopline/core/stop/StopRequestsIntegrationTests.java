@@ -1,0 +1,215 @@
+package io.stopline.core.stop;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+import io.stopline.protocol.Json;
+import io.stopline.protocol.StopRun;
+import io.stopline.core.run.ConversationRegistry.StopTarget;
+import io.stopline.core.stop.StopRequests.Lookup;
+import io.stopline.testing.RedisClients;
+import io.stopline.testing.TestRedis;
+import io.stopline.core.run.RedisConversationRegistry;
+import io.stopline.core.run.RunOutcome;
+import io.stopline.core.run.RunRecord;
+import io.stopline.core.schema.Keys;
+import io.stopline.protocol.HistoryMessage;
+import io.stopline.core.run.ConversationRegistry;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.redisson.client.codec.StringCodec;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * A stop request's one round trip (permit, lookup, record and publish) and the finish
+ * script that publishes the confirmation with the outcome, against a real Redis.
+ */
+class StopRequestsIntegrationTests {
+
+	private static final StopRequests.Rate GENEROUS = new StopRequests.Rate(1000, Duration.ofSeconds(1));
+
+	private static RedisClients clients;
+
+	private RedisConversationRegistry registry;
+
+	private StopRequests stopRequests;
+
+	private String user;
+
+	private String worker;
+
+	@BeforeAll
+	static void connect() {
+		clients = new RedisClients(TestRedis.shared());
+	}
+
+	@AfterAll
+	static void disconnect() {
+		clients.close();
+	}
+
+	@BeforeEach
+	void setUp() {
+		registry = new RedisConversationRegistry(clients.template());
+		stopRequests = new StopRequests(clients.template());
+		user = "user-" + UUID.randomUUID();
+		worker = "w-" + UUID.randomUUID();
+	}
+
+	@Test
+	void aRunningRunIsRecordedAndPublishedToItsWorkerInTheSameScript() throws InterruptedException {
+		RunRecord running = running("c1");
+		BlockingQueue<String> heard = subscribe(Keys.workerStopChannel(worker));
+
+		Lookup lookup = stopRequests.request(user, "c1", GENEROUS, request("c1"));
+
+		Lookup.Found found = (Lookup.Found) lookup;
+		assertThat(found.target()).isEqualTo(new StopTarget.Active(running));
+		assertThat(found.signalled()).isNotNull();
+		assertThat(found.signalled().receivers()).isEqualTo(1);
+		StopRun sent = Json.read(found.signalled().request(), StopRun.class);
+		assertThat(sent.runId()).isEqualTo(running.runId());
+		assertThat(sent.conversationId()).isEqualTo("c1");
+		assertThat(heard.poll(5, TimeUnit.SECONDS)).isEqualTo(found.signalled().request());
+		assertThat(stopRequests.pending(worker)).containsExactly(found.signalled().request());
+	}
+
+	@Test
+	void aQueuedRunIsOnlyLookedUp() {
+		reserve("c1");
+		RunRecord queued = registry.find(user, "c1").orElseThrow();
+
+		Lookup lookup = stopRequests.request(user, "c1", GENEROUS, request("c1"));
+
+		assertThat(lookup).isEqualTo(new Lookup.Found(new StopTarget.Active(queued), null));
+		assertThat(stopRequests.pending(worker)).isEmpty();
+	}
+
+	@Test
+	void unknownAndRecentlyStoppedConversationsAreReported() {
+		assertThat(stopRequests.request(user, "c1", GENEROUS, request("c1")))
+			.isEqualTo(new Lookup.Found(new StopTarget.NotFound(), null));
+		RunRecord running = running("c2");
+		registry.finish(running, RunOutcome.stopped("par", "user", Instant.now()));
+
+		assertThat(stopRequests.request(user, "c2", GENEROUS, request("c2")))
+			.isEqualTo(new Lookup.Found(new StopTarget.RecentlyStopped(running.runId()), null));
+	}
+
+	@Test
+	void theRateLimitRefusesBeforeAnythingIsRecorded() {
+		running("c1");
+		StopRequests.Rate two = new StopRequests.Rate(2, Duration.ofHours(1));
+
+		assertThat(stopRequests.request(user, "c1", two, request("c1"))).isInstanceOf(Lookup.Found.class);
+		assertThat(stopRequests.request(user, "c1", two, request("c1"))).isInstanceOf(Lookup.Found.class);
+		assertThat(stopRequests.request(user, "c1", two, request("c1"))).isInstanceOf(Lookup.Limited.class);
+
+		assertThat(stopRequests.pending(worker)).hasSize(2);
+		assertThat(stopRequests.takePermit(user, two)).isFalse();
+		// another user has a bucket of its own; a stop without a rate takes no permit
+		assertThat(stopRequests.takePermit("other-" + user, two)).isTrue();
+		assertThat(stopRequests.request(user, "c1", null, request("c1"))).isInstanceOf(Lookup.Found.class);
+	}
+
+	@Test
+	void theBucketRefillsOnRedisClockAndExpires() {
+		StopRequests.Rate one = new StopRequests.Rate(1, Duration.ofMillis(300));
+
+		assertThat(stopRequests.takePermit(user, one)).isTrue();
+		assertThat(stopRequests.takePermit(user, one)).isFalse();
+
+		await().atMost(Duration.ofSeconds(5)).until(() -> stopRequests.takePermit(user, one));
+		assertThat(clients.template().getExpire(Keys.stopRate(user), TimeUnit.MILLISECONDS)).isBetween(1L, 300L);
+	}
+
+	@Test
+	void finishPublishesItsAnnouncementOnlyWhenItEndedTheRun() throws InterruptedException {
+		RunRecord running = running("c1");
+		BlockingQueue<String> inbox = subscribe("test-inbox-" + user);
+		BlockingQueue<String> conversation = subscribe(Keys.conversationEvents(user, "c1"));
+		ConversationRegistry.Announcement announcement = new ConversationRegistry.Announcement(List.of(
+				new ConversationRegistry.Announcement.Publication("{\"stopped\":1}",
+						List.of("test-inbox-" + user, Keys.conversationEvents(user, "c1"))),
+				new ConversationRegistry.Announcement.Publication("{\"added\":1}",
+						List.of(Keys.conversationEvents(user, "c1")))));
+
+		assertThat(registry.finish(running, RunOutcome.stopped("partial", "user", Instant.now()), announcement))
+			.isTrue();
+
+		assertThat(inbox.poll(5, TimeUnit.SECONDS)).isEqualTo("{\"stopped\":1}");
+		assertThat(conversation.poll(5, TimeUnit.SECONDS)).isEqualTo("{\"stopped\":1}");
+		assertThat(conversation.poll(5, TimeUnit.SECONDS)).as("in order").isEqualTo("{\"added\":1}");
+		assertThat(registry.history(user, "c1")).extracting(HistoryMessage::content).contains("partial");
+
+		// a second finish is fenced out: it ends nothing and announces nothing (a phantom
+		// message would show watchers what the history does not hold). What the
+		// channels carry next is a marker published after it.
+		assertThat(registry.finish(running, RunOutcome.stopped("late", "user", Instant.now()), announcement)).isFalse();
+		clients.template().convertAndSend("test-inbox-" + user, "marker");
+		clients.template().convertAndSend(Keys.conversationEvents(user, "c1"), "marker");
+		assertThat(inbox.poll(5, TimeUnit.SECONDS)).isEqualTo("marker");
+		assertThat(conversation.poll(5, TimeUnit.SECONDS)).isEqualTo("marker");
+		assertThat(registry.history(user, "c1")).extracting(HistoryMessage::content).doesNotContain("late");
+	}
+
+	@Test
+	void finishSettlesTheRecordedRequestsAndTheWorkerIndexEntryInTheSameScript() {
+		assertFinishSettles(registry);
+	}
+
+	@Test
+	void onClusterTheWorkersSlotIsCleanedUpAfterTheFinish() {
+		// the same contract where the worker's keys are in another slot: a second step
+		assertFinishSettles(new RedisConversationRegistry(clients.template(), null, Runnable::run, true));
+	}
+
+	private void assertFinishSettles(RedisConversationRegistry registry) {
+		RunRecord running = registry.claim(reserve("c1"), worker, Instant.now()).orElseThrow();
+		String settled = ((Lookup.Found) stopRequests.request(user, "c1", GENEROUS, request("c1"))).signalled()
+			.request();
+		String later = ((Lookup.Found) stopRequests.request(user, "c1", GENEROUS, request("c1"))).signalled().request();
+		assertThat(registry.runsOf(worker)).hasSize(1);
+
+		assertThat(
+				registry.finish(running, RunOutcome.stopped("partial", "user", Instant.now()), null, List.of(settled)))
+			.isTrue();
+
+		assertThat(stopRequests.pending(worker)).as("only the request the finish settled is gone")
+			.containsExactly(later);
+		assertThat(registry.runsOf(worker)).isEmpty();
+	}
+
+	private BlockingQueue<String> subscribe(String channel) {
+		BlockingQueue<String> heard = new LinkedBlockingQueue<>();
+		clients.redisson().getTopic(channel, StringCodec.INSTANCE).addListener(String.class, (ch, message) -> {
+			heard.add(message);
+		});
+		return heard;
+	}
+
+	private StopRun request(String conversationId) {
+		return new StopRun(UUID.randomUUID().toString(), "", user, conversationId, "user", "gw-test", Instant.now());
+	}
+
+	private RunRecord reserve(String conversationId) {
+		RunRecord run = RunRecord.queued("run-" + UUID.randomUUID(), user, conversationId, "assistant", "gw-test",
+				Instant.now());
+		registry.reserve(run, HistoryMessage.user("hello", run.runId(), Instant.now()));
+		return run;
+	}
+
+	private RunRecord running(String conversationId) {
+		return registry.claim(reserve(conversationId), worker, Instant.now()).orElseThrow();
+	}
+
+}
