@@ -7,12 +7,12 @@ import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
-import io.stopline.registry.ConversationRegistry;
-import io.stopline.registry.HistoryMessage;
-import io.stopline.registry.RedisConversationRegistry;
-import io.stopline.registry.RunOutcome;
-import io.stopline.registry.RunRecord;
-import io.stopline.registry.WorkerLiveness;
+import io.stopline.core.run.ConversationRegistry;
+import io.stopline.protocol.HistoryMessage;
+import io.stopline.core.run.RedisConversationRegistry;
+import io.stopline.core.run.RunOutcome;
+import io.stopline.core.run.RunRecord;
+import io.stopline.core.liveness.WorkerLiveness;
 import io.stopline.testing.TestRedis;
 import org.junit.jupiter.api.Test;
 
