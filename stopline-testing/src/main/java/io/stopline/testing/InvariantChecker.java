@@ -232,6 +232,7 @@ public final class InvariantChecker implements AutoCloseable {
 	 */
 	public List<String> check(Duration bound) {
 		stopSampling();
+		awaitStreamsEnded(bound);
 		List<Op> ops = log.ops();
 		Set<String> conversations = new LinkedHashSet<>();
 		ops.forEach(op -> conversations.add(op.conversation()));
@@ -257,6 +258,37 @@ public final class InvariantChecker implements AutoCloseable {
 		StringBuilder text = new StringBuilder();
 		figures.forEach((name, value) -> text.append(' ').append(name).append('=').append(value));
 		return text.toString();
+	}
+
+	/**
+	 * Waits (within the bound) until every stream whose run is no longer listed has
+	 * ended: its last events (the rest of the answer the terminal event carries) may
+	 * still be on their way, or be recovered by the gateway after a lost terminal event.
+	 */
+	private void awaitStreamsEnded(Duration bound) {
+		long start = System.nanoTime();
+		while (System.nanoTime() - start < bound.toNanos()) {
+			Map<String, String> openRuns = new HashMap<>();
+			Set<String> ended = new java.util.HashSet<>();
+			for (Op op : log.ops()) {
+				if (op.kind() == Kind.SEND_ANSWER && !op.value().startsWith("status:")) {
+					openRuns.put(op.turn(), op.conversation() + " " + op.value());
+				}
+				else if (op.kind() == Kind.TERMINAL) {
+					ended.add(op.turn());
+				}
+			}
+			openRuns.keySet().removeAll(ended);
+			if (openRuns.isEmpty()) {
+				return;
+			}
+			Set<String> listed = listedRuns();
+			if (listed.containsAll(openRuns.values())) {
+				// the rest is still running: judged when it ends
+				return;
+			}
+			LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(100));
+		}
 	}
 
 	/** Check 2: listed runs have live owners (or are queued) within the bound. */
