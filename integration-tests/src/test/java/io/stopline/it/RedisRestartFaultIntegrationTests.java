@@ -79,7 +79,8 @@ class RedisRestartFaultIntegrationTests {
 					await().atMost(BOUND)
 						.until(() -> client.active().stream().noneMatch(run -> killed.id().equals(run.workerId())));
 				}
-				// the stops go out 50 ms apart from just before the shutdown on, so they meet
+				// the stops go out 50 ms apart from just before the shutdown on, so they
+				// meet
 				// Redis going down, down, and back empty; each repeated until it is 200
 				long downAt;
 				ListingSampler sampler = new ListingSampler(client);
@@ -128,8 +129,7 @@ class RedisRestartFaultIntegrationTests {
 				FaultScenario.awaitStreamsEnded(client, FaultScenario.turns(client), BOUND.plusSeconds(40));
 				List<String> violations = checker.figure("restart_ms", millis(upAt - downAt))
 					.figure("confirmed", confirmedAt.size() + "/" + onSurvivor.size())
-					.figure("confirmed_before_down",
-							confirmedAt.values().stream().filter(at -> at < downAt).count())
+					.figure("confirmed_before_down", confirmedAt.values().stream().filter(at -> at < downAt).count())
 					.figure("listed_after_200", listedAfter.size())
 					.figure("worst_listed_after_200_ms", worstMillis)
 					.check(BOUND);
@@ -150,9 +150,8 @@ class RedisRestartFaultIntegrationTests {
 					.map(Map.Entry::getKey)
 					.toList();
 				List<String> lost = InvariantChecker.ofKind(violations, "lost");
-				assertThat(lost).allSatisfy(violation -> assertThat(
-						onSurvivor.stream().noneMatch(violation::contains)
-								|| recordedBefore.stream().anyMatch(violation::contains))
+				assertThat(lost).allSatisfy(violation -> assertThat(onSurvivor.stream().noneMatch(violation::contains)
+						|| recordedBefore.stream().anyMatch(violation::contains))
 					.as(violation)
 					.isTrue());
 				assertThat(InvariantChecker.except(violations, "lost")).isEmpty();
