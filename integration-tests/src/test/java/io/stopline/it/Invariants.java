@@ -9,6 +9,7 @@ import io.stopline.testing.OperationLog;
 import org.springframework.data.redis.core.StringRedisTemplate;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * The {@link InvariantChecker} over a test that drives its own client: the client
@@ -41,6 +42,17 @@ final class Invariants implements AutoCloseable {
 
 	InvariantChecker checker() {
 		return checker;
+	}
+
+	/**
+	 * Stops whatever of the user's is still listed active, until nothing is (bounded):
+	 * the scenario's runs are settled before the check.
+	 */
+	void stopEverything(Duration bound) {
+		await().atMost(bound).pollInterval(Duration.ofMillis(250)).ignoreExceptions().untilAsserted(() -> {
+			api.active().json().get("active_conversations").propertyNames().forEach(api::stop);
+			assertThat(api.active().json().get("active_conversations").isEmpty()).as("nothing active").isTrue();
+		});
 	}
 
 	/** Every invariant holds within the bound. */

@@ -26,7 +26,9 @@ class RedisHighAvailabilityIntegrationTests {
 	void stopsKeepWorkingAcrossASentinelFailover() throws Exception {
 		try (RedisTopology redis = RedisTopology.sentinel();
 				Cluster cluster = Cluster.start(redis.springProperties(), 1, 2, Map.of(), Map.of())) {
-			Api alice = cluster.api(0, "alice-" + UUID.randomUUID());
+			Invariants invariants = Invariants.watch("SENTINEL FAILOVER", cluster.api(0, "alice-" + UUID.randomUUID()),
+					cluster.redis(0));
+			Api alice = invariants.api();
 			assertStopWorks(alice);
 			String survivor = "c-" + UUID.randomUUID();
 			ChatStream running = alice.chatStream(survivor, 5000);
@@ -45,6 +47,8 @@ class RedisHighAvailabilityIntegrationTests {
 			// a run started before the failover is still found and stopped
 			await().atMost(BOUND).untilAsserted(() -> assertThat(alice.stop(survivor).status()).isEqualTo(200));
 			assertThat(running.drain(BOUND)).isNotEmpty();
+			invariants.stopEverything(BOUND);
+			invariants.assertHold(BOUND);
 		}
 	}
 
@@ -52,7 +56,9 @@ class RedisHighAvailabilityIntegrationTests {
 	void stopsKeepWorkingOnRedisClusterAcrossAClusterFailover() throws Exception {
 		try (RedisTopology redis = RedisTopology.cluster();
 				Cluster cluster = Cluster.start(redis.springProperties(), 1, 2, Map.of(), Map.of())) {
-			Api alice = cluster.api(0, "alice-" + UUID.randomUUID());
+			Invariants invariants = Invariants.watch("CLUSTER FAILOVER of every shard",
+					cluster.api(0, "alice-" + UUID.randomUUID()), cluster.redis(0));
+			Api alice = invariants.api();
 			Api bob = cluster.api(0, "bob-" + UUID.randomUUID());
 			assertStopWorks(alice);
 			assertStopWorks(bob);
@@ -78,6 +84,8 @@ class RedisHighAvailabilityIntegrationTests {
 			await().atMost(BOUND).untilAsserted(() -> assertThat(alice.stop(survivor).status()).isEqualTo(200));
 			assertThat(running.drain(BOUND)).isNotEmpty();
 			assertStopWorks(bob);
+			invariants.stopEverything(BOUND);
+			invariants.assertHold(BOUND);
 		}
 	}
 
