@@ -85,6 +85,8 @@ class RedisRestartFaultIntegrationTests {
 				long downAt;
 				ListingSampler sampler = new ListingSampler(client);
 				Map<String, Long> confirmedAt = new ConcurrentHashMap<>();
+				// when the stop that was answered 200 was sent
+				Map<String, Long> confirmedStopSentAt = new ConcurrentHashMap<>();
 				List<Thread> stoppers = new ArrayList<>();
 				long stopsFrom = System.nanoTime();
 				for (int i = 0; i < onSurvivor.size(); i++) {
@@ -94,8 +96,10 @@ class RedisRestartFaultIntegrationTests {
 						LockSupport.parkNanos(firstAt - System.nanoTime());
 						long deadline = System.nanoTime() + BOUND.toNanos();
 						while (System.nanoTime() < deadline) {
+							long sentAt = System.nanoTime();
 							if (client.stop(conversation) == 200) {
 								confirmedAt.put(conversation, System.nanoTime());
+								confirmedStopSentAt.put(conversation, sentAt);
 								return;
 							}
 							LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(200));
@@ -142,9 +146,9 @@ class RedisRestartFaultIntegrationTests {
 				assertThat(confirmedAt).as("every stop confirmed once Redis is back").hasSize(onSurvivor.size());
 				assertThat(listedAfter).as("runs listed after their stop answered 200").isEmpty();
 				// Redis kept nothing: what was recorded before it went down went with it
-				// (the answers of the stops confirmed before the shutdown, the killed
-				// worker's runs); no answer recorded after it is lost
-				List<String> recordedBefore = confirmedAt.entrySet()
+				// (the answers of the stops sent before the shutdown and confirmed, the
+				// killed worker's runs); no answer recorded after it is lost
+				List<String> recordedBefore = confirmedStopSentAt.entrySet()
 					.stream()
 					.filter(confirmed -> confirmed.getValue() < downAt)
 					.map(Map.Entry::getKey)
