@@ -141,7 +141,8 @@ class OwnershipCheck implements SmartLifecycle {
 			}
 			if (!liveness.isAlive(workerId)) {
 				// Redis lost this worker's registration (a restart) or reaped it: its
-				// heartbeat registers it again first and then revalidates every run, so no
+				// heartbeat registers it again first and then revalidates every run, so
+				// no
 				// record names a worker Redis does not know
 				return;
 			}
