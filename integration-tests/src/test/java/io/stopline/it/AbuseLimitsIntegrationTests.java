@@ -7,10 +7,8 @@ import java.util.UUID;
 
 import io.stopline.it.Api.ChatStream;
 import io.stopline.it.Api.Response;
-import io.stopline.testing.TestRedis;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -23,21 +21,10 @@ class AbuseLimitsIntegrationTests {
 
 	private static final Duration BOUND = Duration.ofSeconds(10);
 
-	private static Cluster cluster;
-
-	@BeforeAll
-	static void start() {
-		cluster = Cluster.start(TestRedis.shared(), 2, 1, Map.of(),
-				Map.of("stopline.gateway.max-active-runs-per-user", "2", "stopline.gateway.stop-rate-limit.permits",
-						"5", "stopline.gateway.stop-rate-limit.interval", "60s"));
-	}
-
-	@AfterAll
-	static void stop() {
-		if (cluster != null) {
-			cluster.close();
-		}
-	}
+	@RegisterExtension
+	static final Cluster cluster = Cluster.onSharedRedis(2, 1, Map.of(),
+			Map.of("stopline.gateway.max-active-runs-per-user", "2", "stopline.gateway.stop-rate-limit.permits", "5",
+					"stopline.gateway.stop-rate-limit.interval", "60s"));
 
 	@Test
 	void stopRequestsAreRateLimitedPerUserAcrossGateways() {

@@ -1,12 +1,8 @@
 package io.stopline.it;
 
-import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,12 +20,9 @@ import org.junit.jupiter.api.TestInfo;
 import org.openqa.selenium.By;
 import org.openqa.selenium.Dimension;
 import org.openqa.selenium.Keys;
-import org.openqa.selenium.OutputType;
 import org.openqa.selenium.Rectangle;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
-import org.openqa.selenium.chrome.ChromeDriverService;
-import org.openqa.selenium.chrome.ChromeOptions;
 import org.openqa.selenium.support.ui.ExpectedConditions;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
@@ -47,8 +40,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 class ChatPageBrowserTests {
 
 	private static final Duration BOUND = Duration.ofSeconds(15);
-
-	private static final Path SCREENSHOTS = Path.of("target", "browser-screenshots");
 
 	/**
 	 * Model output a page must not trust: script, event handlers, javascript: links,
@@ -98,7 +89,6 @@ class ChatPageBrowserTests {
 		workers.put("stopline.model.simulated.token-delay", "60ms");
 		cluster = Cluster.start(TestRedis.shared(), 1, 1, workers,
 				Map.of("stopline.agents.names", "assistant,hostile,long,broken"));
-		Files.createDirectories(SCREENSHOTS);
 	}
 
 	@AfterAll
@@ -114,14 +104,7 @@ class ChatPageBrowserTests {
 	@BeforeEach
 	void openBrowser(TestInfo info) {
 		testName = info.getTestMethod().orElseThrow().getName();
-		ChromeOptions options = new ChromeOptions();
-		options.setBinary(binary("STOPLINE_CHROMIUM", "/usr/bin/chromium"));
-		options.addArguments("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,800",
-				"--disable-gpu");
-		ChromeDriverService service = new ChromeDriverService.Builder()
-			.usingDriverExecutable(new File(binary("STOPLINE_CHROMEDRIVER", "/usr/bin/chromedriver")))
-			.build();
-		browser = new ChromeDriver(service, options);
+		browser = HeadlessChrome.open(1280, 800);
 		user = "chat-" + UUID.randomUUID().toString().substring(0, 8);
 	}
 
@@ -460,14 +443,7 @@ class ChatPageBrowserTests {
 	}
 
 	private void screenshot(String name) {
-		try {
-			File shot = browser.getScreenshotAs(OutputType.FILE);
-			Files.copy(shot.toPath(), SCREENSHOTS.resolve("chat-" + testName + "-" + name + ".png"),
-					StandardCopyOption.REPLACE_EXISTING);
-		}
-		catch (IOException | RuntimeException ex) {
-			System.out.println("[browser] no screenshot " + name + ": " + ex);
-		}
+		HeadlessChrome.screenshot(browser, "chat-" + testName + "-" + name);
 	}
 
 	private static List<String> chunks(String text, int size) {
@@ -476,11 +452,6 @@ class ChatPageBrowserTests {
 			chunks.add(text.substring(i, Math.min(text.length(), i + size)));
 		}
 		return chunks;
-	}
-
-	private static String binary(String env, String fallback) {
-		String configured = System.getenv(env);
-		return configured != null ? configured : fallback;
 	}
 
 }

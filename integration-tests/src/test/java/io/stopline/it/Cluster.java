@@ -4,11 +4,17 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
 import io.stopline.gateway.GatewayApplication;
 import io.stopline.testing.TestRedis;
 import io.stopline.worker.WorkerApplication;
 import io.stopline.worker.task.LocalTaskRegistry;
+
+import org.jspecify.annotations.Nullable;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 import org.springframework.boot.web.server.context.WebServerApplicationContext;
 import org.springframework.context.ApplicationContextInitializer;
@@ -17,12 +23,20 @@ import org.springframework.context.ConfigurableApplicationContext;
 /**
  * Gateways and workers, each its own Spring application context with its own web server
  * and Redis clients, sharing one real Redis: the nodes of a Stopline cluster, in one JVM.
+ * <p>
+ * A test class that uses one cluster for all its tests registers it as a JUnit extension
+ * on a static field: it starts before the class's first test (on the shared Redis, or a
+ * {@code redis-server} of its own) and is closed after its last: <pre>
+ * &#64;RegisterExtension
+ * static final Cluster cluster = Cluster.onSharedRedis(2, 2, workerProperties, gatewayProperties);
+ * </pre> A test that needs a cluster of its own starts one with {@code start(...)} in a
+ * try-with-resources.
  */
-final class Cluster implements AutoCloseable {
+final class Cluster implements AutoCloseable, BeforeAllCallback, AfterAllCallback {
 
 	static final String JWT_SECRET = "integration-tests-secret-of-at-least-32-bytes";
 
-	private final Map<String, String> redisProperties;
+	private Map<String, String> redisProperties;
 
 	private final List<ConfigurableApplicationContext> gateways = new ArrayList<>();
 
@@ -30,8 +44,70 @@ final class Cluster implements AutoCloseable {
 
 	private final Map<String, String> gatewayProperties = new LinkedHashMap<>();
 
+	/** What a cluster registered as an extension starts; null for one started at once. */
+	private final @Nullable PerClass perClass;
+
+	/** The Redis of a cluster registered as an extension. */
+	private @Nullable TestRedis redis;
+
 	private Cluster(Map<String, String> redisProperties) {
 		this.redisProperties = redisProperties;
+		this.perClass = null;
+	}
+
+	private Cluster(PerClass perClass) {
+		this.redisProperties = Map.of();
+		this.perClass = perClass;
+		this.gatewayProperties.putAll(perClass.gatewayProperties());
+	}
+
+	/**
+	 * A cluster for a test class, on the shared Redis, to register with
+	 * {@code @RegisterExtension} on a static field.
+	 */
+	static Cluster onSharedRedis(int gatewayCount, int workerCount, Map<String, String> workerProperties,
+			Map<String, String> gatewayProperties) {
+		return new Cluster(new PerClass(false, gatewayCount, workerCount, workerProperties, gatewayProperties));
+	}
+
+	/**
+	 * A cluster for a test class on a {@code redis-server} process of its own (started
+	 * before the nodes, stopped after them), to register with {@code @RegisterExtension}
+	 * on a static field.
+	 */
+	static Cluster onOwnRedis(int gatewayCount, int workerCount, Map<String, String> workerProperties,
+			Map<String, String> gatewayProperties) {
+		return new Cluster(new PerClass(true, gatewayCount, workerCount, workerProperties, gatewayProperties));
+	}
+
+	@Override
+	public void beforeAll(ExtensionContext context) {
+		PerClass spec = Objects.requireNonNull(perClass, "a cluster started with start(...) is not an extension");
+		redis = spec.ownRedis() ? TestRedis.dedicatedProcess() : TestRedis.shared();
+		redisProperties = Map.of("spring.data.redis.url", redis.url());
+		try {
+			startNodes(spec.gatewayCount(), spec.workerCount(), spec.workerProperties());
+		}
+		catch (RuntimeException ex) {
+			afterAll(context);
+			throw ex;
+		}
+	}
+
+	@Override
+	public void afterAll(ExtensionContext context) {
+		close();
+		gateways.clear();
+		workers.clear();
+		if (redis != null && Objects.requireNonNull(perClass).ownRedis()) {
+			redis.close();
+		}
+		redis = null;
+	}
+
+	/** The Redis a cluster registered as an extension runs on. */
+	TestRedis testRedis() {
+		return Objects.requireNonNull(redis, "only a cluster registered as an extension knows its TestRedis");
 	}
 
 	static Cluster start(TestRedis redis, int gatewayCount, int workerCount, Map<String, String> workerProperties) {
@@ -52,17 +128,21 @@ final class Cluster implements AutoCloseable {
 			Map<String, String> workerProperties, Map<String, String> gatewayProperties) {
 		Cluster cluster = new Cluster(redisProperties);
 		cluster.gatewayProperties.putAll(gatewayProperties);
+		cluster.startNodes(gatewayCount, workerCount, workerProperties);
+		return cluster;
+	}
+
+	private void startNodes(int gatewayCount, int workerCount, Map<String, String> workerProperties) {
 		try {
 			for (int i = 0; i < workerCount; i++) {
-				cluster.addWorker("worker-" + i + "-" + System.nanoTime(), workerProperties);
+				addWorker("worker-" + i + "-" + System.nanoTime(), workerProperties);
 			}
 			for (int i = 0; i < gatewayCount; i++) {
-				cluster.addGateway();
+				addGateway();
 			}
-			return cluster;
 		}
 		catch (RuntimeException ex) {
-			cluster.close();
+			close();
 			throw ex;
 		}
 	}
@@ -184,6 +264,10 @@ final class Cluster implements AutoCloseable {
 		properties.put("logging.level.root", "WARN");
 		properties.put("logging.level.io.stopline", "INFO");
 		return properties;
+	}
+
+	private record PerClass(boolean ownRedis, int gatewayCount, int workerCount, Map<String, String> workerProperties,
+			Map<String, String> gatewayProperties) {
 	}
 
 	private static String[] args(Map<String, String> properties) {

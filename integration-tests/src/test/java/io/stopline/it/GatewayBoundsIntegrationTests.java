@@ -10,10 +10,8 @@ import java.util.stream.IntStream;
 import io.stopline.it.Api.ChatStream;
 import io.stopline.it.Api.Response;
 import io.stopline.core.ops.StopAudit;
-import io.stopline.testing.TestRedis;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import tools.jackson.databind.JsonNode;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -29,23 +27,11 @@ class GatewayBoundsIntegrationTests {
 
 	private static final Duration BOUND = Duration.ofSeconds(15);
 
-	private static Cluster cluster;
-
-	@BeforeAll
-	static void start() {
-		cluster = Cluster.start(TestRedis.shared(), 1, 1, Map.of(),
-				Map.of("server.tomcat.max-connections", "12", "stopline.gateway.connections.stream-reserve", "4",
-						"stopline.gateway.max-streams-per-user", "100", "stopline.gateway.stop-rate-limit.permits",
-						"10", "stopline.gateway.stop-rate-limit.interval", "60s", "stopline.history.max-messages",
-						"6"));
-	}
-
-	@AfterAll
-	static void stop() {
-		if (cluster != null) {
-			cluster.close();
-		}
-	}
+	@RegisterExtension
+	static final Cluster cluster = Cluster.onSharedRedis(1, 1, Map.of(),
+			Map.of("server.tomcat.max-connections", "12", "stopline.gateway.connections.stream-reserve", "4",
+					"stopline.gateway.max-streams-per-user", "100", "stopline.gateway.stop-rate-limit.permits", "10",
+					"stopline.gateway.stop-rate-limit.interval", "60s", "stopline.history.max-messages", "6"));
 
 	@Test
 	void aGatewayFullOfStreamsStillTakesAStop() throws Exception {

@@ -15,6 +15,7 @@ import io.stopline.testing.TestRedis;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -32,22 +33,21 @@ class InputFuzzIntegrationTests {
 			"\n", "\r\n", "a b", "é", "😀", "?", "#", ";", "\\", "/", "c-1*", "c-{x}", "[a]", "\"", "'", "<script>",
 			"x".repeat(129), "x".repeat(128), "-a", "_a", ".a", "a.", "A_b-9.z" };
 
-	private static Cluster cluster;
+	@RegisterExtension
+	static final Cluster cluster = Cluster.onSharedRedis(1, 2, Map.of(), Map.of("stopline.gateway.max-request-bytes",
+			"65536", "stopline.gateway.stop-rate-limit.permits", "1000000"));
 
 	private static Api alice;
 
 	@BeforeAll
-	static void startCluster() {
-		cluster = Cluster.start(TestRedis.shared(), 1, 2, Map.of(), Map.of("stopline.gateway.max-request-bytes",
-				"65536", "stopline.gateway.stop-rate-limit.permits", "1000000"));
+	static void signIn() {
 		alice = cluster.api(0, "fuzz-alice");
 	}
 
 	@AfterAll
-	static void stopCluster() {
-		if (cluster != null) {
+	static void stopAll() {
+		if (alice != null) {
 			alice.stopAll();
-			cluster.close();
 		}
 	}
 

@@ -9,10 +9,8 @@ import java.util.UUID;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-import io.stopline.testing.TestRedis;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import tools.jackson.databind.JsonNode;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -26,27 +24,10 @@ class MonitoringIntegrationTests {
 
 	private static final Duration BOUND = Duration.ofSeconds(20);
 
-	private static TestRedis redis;
-
-	private static Cluster cluster;
-
-	@BeforeAll
-	static void start() {
-		redis = TestRedis.dedicatedProcess();
-		// admins are dev tokens with a role: allowed explicitly
-		cluster = Cluster.start(redis, 2, 2, Map.of("stopline.worker.max-concurrent-runs", "2"),
-				Map.of("stopline.auth.dev-tokens.allow-roles", "true"));
-	}
-
-	@AfterAll
-	static void stop() {
-		if (cluster != null) {
-			cluster.close();
-		}
-		if (redis != null) {
-			redis.close();
-		}
-	}
+	// admins are dev tokens with a role: allowed explicitly
+	@RegisterExtension
+	static final Cluster cluster = Cluster.onOwnRedis(2, 2, Map.of("stopline.worker.max-concurrent-runs", "2"),
+			Map.of("stopline.auth.dev-tokens.allow-roles", "true"));
 
 	@Test
 	void threeStopsAndTwoCompletionsAcrossTwoWorkersShowEverywhere() throws Exception {

@@ -13,11 +13,9 @@ import java.util.concurrent.Executors;
 
 import io.stopline.it.Api.ChatStream;
 import io.stopline.it.Api.Response;
-import io.stopline.testing.TestRedis;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import tools.jackson.databind.JsonNode;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -37,22 +35,11 @@ class MultiNodeStopIntegrationTests {
 
 	private static final Duration BOUND = Duration.ofSeconds(10);
 
-	private static Cluster cluster;
+	@RegisterExtension
+	static final Cluster cluster = Cluster.onSharedRedis(2, 2,
+			Map.of("stopline.worker.max-concurrent-runs", Integer.toString(SLOTS_PER_WORKER)), Map.of());
 
 	private final List<Api> users = new ArrayList<>();
-
-	@BeforeAll
-	static void startCluster() {
-		cluster = Cluster.start(TestRedis.shared(), 2, 2,
-				Map.of("stopline.worker.max-concurrent-runs", Integer.toString(SLOTS_PER_WORKER)));
-	}
-
-	@AfterAll
-	static void stopCluster() {
-		if (cluster != null) {
-			cluster.close();
-		}
-	}
 
 	@AfterEach
 	void stopEverything() {

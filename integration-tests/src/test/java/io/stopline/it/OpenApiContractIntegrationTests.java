@@ -22,6 +22,7 @@ import io.stopline.testing.TestRedis;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.node.ObjectNode;
 
@@ -43,17 +44,17 @@ class OpenApiContractIntegrationTests {
 
 	private static final SchemaRegistry SCHEMAS = SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_2020_12);
 
-	private static Cluster cluster;
+	// admin dev tokens for the admin endpoints
+	@RegisterExtension
+	static final Cluster cluster = Cluster.onSharedRedis(2, 2, Map.of(),
+			Map.of("stopline.auth.dev-tokens.allow-roles", "true"));
 
 	private static JsonNode document;
 
 	private final List<Recorded> recorded = new CopyOnWriteArrayList<>();
 
 	@BeforeAll
-	static void startCluster() throws IOException {
-		// admin dev tokens for the admin endpoints
-		cluster = Cluster.start(TestRedis.shared(), 2, 2, Map.of(),
-				Map.of("stopline.auth.dev-tokens.allow-roles", "true"));
+	static void readDocument() throws IOException {
 		Api.Response docs = Api.withToken(cluster.gatewayUrl(0), "none").raw("GET", "/v3/api-docs", null, Map.of());
 		assertThat(docs.status()).isEqualTo(200);
 		document = Api.JSON.readTree(docs.body());
@@ -62,12 +63,9 @@ class OpenApiContractIntegrationTests {
 	}
 
 	@AfterAll
-	static void stopCluster() {
+	static void stopRecording() {
 		Api.recorder = (response) -> {
 		};
-		if (cluster != null) {
-			cluster.close();
-		}
 	}
 
 	@Test

@@ -33,6 +33,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import org.springframework.context.ConfigurableApplicationContext;
 
@@ -54,24 +55,21 @@ class SecureByDefaultIntegrationTests {
 
 	private static final int POLICY_VIOLATION = 1008;
 
-	private static Cluster cluster;
+	@RegisterExtension
+	static final Cluster cluster = Cluster.onSharedRedis(2, 1, Map.of(),
+			Map.of("spring.profiles.active", "default", "stopline.auth.jwt-secret", SECRET));
 
 	private static RedisInspector redis;
 
 	@BeforeAll
-	static void startCluster() {
-		cluster = Cluster.start(TestRedis.shared(), 2, 1, Map.of(),
-				Map.of("spring.profiles.active", "default", "stopline.auth.jwt-secret", SECRET));
-		redis = new RedisInspector(TestRedis.shared());
+	static void inspect() {
+		redis = new RedisInspector(cluster.testRedis());
 	}
 
 	@AfterAll
-	static void stopCluster() {
+	static void closeInspector() {
 		if (redis != null) {
 			redis.close();
-		}
-		if (cluster != null) {
-			cluster.close();
 		}
 	}
 

@@ -18,10 +18,8 @@ import com.nimbusds.jwt.PlainJWT;
 import com.nimbusds.jwt.SignedJWT;
 import io.stopline.it.Api.ChatStream;
 import io.stopline.it.Api.Response;
-import io.stopline.testing.TestRedis;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import tools.jackson.databind.JsonNode;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -42,24 +40,13 @@ class SecurityIntegrationTests {
 
 	private static final Duration BOUND = Duration.ofSeconds(10);
 
-	private static Cluster cluster;
-
-	@BeforeAll
-	static void startCluster() {
-		cluster = Cluster.start(TestRedis.shared(), 1, 2, Map.of(),
-				Map.of("stopline.auth.issuer", ISSUER, "stopline.auth.audience", AUDIENCE,
-						"stopline.gateway.allowed-origins", "https://chat.example.com",
-						"stopline.gateway.max-request-bytes", "65536", "stopline.gateway.max-streams-per-user", "3",
-						// admins are dev tokens with a role: allowed explicitly
-						"stopline.auth.dev-tokens.allow-roles", "true"));
-	}
-
-	@AfterAll
-	static void stopCluster() {
-		if (cluster != null) {
-			cluster.close();
-		}
-	}
+	@RegisterExtension
+	static final Cluster cluster = Cluster.onSharedRedis(1, 2, Map.of(),
+			Map.of("stopline.auth.issuer", ISSUER, "stopline.auth.audience", AUDIENCE,
+					"stopline.gateway.allowed-origins", "https://chat.example.com",
+					"stopline.gateway.max-request-bytes", "65536", "stopline.gateway.max-streams-per-user", "3",
+					// admins are dev tokens with a role: allowed explicitly
+					"stopline.auth.dev-tokens.allow-roles", "true"));
 
 	/** One endpoint of the API, with what it needs to be called. */
 	private record Endpoint(String method, String path, String body) {

@@ -25,11 +25,11 @@ import io.stopline.protocol.RunEvent;
 import io.stopline.protocol.StopRun;
 import io.stopline.core.events.GatewayInboxes;
 import io.stopline.core.stop.StopRequests;
-import io.stopline.testing.TestRedis;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import tools.jackson.databind.JsonNode;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -46,33 +46,24 @@ class StopRaceIntegrationTests {
 
 	private static final Duration BOUND = Duration.ofSeconds(20);
 
-	private static TestRedis redis;
-
-	private static Cluster cluster;
+	// races, not limits, are under test here (AbuseLimitsIntegrationTests covers the
+	// limits)
+	@RegisterExtension
+	static final Cluster cluster = Cluster.onOwnRedis(2, 2, Map.of("stopline.worker.max-concurrent-runs", "64"),
+			Map.of("stopline.gateway.max-active-runs-per-user", "10000", "stopline.gateway.stop-rate-limit.permits",
+					"1000000"));
 
 	private static RedisInspector inspector;
 
 	@BeforeAll
-	static void start() {
-		redis = TestRedis.dedicatedProcess();
-		// races, not limits, are under test here (AbuseLimitsIntegrationTests covers the
-		// limits)
-		cluster = Cluster.start(redis, 2, 2, Map.of("stopline.worker.max-concurrent-runs", "64"),
-				Map.of("stopline.gateway.max-active-runs-per-user", "10000", "stopline.gateway.stop-rate-limit.permits",
-						"1000000"));
-		inspector = new RedisInspector(redis);
+	static void inspect() {
+		inspector = new RedisInspector(cluster.testRedis());
 	}
 
 	@AfterAll
-	static void stop() {
-		if (cluster != null) {
-			cluster.close();
-		}
+	static void closeInspector() {
 		if (inspector != null) {
 			inspector.close();
-		}
-		if (redis != null) {
-			redis.close();
 		}
 	}
 

@@ -1,32 +1,21 @@
 package io.stopline.it;
 
-import java.io.File;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 
-import io.stopline.testing.TestRedis;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInfo;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.Keys;
-import org.openqa.selenium.OutputType;
-import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.WindowType;
 import org.openqa.selenium.chrome.ChromeDriver;
-import org.openqa.selenium.chrome.ChromeDriverService;
-import org.openqa.selenium.chrome.ChromeOptions;
 import org.openqa.selenium.support.ui.ExpectedConditions;
 import org.openqa.selenium.support.ui.WebDriverWait;
 import tools.jackson.databind.JsonNode;
@@ -45,9 +34,12 @@ class WebPageBrowserTests {
 
 	private static final Duration BOUND = Duration.ofSeconds(15);
 
-	private static final Path SCREENSHOTS = Path.of("target", "browser-screenshots");
-
-	private static Cluster cluster;
+	// slow enough tokens that a person (or a test) can act while the answer streams
+	// (admins are dev tokens with a role: allowed explicitly; no JWT in a socket's URL
+	// even in dev, so the page must open its sockets with tickets)
+	@RegisterExtension
+	static final Cluster cluster = Cluster.onSharedRedis(1, 2, Map.of("stopline.model.simulated.token-delay", "60ms"),
+			Map.of("stopline.auth.dev-tokens.allow-roles", "true", "stopline.stream.allow-query-token", "false"));
 
 	private ChromeDriver browser;
 
@@ -55,35 +47,10 @@ class WebPageBrowserTests {
 
 	private String testName;
 
-	@BeforeAll
-	static void startCluster() throws IOException {
-		// slow enough tokens that a person (or a test) can act while the answer streams
-		// (admins are dev tokens with a role: allowed explicitly; no JWT in a socket's
-		// URL even in dev, so the page
-		// must open its sockets with tickets)
-		cluster = Cluster.start(TestRedis.shared(), 1, 2, Map.of("stopline.model.simulated.token-delay", "60ms"),
-				Map.of("stopline.auth.dev-tokens.allow-roles", "true", "stopline.stream.allow-query-token", "false"));
-		Files.createDirectories(SCREENSHOTS);
-	}
-
-	@AfterAll
-	static void stopCluster() {
-		if (cluster != null) {
-			cluster.close();
-		}
-	}
-
 	@BeforeEach
 	void openBrowser(TestInfo info) {
 		testName = info.getTestMethod().orElseThrow().getName();
-		ChromeOptions options = new ChromeOptions();
-		options.setBinary(binary("STOPLINE_CHROMIUM", "/usr/bin/chromium"));
-		options.addArguments("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,900",
-				"--disable-gpu");
-		ChromeDriverService service = new ChromeDriverService.Builder()
-			.usingDriverExecutable(new File(binary("STOPLINE_CHROMEDRIVER", "/usr/bin/chromedriver")))
-			.build();
-		browser = new ChromeDriver(service, options);
+		browser = HeadlessChrome.open(1400, 900);
 		user = "page-" + UUID.randomUUID().toString().substring(0, 8);
 	}
 
@@ -293,19 +260,7 @@ class WebPageBrowserTests {
 	}
 
 	private void screenshot(String name) {
-		try {
-			File shot = ((TakesScreenshot) browser).getScreenshotAs(OutputType.FILE);
-			Files.copy(shot.toPath(), SCREENSHOTS.resolve(testName + "-" + name + ".png"),
-					StandardCopyOption.REPLACE_EXISTING);
-		}
-		catch (IOException | RuntimeException ex) {
-			System.out.println("[browser] no screenshot " + name + ": " + ex);
-		}
-	}
-
-	private static String binary(String env, String fallback) {
-		String configured = System.getenv(env);
-		return configured != null ? configured : fallback;
+		HeadlessChrome.screenshot(browser, testName + "-" + name);
 	}
 
 }

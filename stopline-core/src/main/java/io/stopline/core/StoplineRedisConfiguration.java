@@ -18,7 +18,6 @@ import org.redisson.spring.starter.RedissonAutoConfigurationCustomizer;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
-import org.springframework.core.env.Environment;
 import org.springframework.data.redis.core.StringRedisTemplate;
 
 import io.stopline.core.events.GatewayInboxes;
@@ -31,7 +30,7 @@ import io.stopline.core.ops.StopStats;
 import io.stopline.core.run.ConversationRegistry;
 import io.stopline.core.run.HistoryProperties;
 import io.stopline.core.run.RedisConversationRegistry;
-import io.stopline.core.schema.Channels;
+import io.stopline.core.schema.Topology;
 import io.stopline.core.stop.StopRequests;
 
 /**
@@ -40,7 +39,7 @@ import io.stopline.core.stop.StopRequests;
  * starter provides both).
  */
 @Configuration(proxyBeanMethods = false)
-@EnableConfigurationProperties(HistoryProperties.class)
+@EnableConfigurationProperties({ HistoryProperties.class, RedisSslProperties.class })
 public class StoplineRedisConfiguration {
 
 	/**
@@ -54,10 +53,10 @@ public class StoplineRedisConfiguration {
 	 * Redisson client the starter builds.
 	 */
 	@Bean
-	public RedissonAutoConfigurationCustomizer stoplineRedissonTuning(Environment environment) {
+	public RedissonAutoConfigurationCustomizer stoplineRedissonTuning(RedisSslProperties ssl) {
 		return config -> {
 			tune(config);
-			trust(config, environment);
+			trust(config, ssl);
 		};
 	}
 
@@ -66,8 +65,8 @@ public class StoplineRedisConfiguration {
 	 * {@code stopline.redis.ssl.truststore} (a URL or file path of a PKCS12/JKS store),
 	 * {@code .truststore-password}, {@code .verify-hostname} (default true).
 	 */
-	static void trust(Config config, Environment environment) {
-		String truststore = environment.getProperty("stopline.redis.ssl.truststore");
+	static void trust(Config config, RedisSslProperties ssl) {
+		String truststore = ssl.truststore();
 		if (truststore == null || truststore.isBlank()) {
 			return;
 		}
@@ -79,12 +78,10 @@ public class StoplineRedisConfiguration {
 		catch (MalformedURLException | IllegalArgumentException ex) {
 			throw new IllegalArgumentException("stopline.redis.ssl.truststore is not a URL or path: " + truststore, ex);
 		}
-		String password = environment.getProperty("stopline.redis.ssl.truststore-password");
-		if (password != null) {
-			config.setSslTruststorePassword(password);
+		if (ssl.truststorePassword() != null) {
+			config.setSslTruststorePassword(ssl.truststorePassword());
 		}
-		boolean verifyHostname = environment.getProperty("stopline.redis.ssl.verify-hostname", Boolean.class, true);
-		config.setSslVerificationMode(verifyHostname ? SslVerificationMode.STRICT : SslVerificationMode.CA_ONLY);
+		config.setSslVerificationMode(ssl.verifyHostname() ? SslVerificationMode.STRICT : SslVerificationMode.CA_ONLY);
 	}
 
 	@Bean
@@ -113,16 +110,24 @@ public class StoplineRedisConfiguration {
 		return Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("registry-cleanup-", 0).factory());
 	}
 
+	/**
+	 * One Redis or Sentinel, or Redis Cluster: decided once, from the client's
+	 * configuration.
+	 */
 	@Bean
-	public ConversationRegistry conversationRegistry(StringRedisTemplate redis, StopStats stats,
-			ExecutorService registryCleanup, RedissonClient redisson, HistoryProperties history) {
-		return new RedisConversationRegistry(redis, stats, registryCleanup, Channels.sharded(redisson),
-				history.maxMessages());
+	public Topology redisTopology(RedissonClient redisson) {
+		return Topology.of(redisson);
 	}
 
 	@Bean
-	public StopRequests stopRequests(StringRedisTemplate redis, RedissonClient redisson) {
-		return new StopRequests(redis, Channels.sharded(redisson));
+	public ConversationRegistry conversationRegistry(StringRedisTemplate redis, StopStats stats,
+			ExecutorService registryCleanup, Topology topology, HistoryProperties history) {
+		return new RedisConversationRegistry(redis, stats, registryCleanup, topology, history.maxMessages());
+	}
+
+	@Bean
+	public StopRequests stopRequests(StringRedisTemplate redis, Topology topology) {
+		return new StopRequests(redis, topology);
 	}
 
 	@Bean

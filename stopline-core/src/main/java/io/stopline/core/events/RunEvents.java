@@ -10,8 +10,8 @@ import io.stopline.protocol.Json;
 import io.stopline.protocol.RunControl;
 import io.stopline.protocol.RunEvent;
 import io.stopline.core.run.ConversationRegistry;
-import io.stopline.core.schema.Channels;
 import io.stopline.core.schema.Keys;
+import io.stopline.core.schema.Topology;
 import org.jspecify.annotations.Nullable;
 import org.redisson.api.RTopic;
 import org.redisson.api.RedissonClient;
@@ -32,7 +32,7 @@ public final class RunEvents {
 
 	private final GatewayInboxes inboxes;
 
-	private final boolean sharded;
+	private final Topology topology;
 
 	private final TokenPlane tokens;
 
@@ -49,7 +49,7 @@ public final class RunEvents {
 		this.redisson = redisson;
 		this.inboxes = inboxes;
 		this.tokens = tokens;
-		this.sharded = Channels.sharded(redisson);
+		this.topology = Topology.of(redisson);
 	}
 
 	/**
@@ -62,9 +62,11 @@ public final class RunEvents {
 	 */
 	public ConversationRegistry.@Nullable Announcement announcement(String userId, Collection<String> gatewayIds,
 			RunEvent terminal, List<? extends RunEvent> forWatchers) {
-		if (sharded) {
-			return null;
-		}
+		return topology.acrossTags(() -> announce(userId, gatewayIds, terminal, forWatchers)).orElse(null);
+	}
+
+	private ConversationRegistry.Announcement announce(String userId, Collection<String> gatewayIds, RunEvent terminal,
+			List<? extends RunEvent> forWatchers) {
 		String conversation = Keys.conversationEvents(userId, terminal.conversationId());
 		List<String> channels = new ArrayList<>(gatewayIds.size() + 1);
 		new LinkedHashSet<>(gatewayIds).forEach(gatewayId -> channels.add(Keys.gatewayInbox(gatewayId)));
@@ -123,7 +125,7 @@ public final class RunEvents {
 
 	/** A pause, resume or snapshot command to the worker that runs the conversation. */
 	public void toWorker(String workerId, RunControl command) {
-		Channels.topic(redisson, Keys.workerControlChannel(workerId)).publish(Json.write(command));
+		topology.topic(redisson, Keys.workerControlChannel(workerId)).publish(Json.write(command));
 	}
 
 	/** To one gateway's inbox only: answers that concern nobody else. */

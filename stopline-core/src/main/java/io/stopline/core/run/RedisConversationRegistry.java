@@ -15,10 +15,9 @@ import io.stopline.protocol.StartRun;
 import io.stopline.core.schema.ConversationIds;
 import io.stopline.core.schema.Keys;
 import io.stopline.core.schema.LuaScripts;
+import io.stopline.core.schema.Topology;
 import io.stopline.protocol.HistoryMessage;
 import org.jspecify.annotations.Nullable;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import org.springframework.data.domain.Range;
 import org.springframework.data.redis.connection.Limit;
@@ -31,11 +30,10 @@ import org.springframework.data.redis.core.ZSetOperations;
  * {@link ConversationRegistry} on Redis. The atomic steps are Lua scripts on the user's
  * slot; the worker index lives on the worker's slot and is written before a claim and
  * removed after a finish, so it always covers the records (the reaper may find an index
- * entry without a record, never a record without an entry).
+ * entry without a record, never a record without an entry). What reaches past the user's
+ * slot is written by the {@link SlotWrites} of the {@link Topology}, chosen once.
  */
 public final class RedisConversationRegistry implements ConversationRegistry {
-
-	private static final Logger log = LoggerFactory.getLogger(RedisConversationRegistry.class);
 
 	/** How long a stopped conversation answers a repeated stop with "already stopped". */
 	static final long STOPPED_MARKER_SECONDS = 60;
@@ -48,33 +46,32 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 
 	private final @Nullable RunEndListener stats;
 
-	private final Executor afterFinish;
-
-	private final boolean sharded;
+	private final SlotWrites slots;
 
 	private final int maxHistory;
 
 	public RedisConversationRegistry(StringRedisTemplate redis) {
-		this(redis, null, Runnable::run, false);
+		this(redis, null, Runnable::run, Topology.SINGLE_SLOT);
 	}
 
 	/**
 	 * With {@code stats}, every run's end is counted once, by the finish that removed it.
 	 */
 	public RedisConversationRegistry(StringRedisTemplate redis, @Nullable RunEndListener stats) {
-		this(redis, stats, Runnable::run, false);
+		this(redis, stats, Runnable::run, Topology.SINGLE_SLOT);
 	}
 
 	/**
-	 * @param afterFinish on Redis Cluster, runs the cleanup that follows a finish in the
-	 * worker's slot (its index entry, the settled stop requests) without delaying the
-	 * caller; elsewhere the finish script does it
-	 * @param sharded Redis Cluster: the worker's keys are in another slot than the
-	 * user's, so one script cannot reach both
+	 * @param afterFinish runs what follows a write off the caller's path: the removal of
+	 * a claimed or ended run's queued-runs entry and, on Redis Cluster, the cleanup that
+	 * follows a finish in the worker's slot (its index entry, the settled stop requests;
+	 * elsewhere the finish script does it)
+	 * @param topology on Redis Cluster the worker's keys are in another slot than the
+	 * user's, so one script cannot reach both (see {@link SlotWrites})
 	 */
 	public RedisConversationRegistry(StringRedisTemplate redis, @Nullable RunEndListener stats, Executor afterFinish,
-			boolean sharded) {
-		this(redis, stats, afterFinish, sharded, 0);
+			Topology topology) {
+		this(redis, stats, afterFinish, topology, 0);
 	}
 
 	/**
@@ -82,11 +79,10 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 	 * first and the newest); 0 keeps all (see {@link HistoryProperties})
 	 */
 	public RedisConversationRegistry(StringRedisTemplate redis, @Nullable RunEndListener stats, Executor afterFinish,
-			boolean sharded, int maxHistory) {
+			Topology topology, int maxHistory) {
 		this.redis = redis;
 		this.stats = stats;
-		this.afterFinish = afterFinish;
-		this.sharded = sharded;
+		this.slots = SlotWrites.of(topology, redis, afterFinish);
 		this.maxHistory = maxHistory;
 	}
 
@@ -94,25 +90,14 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 	public Reservation reserve(RunRecord queued, HistoryMessage userMessage, int maxActiveRuns) {
 		String user = queued.userId();
 		String conversation = queued.conversationId();
-		String queuedEntry = queuedEntry(queued);
-		List<String> keys = new ArrayList<>(List.of(Keys.runs(user), Keys.messages(user, conversation),
-				Keys.conversations(user), Keys.stopped(user, conversation), Keys.lastRuns(user)));
-		if (sharded) {
-			// another slot: added first, so the queued-runs zset covers every queued
-			// record
-			redis.opsForZSet().add(Keys.QUEUED, queuedEntry, queued.queuedAt().toEpochMilli());
-		}
-		else {
-			keys.add(Keys.QUEUED);
-		}
-		String existing = redis.execute(LuaScripts.RESERVE, keys, conversation, Json.write(StoredRun.of(queued)),
-				Json.write(userMessage), millis(queued.queuedAt()), Integer.toString(maxActiveRuns), queuedEntry,
-				Integer.toString(maxHistory));
+		String queuedEntry = SlotWrites.queuedEntry(queued);
+		List<String> keys = List.of(Keys.runs(user), Keys.messages(user, conversation), Keys.conversations(user),
+				Keys.stopped(user, conversation), Keys.lastRuns(user));
+		String existing = slots.reserve(keys, queuedEntry, queued.queuedAt().toEpochMilli(), conversation,
+				Json.write(StoredRun.of(queued)), Json.write(userMessage), millis(queued.queuedAt()),
+				Integer.toString(maxActiveRuns), queuedEntry, Integer.toString(maxHistory));
 		if (existing == null) {
 			return new Reservation.Reserved();
-		}
-		if (sharded) {
-			redis.opsForZSet().remove(Keys.QUEUED, queuedEntry);
 		}
 		if (existing.startsWith("#")) {
 			return new Reservation.TooManyActive(Integer.parseInt(existing.substring(1)));
@@ -122,25 +107,7 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 
 	@Override
 	public Optional<RunRecord> claim(RunRecord queued, String workerId, Instant at) {
-		String index = Keys.workerRuns(workerId);
-		String entry = WorkerRunJson.of(queued);
-		String claimed;
-		if (sharded) {
-			// the index is in the worker's slot: written first, so it covers the record
-			redis.opsForHash().put(index, queued.runId(), entry);
-			claimed = redis.execute(LuaScripts.CLAIM, List.of(Keys.runs(queued.userId())), queued.conversationId(),
-					queued.runId(), workerId, millis(at));
-			if (claimed == null) {
-				redis.opsForHash().delete(index, queued.runId());
-			}
-			else {
-				unqueueLater(queued);
-			}
-		}
-		else {
-			claimed = redis.execute(LuaScripts.CLAIM, List.of(Keys.runs(queued.userId()), index, Keys.QUEUED),
-					queued.conversationId(), queued.runId(), workerId, millis(at), entry, queuedEntry(queued));
-		}
+		String claimed = slots.claim(queued, workerId, millis(at));
 		if (claimed == null) {
 			return Optional.empty();
 		}
@@ -162,7 +129,7 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 	public boolean finishQueued(RunRecord run, RunOutcome outcome) {
 		boolean ended = finish(run, outcome, RunRecord.QUEUED, null, List.of());
 		if (ended) {
-			unqueueLater(run);
+			slots.unqueueLater(run);
 		}
 		return ended;
 	}
@@ -222,28 +189,6 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 		}
 	}
 
-	/**
-	 * Removes the run's queued-runs entry off the caller's path (another slot on
-	 * Cluster).
-	 */
-	private void unqueueLater(RunRecord run) {
-		String entry = queuedEntry(run);
-		afterFinish.execute(() -> {
-			try {
-				redis.opsForZSet().remove(Keys.QUEUED, entry);
-			}
-			catch (RuntimeException ex) {
-				// a stale entry is pruned by the next sweep that looks at it
-				log.debug("could not remove the queued entry of run {}: {}", run.runId(), ex.toString());
-			}
-		});
-	}
-
-	/** A member of {@code stopline:queued}: {@code ["alice","c-42","r-1"]}. */
-	private static String queuedEntry(RunRecord run) {
-		return Json.write(List.of(run.userId(), run.conversationId(), run.runId()));
-	}
-
 	private boolean finish(RunRecord run, RunOutcome outcome, String requiredState, @Nullable Announcement announcement,
 			Collection<String> settledStops) {
 		String user = run.userId();
@@ -266,23 +211,14 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 				args.addAll(publication.channels());
 			}
 		}
-		List<String> keys = new ArrayList<>(List.of(Keys.runs(user), Keys.messages(user, conversation),
-				Keys.conversations(user), Keys.stopped(user, conversation), Keys.lastRuns(user)));
-		boolean workerKeys = !sharded && run.workerId() != null;
-		if (workerKeys) {
-			keys.add(Keys.workerRuns(run.workerId()));
-			keys.add(Keys.workerStops(run.workerId()));
-		}
-		Long removed = redis.execute(LuaScripts.FINISH, keys, args.toArray());
-		boolean ended = removed != null && removed == 1L;
+		List<String> keys = List.of(Keys.runs(user), Keys.messages(user, conversation), Keys.conversations(user),
+				Keys.stopped(user, conversation), Keys.lastRuns(user));
+		boolean ended = slots.finish(run, keys, args);
 		if (ended && stats != null) {
 			// counted in memory: no round trip
 			stats.runEnded(run, outcome);
 		}
-		if (!workerKeys && run.workerId() != null) {
-			List<String> settled = List.copyOf(settledStops);
-			afterFinish.execute(() -> cleanUpWorkerSlot(run, settled));
-		}
+		slots.afterFinish(run, settledStops);
 		return ended;
 	}
 
@@ -302,24 +238,6 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 			redis.opsForHash().delete(Keys.workerRuns(running.workerId()), running.runId());
 		}
 		return restore;
-	}
-
-	/**
-	 * Redis Cluster: the cleanup in the worker's slot, after the finish. The index may
-	 * only shrink after the record is gone (the reaper relies on index ⊇ records).
-	 */
-	private void cleanUpWorkerSlot(RunRecord run, List<String> settledStops) {
-		try {
-			redis.opsForHash().delete(Keys.workerRuns(run.workerId()), run.runId());
-			if (!settledStops.isEmpty()) {
-				redis.opsForZSet().remove(Keys.workerStops(run.workerId()), settledStops.toArray());
-			}
-		}
-		catch (RuntimeException ex) {
-			// the outcome itself is recorded; a stale index entry is removed by the next
-			// finish or reap, a stale stop request by the worker's next reconcile
-			log.warn("cleanup after run {} failed: {}", run.runId(), ex.toString());
-		}
 	}
 
 	@Override

@@ -10,6 +10,7 @@ import io.stopline.core.run.ConversationRegistry.StopTarget;
 import io.stopline.core.run.RedisConversationRegistry;
 import io.stopline.core.schema.Keys;
 import io.stopline.core.schema.LuaScripts;
+import io.stopline.core.schema.Topology;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.data.redis.core.StringRedisTemplate;
@@ -24,21 +25,19 @@ public final class StopRequests {
 
 	private final StringRedisTemplate redis;
 
-	private final String publish;
-
-	private final boolean sharded;
+	private final Topology topology;
 
 	public StopRequests(StringRedisTemplate redis) {
-		this(redis, false);
+		this(redis, Topology.SINGLE_SLOT);
 	}
 
 	/**
-	 * @param sharded Redis Cluster: publish on the shard channel ({@code SPUBLISH})
+	 * @param topology on Redis Cluster the lookup cannot reach the worker's slot (the
+	 * caller {@link #signal}s), and stops are published on shard channels
 	 */
-	public StopRequests(StringRedisTemplate redis, boolean sharded) {
+	public StopRequests(StringRedisTemplate redis, Topology topology) {
 		this.redis = redis;
-		this.publish = sharded ? "SPUBLISH" : "PUBLISH";
-		this.sharded = sharded;
+		this.topology = topology;
 	}
 
 	/**
@@ -81,8 +80,8 @@ public final class StopRequests {
 				List.of(Keys.stopRate(userId), Keys.runs(userId), Keys.stopped(userId, conversationId)), conversationId,
 				rate == null ? "0" : Long.toString(rate.permits()),
 				rate == null ? "0" : Long.toString(Math.max(1, rate.interval().toMillis())),
-				sharded ? "" : Json.write(stop), Keys.workerStops("%s"), Keys.workerStopChannel("%s"),
-				Long.toString(stop.requestedAt().toEpochMilli()));
+				topology.acrossTags(() -> Json.write(stop)).orElse(""), Keys.workerStops("%s"),
+				Keys.workerStopChannel("%s"), Long.toString(stop.requestedAt().toEpochMilli()));
 		String verdict = (String) answer.get(0);
 		return switch (verdict) {
 			case "L" -> new Lookup.Limited();
@@ -122,7 +121,7 @@ public final class StopRequests {
 	public long signal(String workerId, StopRun stop) {
 		Long receivers = redis.execute(LuaScripts.SIGNAL_STOP,
 				List.of(Keys.workerStops(workerId), Keys.workerStopChannel(workerId)), Json.write(stop),
-				Long.toString(stop.requestedAt().toEpochMilli()), publish);
+				Long.toString(stop.requestedAt().toEpochMilli()), topology.publishCommand());
 		return receivers == null ? 0 : receivers;
 	}
 

@@ -1,5 +1,6 @@
 package io.stopline.core.run;
 
+import io.stopline.core.schema.Topology;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -36,8 +37,8 @@ class HistoryBoundIntegrationTests {
 
 	@Test
 	void aLongConversationKeepsItsFirstMessageAndTheNewest() {
-		ConversationRegistry registry = new RedisConversationRegistry(clients.template(), null, Runnable::run, false,
-				6);
+		ConversationRegistry registry = new RedisConversationRegistry(clients.template(), null, Runnable::run,
+				Topology.SINGLE_SLOT, 6);
 		String user = "user-" + UUID.randomUUID();
 		List<Integer> lengths = new ArrayList<>();
 		for (int turn = 0; turn < 10; turn++) {
@@ -62,8 +63,8 @@ class HistoryBoundIntegrationTests {
 
 	@Test
 	void zeroKeepsEverythingAndTooSmallABoundIsRefused() {
-		ConversationRegistry registry = new RedisConversationRegistry(clients.template(), null, Runnable::run, false,
-				0);
+		ConversationRegistry registry = new RedisConversationRegistry(clients.template(), null, Runnable::run,
+				Topology.SINGLE_SLOT, 0);
 		String user = "user-" + UUID.randomUUID();
 		for (int turn = 0; turn < 12; turn++) {
 			RunRecord run = RunRecord.queued("r-" + turn, user, "c1", "assistant", "g-1", Instant.now());

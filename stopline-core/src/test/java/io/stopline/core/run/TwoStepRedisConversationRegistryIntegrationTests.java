@@ -1,5 +1,7 @@
 package io.stopline.core.run;
 
+import io.stopline.core.schema.Topology;
+
 /**
  * The registry contract in the mode Redis Cluster needs, on a real Redis: the worker's
  * index and stop set are written in steps of their own, since one script cannot reach
@@ -9,7 +11,7 @@ class TwoStepRedisConversationRegistryIntegrationTests extends RedisConversation
 
 	@Override
 	protected ConversationRegistry createRegistry() {
-		return new RedisConversationRegistry(clients().template(), null, Runnable::run, true);
+		return new RedisConversationRegistry(clients().template(), null, Runnable::run, Topology.CLUSTER);
 	}
 
 }

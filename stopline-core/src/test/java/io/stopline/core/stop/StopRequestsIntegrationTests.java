@@ -1,5 +1,6 @@
 package io.stopline.core.stop;
 
+import io.stopline.core.schema.Topology;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -170,7 +171,7 @@ class StopRequestsIntegrationTests {
 	@Test
 	void onClusterTheWorkersSlotIsCleanedUpAfterTheFinish() {
 		// the same contract where the worker's keys are in another slot: a second step
-		assertFinishSettles(new RedisConversationRegistry(clients.template(), null, Runnable::run, true));
+		assertFinishSettles(new RedisConversationRegistry(clients.template(), null, Runnable::run, Topology.CLUSTER));
 	}
 
 	private void assertFinishSettles(RedisConversationRegistry registry) {

@@ -9,6 +9,7 @@ import io.stopline.worker.WorkerProperties;
 import io.stopline.worker.task.LocalTaskRegistry;
 import io.stopline.worker.task.RunRevalidator;
 import io.stopline.worker.task.RunningTask;
+import io.stopline.worker.WorkerPhase;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -100,13 +101,9 @@ class Heartbeat implements SmartLifecycle {
 		return running;
 	}
 
-	/**
-	 * Announced before the stop listener and the consumer start; forgotten after they
-	 * stopped and the graceful shutdown settled the last run.
-	 */
 	@Override
 	public int getPhase() {
-		return Integer.MAX_VALUE - 300;
+		return WorkerPhase.HEARTBEAT.phase();
 	}
 
 	void beat() {

@@ -11,6 +11,7 @@ import io.stopline.core.schema.Keys;
 import io.stopline.worker.WorkerProperties;
 import io.stopline.worker.liveness.WorkerReadiness;
 import io.stopline.worker.task.TaskRunner;
+import io.stopline.worker.WorkerPhase;
 import org.redisson.api.RStream;
 import org.redisson.api.RedissonClient;
 import org.redisson.api.stream.StreamCreateGroupArgs;
@@ -90,10 +91,9 @@ class JobConsumer implements SmartLifecycle {
 		return running;
 	}
 
-	/** Stop taking work before the other beans (stop listener, Redis) go away. */
 	@Override
 	public int getPhase() {
-		return Integer.MAX_VALUE - 100;
+		return WorkerPhase.JOB_CONSUMER.phase();
 	}
 
 	private void consume() {

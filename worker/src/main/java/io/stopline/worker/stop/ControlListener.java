@@ -9,6 +9,7 @@ import io.stopline.core.schema.Channels;
 import io.stopline.core.schema.Keys;
 import io.stopline.worker.WorkerProperties;
 import io.stopline.worker.task.RunControls;
+import io.stopline.worker.WorkerPhase;
 import org.redisson.api.RTopic;
 import org.redisson.api.RedissonClient;
 import org.slf4j.Logger;
@@ -72,7 +73,7 @@ class ControlListener implements SmartLifecycle {
 
 	@Override
 	public int getPhase() {
-		return Integer.MAX_VALUE - 200;
+		return WorkerPhase.LISTENERS.phase();
 	}
 
 }

@@ -11,6 +11,7 @@ import io.stopline.worker.WorkerProperties;
 import io.stopline.worker.liveness.LivenessScheduler;
 import io.stopline.worker.liveness.WorkerReadiness;
 import io.stopline.worker.task.RunMetrics;
+import io.stopline.worker.WorkerPhase;
 import org.redisson.api.RTopic;
 import org.redisson.api.RedissonClient;
 import org.redisson.api.listener.StatusListener;
@@ -103,10 +104,9 @@ class StopListener implements SmartLifecycle {
 		return running;
 	}
 
-	/** Subscribe before taking work, unsubscribe after the last run is gone. */
 	@Override
 	public int getPhase() {
-		return Integer.MAX_VALUE - 200;
+		return WorkerPhase.LISTENERS.phase();
 	}
 
 	void reconcile() {

@@ -5,6 +5,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
 import io.stopline.worker.WorkerProperties;
+import io.stopline.worker.WorkerPhase;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -59,10 +60,9 @@ class GracefulShutdown implements SmartLifecycle {
 		return running;
 	}
 
-	/** Between the job consumer (stopped first) and the stop listener (stopped after). */
 	@Override
 	public int getPhase() {
-		return Integer.MAX_VALUE - 150;
+		return WorkerPhase.GRACEFUL_SHUTDOWN.phase();
 	}
 
 	private boolean awaitEmpty(Duration bound) {

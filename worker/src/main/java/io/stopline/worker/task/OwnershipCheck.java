@@ -15,6 +15,7 @@ import io.stopline.core.liveness.WorkerLiveness;
 import io.stopline.core.run.RunRecord;
 import io.stopline.worker.WorkerProperties;
 import io.stopline.worker.liveness.LivenessScheduler;
+import io.stopline.worker.WorkerPhase;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -104,12 +105,9 @@ class OwnershipCheck implements SmartLifecycle {
 		return running;
 	}
 
-	/**
-	 * Stopped after the graceful shutdown and the stop listener, before the heartbeat.
-	 */
 	@Override
 	public int getPhase() {
-		return Integer.MAX_VALUE - 250;
+		return WorkerPhase.OWNERSHIP_CHECK.phase();
 	}
 
 	private void checkQuietly() {

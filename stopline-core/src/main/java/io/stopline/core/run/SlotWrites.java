@@ -1,0 +1,193 @@
+package io.stopline.core.run;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.concurrent.Executor;
+
+import io.stopline.core.schema.Keys;
+import io.stopline.core.schema.LuaScripts;
+import io.stopline.core.schema.Topology;
+import io.stopline.protocol.Json;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import org.springframework.data.redis.core.StringRedisTemplate;
+
+/**
+ * The registry's writes that reach past the user's slot (the queued-runs zset, the
+ * worker's index and stop set), in the one shape the {@link Topology} allows: inside the
+ * user's script on a single slot ({@link InScript}), in steps around it on Redis Cluster
+ * ({@link AroundScript}). Either way the worker index covers the records: written before
+ * a claim takes effect, shrunk only after the record is gone.
+ */
+abstract sealed class SlotWrites permits SlotWrites.InScript, SlotWrites.AroundScript {
+
+	private static final Logger log = LoggerFactory.getLogger(RedisConversationRegistry.class);
+
+	final StringRedisTemplate redis;
+
+	final Executor afterFinish;
+
+	private SlotWrites(StringRedisTemplate redis, Executor afterFinish) {
+		this.redis = redis;
+		this.afterFinish = afterFinish;
+	}
+
+	static SlotWrites of(Topology topology, StringRedisTemplate redis, Executor afterFinish) {
+		return switch (topology) {
+			case Topology.SingleSlot single -> new InScript(redis, afterFinish);
+			case Topology.Cluster cluster -> new AroundScript(redis, afterFinish);
+		};
+	}
+
+	/**
+	 * Runs the reserve script on {@code userKeys}; its answer (null: reserved).
+	 * @param args the script's arguments, the queued-runs entry among them
+	 */
+	abstract @Nullable String reserve(List<String> userKeys, String queuedEntry, long queuedAt, Object... args);
+
+	/** Claims the queued run for the worker and indexes it; the claimed record's JSON. */
+	abstract @Nullable String claim(RunRecord queued, String workerId, String at);
+
+	/** Runs the finish script on {@code userKeys}; whether it ended the run. */
+	abstract boolean finish(RunRecord run, List<String> userKeys, List<String> args);
+
+	/** What follows a finish in the worker's slot, off the caller's path. */
+	abstract void afterFinish(RunRecord run, Collection<String> settledStops);
+
+	/** Removes the run's queued-runs entry off the caller's path. */
+	void unqueueLater(RunRecord run) {
+		String entry = queuedEntry(run);
+		afterFinish.execute(() -> {
+			try {
+				redis.opsForZSet().remove(Keys.QUEUED, entry);
+			}
+			catch (RuntimeException ex) {
+				// a stale entry is pruned by the next sweep that looks at it
+				log.debug("could not remove the queued entry of run {}: {}", run.runId(), ex.toString());
+			}
+		});
+	}
+
+	/** A member of {@code stopline:queued}: {@code ["alice","c-42","r-1"]}. */
+	static String queuedEntry(RunRecord run) {
+		return Json.write(List.of(run.userId(), run.conversationId(), run.runId()));
+	}
+
+	static boolean ended(@Nullable Long removed) {
+		return removed != null && removed == 1L;
+	}
+
+	/** One Redis or Sentinel: the user's script writes the other slots' keys too. */
+	static final class InScript extends SlotWrites {
+
+		private InScript(StringRedisTemplate redis, Executor afterFinish) {
+			super(redis, afterFinish);
+		}
+
+		@Override
+		@Nullable String reserve(List<String> userKeys, String queuedEntry, long queuedAt, Object... args) {
+			List<String> keys = new ArrayList<>(userKeys);
+			keys.add(Keys.QUEUED);
+			return redis.execute(LuaScripts.RESERVE, keys, args);
+		}
+
+		@Override
+		@Nullable String claim(RunRecord queued, String workerId, String at) {
+			return redis.execute(LuaScripts.CLAIM,
+					List.of(Keys.runs(queued.userId()), Keys.workerRuns(workerId), Keys.QUEUED),
+					queued.conversationId(), queued.runId(), workerId, at,
+					RedisConversationRegistry.WorkerRunJson.of(queued), queuedEntry(queued));
+		}
+
+		@Override
+		boolean finish(RunRecord run, List<String> userKeys, List<String> args) {
+			List<String> keys = new ArrayList<>(userKeys);
+			if (run.workerId() != null) {
+				keys.add(Keys.workerRuns(run.workerId()));
+				keys.add(Keys.workerStops(run.workerId()));
+			}
+			return ended(redis.execute(LuaScripts.FINISH, keys, args.toArray()));
+		}
+
+		@Override
+		void afterFinish(RunRecord run, Collection<String> settledStops) {
+			// the finish script removed the index entry and the settled stop requests
+		}
+
+	}
+
+	/**
+	 * Redis Cluster: one script reaches one slot, so the other slots' keys are written in
+	 * steps of their own, ordered so that the worker index always covers the records.
+	 */
+	static final class AroundScript extends SlotWrites {
+
+		private AroundScript(StringRedisTemplate redis, Executor afterFinish) {
+			super(redis, afterFinish);
+		}
+
+		@Override
+		@Nullable String reserve(List<String> userKeys, String queuedEntry, long queuedAt, Object... args) {
+			// added first, so the queued-runs zset covers every queued record
+			redis.opsForZSet().add(Keys.QUEUED, queuedEntry, queuedAt);
+			String existing = redis.execute(LuaScripts.RESERVE, userKeys, args);
+			if (existing != null) {
+				redis.opsForZSet().remove(Keys.QUEUED, queuedEntry);
+			}
+			return existing;
+		}
+
+		@Override
+		@Nullable String claim(RunRecord queued, String workerId, String at) {
+			String index = Keys.workerRuns(workerId);
+			// the index is in the worker's slot: written first, so it covers the record
+			redis.opsForHash().put(index, queued.runId(), RedisConversationRegistry.WorkerRunJson.of(queued));
+			String claimed = redis.execute(LuaScripts.CLAIM, List.of(Keys.runs(queued.userId())),
+					queued.conversationId(), queued.runId(), workerId, at);
+			if (claimed == null) {
+				redis.opsForHash().delete(index, queued.runId());
+			}
+			else {
+				unqueueLater(queued);
+			}
+			return claimed;
+		}
+
+		@Override
+		boolean finish(RunRecord run, List<String> userKeys, List<String> args) {
+			return ended(redis.execute(LuaScripts.FINISH, userKeys, args.toArray()));
+		}
+
+		@Override
+		void afterFinish(RunRecord run, Collection<String> settledStops) {
+			if (run.workerId() != null) {
+				List<String> settled = List.copyOf(settledStops);
+				afterFinish.execute(() -> cleanUpWorkerSlot(run, settled));
+			}
+		}
+
+		/**
+		 * The cleanup in the worker's slot, after the finish. The index may only shrink
+		 * after the record is gone (the reaper relies on index ⊇ records).
+		 */
+		private void cleanUpWorkerSlot(RunRecord run, List<String> settledStops) {
+			try {
+				redis.opsForHash().delete(Keys.workerRuns(run.workerId()), run.runId());
+				if (!settledStops.isEmpty()) {
+					redis.opsForZSet().remove(Keys.workerStops(run.workerId()), settledStops.toArray());
+				}
+			}
+			catch (RuntimeException ex) {
+				// the outcome itself is recorded; a stale index entry is removed by the
+				// next
+				// finish or reap, a stale stop request by the worker's next reconcile
+				log.warn("cleanup after run {} failed: {}", run.runId(), ex.toString());
+			}
+		}
+
+	}
+
+}
