@@ -49,7 +49,8 @@ class RedisHighAvailabilityIntegrationTests {
 			assertThat(running.drain(BOUND)).isNotEmpty();
 			invariants.stopEverything(BOUND);
 			// a forced SENTINEL FAILOVER promotes the replica while the old master still
-			// takes writes: a write in that moment is lost like one of a kill -9 (counted)
+			// takes writes: a write in that moment is lost like one of a kill -9
+			// (counted)
 			java.util.List<String> violations = invariants.checker().check(BOUND);
 			System.out.printf("[ha] sentinel failover: lost writes %d%n",
 					io.stopline.testing.InvariantChecker.ofKind(violations, "lost").size());
