@@ -40,10 +40,28 @@ final class Api {
 
 	private final String userId;
 
+	/**
+	 * Where this client's streams and stops are logged, when a test checks invariants.
+	 */
+	private final io.stopline.testing.OperationLog log;
+
 	private Api(String baseUrl, String token, String userId) {
+		this(baseUrl, token, userId, null);
+	}
+
+	private Api(String baseUrl, String token, String userId, io.stopline.testing.OperationLog log) {
 		this.baseUrl = baseUrl;
 		this.token = token;
 		this.userId = userId;
+		this.log = log;
+	}
+
+	/**
+	 * The same client, logging every streaming chat it starts (each event as it arrives)
+	 * and every stop with its answer into {@code log}, for the {@code InvariantChecker}.
+	 */
+	Api recordingInto(io.stopline.testing.OperationLog log) {
+		return new Api(baseUrl, token, userId, log);
 	}
 
 	String token() {
@@ -54,9 +72,14 @@ final class Api {
 		return userId;
 	}
 
+	/** The same client without logging (a checker's probe must not log its own reads). */
+	Api plain() {
+		return new Api(baseUrl, token, userId, null);
+	}
+
 	/** The same user through another gateway. */
 	Api at(String otherBaseUrl) {
-		return new Api(otherBaseUrl, token, userId);
+		return new Api(otherBaseUrl, token, userId, log);
 	}
 
 	static Api forUser(String baseUrl, String user) {
@@ -94,7 +117,22 @@ final class Api {
 	}
 
 	Response stop(String conversationId) {
-		return send(baseUrl, token, "POST", "/v1/conversation/" + conversationId + "/stop", null);
+		if (log == null) {
+			return send(baseUrl, token, "POST", "/v1/conversation/" + conversationId + "/stop", null);
+		}
+		String turn = log.latestTurn(conversationId);
+		log.record(conversationId, turn, io.stopline.testing.OperationLog.Kind.STOP, "");
+		Response answer;
+		try {
+			answer = send(baseUrl, token, "POST", "/v1/conversation/" + conversationId + "/stop", null);
+		}
+		catch (RuntimeException ex) {
+			log.record(conversationId, turn, io.stopline.testing.OperationLog.Kind.STOP_ANSWER, "-1");
+			throw ex;
+		}
+		log.record(conversationId, turn, io.stopline.testing.OperationLog.Kind.STOP_ANSWER,
+				Integer.toString(answer.status()));
+		return answer;
 	}
 
 	Response pause(String conversationId) {
@@ -139,6 +177,11 @@ final class Api {
 		body.putAll(extra);
 		HttpRequest request = request(baseUrl, token, "POST", "/v1/chat/completions", body);
 		ChatStream stream = new ChatStream();
+		if (log != null) {
+			String turn = log.nextTurn(conversationId);
+			log.record(conversationId, turn, io.stopline.testing.OperationLog.Kind.SEND, turn);
+			stream.streamLog = new StreamRecorder(log, conversationId, turn);
+		}
 		Thread.ofVirtual().start(() -> stream.read(request));
 		return stream;
 	}
@@ -258,6 +301,17 @@ final class Api {
 			}
 		}
 
+		/** Logs each event as it arrives, when the client records. */
+		private volatile StreamRecorder streamLog;
+
+		private void add(String event) {
+			events.add(event);
+			StreamRecorder logging = streamLog;
+			if (logging != null) {
+				logging.record(event, status);
+			}
+		}
+
 		private void read(HttpRequest request) {
 			try {
 				HttpResponse<java.io.InputStream> response = HTTP.send(request,
@@ -276,19 +330,23 @@ final class Api {
 						}
 						else if (line.startsWith("data: ")) {
 							ids.add(id);
-							events.add(line.substring(6));
+							add(line.substring(6));
 							id = null;
 						}
 						else if (!line.isBlank() && status != 200) {
-							events.add(line);
+							add(line);
 						}
 					}
 				}
 			}
 			catch (IOException | InterruptedException ex) {
-				events.add("error: " + ex);
+				add("error: " + ex);
 			}
 			finally {
+				StreamRecorder logging = streamLog;
+				if (logging != null) {
+					logging.broken();
+				}
 				closed = true;
 			}
 		}

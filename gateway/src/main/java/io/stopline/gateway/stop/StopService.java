@@ -222,9 +222,11 @@ class StopService {
 		long receivers = signalled != null ? signalled.receivers()
 				: stopRequests.signal(run.workerId(), stopRun(run.runId(), run.userId(), run.conversationId(), reason));
 		if (receivers == 0) {
-			if (!liveness.isAlive(run.workerId())) {
+			if (liveness.isDead(run.workerId())) {
 				// the owner is dead: interrupt its runs now rather than wait for the
-				// reaper's tick
+				// reaper's tick. Not when Redis merely forgot it (its heartbeat key and
+				// registration lost with a restart): that worker is alive, registers
+				// again at its next heartbeat, and carries out the recorded stop
 				inbox.forgetStopOutcome(run.runId(), outcome);
 				reaper.reap(run.workerId());
 				return StopResult.NOT_FOUND;

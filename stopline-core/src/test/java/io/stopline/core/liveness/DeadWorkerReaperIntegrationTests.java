@@ -102,6 +102,15 @@ class DeadWorkerReaperIntegrationTests {
 	}
 
 	@Test
+	void aWorkerRedisForgotIsNotDeadButOneWhoseHeartbeatExpiredIs() {
+		assertThat(liveness.isDead(worker)).as("unknown: Redis lost its registration with its data").isFalse();
+		liveness.heartbeat(worker, SHORT_TTL);
+		assertThat(liveness.isDead(worker)).as("alive").isFalse();
+
+		await().atMost(Duration.ofSeconds(5)).until(() -> liveness.isDead(worker));
+	}
+
+	@Test
 	void aLiveWorkerIsNotReaped() {
 		liveness.heartbeat(worker, Duration.ofSeconds(30));
 		RunRecord run = running("c1");

@@ -12,6 +12,7 @@ import io.stopline.core.run.ConversationRegistry;
 import io.stopline.core.run.ConversationRegistry.Restore;
 import io.stopline.core.run.ConversationRegistry.WorkerRun;
 import io.stopline.core.liveness.DeadWorkerReaper;
+import io.stopline.core.liveness.WorkerLiveness;
 import io.stopline.core.run.RunRecord;
 import io.stopline.worker.WorkerProperties;
 import io.stopline.worker.liveness.LivenessScheduler;
@@ -64,8 +65,11 @@ class OwnershipCheck implements SmartLifecycle {
 
 	private ScheduledFuture<?> ticking;
 
+	private final WorkerLiveness liveness;
+
 	OwnershipCheck(LocalTaskRegistry tasks, ConversationRegistry registry, DeadWorkerReaper reaper,
-			LivenessScheduler scheduler, WorkerProperties properties) {
+			LivenessScheduler scheduler, WorkerLiveness liveness, WorkerProperties properties) {
+		this.liveness = liveness;
 		this.tasks = tasks;
 		this.registry = registry;
 		this.reaper = reaper;
@@ -144,6 +148,12 @@ class OwnershipCheck implements SmartLifecycle {
 			RunRecord mine = task.record();
 			if (mine != null && recorded.get(i).filter(record -> agrees(record, mine)).isEmpty() && task.isRunning()
 					&& !task.isFinishing()) {
+				if (!liveness.isAlive(workerId)) {
+					// Redis lost this worker's registration (a restart) or reaped it: its
+					// heartbeat registers it again first and then revalidates every run, so
+					// no record names a worker Redis does not know
+					return;
+				}
 				heal(task, mine);
 			}
 		}
