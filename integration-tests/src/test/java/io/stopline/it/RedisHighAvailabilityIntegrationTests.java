@@ -45,10 +45,11 @@ class RedisHighAvailabilityIntegrationTests {
 			// a run started before the failover is still found and stopped
 			await().atMost(BOUND).untilAsserted(() -> assertThat(alice.stop(survivor).status()).isEqualTo(200));
 			assertThat(running.drain(BOUND)).isNotEmpty();
-			// no invariant check here: a forced SENTINEL FAILOVER promotes the replica while the
-			// old master still takes writes, and the checker saw what that loses (a stopped
-			// answer in 2 of 3 runs; a reservation or job, so a conversation took no new
-			// message for 30 s, until the 60 s sweep of runs queued without a job)
+			// no invariant check here: a forced SENTINEL FAILOVER promotes the replica
+			// while the old master still takes writes, and the checker saw what that
+			// loses (a stopped answer in 2 of 3 runs; a reservation or job, so a
+			// conversation took no new message for 30 s, until the 60 s sweep of runs
+			// queued without a job)
 		}
 	}
 

@@ -149,9 +149,9 @@ class OwnershipCheck implements SmartLifecycle {
 			if (mine != null && recorded.get(i).filter(record -> agrees(record, mine)).isEmpty() && task.isRunning()
 					&& !task.isFinishing()) {
 				if (!liveness.isAlive(workerId)) {
-					// Redis lost this worker's registration (a restart) or reaped it: its
-					// heartbeat registers it again first and then revalidates every run, so
-					// no record names a worker Redis does not know
+					// Redis lost this worker's registration (a restart) or reaped it:
+					// its heartbeat registers it again first and then revalidates
+					// every run, so no record names a worker Redis does not know
 					return;
 				}
 				heal(task, mine);
