@@ -232,10 +232,9 @@ public final class StopBenchmark {
 		unlink(cluster, "stopline:{u:bench-f*");
 		unlink(cluster, "stopline:{u:bench-list}*");
 		// the reservations' entries in the queued-runs index go with them (they are the
-		// only
-		// ones yet: no worker runs during this phase). Left behind, 100,000 stale entries
-		// kept
-		// every node's sweep busy through the stop rounds (+0.6 ms on the stop's p50)
+		// only ones yet: no worker runs during this phase). Left behind, 100,000 stale
+		// entries kept every node's sweep busy through the stop rounds (+0.6 ms on the
+		// stop's p50)
 		cluster.clients().template().unlink(List.of("stopline:queued"));
 	}
 

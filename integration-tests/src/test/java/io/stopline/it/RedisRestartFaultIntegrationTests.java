@@ -80,8 +80,8 @@ class RedisRestartFaultIntegrationTests {
 						.until(() -> client.active().stream().noneMatch(run -> killed.id().equals(run.workerId())));
 				}
 				// the stops go out 50 ms apart from just before the shutdown on, so they
-				// meet
-				// Redis going down, down, and back empty; each repeated until it is 200
+				// meet Redis going down, down, and back empty; each repeated until it is
+				// 200
 				long downAt;
 				ListingSampler sampler = new ListingSampler(client);
 				Map<String, Long> confirmedAt = new ConcurrentHashMap<>();

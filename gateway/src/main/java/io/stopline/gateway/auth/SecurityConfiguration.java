@@ -39,8 +39,7 @@ class SecurityConfiguration {
 	@Bean
 	SecurityFilterChain api(HttpSecurity http, ProblemWriter problems, AuthProperties properties) throws Exception {
 		// stateless bearer-token API: no CSRF, no logout, no saved requests, no servlet
-		// API
-		// wrapping (each an unused filter on every request)
+		// API wrapping (each an unused filter on every request)
 		return http.csrf(csrf -> csrf.disable())
 			.logout(logout -> logout.disable())
 			.requestCache(cache -> cache.disable())
@@ -57,8 +56,7 @@ class SecurityConfiguration {
 				.requestMatchers(HttpMethod.GET, "/v1/conversation/*/stream")
 				.permitAll()
 				// a resumed chat stream: the bearer token (checked here when present) or
-				// a
-				// stream ticket, which its controller takes
+				// a stream ticket, which its controller takes
 				.requestMatchers(HttpMethod.GET, "/v1/conversation/*/runs/*/stream")
 				.permitAll()
 				.requestMatchers("/v1/admin/**", "/v1/stats/**")

@@ -145,10 +145,8 @@ public class TaskRunner {
 			task.claimed(claimed.get());
 			// read after the claim, never before: a socket that marks the conversation
 			// watched after this read finds the run claimed and asks for a snapshot
-			// (which
-			// turns the tokens on); read before the claim, a socket could find the run
-			// still
-			// queued, ask for nothing, and never get its tokens
+			// (which turns the tokens on); read before the claim, a socket could find the
+			// run still queued, ask for nothing, and never get its tokens
 			task.watched(watched(job));
 			metrics.started();
 			execute(task, claimed.get());
@@ -270,8 +268,7 @@ public class TaskRunner {
 	private void finishStopped(RunningTask task, RunRecord record) {
 		task.finishing();
 		// the tokens still waiting for their frame were seen by nobody: the answer kept
-		// is
-		// exactly the one streamed
+		// is exactly the one streamed
 		TokenOutbox.Sent sent = task.outbox().discardPending(DRAIN_BOUND);
 		String content = task.content().substring(0, sent.chars());
 		Instant now = Instant.now();
@@ -356,8 +353,7 @@ public class TaskRunner {
 		Instant now = Instant.now();
 		log.warn("run {} of conversation {} failed: {}", task.runId(), task.conversationId(), failure.toString());
 		// a model failure says what went wrong upstream in words fit for the user;
-		// anything
-		// else stays in the log
+		// anything else stays in the log
 		String error = failure instanceof ModelFailure model ? model.getMessage() : "The model failed to answer.";
 		RunOutcome outcome = RunOutcome.failed(task.content(), error, now)
 			.withTools(task.toolCalls().history(task.runId(), now));
