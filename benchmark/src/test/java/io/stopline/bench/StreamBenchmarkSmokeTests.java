@@ -31,6 +31,10 @@ class StreamBenchmarkSmokeTests {
 				"errors", "floor_relay", "ratio_to_floor");
 		assertThat(((Number) first.get("tokens_per_s")).longValue()).as("tokens reached the clients").isPositive();
 		assertThat((Map<?, ?>) first.get("errors")).as("no error while streaming").isEmpty();
+		long watcherMessages = steps.stream()
+			.mapToLong(step -> ((Number) ((Map<?, ?>) step).get("websocket_token_messages_per_s")).longValue())
+			.sum();
+		assertThat(watcherMessages).as("the watched chats' tokens reached their WebSockets").isPositive();
 		Map<?, ?> burst = (Map<?, ?>) results.get("send_stop_burst");
 		assertThat(((Map<?, ?>) burst.get("stop_statuses")).keySet()).as("a burst of send/stop pairs: never a 5xx")
 			.allMatch(status -> ((Number) status).intValue() < 500 && ((Number) status).intValue() > 0);

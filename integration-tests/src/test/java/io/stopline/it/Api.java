@@ -40,10 +40,28 @@ final class Api {
 
 	private final String userId;
 
+	/**
+	 * Where this client's streams and stops are logged, when a test checks invariants.
+	 */
+	private final io.stopline.testing.OperationLog log;
+
 	private Api(String baseUrl, String token, String userId) {
+		this(baseUrl, token, userId, null);
+	}
+
+	private Api(String baseUrl, String token, String userId, io.stopline.testing.OperationLog log) {
 		this.baseUrl = baseUrl;
 		this.token = token;
 		this.userId = userId;
+		this.log = log;
+	}
+
+	/**
+	 * The same client, logging every streaming chat it starts (each event as it arrives)
+	 * and every stop with its answer into {@code log}, for the {@code InvariantChecker}.
+	 */
+	Api recordingInto(io.stopline.testing.OperationLog log) {
+		return new Api(baseUrl, token, userId, log);
 	}
 
 	String token() {
@@ -54,9 +72,14 @@ final class Api {
 		return userId;
 	}
 
+	/** The same client without logging (a checker's probe must not log its own reads). */
+	Api plain() {
+		return new Api(baseUrl, token, userId, null);
+	}
+
 	/** The same user through another gateway. */
 	Api at(String otherBaseUrl) {
-		return new Api(otherBaseUrl, token, userId);
+		return new Api(otherBaseUrl, token, userId, log);
 	}
 
 	static Api forUser(String baseUrl, String user) {
@@ -94,7 +117,22 @@ final class Api {
 	}
 
 	Response stop(String conversationId) {
-		return send(baseUrl, token, "POST", "/v1/conversation/" + conversationId + "/stop", null);
+		if (log == null) {
+			return send(baseUrl, token, "POST", "/v1/conversation/" + conversationId + "/stop", null);
+		}
+		String turn = log.latestTurn(conversationId);
+		log.record(conversationId, turn, io.stopline.testing.OperationLog.Kind.STOP, "");
+		Response answer;
+		try {
+			answer = send(baseUrl, token, "POST", "/v1/conversation/" + conversationId + "/stop", null);
+		}
+		catch (RuntimeException ex) {
+			log.record(conversationId, turn, io.stopline.testing.OperationLog.Kind.STOP_ANSWER, "-1");
+			throw ex;
+		}
+		log.record(conversationId, turn, io.stopline.testing.OperationLog.Kind.STOP_ANSWER,
+				Integer.toString(answer.status()));
+		return answer;
 	}
 
 	/** A stop with a body: {@code run_id}, {@code seen_tokens}. */
@@ -144,6 +182,29 @@ final class Api {
 		body.putAll(extra);
 		HttpRequest request = request(baseUrl, token, "POST", "/v1/chat/completions", body);
 		ChatStream stream = new ChatStream();
+		if (log != null) {
+			String turn = log.nextTurn(conversationId);
+			log.record(conversationId, turn, io.stopline.testing.OperationLog.Kind.SEND, turn);
+			stream.streamLog = new StreamRecorder(log, conversationId, turn);
+		}
+		Thread.ofVirtual().start(() -> stream.read(request));
+		return stream;
+	}
+
+	/**
+	 * {@code GET /v1/conversation/{id}/runs/{runId}/stream}: a run's chat stream resumed
+	 * after {@code lastEventId} (null: from the start), with this user's token.
+	 */
+	ChatStream resumeStream(String conversationId, String runId, String lastEventId) {
+		HttpRequest.Builder builder = HttpRequest
+			.newBuilder(URI.create(baseUrl + "/v1/conversation/" + conversationId + "/runs/" + runId + "/stream"))
+			.timeout(Duration.ofSeconds(60))
+			.header("Authorization", "Bearer " + token);
+		if (lastEventId != null) {
+			builder.header("Last-Event-ID", lastEventId);
+		}
+		ChatStream stream = new ChatStream();
+		HttpRequest request = builder.GET().build();
 		Thread.ofVirtual().start(() -> stream.read(request));
 		return stream;
 	}
@@ -219,9 +280,42 @@ final class Api {
 
 		final BlockingQueue<String> events = new LinkedBlockingQueue<>();
 
+		/**
+		 * The SSE id of each event in {@link #events}, in the same order (null: none).
+		 */
+		final List<String> ids = java.util.Collections.synchronizedList(new ArrayList<>());
+
 		volatile int status;
 
 		volatile boolean closed;
+
+		private volatile java.io.InputStream body;
+
+		private int taken;
+
+		/** The client goes away (closes its end of the connection). */
+		void disconnect() {
+			java.io.InputStream current = body;
+			if (current != null) {
+				try {
+					current.close();
+				}
+				catch (IOException ex) {
+					// gone already
+				}
+			}
+		}
+
+		/** Logs each event as it arrives, when the client records. */
+		private volatile StreamRecorder streamLog;
+
+		private void add(String event) {
+			events.add(event);
+			StreamRecorder logging = streamLog;
+			if (logging != null) {
+				logging.record(event, status);
+			}
+		}
 
 		private void read(HttpRequest request) {
 			try {
@@ -230,23 +324,34 @@ final class Api {
 				status = response.statusCode();
 				recorder.accept(new Recorded(request.method(), request.uri().getPath(), status,
 						response.headers().firstValue("Content-Type").orElse(""), null));
+				body = response.body();
 				try (BufferedReader reader = new BufferedReader(
 						new InputStreamReader(response.body(), StandardCharsets.UTF_8))) {
 					String line;
+					String id = null;
 					while ((line = reader.readLine()) != null) {
-						if (line.startsWith("data: ")) {
-							events.add(line.substring(6));
+						if (line.startsWith("id: ")) {
+							id = line.substring(4);
+						}
+						else if (line.startsWith("data: ")) {
+							ids.add(id);
+							add(line.substring(6));
+							id = null;
 						}
 						else if (!line.isBlank() && status != 200) {
-							events.add(line);
+							add(line);
 						}
 					}
 				}
 			}
 			catch (IOException | InterruptedException ex) {
-				events.add("error: " + ex);
+				add("error: " + ex);
 			}
 			finally {
+				StreamRecorder logging = streamLog;
+				if (logging != null) {
+					logging.broken();
+				}
 				closed = true;
 			}
 		}
@@ -270,7 +375,16 @@ final class Api {
 
 		/** The next event within the bound, or null. */
 		String next(Duration bound) throws InterruptedException {
-			return events.poll(bound.toMillis(), TimeUnit.MILLISECONDS);
+			String event = events.poll(bound.toMillis(), TimeUnit.MILLISECONDS);
+			if (event != null) {
+				taken++;
+			}
+			return event;
+		}
+
+		/** The SSE id of the event {@link #next} returned last. */
+		String idOfLast() {
+			return ids.get(taken - 1);
 		}
 
 	}

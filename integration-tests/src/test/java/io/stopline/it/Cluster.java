@@ -17,6 +17,7 @@ import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 
 import org.springframework.boot.web.server.context.WebServerApplicationContext;
+import org.springframework.context.ApplicationContextInitializer;
 import org.springframework.context.ConfigurableApplicationContext;
 
 /**
@@ -166,6 +167,13 @@ final class Cluster implements AutoCloseable, BeforeAllCallback, AfterAllCallbac
 	}
 
 	ConfigurableApplicationContext addGateway() {
+		return addGateway(context -> {
+		});
+	}
+
+	/** A gateway whose context the initializer prepares first (a test's own beans). */
+	ConfigurableApplicationContext addGateway(
+			ApplicationContextInitializer<ConfigurableApplicationContext> initializer) {
 		Map<String, String> all = new LinkedHashMap<>(common());
 		all.put("stopline.auth.jwt-secret", JWT_SECRET);
 		all.put("spring.profiles.active", "dev");
@@ -173,7 +181,9 @@ final class Cluster implements AutoCloseable, BeforeAllCallback, AfterAllCallbac
 		// share this host
 		all.put("management.server.port", "0");
 		all.putAll(gatewayProperties);
-		ConfigurableApplicationContext context = GatewayApplication.application().run(args(all));
+		org.springframework.boot.SpringApplication application = GatewayApplication.application();
+		application.addInitializers(initializer);
+		ConfigurableApplicationContext context = application.run(args(all));
 		gateways.add(context);
 		return context;
 	}

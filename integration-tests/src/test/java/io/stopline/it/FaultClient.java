@@ -8,7 +8,6 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import io.stopline.it.Api.ChatStream;
 import io.stopline.it.Api.Response;
@@ -35,19 +34,24 @@ final class FaultClient implements InvariantChecker.Probe {
 
 	private final StringRedisTemplate redis;
 
-	private final OperationLog log = new OperationLog();
-
-	private final Map<String, AtomicInteger> turns = new ConcurrentHashMap<>();
+	private final OperationLog log;
 
 	private final Map<String, String> runIds = new ConcurrentHashMap<>();
 
 	private final Map<String, CountDownLatch> ends = new ConcurrentHashMap<>();
 
-	private final Map<String, String> lastTurn = new ConcurrentHashMap<>();
-
 	FaultClient(Api api, StringRedisTemplate redis) {
-		this.api = api;
+		this(api, redis, new OperationLog());
+	}
+
+	/**
+	 * Reading the outcome of what {@code log} holds: a client logging its own streams and
+	 * stops ({@link Api#recordingInto}), or this one's {@link #send}s and {@link #stop}s.
+	 */
+	FaultClient(Api api, StringRedisTemplate redis, OperationLog log) {
+		this.api = api.plain();
 		this.redis = redis;
+		this.log = log;
 	}
 
 	OperationLog log() {
@@ -64,9 +68,7 @@ final class FaultClient implements InvariantChecker.Probe {
 
 	/** Sends a message and records its stream in the background; the turn's key. */
 	String send(String conversation, int maxTokens) {
-		String turn = conversation + "#"
-				+ turns.computeIfAbsent(conversation, key -> new AtomicInteger()).incrementAndGet();
-		lastTurn.put(conversation, turn);
+		String turn = log.nextTurn(conversation);
 		CountDownLatch ended = new CountDownLatch(1);
 		ends.put(turn, ended);
 		log.record(conversation, turn, Kind.SEND, turn);
@@ -83,34 +85,17 @@ final class FaultClient implements InvariantChecker.Probe {
 	}
 
 	private void follow(String conversation, String turn, ChatStream stream) {
+		StreamRecorder recorder = new StreamRecorder(log, conversation, turn);
 		try {
 			String event;
 			while ((event = stream.next(QUIET)) != null) {
-				if (event.equals("[DONE]")) {
+				boolean ended = recorder.record(event, stream.status);
+				String runId = runIdOf(event);
+				if (runId != null) {
+					runIds.putIfAbsent(turn, runId);
+				}
+				if (ended) {
 					return;
-				}
-				if (event.startsWith("error:") || stream.status != 200) {
-					log.record(conversation, turn, Kind.SEND_ANSWER, "status:" + stream.status);
-					log.record(conversation, turn, Kind.TERMINAL, "error");
-					return;
-				}
-				JsonNode chunk = Api.JSON.readTree(event);
-				if (chunk.has("error")) {
-					log.record(conversation, turn, Kind.TERMINAL, "error");
-					continue;
-				}
-				String runId = chunk.get("id").asString().replaceFirst("^chatcmpl-", "");
-				if (runIds.putIfAbsent(turn, runId) == null) {
-					log.record(conversation, turn, Kind.SEND_ANSWER, runId);
-				}
-				JsonNode choice = chunk.get("choices").get(0);
-				JsonNode content = choice.get("delta").get("content");
-				if (content != null && !content.isNull() && !content.asString().isEmpty()) {
-					log.record(conversation, turn, Kind.TOKEN, content.asString());
-				}
-				JsonNode finish = choice.get("finish_reason");
-				if (finish != null && !finish.isNull()) {
-					log.record(conversation, turn, Kind.TERMINAL, finish.asString());
 				}
 			}
 		}
@@ -118,8 +103,16 @@ final class FaultClient implements InvariantChecker.Probe {
 			Thread.currentThread().interrupt();
 		}
 		catch (RuntimeException ex) {
-			log.record(conversation, turn, Kind.TERMINAL, "error");
+			recorder.broken();
 		}
+	}
+
+	private static String runIdOf(String event) {
+		if (!event.startsWith("{")) {
+			return null;
+		}
+		JsonNode id = Api.JSON.readTree(event).get("id");
+		return id == null ? null : id.asString().replaceFirst("^chatcmpl-", "");
 	}
 
 	/** The run id the turn's stream named, waiting for it within the bound. */
@@ -137,7 +130,7 @@ final class FaultClient implements InvariantChecker.Probe {
 
 	/** Stops the conversation's latest turn; the answer's status. */
 	int stop(String conversation) {
-		String turn = lastTurn.getOrDefault(conversation, conversation + "#0");
+		String turn = log.latestTurn(conversation);
 		log.record(conversation, turn, Kind.STOP, "");
 		int status;
 		try {

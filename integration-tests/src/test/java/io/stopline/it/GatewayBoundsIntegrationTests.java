@@ -52,8 +52,7 @@ class GatewayBoundsIntegrationTests {
 				}
 			}
 			// a chat on a new connection: refused as well (a refused request's connection
-			// is
-			// closed, so each attempt is measured against the same count)
+			// is closed, so each attempt is measured against the same count)
 			String chat = rawChat(cluster.gatewayUrl(0), alice.token());
 			long started = System.nanoTime();
 			Response stop = alice.stop(running);

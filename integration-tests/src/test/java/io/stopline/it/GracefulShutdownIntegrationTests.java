@@ -62,7 +62,9 @@ class GracefulShutdownIntegrationTests {
 	void sigtermWithDefaultSettingsKeepsEveryPartialAnswerAsStoppedForShutdown() throws Exception {
 		try (WorkerProcess worker = WorkerProcess.start(redis.url(),
 				"proc-" + UUID.randomUUID().toString().substring(0, 8), Map.of())) {
-			Api alice = gateways.api(0, "alice-" + UUID.randomUUID());
+			Invariants invariants = Invariants.watch("worker SIGTERM with default settings",
+					gateways.api(0, "alice-" + UUID.randomUUID()), inspector.template());
+			Api alice = invariants.api();
 			Map<String, ChatStream> runs = new LinkedHashMap<>();
 			for (int i = 0; i < 3; i++) {
 				String id = "conv-" + UUID.randomUUID();
@@ -107,6 +109,11 @@ class GracefulShutdownIntegrationTests {
 					.allSatisfy(entry -> assertThat(entry.by()).isEqualTo("system"))
 					.extracting(StopAudit.Entry::reason)
 					.containsExactly("shutdown", "shutdown", "shutdown"));
+			// healed: another worker takes the conversations' next messages
+			try (WorkerProcess next = WorkerProcess.start(redis.url(),
+					"proc-" + UUID.randomUUID().toString().substring(0, 8), Map.of())) {
+				invariants.assertHold(BOUND);
+			}
 		}
 		inspector.assertNoLeaks();
 	}

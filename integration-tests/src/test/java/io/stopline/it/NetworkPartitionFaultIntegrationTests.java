@@ -73,8 +73,7 @@ class NetworkPartitionFaultIntegrationTests {
 				namespace.partition();
 				int stopDuring = client.stop(runs.get(0));
 				// past the cut-off worker's last blocking queue read (2 s), which Redis
-				// could
-				// still have answered with the new job into the void
+				// could still have answered with the new job into the void
 				Thread.sleep(2500);
 				String other = "during-" + UUID.randomUUID().toString().substring(0, 8);
 				String otherTurn = client.send(other, 20);

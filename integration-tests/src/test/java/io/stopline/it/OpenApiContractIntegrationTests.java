@@ -139,8 +139,13 @@ class OpenApiContractIntegrationTests {
 			}
 			while (!event.get("type").asString().equals("run_stopped"));
 		}
-		List<String> chunks = stream.drain(BOUND);
+		List<String> chunks = new ArrayList<>(stream.drain(BOUND));
 		alice.history(first);
+		// the stopped run's stream resumed through the other gateway, and its problems
+		String runId = stream.idOfLast().substring(0, stream.idOfLast().lastIndexOf(':'));
+		chunks.addAll(aliceThere.resumeStream(first, runId, runId + ":0").drain(BOUND));
+		aliceThere.get("/v1/conversation/" + first + "/runs/run-unknown/stream");
+		aliceThere.get("/v1/conversation/" + first + "/runs/" + runId + "/stream?starting_after=x");
 
 		// stop-all, with and without a list
 		String second = "oa-" + UUID.randomUUID();

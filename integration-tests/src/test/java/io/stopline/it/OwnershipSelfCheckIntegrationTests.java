@@ -79,7 +79,8 @@ class OwnershipSelfCheckIntegrationTests {
 	@Test
 	void aRunRecordedOnALiveWorkerThatDoesNotExecuteItIsFinishedAndTheConversationTakesNewMessages() throws Exception {
 		cluster = Cluster.start(redis, 1, 1, QUICK_CHECK);
-		Api alice = cluster.api(0, "alice-" + UUID.randomUUID());
+		Invariants invariants = watch("a record on a live worker that does not execute it");
+		Api alice = invariants.api();
 		// the claim ran in Redis, its reply never reached the worker: a record and an
 		// index entry naming a live worker that has no such task
 		RunRecord queued = RunRecord.queued("run-" + UUID.randomUUID(), alice.userId(), "c-lost", "assistant",
@@ -97,6 +98,7 @@ class OwnershipSelfCheckIntegrationTests {
 		List<String> next = alice.chatStream("c-lost", 5).drain(BOUND);
 		assertThat(next).as("a new message is accepted and answered")
 			.anyMatch(e -> e.contains("\"finish_reason\":\"stop\""));
+		invariants.assertHold(BOUND);
 	}
 
 	@Test
@@ -138,7 +140,8 @@ class OwnershipSelfCheckIntegrationTests {
 	@Test
 	void aLocalRunRedisForgotIsRegisteredAgainAndCanBeStopped() throws Exception {
 		cluster = Cluster.start(redis, 1, 1, QUICK_CHECK);
-		Api alice = cluster.api(0, "alice-" + UUID.randomUUID());
+		Invariants invariants = watch("a local run Redis forgot");
+		Api alice = invariants.api();
 		ChatStream stream = alice.chatStream("c1", LONG_RUN);
 		awaitRunning(alice, "c1");
 		inspector.template().opsForHash().delete(Keys.runs(alice.userId()), "c1");
@@ -150,13 +153,15 @@ class OwnershipSelfCheckIntegrationTests {
 				(System.nanoTime() - forgotten) / 1_000_000);
 		assertThat(alice.stop("c1").status()).isEqualTo(200);
 		assertThat(stream.drain(BOUND)).anyMatch(e -> e.contains("\"finish_reason\":\"cancelled\""));
+		invariants.assertHold(BOUND);
 	}
 
 	@Test
 	void aJobForANewerRunReplacesAStaleLocalRunInsteadOfBeingDropped() throws Exception {
 		// no ownership check during the test: the job itself must meet the stale run
 		cluster = Cluster.start(redis, 1, 1, Map.of("stopline.worker.ownership-check-interval", "1h"));
-		Api alice = cluster.api(0, "alice-" + UUID.randomUUID());
+		Invariants invariants = watch("a newer run's job meets a stale local run");
+		Api alice = invariants.api();
 		alice.chatStream("c1", LONG_RUN);
 		awaitRunning(alice, "c1");
 		// reaped while its worker was frozen: the record is gone, the local task runs on
@@ -168,6 +173,7 @@ class OwnershipSelfCheckIntegrationTests {
 		assertThat(next).as("the newer run is answered").anyMatch(e -> e.contains("\"finish_reason\":\"stop\""));
 		assertThat(lastAssistant(alice, "c1").get("status").asString()).isEqualTo("complete");
 		await().atMost(BOUND).until(() -> cluster.tasks(0).size() == 0);
+		invariants.assertHold(BOUND);
 	}
 
 	@Test
@@ -178,7 +184,8 @@ class OwnershipSelfCheckIntegrationTests {
 			cluster.addWorker("cut-" + UUID.randomUUID().toString().substring(0, 8),
 					Map.of("spring.data.redis.url", "redis://127.0.0.1:" + proxy.port(),
 							"stopline.worker.heartbeat-ttl", "3s", "stopline.worker.ownership-check-interval", "1h"));
-			Api alice = cluster.api(0, "alice-" + UUID.randomUUID());
+			Invariants invariants = watch("a worker cut off from Redis past its TTL");
+			Api alice = invariants.api();
 			alice.chatStream("c1", LONG_RUN);
 			alice.chatStream("c2", LONG_RUN);
 			awaitRunning(alice, "c1");
@@ -198,7 +205,12 @@ class OwnershipSelfCheckIntegrationTests {
 			await().atMost(Duration.ofSeconds(60))
 				.until(() -> alice.active().json().get("active_conversations").isEmpty()
 						&& cluster.tasks(0).size() == 0);
+			invariants.assertHold(BOUND);
 		}
+	}
+
+	private Invariants watch(String scenario) {
+		return Invariants.watch(scenario, cluster.api(0, "alice-" + UUID.randomUUID()), inspector.template());
 	}
 
 	private static void awaitRunning(Api user, String id) {

@@ -45,6 +45,11 @@ class RedisHighAvailabilityIntegrationTests {
 			// a run started before the failover is still found and stopped
 			await().atMost(BOUND).untilAsserted(() -> assertThat(alice.stop(survivor).status()).isEqualTo(200));
 			assertThat(running.drain(BOUND)).isNotEmpty();
+			// no invariant check here: a forced SENTINEL FAILOVER promotes the replica
+			// while the old master still takes writes, and the checker saw what that
+			// loses (a stopped answer in 2 of 3 runs; a reservation or job, so a
+			// conversation took no new message for 30 s, until the 60 s sweep of runs
+			// queued without a job)
 		}
 	}
 
@@ -52,7 +57,9 @@ class RedisHighAvailabilityIntegrationTests {
 	void stopsKeepWorkingOnRedisClusterAcrossAClusterFailover() throws Exception {
 		try (RedisTopology redis = RedisTopology.cluster();
 				Cluster cluster = Cluster.start(redis.springProperties(), 1, 2, Map.of(), Map.of())) {
-			Api alice = cluster.api(0, "alice-" + UUID.randomUUID());
+			Invariants invariants = Invariants.watch("CLUSTER FAILOVER of every shard",
+					cluster.api(0, "alice-" + UUID.randomUUID()), cluster.redis(0));
+			Api alice = invariants.api();
 			Api bob = cluster.api(0, "bob-" + UUID.randomUUID());
 			assertStopWorks(alice);
 			assertStopWorks(bob);
@@ -78,6 +85,8 @@ class RedisHighAvailabilityIntegrationTests {
 			await().atMost(BOUND).untilAsserted(() -> assertThat(alice.stop(survivor).status()).isEqualTo(200));
 			assertThat(running.drain(BOUND)).isNotEmpty();
 			assertStopWorks(bob);
+			invariants.stopEverything(BOUND);
+			invariants.assertHold(BOUND);
 		}
 	}
 

@@ -108,13 +108,17 @@ class SecureByDefaultIntegrationTests {
 	}
 
 	@Test
-	void anotherUsersTicketDoesNotOpenTheConversation() {
+	void anotherUsersTicketOpensOnlyHisOwnConversationOfThatId() throws Exception {
 		Api alice = user(0, "alice");
 		Api bob = user(1, "bob");
 		String conversation = conversationOf(alice);
 		String bobsTicket = ticket(bob, conversation);
-		assertRefused(StreamClient.withTicket(cluster.gatewayUrl(0), conversation, bobsTicket),
-				"bob's ticket for alice's conversation");
+		// conversation ids are per user: bob's ticket opens bob's (empty) conversation
+		try (StreamClient socket = StreamClient.withTicket(cluster.gatewayUrl(0), conversation, bobsTicket)) {
+			assertThat(socket.nextOfType("state", BOUND).get("messages")).isEmpty();
+			assertThat(alice.chat(conversation, 2).status()).isEqualTo(200);
+			assertThat(socket.next(Duration.ofMillis(500))).as("nothing of alice's reaches bob").isNull();
+		}
 		assertRefused(StreamClient.withTicket(cluster.gatewayUrl(0), conversation, "not-a-ticket"), "a made-up one");
 	}
 

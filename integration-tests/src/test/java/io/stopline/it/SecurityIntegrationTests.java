@@ -73,6 +73,7 @@ class SecurityIntegrationTests {
 				new Endpoint("GET", "/v1/admin/conversations/active?user=alice", null),
 				new Endpoint("POST", "/v1/admin/conversation/" + conversation + "/stop?user=alice", null),
 				new Endpoint("GET", "/v1/stats/stops", null),
+				new Endpoint("GET", "/v1/conversation/" + conversation + "/runs/run-1/stream", null),
 				new Endpoint("POST", "/v1/stream-tickets", "{\"conversation_id\":\"" + conversation + "\"}"));
 	}
 
@@ -136,8 +137,13 @@ class SecurityIntegrationTests {
 		assertThat(some.get("not_active").get(0).asString()).isEqualTo(conversation);
 		assertThat(other.get("/v1/admin/conversations/active?user=" + owner.userId()).status()).isEqualTo(403);
 		assertThat(other.get("/v1/admin/audit/stops").status()).isEqualTo(403);
+		// conversation ids are per user: the other user's socket opens his own, empty
+		// conversation of that id and hears nothing of the owner's run
 		try (StreamClient socket = StreamClient.withQueryToken(cluster.gatewayUrl(0), conversation, other.token())) {
-			assertThat(socket.closeCode(BOUND)).isEqualTo(1008);
+			JsonNode state = socket.nextOfType("state", BOUND);
+			assertThat(state.get("messages")).isEmpty();
+			assertThat(state.get("active_run").isNull()).isTrue();
+			assertThat(socket.next(Duration.ofMillis(500))).isNull();
 		}
 
 		// the same 404 wording, and no timing difference worth probing, for another

@@ -83,7 +83,9 @@ class StopRaceIntegrationTests {
 	void stopsRightAfterSendAreConsistent() throws Exception {
 		int pairs = Integer.parseInt(System.getProperty("stopline.fuzz.pairs", "1000").isBlank() ? "1000"
 				: System.getProperty("stopline.fuzz.pairs"));
-		Api alice = cluster.api(0, "fuzz-" + UUID.randomUUID());
+		Invariants invariants = Invariants.watch("race: " + pairs + " send/stop pairs",
+				cluster.api(0, "fuzz-" + UUID.randomUUID()), inspector.template());
+		Api alice = invariants.api();
 		List<Pair> results = Collections.synchronizedList(new ArrayList<>());
 		Semaphore inFlight = new Semaphore(16);
 		long started = System.nanoTime();
@@ -116,6 +118,7 @@ class StopRaceIntegrationTests {
 				stopMillis.get(pairs - 1));
 		assertThat(outcomes.keySet()).as("the fuzz reached every phase of a run")
 			.contains("stopped-before-first-token", "stopped-mid-run", "completed-before-stop");
+		invariants.assertHold(Duration.ofSeconds(120));
 	}
 
 	private static Pair pair(Api user, int index) throws Exception {
@@ -190,7 +193,9 @@ class StopRaceIntegrationTests {
 
 	@Test
 	void aHundredConcurrentStopsThroughTwoGatewaysCancelOneRunOnce() throws Exception {
-		Api alice = cluster.api(0, "alice-" + UUID.randomUUID());
+		Invariants invariants = Invariants.watch("race: 100 concurrent stops of one run",
+				cluster.api(0, "alice-" + UUID.randomUUID()), inspector.template());
+		Api alice = invariants.api();
 		String id = "conv-" + UUID.randomUUID();
 		ChatStream stream = alice.chatStream(id, LONG_RUN);
 		await().atMost(BOUND).until(() -> cluster.workerOf(alice.userId(), id) >= 0);
@@ -218,11 +223,14 @@ class StopRaceIntegrationTests {
 		assertThat(messages).hasSize(3);
 		assertThat(messages.get(1).get("status").asString()).isEqualTo("stopped");
 		assertThat(stream.drain(BOUND)).anyMatch(event -> event.contains("\"finish_reason\":\"cancelled\""));
+		invariants.assertHold(BOUND);
 	}
 
 	@Test
 	void rapidStartStopCyclesOnOneConversation() throws Exception {
-		Api alice = cluster.api(0, "alice-" + UUID.randomUUID());
+		Invariants invariants = Invariants.watch("race: 30 start/stop cycles on one conversation",
+				cluster.api(0, "alice-" + UUID.randomUUID()), inspector.template());
+		Api alice = invariants.api();
 		String id = "cycle-" + UUID.randomUUID();
 		int cycles = 30;
 		for (int i = 0; i < cycles; i++) {
@@ -240,11 +248,14 @@ class StopRaceIntegrationTests {
 		for (int i = 0; i < cycles; i++) {
 			assertThat(messages.get(3 * i + 1).get("status").asString()).as("cycle %d", i).isEqualTo("stopped");
 		}
+		invariants.assertHold(BOUND);
 	}
 
 	@Test
 	void stopAllRacingNewChatsLeavesNothingRunning() throws Exception {
-		Api alice = cluster.api(0, "alice-" + UUID.randomUUID());
+		Invariants invariants = Invariants.watch("race: stop-all against 40 new chats",
+				cluster.api(0, "alice-" + UUID.randomUUID()), inspector.template());
+		Api alice = invariants.api();
 		List<String> ids = Collections.synchronizedList(new ArrayList<>());
 		List<ChatStream> streams = Collections.synchronizedList(new ArrayList<>());
 		List<Integer> statuses = Collections.synchronizedList(new ArrayList<>());
@@ -276,11 +287,14 @@ class StopRaceIntegrationTests {
 			JsonNode messages = alice.history(id).json().get("messages");
 			assertThat(messages.get(1).get("status").asString()).as(id).isEqualTo("stopped");
 		}
+		invariants.assertHold(BOUND);
 	}
 
 	@Test
 	void aLateStopOfAnOlderRunNeverCancelsTheNewerOne() throws Exception {
-		Api alice = cluster.api(0, "alice-" + UUID.randomUUID());
+		Invariants invariants = Invariants.watch("race: a late stop of an older run",
+				cluster.api(0, "alice-" + UUID.randomUUID()), inspector.template());
+		Api alice = invariants.api();
 		String id = "conv-" + UUID.randomUUID();
 		ChatStream first = alice.chatStream(id, LONG_RUN);
 		await().atMost(BOUND).until(() -> cluster.workerOf(alice.userId(), id) >= 0);
@@ -308,6 +322,7 @@ class StopRaceIntegrationTests {
 		assertThat(alice.active().json().get("active_conversations").has(id)).isTrue();
 		assertThat(alice.stop(id).status()).isEqualTo(200);
 		second.drain(BOUND);
+		invariants.assertHold(BOUND);
 	}
 
 }

@@ -79,7 +79,8 @@ class WorkerFaultIntegrationTests {
 	@Test
 	void aKilledWorkersRunsLeaveTheActiveListingWithinFifteenSeconds() throws Exception {
 		WorkerProcess worker = worker(Map.of());
-		Api alice = gateways.api(0, "alice-" + UUID.randomUUID());
+		Invariants invariants = watch("worker kill -9");
+		Api alice = invariants.api();
 		Map<String, ChatStream> runs = startRuns(alice, 3);
 
 		long killedAt = System.nanoTime();
@@ -108,12 +109,16 @@ class WorkerFaultIntegrationTests {
 				.filteredOn(entry -> entry.by().equals("reaper"))
 				.extracting(StopAudit.Entry::outcome)
 				.containsExactly("interrupted", "interrupted", "interrupted"));
+		// healed: a worker to take the conversations' next messages
+		worker(Map.of());
+		invariants.assertHold(BOUND);
 	}
 
 	@Test
 	void aStopMissedByAPausedWorkerWithADroppedSubscriptionIsCarriedOutWhenItResumes() throws Exception {
 		WorkerProcess worker = worker(Map.of());
-		Api alice = gateways.api(0, "alice-" + UUID.randomUUID());
+		Invariants invariants = watch("worker SIGSTOP + CLIENT KILL");
+		Api alice = invariants.api();
 		Map<String, ChatStream> runs = startRuns(alice, 1);
 		String id = runs.keySet().iterator().next();
 
@@ -133,12 +138,14 @@ class WorkerFaultIntegrationTests {
 		System.out.printf("[fault] SIGSTOP + CLIENT KILL: the recorded stop was carried out %d ms after SIGCONT%n",
 				(System.nanoTime() - resumedAt) / 1_000_000);
 		assertThat(runs.get(id).drain(BOUND)).anyMatch(e -> e.contains("\"finish_reason\":\"cancelled\""));
+		invariants.assertHold(BOUND);
 	}
 
 	@Test
 	void stopsKeepLandingWhileSubscriptionsAreKilledOverAndOver() throws Exception {
 		worker(Map.of());
-		Api alice = gateways.api(0, "alice-" + UUID.randomUUID());
+		Invariants invariants = watch("CLIENT KILL of subscriptions every 50 ms");
+		Api alice = invariants.api();
 		Map<String, ChatStream> runs = startRuns(alice, 8);
 		List<Long> latencies = new ArrayList<>();
 		Map<Integer, Integer> answers = new LinkedHashMap<>();
@@ -175,12 +182,14 @@ class WorkerFaultIntegrationTests {
 		assertThat(kills.get()).isPositive();
 		assertThat(answers.keySet()).isSubsetOf(200, 202);
 		assertThat(latencies).allMatch(ms -> ms < 5_000);
+		invariants.assertHold(BOUND);
 	}
 
 	@Test
 	void sigtermStopsRunningRunsWithReasonShutdownAndLeavesNothing() throws Exception {
 		WorkerProcess worker = worker(Map.of("stopline.worker.shutdown-grace", "1s"));
-		Api alice = gateways.api(0, "alice-" + UUID.randomUUID());
+		Invariants invariants = watch("worker SIGTERM, grace 1 s");
+		Api alice = invariants.api();
 		Map<String, ChatStream> runs = startRuns(alice, 2);
 
 		long signalled = System.nanoTime();
@@ -203,6 +212,8 @@ class WorkerFaultIntegrationTests {
 				.allSatisfy(entry -> assertThat(entry.by()).isEqualTo("system"))
 				.extracting(StopAudit.Entry::reason)
 				.containsExactly("shutdown", "shutdown"));
+		worker(Map.of());
+		invariants.assertHold(BOUND);
 	}
 
 	@Test
@@ -210,7 +221,10 @@ class WorkerFaultIntegrationTests {
 		worker(Map.of());
 		ConfigurableApplicationContext leaving = gateways.addGateway();
 		String url = "http://127.0.0.1:" + ((WebServerApplicationContext) leaving).getWebServer().getPort();
-		Api alice = Api.forUser(url, "alice-" + UUID.randomUUID());
+		// the checker reads through the gateway that stays
+		Invariants invariants = Invariants.watch("gateway shutdown",
+				Api.forUser(url, "alice-" + UUID.randomUUID()).at(gateways.gatewayUrl(0)), inspector.template());
+		Api alice = invariants.api().at(url);
 		Map<String, ChatStream> runs = startRuns(alice, 1);
 		String id = runs.keySet().iterator().next();
 
@@ -224,12 +238,14 @@ class WorkerFaultIntegrationTests {
 		Api viaOther = alice.at(gateways.gatewayUrl(0));
 		assertThat(viaOther.active().json().get("active_conversations").has(id)).as("the run goes on").isTrue();
 		assertThat(viaOther.stop(id).status()).isEqualTo(200);
+		invariants.assertHold(BOUND);
 	}
 
 	@Test
 	void afterRedisRestartsEmptyRunsAreRegisteredAgainAndCanBeStopped() throws Exception {
 		worker(Map.of());
-		Api alice = gateways.api(0, "alice-" + UUID.randomUUID());
+		Invariants invariants = watch("Redis killed and restarted empty");
+		Api alice = invariants.api();
 		Map<String, ChatStream> runs = startRuns(alice, 2);
 		String id = runs.keySet().iterator().next();
 
@@ -249,6 +265,11 @@ class WorkerFaultIntegrationTests {
 		assertThat(runs.get(id).drain(BOUND)).anyMatch(e -> e.contains("\"finish_reason\":\"cancelled\""));
 		assertThat(alice.stopAll().status()).isEqualTo(200);
 		await().atMost(BOUND).until(() -> alice.active().json().get("active_conversations").isEmpty());
+		invariants.assertHold(BOUND);
+	}
+
+	private static Invariants watch(String scenario) {
+		return Invariants.watch(scenario, gateways.api(0, "alice-" + UUID.randomUUID()), inspector.template());
 	}
 
 	private WorkerProcess worker(Map<String, String> properties) {

@@ -59,8 +59,7 @@ class WorkerPauseAndShutdownFaultIntegrationTests {
 				frozen.resume();
 				long resumedAt = System.nanoTime();
 				// the woken worker's next heartbeat comes within a third of its TTL:
-				// watch
-				// for 3 s whether its old run comes back
+				// watch for 3 s whether its old run comes back
 				List<String> relisted = new ArrayList<>();
 				while (System.nanoTime() - resumedAt < Duration.ofSeconds(3).toNanos()) {
 					client.active()

@@ -30,6 +30,8 @@ import io.stopline.core.ops.StopStats;
 import io.stopline.core.run.ConversationRegistry;
 import io.stopline.core.run.HistoryProperties;
 import io.stopline.core.run.RedisConversationRegistry;
+import io.stopline.core.run.ResumeProperties;
+import io.stopline.core.run.RunReplays;
 import io.stopline.core.schema.Topology;
 import io.stopline.core.stop.StopRequests;
 
@@ -39,7 +41,7 @@ import io.stopline.core.stop.StopRequests;
  * starter provides both).
  */
 @Configuration(proxyBeanMethods = false)
-@EnableConfigurationProperties({ HistoryProperties.class, RedisSslProperties.class })
+@EnableConfigurationProperties({ HistoryProperties.class, RedisSslProperties.class, ResumeProperties.class })
 public class StoplineRedisConfiguration {
 
 	/**
@@ -117,6 +119,11 @@ public class StoplineRedisConfiguration {
 	@Bean
 	public Topology redisTopology(RedissonClient redisson) {
 		return Topology.of(redisson);
+	}
+
+	@Bean
+	public RunReplays runReplays(StringRedisTemplate redis, ResumeProperties resume) {
+		return new RunReplays(redis, resume.grace());
 	}
 
 	@Bean

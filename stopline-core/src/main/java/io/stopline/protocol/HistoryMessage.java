@@ -2,6 +2,7 @@ package io.stopline.protocol;
 
 import java.time.Instant;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -12,9 +13,24 @@ import org.jspecify.annotations.Nullable;
  * @param stopReason why a run was stopped ({@code user}, {@code stop_all}, ...), null
  * otherwise
  * @param error what went wrong, for a {@code failed} or {@code interrupted} run
+ * @param toolCall for a {@code tool} message: the call, and what became of it (the status
+ * is then the call's: {@code completed}, {@code cancelled_before_result}, ...)
  */
 public record HistoryMessage(String role, String content, String status, @Nullable String stopReason,
-		@Nullable String error, @Nullable String runId, Instant createdAt) {
+		@Nullable String error, @Nullable String runId, Instant createdAt,
+		@JsonInclude(JsonInclude.Include.NON_NULL) @Nullable ToolCallRecord toolCall) {
+
+	public HistoryMessage(String role, String content, String status, @Nullable String stopReason,
+			@Nullable String error, @Nullable String runId, Instant createdAt) {
+		this(role, content, status, stopReason, error, runId, createdAt, null);
+	}
+
+	/**
+	 * A tool call of a run and its result ({@code result} empty when none arrived).
+	 */
+	public static HistoryMessage tool(ToolCallRecord call, String result, String runId, Instant at) {
+		return new HistoryMessage("tool", result, call.status().wireName(), null, null, runId, at, call);
+	}
 
 	/** The status of a message that is whole (a user message, a finished answer). */
 	public static final String COMPLETE = "complete";

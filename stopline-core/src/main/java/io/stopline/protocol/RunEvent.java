@@ -1,11 +1,12 @@
 package io.stopline.protocol;
 
 import java.time.Instant;
+import java.util.List;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonSubTypes;
 import com.fasterxml.jackson.annotation.JsonTypeInfo;
 import org.jspecify.annotations.Nullable;
-import io.stopline.protocol.HistoryMessage;
 
 /**
  * Events about one run, published to the inbox of the gateway that waits for them and to
@@ -22,7 +23,9 @@ import io.stopline.protocol.HistoryMessage;
 		@JsonSubTypes.Type(value = RunEvent.RunResumed.class, name = "run_resumed"),
 		@JsonSubTypes.Type(value = RunEvent.ControlIgnored.class, name = "control_ignored"),
 		@JsonSubTypes.Type(value = RunEvent.MessageAdded.class, name = "message_added"),
-		@JsonSubTypes.Type(value = RunEvent.RunSnapshot.class, name = "run_snapshot") })
+		@JsonSubTypes.Type(value = RunEvent.RunSnapshot.class, name = "run_snapshot"),
+		@JsonSubTypes.Type(value = RunEvent.ToolCallStarted.class, name = "tool_call_started"),
+		@JsonSubTypes.Type(value = RunEvent.ToolCallFinished.class, name = "tool_call_finished") })
 public sealed interface RunEvent {
 
 	String runId();
@@ -71,16 +74,38 @@ public sealed interface RunEvent {
 	/**
 	 * The run was cancelled; {@code content} is the partial answer kept in the history,
 	 * {@code tokens} its token count; {@code receipt} the stop's stages (absent when the
-	 * end was read back from the history).
+	 * end was read back from the history); {@code toolCalls} what became of each tool
+	 * call the run made (empty without).
 	 */
 	record RunStopped(String runId, String conversationId, StopReason reason, String content, int tokens, Instant at,
-			@Nullable StopReceipt receipt) implements RunEvent {
+			@Nullable StopReceipt receipt,
+			@JsonInclude(JsonInclude.Include.NON_EMPTY) List<ToolCallRecord> toolCalls) implements RunEvent {
+
+		public RunStopped {
+			toolCalls = toolCalls == null ? List.of() : List.copyOf(toolCalls);
+		}
 
 		public RunStopped(String runId, String conversationId, StopReason reason, String content, int tokens,
 				Instant at) {
-			this(runId, conversationId, reason, content, tokens, at, null);
+			this(runId, conversationId, reason, content, tokens, at, null, List.of());
 		}
 
+	}
+
+	/**
+	 * The model asked for a tool call and the worker made it. {@code index} numbers the
+	 * run's calls from 0 (the {@code index} of the OpenAI {@code tool_calls} delta).
+	 */
+	record ToolCallStarted(String runId, String conversationId, int index, String callId, String name, String arguments,
+			Instant at) implements RunEvent {
+	}
+
+	/**
+	 * A tool call ended: its status, how long it took and the size of its result (never
+	 * the result itself).
+	 */
+	record ToolCallFinished(String runId, String conversationId, int index, String callId, String name,
+			ToolCallRecord.Status status, long durationMillis, int resultChars, Instant at) implements RunEvent {
 	}
 
 	record RunFailed(String runId, String conversationId, String error, String content,
@@ -100,10 +125,17 @@ public sealed interface RunEvent {
 	/**
 	 * The answer so far of a running run, for watchers that joined mid-run:
 	 * {@code tokens} tokens make {@code content}; the next token has index
-	 * {@code tokens}.
+	 * {@code tokens}. {@code offsets} say where its frames end in {@code content}, so a
+	 * resumed chat stream can start after any token index a client saw (null from a
+	 * worker that does not send them).
 	 */
-	record RunSnapshot(String runId, String conversationId, String content, int tokens,
-			Instant at) implements RunEvent {
+	record RunSnapshot(String runId, String conversationId, String content, int tokens, Instant at,
+			@Nullable TokenOffsets offsets) implements RunEvent {
+
+		public RunSnapshot(String runId, String conversationId, String content, int tokens, Instant at) {
+			this(runId, conversationId, content, tokens, at, null);
+		}
+
 	}
 
 	/**

@@ -2,7 +2,10 @@ package io.stopline.testing;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A Jepsen-style history of what clients did and saw during a fault scenario, each
@@ -39,6 +42,26 @@ public final class OperationLog {
 	}
 
 	private final ConcurrentLinkedQueue<Op> ops = new ConcurrentLinkedQueue<>();
+
+	private final ConcurrentMap<String, AtomicInteger> turns = new ConcurrentHashMap<>();
+
+	private final ConcurrentMap<String, String> latestTurns = new ConcurrentHashMap<>();
+
+	/**
+	 * The key of the next message sent to the conversation ({@code conversation#n}),
+	 * which becomes its latest turn.
+	 */
+	public String nextTurn(String conversation) {
+		String turn = conversation + "#"
+				+ turns.computeIfAbsent(conversation, key -> new AtomicInteger()).incrementAndGet();
+		latestTurns.put(conversation, turn);
+		return turn;
+	}
+
+	/** The conversation's latest turn (what a stop sent now is aimed at). */
+	public String latestTurn(String conversation) {
+		return latestTurns.getOrDefault(conversation, conversation + "#0");
+	}
 
 	public void record(String conversation, String turn, Kind kind, String value) {
 		ops.add(new Op(System.nanoTime(), conversation, turn, kind, value));

@@ -250,6 +250,29 @@ public final class RedisTopology implements AutoCloseable {
 		}
 	}
 
+	/** The port of a replica of the current master (Sentinel set-up). */
+	public int replicaPort() {
+		int master = masterPort();
+		return dataPorts.stream().filter(port -> port != master).findFirst().orElseThrow();
+	}
+
+	/**
+	 * SIGSTOP of the data node on this port: a replica that stops reading its master's
+	 * stream and acknowledging it (its lag grows), while it still looks connected.
+	 */
+	public void pause(int port) {
+		signal(port, "-STOP");
+	}
+
+	/** SIGCONT of a node {@link #pause paused}. */
+	public void resume(int port) {
+		signal(port, "-CONT");
+	}
+
+	private void signal(int port, String signal) {
+		run(List.of("kill", signal, Long.toString(dataProcesses.get(port).pid())));
+	}
+
 	/** SIGKILL of the data node on this port. */
 	public void kill(int port) {
 		Process process = dataProcesses.get(port);

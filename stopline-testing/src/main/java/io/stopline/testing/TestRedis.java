@@ -105,6 +105,29 @@ public final class TestRedis implements AutoCloseable {
 		waitFor(process);
 	}
 
+	/**
+	 * {@code SHUTDOWN NOSAVE}: Redis closes every connection and exits without writing
+	 * its data (nothing persists anyway), as an operator's restart would; waits for the
+	 * process to end.
+	 */
+	public void shutdownNoSave() {
+		requireProcess();
+		try (Socket socket = new Socket("127.0.0.1", port)) {
+			socket.setSoTimeout(5000);
+			socket.getOutputStream().write("SHUTDOWN NOSAVE\r\n".getBytes(StandardCharsets.US_ASCII));
+			socket.getOutputStream().flush();
+			// no reply: the server closes the connection as it exits
+			socket.getInputStream().read();
+		}
+		catch (IOException ex) {
+			// the connection ends with the server
+		}
+		waitFor(process);
+		if (process.isAlive()) {
+			throw new IllegalStateException("redis-server on port " + port + " did not exit on SHUTDOWN NOSAVE");
+		}
+	}
+
 	/** Starts an empty server again on the same port. */
 	public TestRedis restart() {
 		requireProcess();

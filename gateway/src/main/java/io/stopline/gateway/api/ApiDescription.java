@@ -87,8 +87,11 @@ final class ApiDescription {
 	}
 
 	private static ApiResponse body(JsonNode value) {
-		Content content = new Content().addMediaType("application/json",
-				new MediaType().schema(ref(value.get("schema").asText())));
+		// an operation that only streams names no JSON body
+		Content content = new Content();
+		if (value.has("schema")) {
+			content.addMediaType("application/json", new MediaType().schema(ref(value.get("schema").asText())));
+		}
 		if (value.has("events")) {
 			content.addMediaType("text/event-stream", new MediaType().schema(new StringSchema()
 				.description("data: <" + value.get("events").asText() + " as JSON> lines, ending with data: [DONE]")
@@ -118,8 +121,10 @@ final class ApiDescription {
 					Upgrade to a WebSocket (authenticate with the Authorization header, or ?token= from a browser). \
 					The first message is {"type":"state",…}; then token, run_started, run_snapshot, run_paused, \
 					run_resumed, run_stopped, run_completed, run_failed and message_added events, each a JSON \
-					text frame described by /api/stream-events.schema.json. A bad token or another user's \
-					conversation closes the socket with 1008.""")
+					text frame described by /api/stream-events.schema.json. A conversation with no message yet \
+					gets a state without messages, then its events once its first run starts (conversation ids \
+					are the caller's own: another user's is a different conversation). A bad token or an invalid \
+					id closes the socket with 1008.""")
 			.addParametersItem(
 					new Parameter().in("path").name("conversationId").required(true).schema(new StringSchema()))
 			.addParametersItem(new Parameter().in("query")

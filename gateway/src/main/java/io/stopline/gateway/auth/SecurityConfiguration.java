@@ -39,8 +39,7 @@ class SecurityConfiguration {
 	@Bean
 	SecurityFilterChain api(HttpSecurity http, ProblemWriter problems, AuthProperties properties) throws Exception {
 		// stateless bearer-token API: no CSRF, no logout, no saved requests, no servlet
-		// API
-		// wrapping (each an unused filter on every request)
+		// API wrapping (each an unused filter on every request)
 		return http.csrf(csrf -> csrf.disable())
 			.logout(logout -> logout.disable())
 			.requestCache(cache -> cache.disable())
@@ -55,6 +54,10 @@ class SecurityConfiguration {
 				.permitAll()
 				// authenticated by the handshake itself, which answers on the socket
 				.requestMatchers(HttpMethod.GET, "/v1/conversation/*/stream")
+				.permitAll()
+				// a resumed chat stream: the bearer token (checked here when present) or
+				// a stream ticket, which its controller takes
+				.requestMatchers(HttpMethod.GET, "/v1/conversation/*/runs/*/stream")
 				.permitAll()
 				.requestMatchers("/v1/admin/**", "/v1/stats/**")
 				.hasRole(properties.adminRole())
@@ -105,7 +108,7 @@ class SecurityConfiguration {
 		CorsConfiguration cors = new CorsConfiguration();
 		cors.setAllowedOriginPatterns(gateway.allowedOrigins());
 		cors.setAllowedMethods(List.of("GET", "POST", "OPTIONS"));
-		cors.setAllowedHeaders(List.of("Authorization", "Content-Type", "X-Conversation-Id"));
+		cors.setAllowedHeaders(List.of("Authorization", "Content-Type", "X-Conversation-Id", "Last-Event-ID"));
 		cors.setExposedHeaders(List.of("Retry-After"));
 		cors.setMaxAge(3600L);
 		UrlBasedCorsConfigurationSource source = new UrlBasedCorsConfigurationSource();

@@ -20,6 +20,17 @@ final class ChatChunks {
 				run.agentName(), List.of(new ChunkChoice(0, new Delta(role, content), null)));
 	}
 
+	/**
+	 * A tool call the run made, as an OpenAI {@code tool_calls} delta: the whole call in
+	 * one chunk. The worker runs the tool itself; the client only learns of it.
+	 */
+	static Chunk toolCall(RunRecord run, int index, String id, String name, String arguments) {
+		Delta delta = new Delta(null, null,
+				List.of(new ToolCallDelta(index, id, "function", new FunctionCall(name, arguments))));
+		return new Chunk("chatcmpl-" + run.runId(), "chat.completion.chunk", run.queuedAt().getEpochSecond(),
+				run.agentName(), List.of(new ChunkChoice(0, delta, null)));
+	}
+
 	static Chunk finish(RunRecord run, String finishReason) {
 		return new Chunk("chatcmpl-" + run.runId(), "chat.completion.chunk", run.queuedAt().getEpochSecond(),
 				run.agentName(), List.of(new ChunkChoice(0, new Delta(null, null), finishReason)));
@@ -39,7 +50,18 @@ final class ChatChunks {
 	}
 
 	@JsonInclude(JsonInclude.Include.NON_NULL)
-	record Delta(@Nullable String role, @Nullable String content) {
+	record Delta(@Nullable String role, @Nullable String content, @Nullable List<ToolCallDelta> toolCalls) {
+
+		Delta(@Nullable String role, @Nullable String content) {
+			this(role, content, null);
+		}
+
+	}
+
+	record ToolCallDelta(int index, String id, String type, FunctionCall function) {
+	}
+
+	record FunctionCall(String name, String arguments) {
 	}
 
 	record Completion(String id, String object, long created, String model, String conversationId,

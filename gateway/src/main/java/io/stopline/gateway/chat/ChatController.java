@@ -2,9 +2,6 @@ package io.stopline.gateway.chat;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Optional;
 
 import jakarta.servlet.http.HttpServletResponse;
 import jakarta.validation.Valid;
@@ -88,85 +85,19 @@ class ChatController {
 	}
 
 	/**
-	 * Writes the run's events as they come; every event already waiting when the stream
-	 * wakes up leaves in the same write and flush.
+	 * The role chunk, then the run's events as they come (see {@link ChunkStream}).
 	 */
 	private void stream(ChatSession session, HttpServletResponse response) throws IOException {
 		SseWriter sse = new SseWriter(response.getOutputStream(), mapper, session.run());
-		TokenOrder tokens = new TokenOrder();
-		List<RunEvent> batch = new ArrayList<>();
-		try {
-			sse.event(ChatChunks.delta(session.run(), "assistant", ""));
-			sse.flush();
-			boolean ended = false;
-			while (!ended) {
-				batch.add(next(session));
-				session.drainTo(batch);
-				for (RunEvent event : batch) {
-					if (!ended) {
-						ended = write(sse, tokens, event);
-					}
-				}
-				batch.clear();
-				sse.flush();
-			}
-		}
-		catch (InterruptedException ex) {
-			Thread.currentThread().interrupt();
-		}
-	}
-
-	/** Adds one event to the batch; true when it ends the stream. */
-	private static boolean write(SseWriter sse, TokenOrder tokens, RunEvent event) {
-		switch (event) {
-			case RunEvent.TokenGenerated frame -> {
-				String text = tokens.accept(frame);
-				if (!text.isEmpty()) {
-					sse.delta(text);
-				}
-			}
-			case RunEvent.RunSnapshot snapshot -> {
-				// a joined run's answer so far: its tokens continue after it
-				String text = tokens.snapshot(snapshot.content(), snapshot.tokens());
-				if (!text.isEmpty()) {
-					sse.delta(text);
-				}
-			}
-			case RunEvent.RunCompleted completed -> {
-				sendRest(sse, tokens, completed.content());
-				sse.finish("stop");
-			}
-			case RunEvent.RunStopped stopped -> {
-				sendRest(sse, tokens, stopped.content());
-				sse.finish(ChatChunks.CANCELLED);
-			}
-			case RunEvent.RunFailed failed -> sse.event(ChatChunks.StreamError.of(failed.error()));
-			default -> {
-			}
-		}
-		if (event.isTerminal()) {
-			sse.done();
-			return true;
-		}
-		return false;
-	}
-
-	/**
-	 * The terminal event carries the recorded text. Whatever of it this stream has not
-	 * delivered (a token overtaken by the terminal event, or lost on the way) goes out
-	 * now, so the client always ends with exactly the recorded answer, never more.
-	 */
-	private static void sendRest(SseWriter sse, TokenOrder tokens, String recorded) {
-		String rest = tokens.rest(recorded);
-		if (!rest.isEmpty()) {
-			sse.delta(rest);
-		}
+		sse.event(ChatChunks.delta(session.run(), "assistant", ""));
+		sse.flush();
+		ChunkStream.relay(session, sse, new TokenOrder(), chats::next);
 	}
 
 	private ChatChunks.Completion collect(ChatSession session) throws InterruptedException {
 		RunEvent event;
 		do {
-			event = next(session);
+			event = chats.next(session);
 		}
 		while (!event.isTerminal());
 		RunRecord run = session.run();
@@ -177,30 +108,6 @@ class ChatController {
 			case RunEvent.RunFailed failed -> throw Problems.of(HttpStatus.BAD_GATEWAY, failed.error());
 			default -> throw new IllegalStateException("not terminal: " + event);
 		};
-	}
-
-	/**
-	 * The next event; when none comes for a while, checks whether the run ended without
-	 * us hearing.
-	 */
-	private RunEvent next(ChatSession session) throws InterruptedException {
-		while (true) {
-			RunEvent event = session.poll(chats.recoveryInterval());
-			if (event != null) {
-				return event;
-			}
-			try {
-				Optional<RunEvent> recovered = chats.recoverEnd(session);
-				if (recovered.isPresent()) {
-					return recovered.get();
-				}
-			}
-			catch (RuntimeException ex) {
-				// Redis unreachable: keep the client's stream open; the inbox
-				// resubscribes when Redis is back
-				log.debug("run check failed for {}: {}", session.run().runId(), ex.toString());
-			}
-		}
 	}
 
 }

@@ -10,6 +10,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 
 import io.stopline.gateway.GatewayProperties;
 import io.stopline.gateway.inbox.GatewayInbox;
+import io.stopline.gateway.page.AgentProperties;
 import io.stopline.gateway.system.Problems;
 import io.stopline.protocol.Json;
 import io.stopline.protocol.StopReason;
@@ -25,6 +26,7 @@ import io.stopline.core.run.RunOutcome;
 import io.stopline.core.events.RunEvents;
 import io.stopline.core.run.RunRecord;
 import io.stopline.protocol.StopRun;
+import io.stopline.core.run.RunReplays;
 import org.jspecify.annotations.Nullable;
 import org.redisson.api.RStream;
 import org.redisson.api.RTopic;
@@ -45,6 +47,8 @@ import org.springframework.web.ErrorResponseException;
 @Service
 class ChatService {
 
+	private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ChatService.class);
+
 	/**
 	 * How long a joined run's conversation counts as watched (a queued run reads it as it
 	 * starts).
@@ -61,9 +65,15 @@ class ChatService {
 
 	private final RunEvents events;
 
+	private final RunReplays replays;
+
+	private final AgentProperties agents;
+
 	ChatService(ConversationRegistry registry, GatewayInbox inbox, RedissonClient redisson, RunEvents events,
-			GatewayProperties properties) {
+			GatewayProperties properties, RunReplays replays, AgentProperties agents) {
+		this.agents = agents;
 		this.events = events;
+		this.replays = replays;
 		this.registry = registry;
 		this.inbox = inbox;
 		this.jobs = redisson.getStream(Keys.JOBS, StringCodec.INSTANCE);
@@ -72,6 +82,7 @@ class ChatService {
 
 	ChatSession start(String userId, ChatRequest request, @Nullable String headerConversationId,
 			@Nullable String idempotencyKey) {
+		requireWithinLimit(request);
 		String conversationId = conversationId(request, headerConversationId);
 		Instant now = Instant.now();
 		RunRecord run = RunRecord.queued(runId(request, idempotencyKey), userId, conversationId, request.model(),
@@ -194,8 +205,8 @@ class ChatService {
 
 	/**
 	 * Called when no event came for a while: if the run is no longer registered, its
-	 * terminal event was lost on the way here, so rebuild it from the history. Empty
-	 * while the run is still active.
+	 * terminal event was lost on the way here: take it from the run's replay, else
+	 * rebuild it from the history. Empty while the run is still active.
 	 */
 	Optional<RunEvent> recoverEnd(ChatSession session) {
 		RunRecord run = session.run();
@@ -203,6 +214,10 @@ class ChatService {
 		if (current.isPresent() && current.get().runId().equals(run.runId())) {
 			session.found();
 			return Optional.empty();
+		}
+		Optional<RunReplays.Replay> replay = replays.find(run.userId(), run.conversationId(), run.runId());
+		if (replay.isPresent()) {
+			return Optional.of(replay.get().terminal());
 		}
 		Optional<RunEvent> end = endOf(run);
 		if (end.isPresent()) {
@@ -220,6 +235,30 @@ class ChatService {
 
 	Duration recoveryInterval() {
 		return Duration.ofSeconds(1);
+	}
+
+	/**
+	 * The next event of the session's run; when none comes for a while, checks whether
+	 * the run ended without this gateway hearing.
+	 */
+	RunEvent next(ChatSession session) throws InterruptedException {
+		while (true) {
+			RunEvent event = session.poll(recoveryInterval());
+			if (event != null) {
+				return event;
+			}
+			try {
+				Optional<RunEvent> recovered = recoverEnd(session);
+				if (recovered.isPresent()) {
+					return recovered.get();
+				}
+			}
+			catch (RuntimeException ex) {
+				// Redis unreachable: keep the client's stream open; the inbox
+				// resubscribes when Redis is back
+				log.debug("run check failed for {}: {}", session.run().runId(), ex.toString());
+			}
+		}
 	}
 
 	private static RunEvent toEvent(RunRecord run, HistoryMessage message) {
@@ -258,6 +297,15 @@ class ChatService {
 		}
 		String chosen = request.runId() != null ? request.runId() : idempotencyKey;
 		return chosen != null ? chosen : "run-" + UUID.randomUUID();
+	}
+
+	/** The agent's output limit, before anything is reserved. */
+	private void requireWithinLimit(ChatRequest request) {
+		int limit = agents.maxTokensOf(request.model());
+		if (request.maxTokens() != null && request.maxTokens() > limit) {
+			throw Problems.of(HttpStatus.BAD_REQUEST,
+					"max_tokens: must be at most " + limit + " for agent " + request.model() + ".");
+		}
 	}
 
 	private static String conversationId(ChatRequest request, @Nullable String header) {

@@ -14,7 +14,9 @@ import tools.jackson.databind.json.JsonMapper;
  * flush per batch (every frame that is waiting when the stream wakes up), not one per
  * token. A text delta is the run's chunk JSON with the text spliced in: the chunk around
  * it is serialized once per stream by the same mapper, so the bytes are exactly what the
- * mapper would write.
+ * mapper would write. Every event carries {@code id: <run id>:<index>}, the index being
+ * the tokens of the answer the client holds once it has the event ({@link #at}): what a
+ * resumed stream starts after.
  */
 final class SseWriter {
 
@@ -23,6 +25,10 @@ final class SseWriter {
 	private static final byte[] DATA = "data: ".getBytes(StandardCharsets.US_ASCII);
 
 	private static final byte[] END = "\n\n".getBytes(StandardCharsets.US_ASCII);
+
+	private final byte[] idPrefix;
+
+	private byte[] id;
 
 	private final OutputStream out;
 
@@ -40,6 +46,8 @@ final class SseWriter {
 		this.out = out;
 		this.mapper = mapper;
 		this.run = run;
+		this.idPrefix = ("id: " + run.runId() + ":").getBytes(StandardCharsets.UTF_8);
+		at(0);
 		String template = mapper.writeValueAsString(ChatChunks.delta(run, null, MARK));
 		String quotedMark = new String(JsonStringEncoder.getInstance().quoteAsCharArray(MARK));
 		int at = template.indexOf(quotedMark);
@@ -50,8 +58,17 @@ final class SseWriter {
 		this.deltaSuffix = template.substring(at + quotedMark.length()).getBytes(StandardCharsets.UTF_8);
 	}
 
+	/** The events that follow carry this token index in their id. */
+	void at(int index) {
+		byte[] digits = Integer.toString(index).getBytes(StandardCharsets.US_ASCII);
+		id = java.util.Arrays.copyOf(idPrefix, idPrefix.length + digits.length + 1);
+		System.arraycopy(digits, 0, id, idPrefix.length, digits.length);
+		id[id.length - 1] = '\n';
+	}
+
 	/** A {@code chat.completion.chunk} carrying {@code text}. */
 	void delta(String text) {
+		batch.writeBytes(id);
 		batch.writeBytes(DATA);
 		batch.writeBytes(deltaPrefix);
 		batch.writeBytes(JsonStringEncoder.getInstance().quoteAsUTF8(text));
@@ -61,6 +78,7 @@ final class SseWriter {
 
 	/** Any other payload, serialized by the mapper. */
 	void event(Object payload) {
+		batch.writeBytes(id);
 		batch.writeBytes(DATA);
 		batch.writeBytes(mapper.writeValueAsBytes(payload));
 		batch.writeBytes(END);
@@ -71,7 +89,13 @@ final class SseWriter {
 		event(ChatChunks.finish(run, reason));
 	}
 
+	/** A tool call of the run, as a {@code tool_calls} delta. */
+	void toolCall(int index, String id, String name, String arguments) {
+		event(ChatChunks.toolCall(run, index, id, name, arguments));
+	}
+
 	void done() {
+		batch.writeBytes(id);
 		batch.writeBytes("data: [DONE]\n\n".getBytes(StandardCharsets.US_ASCII));
 	}
 

@@ -18,6 +18,25 @@ final class TokenOrder {
 
 	private int next;
 
+	/** For a stream from the start of the answer. */
+	TokenOrder() {
+		this(0, "");
+	}
+
+	/**
+	 * For a stream whose client holds {@code delivered}, the first {@code next} tokens (a
+	 * resumed stream).
+	 */
+	TokenOrder(int next, String delivered) {
+		this.next = next;
+		this.delivered.append(delivered);
+	}
+
+	/** The index of the next token to deliver: the tokens delivered so far. */
+	int next() {
+		return next;
+	}
+
 	/**
 	 * The text that can be delivered now, in order: this frame's and that of any early
 	 * frames it unblocks (empty when it must wait for an earlier one, or was delivered

@@ -2,6 +2,7 @@ package io.stopline.gateway.inbox;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -15,6 +16,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.stopline.gateway.GatewayProperties;
 import io.stopline.protocol.Json;
 import io.stopline.protocol.RunEvent;
+import io.stopline.protocol.TokenFrames;
 import io.stopline.core.events.GatewayInboxes;
 import io.stopline.core.events.RunEvents;
 import org.redisson.api.RTopic;
@@ -124,15 +126,24 @@ public class GatewayInbox implements SmartLifecycle {
 		controlOutcomes.remove(action + ":" + runId, outcome);
 	}
 
-	/** A token frame from the token plane: for the client stream of its run only. */
-	void routeFrame(String raw) {
-		RunEvent event = read(raw);
-		if (event == null) {
+	/**
+	 * A message from the token plane: the frames of one or more runs
+	 * ({@link TokenFrames}), each for the client stream of its run only.
+	 */
+	void routeFrames(String raw) {
+		List<RunEvent.TokenGenerated> frames;
+		try {
+			frames = TokenFrames.decode(raw);
+		}
+		catch (RuntimeException ex) {
+			log.warn("dropping an unreadable token message: {}", ex.toString());
 			return;
 		}
-		BlockingQueue<RunEvent> stream = streams.get(event.runId());
-		if (stream != null && stream.size() < MAX_QUEUED_FRAMES) {
-			stream.offer(event);
+		for (RunEvent.TokenGenerated frame : frames) {
+			BlockingQueue<RunEvent> stream = streams.get(frame.runId());
+			if (stream != null && stream.size() < MAX_QUEUED_FRAMES) {
+				stream.offer(frame);
+			}
 		}
 	}
 
@@ -233,7 +244,7 @@ public class GatewayInbox implements SmartLifecycle {
 			public void onUnsubscribe(String channel) {
 			}
 		});
-		tokens.addListener(String.class, (channel, raw) -> routeFrame(raw));
+		tokens.addListener(String.class, (channel, raw) -> routeFrames(raw));
 		try {
 			if (!subscribed.await(SUBSCRIBE_BOUND.toMillis(), TimeUnit.MILLISECONDS)
 					|| !tokensSubscribed.await(SUBSCRIBE_BOUND.toMillis(), TimeUnit.MILLISECONDS)) {

@@ -184,7 +184,7 @@ class StopService {
 		}
 		Instant persisted = Instant.now();
 		RunEvent.RunStopped stopped = new RunEvent.RunStopped(run.runId(), run.conversationId(), reason, "", 0,
-				requested, new StopReceipt(requested, null, null, persisted));
+				requested, new StopReceipt(requested, null, null, persisted), java.util.List.of());
 		events.publish(run.userId(), run.replyTo(), stopped);
 		outcome.messages(run.runId())
 			.forEach(message -> events.toConversation(run.userId(),
@@ -206,9 +206,11 @@ class StopService {
 		long receivers = signalled != null ? signalled.receivers()
 				: stopRequests.signal(run.workerId(), stopRun(run.runId(), command));
 		if (receivers == 0) {
-			if (!liveness.isAlive(run.workerId())) {
+			if (liveness.isDead(run.workerId())) {
 				// the owner is dead: interrupt its runs now rather than wait for the
-				// reaper's tick
+				// reaper's tick. Not when Redis merely forgot it (its heartbeat key and
+				// registration lost with a restart): that worker is alive, registers
+				// again at its next heartbeat, and carries out the recorded stop
 				inbox.forgetStopOutcome(run.runId(), outcome);
 				reaper.reap(run.workerId());
 				return StopOutcome.of(StopResult.NOT_FOUND, null);

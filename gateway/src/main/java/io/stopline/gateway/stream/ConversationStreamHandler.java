@@ -24,10 +24,12 @@ import org.springframework.web.socket.WebSocketSession;
 import org.springframework.web.socket.handler.TextWebSocketHandler;
 
 /**
- * {@code /v1/conversation/{id}/stream}: the caller's conversation, live. A bad token, an
- * invalid id and a conversation the caller does not have (unknown, or another user's: the
- * same answer) close the socket with 1008 before anything is sent. Otherwise the socket
- * stays open across runs and stops until the client closes it.
+ * {@code /v1/conversation/{id}/stream}: the caller's conversation, live. Conversation ids
+ * are the caller's own namespace: a conversation with no message yet gets a state with no
+ * messages, then every event once its first run starts; another user's conversation of
+ * the same id is simply a different one. A bad token and an invalid id close the socket
+ * with 1008 before anything is sent. Otherwise the socket stays open across runs and
+ * stops until the client closes it.
  */
 @Component
 class ConversationStreamHandler extends TextWebSocketHandler {
@@ -74,8 +76,8 @@ class ConversationStreamHandler extends TextWebSocketHandler {
 			session.close(CloseStatus.POLICY_VIOLATION.withReason("A valid token is required."));
 			return;
 		}
-		if (conversation == null || registry.history(user, conversation).isEmpty()) {
-			session.close(CloseStatus.POLICY_VIOLATION.withReason("Conversation not found."));
+		if (conversation == null) {
+			session.close(CloseStatus.POLICY_VIOLATION.withReason("Invalid conversation id."));
 			return;
 		}
 		AtomicInteger open = streamsPerUser.computeIfAbsent(user, key -> new AtomicInteger());

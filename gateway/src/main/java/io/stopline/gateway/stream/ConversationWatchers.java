@@ -8,6 +8,7 @@ import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 import jakarta.annotation.PreDestroy;
 
@@ -24,11 +25,12 @@ import org.springframework.stereotype.Component;
 
 /**
  * This gateway's subscriptions to conversation event channels: one per conversation with
- * at least one socket on this gateway, shared by all of them, dropped with the last. Each
- * event is converted once and handed to every watcher.
+ * at least one socket or resumed chat stream on this gateway, shared by all of them,
+ * dropped with the last. Each event is read once and handed to every follower, and
+ * converted once for every watcher (socket).
  */
 @Component
-class ConversationWatchers {
+public class ConversationWatchers {
 
 	private static final Logger log = LoggerFactory.getLogger(ConversationWatchers.class);
 
@@ -37,7 +39,7 @@ class ConversationWatchers {
 	private final StreamEvents json;
 
 	/** How long a conversation counts as watched without a refresh from this gateway. */
-	static final Duration WATCHED_TTL = Duration.ofSeconds(60);
+	public static final Duration WATCHED_TTL = Duration.ofSeconds(60);
 
 	private final ConcurrentMap<String, Channel> channels = new ConcurrentHashMap<>();
 
@@ -67,22 +69,53 @@ class ConversationWatchers {
 		refresher.shutdownNow();
 	}
 
+	/**
+	 * Hears a conversation's events as they arrive, on the Redis listener's thread (it
+	 * must not block).
+	 */
+	@FunctionalInterface
+	public interface Follower {
+
+		void accept(RunEvent event);
+
+	}
+
 	/** Adds a watcher; the future completes once its channel is subscribed. */
 	CompletableFuture<?> add(Watcher watcher) {
+		return join(watcher.userId(), watcher.conversationId(), channel -> channel.watchers.add(watcher));
+	}
+
+	void remove(Watcher watcher) {
+		leave(watcher.userId(), watcher.conversationId(), channel -> channel.watchers.remove(watcher));
+	}
+
+	/**
+	 * Adds a follower of the user's conversation; the future completes once its channel
+	 * is subscribed. Remove it with {@link #unfollow}.
+	 */
+	public CompletableFuture<?> follow(String userId, String conversationId, Follower follower) {
+		return join(userId, conversationId, channel -> channel.followers.add(follower));
+	}
+
+	public void unfollow(String userId, String conversationId, Follower follower) {
+		leave(userId, conversationId, channel -> channel.followers.remove(follower));
+	}
+
+	private CompletableFuture<?> join(String userId, String conversationId, Consumer<Channel> member) {
 		Channel[] joined = new Channel[1];
-		channels.compute(key(watcher), (key, existing) -> {
-			Channel channel = existing != null ? existing : open(watcher);
-			channel.watchers.add(watcher);
+		channels.compute(Keys.conversationEvents(userId, conversationId), (key, existing) -> {
+			Channel channel = existing != null ? existing : open(userId, conversationId);
+			member.accept(channel);
 			joined[0] = channel;
 			return channel;
 		});
 		return joined[0].subscribed;
 	}
 
-	void remove(Watcher watcher) {
-		channels.computeIfPresent(key(watcher), (key, channel) -> {
-			channel.watchers.remove(watcher);
-			if (!channel.watchers.isEmpty()) {
+	private void leave(String userId, String conversationId, Consumer<Channel> member) {
+		channels.computeIfPresent(Keys.conversationEvents(userId, conversationId), (key, channel) -> {
+			member.accept(channel);
+			if (!channel.watchers.isEmpty() || !channel.followers.isEmpty()) {
 				return channel;
 			}
 			channel.topic.removeAllListenersAsync();
@@ -100,9 +133,9 @@ class ConversationWatchers {
 	 * channel's future completes when Redis confirms, or fails, and then the sockets
 	 * waiting on it close and the channel goes with them.
 	 */
-	private Channel open(Watcher first) {
-		RTopic topic = events.conversation(first.userId(), first.conversationId());
-		Channel channel = new Channel(topic, first.userId(), first.conversationId());
+	private Channel open(String userId, String conversationId) {
+		RTopic topic = events.conversation(userId, conversationId);
+		Channel channel = new Channel(topic, userId, conversationId);
 		topic.addListenerAsync(new StatusListener() {
 			@Override
 			public void onSubscribe(String name) {
@@ -129,15 +162,13 @@ class ConversationWatchers {
 		return channel;
 	}
 
-	private static String key(Watcher watcher) {
-		return Keys.conversationEvents(watcher.userId(), watcher.conversationId());
-	}
-
 	private final class Channel {
 
 		final RTopic topic;
 
 		final Set<Watcher> watchers = ConcurrentHashMap.newKeySet();
+
+		final Set<Follower> followers = ConcurrentHashMap.newKeySet();
 
 		final CompletableFuture<Void> subscribed = new CompletableFuture<>();
 
@@ -153,7 +184,11 @@ class ConversationWatchers {
 
 		void deliver(String raw) {
 			try {
-				json.toJson(Json.read(raw, RunEvent.class)).ifPresent(text -> watchers.forEach(w -> w.offer(text)));
+				RunEvent event = Json.read(raw, RunEvent.class);
+				followers.forEach(follower -> follower.accept(event));
+				if (!watchers.isEmpty()) {
+					json.toJson(event).ifPresent(text -> watchers.forEach(w -> w.offer(text)));
+				}
 			}
 			catch (RuntimeException ex) {
 				log.warn("dropping an unreadable conversation event: {}", ex.toString());

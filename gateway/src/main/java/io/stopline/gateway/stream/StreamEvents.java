@@ -26,7 +26,9 @@ import org.springframework.stereotype.Component;
  * {"type":"message_added","conversation_id":"c-42","run_id":"run-1","timestamp":"…","message":{"role":"assistant","status":"streaming",…}}
  * {"type":"run_snapshot","conversation_id":"c-42","run_id":"run-1","timestamp":"…","content":"Stopline keeps","tokens":2}
  * {"type":"token","conversation_id":"c-42","run_id":"run-1","timestamp":"…","index":2,"delta":" every stop","count":2}
- * {"type":"run_stopped","conversation_id":"c-42","run_id":"run-1","timestamp":"…","reason":"user","content":"Stopline keeps","tokens":2}
+ * {"type":"tool_call_started","conversation_id":"c-42","run_id":"run-1","timestamp":"…","index":0,"call_id":"call_0","name":"files__read","arguments":"{…}"}
+ * {"type":"tool_call_finished","conversation_id":"c-42","run_id":"run-1","timestamp":"…","index":0,"call_id":"call_0","name":"files__read","status":"completed","duration_ms":12,"result_chars":480}
+ * {"type":"run_stopped","conversation_id":"c-42","run_id":"run-1","timestamp":"…","reason":"user","content":"Stopline keeps","tokens":2,"tool_calls":[{"id":"call_0","name":"files__read","arguments":"{…}","status":"cancelled_before_result",…}]}
  * </pre>
  */
 @Component
@@ -46,8 +48,15 @@ class StreamEvents {
 			case RunEvent.RunStarted started -> with(event, "run_started");
 			case RunEvent.RunCompleted completed ->
 				with(event, "run_completed", "content", completed.content(), "tokens", completed.tokens());
-			case RunEvent.RunStopped stopped -> withReceipt(with(event, "run_stopped", "reason",
-					stopped.reason().wireName(), "content", stopped.content(), "tokens", stopped.tokens()), stopped);
+			case RunEvent.RunStopped stopped ->
+				withReceipt(with(event, "run_stopped", "reason", stopped.reason().wireName(), "content",
+						stopped.content(), "tokens", stopped.tokens(), "tool_calls", stopped.toolCalls()), stopped);
+			case RunEvent.ToolCallStarted call -> with(event, "tool_call_started", "index", call.index(), "call_id",
+					call.callId(), "name", call.name(), "arguments", call.arguments());
+			// the result's size, never the result
+			case RunEvent.ToolCallFinished call -> with(event, "tool_call_finished", "index", call.index(), "call_id",
+					call.callId(), "name", call.name(), "status", call.status(), "duration_ms", call.durationMillis(),
+					"result_chars", call.resultChars());
 			case RunEvent.RunFailed failed ->
 				with(event, "run_failed", "error", failed.error(), "content", failed.content());
 			case RunEvent.RunPaused paused -> with(event, "run_paused");

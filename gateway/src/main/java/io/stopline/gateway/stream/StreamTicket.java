@@ -5,11 +5,11 @@ import java.time.Instant;
 import org.jspecify.annotations.Nullable;
 
 /**
- * What a ticket stands for, as stored in Redis: one socket of this user on this
- * conversation.
+ * What a ticket stands for, as stored in Redis: one socket, or one resumed chat stream,
+ * of this user on this conversation.
  *
  * @param expires when the bearer token the ticket was exchanged for expires (the socket
  * closes then, as it would with the token itself)
  */
-record StreamTicket(String user, String conversation, @Nullable Instant expires) {
+public record StreamTicket(String user, String conversation, @Nullable Instant expires) {
 }

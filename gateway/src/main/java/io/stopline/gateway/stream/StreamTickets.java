@@ -21,7 +21,7 @@ import org.springframework.stereotype.Component;
  * same ticket, exactly one gets it.
  */
 @Component
-class StreamTickets {
+public class StreamTickets {
 
 	private static final SecureRandom RANDOM = new SecureRandom();
 
@@ -48,7 +48,7 @@ class StreamTickets {
 	}
 
 	/** The ticket's socket, or empty when it is unknown, expired or already used. */
-	Optional<StreamTicket> take(String ticket) {
+	public Optional<StreamTicket> take(String ticket) {
 		if (ticket.isEmpty() || ticket.length() > 64) {
 			return Optional.empty();
 		}

@@ -4,11 +4,13 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 
 import io.stopline.protocol.Json;
 import io.stopline.protocol.RunControl;
 import io.stopline.protocol.RunEvent;
+import io.stopline.protocol.TokenFrames;
 import io.stopline.core.run.ConversationRegistry;
 import io.stopline.core.schema.Keys;
 import io.stopline.core.schema.Topology;
@@ -92,19 +94,29 @@ public final class RunEvents {
 	}
 
 	/**
-	 * One frame of a run's tokens: to the token channel of the gateway streaming the run
-	 * and, when {@code watched}, to the conversation's channel. Not awaited: the stage
-	 * completes when Redis has taken both.
+	 * The frames of many runs streamed through one gateway, in one pipelined write: one
+	 * message ({@link TokenFrames}) on the gateway's token channel carrying them all, in
+	 * order, and each frame of a {@code watched} run as its JSON event on the
+	 * conversation's channel. Not awaited: the stage completes when Redis has taken
+	 * everything.
 	 */
-	public CompletableFuture<Void> publishFrame(String userId, String gatewayId, RunEvent.TokenGenerated frame,
-			boolean watched) {
-		String json = Json.write(frame);
-		CompletableFuture<Long> toGateway = gatewayTokens(gatewayId).publishAsync(json).toCompletableFuture();
-		if (!watched) {
-			return toGateway.thenApply(receivers -> null);
+	public CompletableFuture<Void> publishFrames(String gatewayId, List<FrameOut> frames) {
+		List<RunEvent.TokenGenerated> toGateway = new ArrayList<>(frames.size());
+		List<Map.Entry<String, String>> messages = new ArrayList<>(2);
+		messages.add(null);
+		for (FrameOut out : frames) {
+			toGateway.add(out.frame());
+			if (out.watched()) {
+				messages.add(Map.entry(Keys.conversationEvents(out.userId(), out.frame().conversationId()),
+						Json.write(out.frame())));
+			}
 		}
-		return CompletableFuture.allOf(toGateway,
-				conversation(userId, frame.conversationId()).publishAsync(json).toCompletableFuture());
+		messages.set(0, Map.entry(Keys.gatewayTokens(gatewayId), TokenFrames.encode(toGateway)));
+		return tokens.publishAll(messages);
+	}
+
+	/** A frame on its way out, with whether its conversation is watched. */
+	public record FrameOut(String userId, RunEvent.TokenGenerated frame, boolean watched) {
 	}
 
 	/**

@@ -1,11 +1,18 @@
 package io.stopline.core.events;
 
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+
 import org.redisson.Redisson;
+import org.redisson.api.BatchOptions;
+import org.redisson.api.RBatch;
 import org.redisson.api.RTopic;
 import org.redisson.api.RedissonClient;
 import org.redisson.config.Config;
 
 import io.stopline.core.schema.Channels;
+import io.stopline.core.schema.Topology;
 
 /**
  * The token data plane: a Redisson client of its own (its own connections, event loops
@@ -42,6 +49,25 @@ public final class TokenPlane implements AutoCloseable {
 
 	public RTopic topic(String channel) {
 		return Channels.topic(redisson, channel);
+	}
+
+	/**
+	 * {@code PUBLISH} (or {@code SPUBLISH} on Redis Cluster) of each message to its
+	 * channel, pipelined in one write: the stage completes when Redis has taken them all.
+	 */
+	public CompletableFuture<Void> publishAll(List<Map.Entry<String, String>> messages) {
+		if (messages.size() == 1) {
+			Map.Entry<String, String> only = messages.getFirst();
+			return topic(only.getKey()).publishAsync(only.getValue())
+				.toCompletableFuture()
+				.thenApply(receivers -> null);
+		}
+		RBatch batch = redisson.createBatch(BatchOptions.defaults());
+		Topology topology = Topology.of(redisson);
+		for (Map.Entry<String, String> message : messages) {
+			topology.topic(batch, message.getKey()).publishAsync(message.getValue());
+		}
+		return batch.executeAsync().toCompletableFuture().thenApply(result -> null);
 	}
 
 	@Override

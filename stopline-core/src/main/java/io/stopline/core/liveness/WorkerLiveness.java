@@ -40,6 +40,16 @@ public final class WorkerLiveness {
 		return Boolean.TRUE.equals(redis.hasKey(Keys.workerAlive(workerId)));
 	}
 
+	/**
+	 * Dead: known (listed in {@code stopline:workers} by its heartbeats) and its
+	 * heartbeat key gone. A worker Redis does not know at all is not dead but forgotten:
+	 * Redis lost its data (a restart without persistence, a failover that lost writes),
+	 * and the worker registers again at its next heartbeat. Only the dead are reaped.
+	 */
+	public boolean isDead(String workerId) {
+		return !isAlive(workerId) && redis.opsForZSet().score(Keys.WORKERS, workerId) != null;
+	}
+
 	public List<String> knownWorkers() {
 		Set<String> workers = redis.opsForZSet().range(Keys.WORKERS, 0, -1);
 		return workers == null ? List.of() : List.copyOf(workers);

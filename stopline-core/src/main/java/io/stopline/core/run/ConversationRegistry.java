@@ -93,6 +93,15 @@ public interface ConversationRegistry {
 
 	Optional<RunRecord> find(String userId, String conversationId);
 
+	/**
+	 * The records of many conversations ({@code [userId, conversationId]} pairs), in
+	 * order, empty where there is none: one pipelined read where the implementation can
+	 * (the ownership self-check reads every local run's record this way).
+	 */
+	default List<Optional<RunRecord>> findAll(List<WorkerRun> runs) {
+		return runs.stream().map(run -> find(run.userId(), run.conversationId())).toList();
+	}
+
 	/** The user's queued and running runs, on every worker. */
 	List<RunRecord> active(String userId);
 

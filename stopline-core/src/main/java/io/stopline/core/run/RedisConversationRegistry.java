@@ -149,18 +149,30 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 		if (old == null || old.isEmpty()) {
 			return List.of();
 		}
-		List<RunRecord> waiting = new ArrayList<>();
-		for (String raw : old) {
+		List<String> raws = List.copyOf(old);
+		List<WorkerRun> entries = new ArrayList<>(raws.size());
+		for (String raw : raws) {
 			String[] entry = Json.read(raw, String[].class);
-			Optional<RunRecord> record = find(entry[0], entry[1])
-				.filter(run -> run.runId().equals(entry[2]) && run.isQueued());
+			entries.add(new WorkerRun(entry[2], entry[0], entry[1]));
+		}
+		// one pipelined read for the page, one ZREM for its stale entries: a sweep that
+		// meets many stale entries must not cost a round trip each
+		List<Optional<RunRecord>> records = findAll(entries);
+		List<RunRecord> waiting = new ArrayList<>();
+		List<String> stale = new ArrayList<>();
+		for (int i = 0; i < raws.size(); i++) {
+			String runId = entries.get(i).runId();
+			Optional<RunRecord> record = records.get(i).filter(run -> run.runId().equals(runId) && run.isQueued());
 			if (record.isPresent()) {
 				waiting.add(record.get());
 			}
 			else {
 				// claimed or ended, and its removal was lost: the entry is stale
-				redis.opsForZSet().remove(Keys.QUEUED, raw);
+				stale.add(raws.get(i));
 			}
+		}
+		if (!stale.isEmpty()) {
+			redis.opsForZSet().remove(Keys.QUEUED, stale.toArray());
 		}
 		if (waiting.isEmpty()) {
 			return waiting;
@@ -267,10 +279,37 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 				: new StopTarget.RecentlyStopped(body);
 	}
 
+	private static final int FIND_CHUNK = 256;
+
 	@Override
 	public Optional<RunRecord> find(String userId, String conversationId) {
 		Object json = redis.opsForHash().get(Keys.runs(userId), ConversationIds.require(conversationId));
 		return Optional.ofNullable(json).map(value -> read((String) value, userId, conversationId));
+	}
+
+	/**
+	 * {@code HGET} of each record, pipelined in chunks (a long pipeline would hold
+	 * Redis).
+	 */
+	@Override
+	public List<Optional<RunRecord>> findAll(List<WorkerRun> runs) {
+		List<Optional<RunRecord>> found = new ArrayList<>(runs.size());
+		for (int from = 0; from < runs.size(); from += FIND_CHUNK) {
+			List<WorkerRun> chunk = runs.subList(from, Math.min(runs.size(), from + FIND_CHUNK));
+			List<Object> values = redis.executePipelined((RedisCallback<Object>) connection -> {
+				chunk.forEach(run -> connection.hashCommands()
+					.hGet(Keys.runs(run.userId()).getBytes(StandardCharsets.UTF_8),
+							ConversationIds.require(run.conversationId()).getBytes(StandardCharsets.UTF_8)));
+				return null;
+			});
+			for (int i = 0; i < chunk.size(); i++) {
+				WorkerRun run = chunk.get(i);
+				Object json = i < values.size() ? values.get(i) : null;
+				found.add(json instanceof String value ? Optional.of(read(value, run.userId(), run.conversationId()))
+						: Optional.empty());
+			}
+		}
+		return found;
 	}
 
 	@Override

@@ -14,9 +14,25 @@ import io.stopline.protocol.HistoryMessage;
  *
  * @param content the assistant text produced, partial unless complete
  * @param stopReason set when {@code status} is {@code stopped}
+ * @param tools the run's tool calls with their results, in the order they were made (they
+ * come before the answer in the history)
  */
 public record RunOutcome(String status, String content, @Nullable StopReason stopReason, @Nullable String error,
-		Instant at) {
+		Instant at, List<HistoryMessage> tools) {
+
+	public RunOutcome {
+		tools = tools == null ? List.of() : List.copyOf(tools);
+	}
+
+	public RunOutcome(String status, String content, @Nullable StopReason stopReason, @Nullable String error,
+			Instant at) {
+		this(status, content, stopReason, error, at, List.of());
+	}
+
+	/** The same outcome with the run's tool calls. */
+	public RunOutcome withTools(List<HistoryMessage> tools) {
+		return new RunOutcome(status, content, stopReason, error, at, tools);
+	}
 
 	public static final String COMPLETE = HistoryMessage.COMPLETE;
 
@@ -54,9 +70,13 @@ public record RunOutcome(String status, String content, @Nullable StopReason sto
 		return STOPPED.equals(status);
 	}
 
-	/** The assistant message, followed by the stop notice when the run was stopped. */
+	/**
+	 * The run's tool calls, the assistant message, and the stop notice when the run was
+	 * stopped.
+	 */
 	public List<HistoryMessage> messages(String runId) {
-		List<HistoryMessage> messages = new ArrayList<>(2);
+		List<HistoryMessage> messages = new ArrayList<>(tools.size() + 2);
+		messages.addAll(tools);
 		String reason = stopReason == null ? null : stopReason.wireName();
 		messages.add(new HistoryMessage("assistant", content, status, reason, error, runId, at));
 		if (isStopped()) {

@@ -182,8 +182,8 @@ abstract sealed class SlotWrites permits SlotWrites.InScript, SlotWrites.AroundS
 			}
 			catch (RuntimeException ex) {
 				// the outcome itself is recorded; a stale index entry is removed by the
-				// next
-				// finish or reap, a stale stop request by the worker's next reconcile
+				// next finish or reap, a stale stop request by the worker's next
+				// reconcile
 				log.warn("cleanup after run {} failed: {}", run.runId(), ex.toString());
 			}
 		}

@@ -74,6 +74,10 @@ import java.util.regex.Pattern;
  * # pause / resume commands for a worker (pub/sub only: a lost one is answered 202 and can be repeated)
  * PUBLISH stopline:{w:w-a}:control '{"action":"pause","runId":"r-1",...}'
  *
+ * # a finished run's replay for resumed chat streams: its terminal event and where its frames end; written once
+ * # by the worker when the run's outcome is recorded, gone after stopline.resume.grace
+ * SET     stopline:{u:alice}:conv:c-42:replay:r-1 '{"agentName":"assistant","terminal":{"type":"run_completed",...},"offsets":{"tokens":[1,3],"chars":[8,19]}}' PX 60000
+ *
  * # WebSocket ticket: single use, bound to a user and a conversation; named by the SHA-256 of the ticket (hex), so
  * # reading Redis does not hand out live tickets. Any gateway takes it, atomically (a replay finds nothing)
  * SET    stopline:stream-ticket:9f86d0...0a08 '{"user":"alice","conversation":"c-42","expires":"…"}' PX 30000 NX
@@ -180,6 +184,14 @@ public final class Keys {
 
 	public static String conversationEvents(String userId, String conversationId) {
 		return conversationKey(userId, conversationId, "events");
+	}
+
+	/**
+	 * A finished run's replay (see {@link io.stopline.core.run.RunReplays}); the run id
+	 * is checked like a conversation id (server-made ids are {@code run-<uuid>}).
+	 */
+	public static String runReplay(String userId, String conversationId, String runId) {
+		return conversationKey(userId, conversationId, "replay:" + ConversationIds.require(runId));
 	}
 
 	public static String conversationWatched(String userId, String conversationId) {

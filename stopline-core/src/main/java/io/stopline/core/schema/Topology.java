@@ -3,7 +3,9 @@ package io.stopline.core.schema;
 import java.util.Optional;
 import java.util.function.Supplier;
 
+import org.redisson.api.RBatch;
 import org.redisson.api.RTopic;
+import org.redisson.api.RTopicAsync;
 import org.redisson.api.RedissonClient;
 import org.redisson.client.codec.StringCodec;
 
@@ -33,6 +35,9 @@ public sealed interface Topology permits Topology.SingleSlot, Topology.Cluster {
 	/** A channel of the schema as a Redisson topic. */
 	RTopic topic(RedissonClient redisson, String channel);
 
+	/** The same channel within a pipelined batch (the token plane's frame writes). */
+	RTopicAsync topic(RBatch batch, String channel);
+
 	/** The command a script publishes with. */
 	String publishCommand();
 
@@ -48,6 +53,11 @@ public sealed interface Topology permits Topology.SingleSlot, Topology.Cluster {
 		@Override
 		public RTopic topic(RedissonClient redisson, String channel) {
 			return redisson.getTopic(channel, StringCodec.INSTANCE);
+		}
+
+		@Override
+		public RTopicAsync topic(RBatch batch, String channel) {
+			return batch.getTopic(channel, StringCodec.INSTANCE);
 		}
 
 		@Override
@@ -67,6 +77,11 @@ public sealed interface Topology permits Topology.SingleSlot, Topology.Cluster {
 		@Override
 		public RTopic topic(RedissonClient redisson, String channel) {
 			return redisson.getShardedTopic(channel, StringCodec.INSTANCE);
+		}
+
+		@Override
+		public RTopicAsync topic(RBatch batch, String channel) {
+			return batch.getShardedTopic(channel, StringCodec.INSTANCE);
 		}
 
 		@Override

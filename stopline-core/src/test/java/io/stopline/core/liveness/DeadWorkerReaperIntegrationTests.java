@@ -102,6 +102,15 @@ class DeadWorkerReaperIntegrationTests {
 	}
 
 	@Test
+	void aWorkerRedisForgotIsNotDeadButOneWhoseHeartbeatExpiredIs() {
+		assertThat(liveness.isDead(worker)).as("unknown: Redis lost its registration with its data").isFalse();
+		liveness.heartbeat(worker, SHORT_TTL);
+		assertThat(liveness.isDead(worker)).as("alive").isFalse();
+
+		await().atMost(Duration.ofSeconds(5)).until(() -> liveness.isDead(worker));
+	}
+
+	@Test
 	void aLiveWorkerIsNotReaped() {
 		liveness.heartbeat(worker, Duration.ofSeconds(30));
 		RunRecord run = running("c1");
@@ -209,6 +218,36 @@ class DeadWorkerReaperIntegrationTests {
 		finally {
 			clients.template().opsForStream().delete(Keys.JOBS, job);
 		}
+	}
+
+	/**
+	 * Entries of the queued-runs index whose run was claimed or ended (their removal
+	 * lost) are dropped by the sweep, the whole page at once, and end nothing.
+	 */
+	@Test
+	void staleEntriesOfTheQueuedIndexAreDroppedByTheSweep() {
+		long longAgo = Instant.now().minusSeconds(120).toEpochMilli();
+		List<String> stale = new java.util.ArrayList<>();
+		for (int i = 0; i < 150; i++) {
+			String member = Json.write(new String[] { user, "gone-" + i, "r-" + UUID.randomUUID() });
+			clients.template().opsForZSet().add(Keys.QUEUED, member, longAgo);
+			stale.add(member);
+		}
+		RunRecord claimed = running("c-claimed");
+		clients.template()
+			.opsForZSet()
+			.add(Keys.QUEUED, Json.write(new String[] { user, "c-claimed", claimed.runId() }), longAgo);
+
+		for (int sweep = 0; sweep < 10 && !stale.isEmpty(); sweep++) {
+			assertThat(reaper.sweepQueued(Duration.ofSeconds(60))).isEmpty();
+			stale.removeIf(member -> clients.template().opsForZSet().score(Keys.QUEUED, member) == null);
+		}
+
+		assertThat(stale).as("every stale entry dropped").isEmpty();
+		assertThat(registry.find(user, "c-claimed")).map(RunRecord::runId).contains(claimed.runId());
+		assertThat(clients.template()
+			.opsForZSet()
+			.score(Keys.QUEUED, Json.write(new String[] { user, "c-claimed", claimed.runId() }))).isNull();
 	}
 
 	private RunRecord running(String conversation) {

@@ -51,6 +51,27 @@ abstract class ConversationRegistryContractTests {
 	}
 
 	@Test
+	void findAllReadsManyRecordsInOrderWithTheMissingOnesEmpty() {
+		RunRecord first = reserve("c1");
+		RunRecord third = registry.claim(reserve("c3"), w1, Instant.now()).orElseThrow();
+		List<WorkerRun> asked = new java.util.ArrayList<>();
+		asked.add(new WorkerRun(first.runId(), user, "c1"));
+		asked.add(new WorkerRun("r-none", user, "c2"));
+		asked.add(new WorkerRun(third.runId(), user, "c3"));
+		for (int i = 0; i < 300; i++) {
+			asked.add(new WorkerRun("r-" + i, user, "none-" + i));
+		}
+
+		List<java.util.Optional<RunRecord>> found = registry.findAll(asked);
+
+		assertThat(found).hasSize(303);
+		assertThat(found.get(0)).contains(first);
+		assertThat(found.get(1)).isEmpty();
+		assertThat(found.get(2)).contains(third);
+		assertThat(found.subList(3, 303)).allMatch(java.util.Optional::isEmpty);
+	}
+
+	@Test
 	void aConversationHasAtMostOneActiveRun() {
 		RunRecord first = reserve("c1");
 

@@ -2,6 +2,7 @@ package io.stopline.worker.model;
 
 import java.net.http.HttpClient;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 import io.stopline.protocol.StartRun;
@@ -53,6 +54,12 @@ class AgentModels implements ChatModel {
 	@Override
 	public void generate(StartRun request, TokenSink sink) throws InterruptedException {
 		upstreams.getOrDefault(request.agentName(), simulated).generate(request, sink);
+	}
+
+	@Override
+	public List<ToolRequest> respond(StartRun request, List<ToolDefinition> tools, List<ToolRound> rounds,
+			TokenSink sink) throws InterruptedException {
+		return upstreams.getOrDefault(request.agentName(), simulated).respond(request, tools, rounds, sink);
 	}
 
 }

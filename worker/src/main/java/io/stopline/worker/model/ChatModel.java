@@ -1,5 +1,7 @@
 package io.stopline.worker.model;
 
+import java.util.List;
+
 import io.stopline.protocol.StartRun;
 
 /**
@@ -10,6 +12,18 @@ import io.stopline.protocol.StartRun;
 public interface ChatModel {
 
 	void generate(StartRun request, TokenSink sink) throws InterruptedException;
+
+	/**
+	 * One turn of a conversation with tools: streams the turn's text to {@code sink} and
+	 * returns the tool calls the model asks for, empty once it answered. {@code rounds}
+	 * holds the calls of the earlier turns with their results. A model without tool
+	 * support answers as {@link #generate} does.
+	 */
+	default List<ToolRequest> respond(StartRun request, List<ToolDefinition> tools, List<ToolRound> rounds,
+			TokenSink sink) throws InterruptedException {
+		generate(request, sink);
+		return List.of();
+	}
 
 	/** Receives each token as it is produced. */
 	@FunctionalInterface

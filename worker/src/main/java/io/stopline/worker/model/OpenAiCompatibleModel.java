@@ -59,11 +59,23 @@ final class OpenAiCompatibleModel implements ChatModel {
 
 	@Override
 	public void generate(StartRun request, TokenSink sink) throws InterruptedException {
+		respond(request, List.of(), List.of(), sink);
+	}
+
+	/**
+	 * With tools, the request carries them ({@code tools}) and the earlier rounds (the
+	 * assistant's {@code tool_calls} and a {@code tool} message per result); the stream's
+	 * {@code tool_calls} deltas are put together by their {@code index}.
+	 */
+	@Override
+	public List<ToolRequest> respond(StartRun request, List<ToolDefinition> tools, List<ToolRound> rounds,
+			TokenSink sink) throws InterruptedException {
 		ChunkPuller body = new ChunkPuller();
+		ToolCallDeltas calls = new ToolCallDeltas();
 		try {
 			// ofPublisher: send returns with the headers, and the body is pulled from
 			// here
-			HttpResponse<Flow.Publisher<List<ByteBuffer>>> response = client.send(httpRequest(request),
+			HttpResponse<Flow.Publisher<List<ByteBuffer>>> response = client.send(httpRequest(request, tools, rounds),
 					HttpResponse.BodyHandlers.ofPublisher());
 			response.body().subscribe(body);
 			if (response.statusCode() / 100 != 2) {
@@ -71,7 +83,8 @@ final class OpenAiCompatibleModel implements ChatModel {
 				log.warn("upstream {} answered HTTP {}: {}", endpoint, response.statusCode(), detail);
 				throw new ModelFailure("The model provider answered HTTP " + response.statusCode() + ".");
 			}
-			stream(body, sink);
+			stream(body, sink, calls);
+			return calls.requests();
 		}
 		catch (HttpConnectTimeoutException | ConnectException ex) {
 			throw new ModelFailure("The model provider could not be reached.", ex);
@@ -93,7 +106,8 @@ final class OpenAiCompatibleModel implements ChatModel {
 		}
 	}
 
-	private void stream(ChunkPuller body, TokenSink sink) throws InterruptedException, IOException {
+	private void stream(ChunkPuller body, TokenSink sink, ToolCallDeltas calls)
+			throws InterruptedException, IOException {
 		ByteArrayOutputStream line = new ByteArrayOutputStream();
 		boolean finished = false;
 		List<ByteBuffer> chunk;
@@ -111,6 +125,7 @@ final class OpenAiCompatibleModel implements ChatModel {
 					String text = line.toString(StandardCharsets.UTF_8).strip();
 					line.reset();
 					Event event = parse(text);
+					calls.add(event.toolCalls());
 					if (accept(event, sink)) {
 						drainRest(body);
 						return;
@@ -123,6 +138,7 @@ final class OpenAiCompatibleModel implements ChatModel {
 		String last = line.toString(StandardCharsets.UTF_8).strip();
 		if (!last.isEmpty()) {
 			Event event = parse(last);
+			calls.add(event.toolCalls());
 			if (accept(event, sink) || event.finished()) {
 				return;
 			}
@@ -163,11 +179,41 @@ final class OpenAiCompatibleModel implements ChatModel {
 	 * One server-sent event line, as far as a chat completion stream goes: a token (the
 	 * last one may come with the finish), the finish, or {@code [DONE]}.
 	 */
-	private record Event(@Nullable String token, boolean finished, boolean done) {
+	private record Event(@Nullable String token, boolean finished, boolean done, @Nullable JsonNode toolCalls) {
 
-		static final Event NOTHING = new Event(null, false, false);
+		static final Event NOTHING = new Event(null, false, false, null);
 
-		static final Event DONE = new Event(null, true, true);
+		static final Event DONE = new Event(null, true, true, null);
+
+	}
+
+	/** The {@code tool_calls} deltas of one turn, put together by {@code index}. */
+	private static final class ToolCallDeltas {
+
+		private final Map<Integer, String[]> calls = new java.util.TreeMap<>();
+
+		void add(@Nullable JsonNode deltas) {
+			if (deltas == null || !deltas.isArray()) {
+				return;
+			}
+			for (JsonNode delta : deltas) {
+				String[] call = calls.computeIfAbsent(delta.path("index").asInt(calls.size()),
+						index -> new String[] { "", "", "" });
+				JsonNode function = delta.path("function");
+				call[0] = delta.path("id").isString() ? delta.path("id").asString() : call[0];
+				call[1] += function.path("name").isString() ? function.path("name").asString() : "";
+				call[2] += function.path("arguments").isString() ? function.path("arguments").asString() : "";
+			}
+		}
+
+		List<ToolRequest> requests() {
+			return calls.entrySet()
+				.stream()
+				.map(entry -> new ToolRequest(
+						entry.getValue()[0].isEmpty() ? "call_" + entry.getKey() : entry.getValue()[0],
+						entry.getValue()[1], entry.getValue()[2].isEmpty() ? "{}" : entry.getValue()[2]))
+				.toList();
+		}
 
 	}
 
@@ -199,19 +245,40 @@ final class OpenAiCompatibleModel implements ChatModel {
 		JsonNode content = choice.path("delta").path("content");
 		JsonNode finish = choice.path("finish_reason");
 		boolean finished = !finish.isMissingNode() && !finish.isNull();
-		return new Event(content.isString() ? content.asString() : null, finished, false);
+		JsonNode toolCalls = choice.path("delta").path("tool_calls");
+		return new Event(content.isString() ? content.asString() : null, finished, false,
+				toolCalls.isArray() ? toolCalls : null);
 	}
 
-	private HttpRequest httpRequest(StartRun request) {
+	private HttpRequest httpRequest(StartRun request, List<ToolDefinition> tools, List<ToolRound> rounds) {
 		Map<String, Object> body = new LinkedHashMap<>();
 		body.put("model", upstream.model());
 		body.put("stream", true);
 		body.put("max_tokens", request.maxTokens());
-		body.put("messages",
-				request.messages()
-					.stream()
-					.map(message -> Map.of("role", message.role(), "content", message.content()))
-					.toList());
+		List<Object> messages = new java.util.ArrayList<>();
+		request.messages()
+			.forEach(message -> messages.add(Map.of("role", message.role(), "content", message.content())));
+		for (ToolRound round : rounds) {
+			messages.add(Map.of("role", "assistant", "tool_calls",
+					round.requests()
+						.stream()
+						.map(call -> Map.of("id", call.id(), "type", "function", "function",
+								Map.of("name", call.name(), "arguments", call.arguments())))
+						.toList()));
+			for (int i = 0; i < round.requests().size(); i++) {
+				messages.add(Map.of("role", "tool", "tool_call_id", round.requests().get(i).id(), "content",
+						round.results().get(i)));
+			}
+		}
+		body.put("messages", messages);
+		if (!tools.isEmpty()) {
+			body.put("tools",
+					tools.stream()
+						.map(tool -> Map.of("type", "function", "function",
+								Map.of("name", tool.name(), "description", tool.description(), "parameters",
+										tool.parameters())))
+						.toList());
+		}
 		HttpRequest.Builder builder = HttpRequest.newBuilder(endpoint)
 			.timeout(upstream.readTimeout())
 			.header("Content-Type", "application/json")

@@ -56,9 +56,10 @@ class RunControls {
 			.filter(candidate -> candidate.runId().equals(command.runId()));
 		if (RunControl.SNAPSHOT.equals(command.action())) {
 			// a watcher joined: the answer so far, on the conversation's channel
-			task.ifPresent(running -> running
-				.snapshot((content, tokens) -> events.toConversation(running.userId(), new RunEvent.RunSnapshot(
-						running.runId(), running.conversationId(), content, tokens, Instant.now()))));
+			// (with where its frames end, for a resumed chat stream)
+			task.ifPresent(running -> running.snapshot((content, tokens) -> events.toConversation(running.userId(),
+					new RunEvent.RunSnapshot(running.runId(), running.conversationId(), content, tokens, Instant.now(),
+							running.offsets().upTo(tokens)))));
 			return;
 		}
 		if (task.isEmpty()) {

@@ -1,6 +1,7 @@
 package io.stopline.worker.task;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
@@ -11,6 +12,7 @@ import io.stopline.core.run.ConversationRegistry;
 import io.stopline.core.run.ConversationRegistry.Restore;
 import io.stopline.core.run.ConversationRegistry.WorkerRun;
 import io.stopline.core.liveness.DeadWorkerReaper;
+import io.stopline.core.liveness.WorkerLiveness;
 import io.stopline.core.run.RunRecord;
 import io.stopline.protocol.StopReason;
 import io.stopline.worker.WorkerProperties;
@@ -64,8 +66,11 @@ class OwnershipCheck implements SmartLifecycle {
 
 	private ScheduledFuture<?> ticking;
 
+	private final WorkerLiveness liveness;
+
 	OwnershipCheck(LocalTaskRegistry tasks, ConversationRegistry registry, DeadWorkerReaper reaper,
-			LivenessScheduler scheduler, WorkerProperties properties) {
+			LivenessScheduler scheduler, WorkerLiveness liveness, WorkerProperties properties) {
+		this.liveness = liveness;
 		this.tasks = tasks;
 		this.registry = registry;
 		this.reaper = reaper;
@@ -124,26 +129,58 @@ class OwnershipCheck implements SmartLifecycle {
 		settleIndex(false);
 	}
 
+	/**
+	 * Reads the records of every local run in one pipelined read per chunk (a read per
+	 * run was a round trip per run per tick: 2,000 reads/s with 10,000 runs, and a tenth
+	 * of the worker's CPU), then heals the ones that disagree, one at a time.
+	 */
 	private void checkLocalTasks() {
+		List<RunningTask> checked = new ArrayList<>();
+		List<WorkerRun> keys = new ArrayList<>();
 		for (RunningTask task : tasks.list()) {
+			if (task.record() != null && !task.isFinishing() && task.isRunning()) {
+				checked.add(task);
+				keys.add(new WorkerRun(task.runId(), task.userId(), task.conversationId()));
+			}
+		}
+		List<Optional<RunRecord>> recorded = registry.findAll(keys);
+		Boolean alive = null; // read once per tick, and only when a run disagrees
+		for (int i = 0; i < checked.size(); i++) {
+			RunningTask task = checked.get(i);
 			RunRecord mine = task.record();
-			if (mine == null || task.isFinishing() || !task.isRunning()) {
-				continue;
+			if (mine != null && recorded.get(i).filter(record -> agrees(record, mine)).isEmpty() && task.isRunning()
+					&& !task.isFinishing()) {
+				if (alive == null) {
+					alive = liveness.isAlive(workerId);
+				}
+				if (!alive) {
+					// Redis lost this worker's registration (a restart) or reaped it:
+					// its heartbeat registers it again first and then revalidates
+					// every run, so no record names a worker Redis does not know
+					return;
+				}
+				heal(task, mine);
 			}
-			Optional<RunRecord> recorded = registry.find(task.userId(), task.conversationId());
-			if (recorded.filter(record -> agrees(record, mine)).isPresent()) {
-				continue;
-			}
-			Restore restore = registry.restore(mine);
-			if (restore == Restore.SUPERSEDED || restore == Restore.ENDED) {
-				log.warn("run {} of conversation {} is no longer this worker's ({}): stopping it", task.runId(),
-						task.conversationId(), restore);
-				task.requestStop(StopReason.LOST);
-			}
-			else if (restore == Restore.RESTORED) {
-				log.warn("run {} of conversation {} was missing from Redis: registered again", task.runId(),
-						task.conversationId());
-			}
+		}
+	}
+
+	/**
+	 * A local run Redis disagrees with: read once more (it may have just ended or been
+	 * paused), then restored, or stopped when the restore refuses it.
+	 */
+	private void heal(RunningTask task, RunRecord mine) {
+		if (registry.find(task.userId(), task.conversationId()).filter(record -> agrees(record, mine)).isPresent()) {
+			return;
+		}
+		Restore restore = registry.restore(mine);
+		if (restore == Restore.SUPERSEDED || restore == Restore.ENDED) {
+			log.warn("run {} of conversation {} is no longer this worker's ({}): stopping it", task.runId(),
+					task.conversationId(), restore);
+			task.requestStop(StopReason.LOST);
+		}
+		else if (restore == Restore.RESTORED) {
+			log.warn("run {} of conversation {} was missing from Redis: registered again", task.runId(),
+					task.conversationId());
 		}
 	}
 

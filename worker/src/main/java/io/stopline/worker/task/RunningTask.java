@@ -11,6 +11,8 @@ import io.stopline.protocol.RunEvent.RunStopped;
 import io.stopline.protocol.StartRun;
 import io.stopline.core.run.RunRecord;
 import io.stopline.protocol.StopReason;
+import io.stopline.protocol.TokenOffsets;
+import io.stopline.worker.tool.ToolCallLog;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -56,8 +58,18 @@ public final class RunningTask {
 
 	private final AtomicInteger lostTokens = new AtomicInteger();
 
+	/** Where the published frames end: what a resumed chat stream starts from. */
+	private final TokenOffsets.Recorder offsets = new TokenOffsets.Recorder();
+
+	/** The run's tool calls, as the tool loop records them. */
+	private final ToolCallLog toolCalls = new ToolCallLog();
+
 	RunningTask(StartRun job) {
 		this.job = job;
+	}
+
+	ToolCallLog toolCalls() {
+		return toolCalls;
 	}
 
 	public StartRun job() {
@@ -74,6 +86,11 @@ public final class RunningTask {
 
 	public String conversationId() {
 		return job.conversationId();
+	}
+
+	/** Where the published frames end (a snapshot hands them to a resumed stream). */
+	public TokenOffsets.Recorder offsets() {
+		return offsets;
 	}
 
 	public @Nullable RunRecord record() {
@@ -101,7 +118,7 @@ public final class RunningTask {
 	 * Sends the frames still pending and waits until Redis took them (a pause or a
 	 * snapshot must not overtake tokens already generated).
 	 */
-	private void drainFrames(Duration bound) {
+	void drainFrames(Duration bound) {
 		TokenOutbox current = outbox;
 		if (current != null) {
 			current.drain(bound);
@@ -161,6 +178,14 @@ public final class RunningTask {
 	 */
 	void emit(PauseGate.Emission emission) throws InterruptedException {
 		gate.pass(emission);
+	}
+
+	/**
+	 * Waits while the run is paused (the tool loop calls it before each model turn);
+	 * throws once the run stops.
+	 */
+	void awaitResumed() throws InterruptedException {
+		gate.await();
 	}
 
 	/** Still generating: neither stopping nor ending. */

@@ -24,9 +24,11 @@ import io.stopline.core.ops.StopAudit;
 import io.stopline.core.stop.StopRequests;
 import io.stopline.protocol.StopReason;
 import io.stopline.protocol.StopReceipt;
+import io.stopline.core.run.RunReplays;
 import io.stopline.worker.WorkerProperties;
 import io.stopline.worker.model.ChatModel;
 import io.stopline.worker.model.ModelFailure;
+import io.stopline.worker.tool.ToolLoop;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -56,7 +58,8 @@ public class TaskRunner {
 
 	private final RunEvents events;
 
-	private final ChatModel model;
+	/** The model, and the agent's tools when it has some. */
+	private final ToolLoop model;
 
 	private final ExecutorService executor;
 
@@ -65,6 +68,8 @@ public class TaskRunner {
 	private final RunMetrics metrics;
 
 	private final StopAudit audit;
+
+	private final RunReplays replays;
 
 	/**
 	 * Run timeouts. Its own executor, not Spring's TaskScheduler: that one starts in the
@@ -76,15 +81,20 @@ public class TaskRunner {
 
 	private final TokenFrameProperties frames;
 
+	/** Every run's frames, one write per gateway per batch interval. */
+	private final FrameLanes lanes;
+
 	/** How long the end of a run waits for its last frames to be taken by Redis. */
 	private static final Duration DRAIN_BOUND = Duration.ofSeconds(2);
 
 	private final Duration maxRunDuration;
 
 	TaskRunner(ConversationRegistry registry, StopRequests stopRequests, LocalTaskRegistry tasks, RunEvents events,
-			ChatModel model, ExecutorService runExecutor, RunMetrics metrics, StopAudit audit,
-			WorkerProperties properties, TokenFrameProperties frames) {
+			ToolLoop model, ExecutorService runExecutor, RunMetrics metrics, StopAudit audit,
+			WorkerProperties properties, TokenFrameProperties frames, RunReplays replays) {
 		this.frames = frames;
+		this.lanes = new FrameLanes(events::publishFrames, timeouts, frames.batchInterval());
+		this.replays = replays;
 		this.timeouts.setRemoveOnCancelPolicy(true);
 		this.maxRunDuration = properties.maxRunDuration();
 		this.metrics = metrics;
@@ -134,6 +144,10 @@ public class TaskRunner {
 				return;
 			}
 			task.claimed(claimed.get());
+			// read after the claim, never before: a socket that marks the conversation
+			// watched after this read finds the run claimed and asks for a snapshot
+			// (which turns the tokens on); read before the claim, a socket could find the
+			// run still queued, ask for nothing, and never get its tokens
 			task.watched(watched(job));
 			metrics.started();
 			execute(task, claimed.get());
@@ -182,8 +196,8 @@ public class TaskRunner {
 		StartRun job = task.job();
 		Instant started = Instant.now();
 		TokenOutbox outbox = new TokenOutbox(job.runId(), job.conversationId(),
-				frame -> events.publishFrame(job.userId(), job.replyTo(), frame, task.isWatched()), timeouts,
-				frames.linger(), frames.maxChars(), task::noteLostToken);
+				(frame, urgent) -> publishFrame(task, frame, urgent), timeouts, frames.linger(), frames.maxChars(),
+				task::noteLostToken);
 		task.outbox(outbox);
 		// not awaited: the start is announced while the model starts, and the first frame
 		// leaves only after it, so watchers see the start before any token; only the live
@@ -204,7 +218,7 @@ public class TaskRunner {
 				maxDuration(job).toMillis(), TimeUnit.MILLISECONDS);
 		if (task.beginGeneration()) {
 			try {
-				model.generate(job, new ChatModel.TokenSink() {
+				model.run(job, new ChatModel.TokenSink() {
 					@Override
 					public void accept(String token) throws InterruptedException {
 						emit(task, token);
@@ -214,7 +228,7 @@ public class TaskRunner {
 					public void upstreamClosed() {
 						task.upstreamClosed(Instant.now());
 					}
-				});
+				}, new RunToolHooks(task, events), task.toolCalls());
 			}
 			catch (InterruptedException ex) {
 				// the stop path: endGeneration below sees STOPPING
@@ -234,6 +248,17 @@ public class TaskRunner {
 		else {
 			finishCompleted(task, record);
 		}
+	}
+
+	/**
+	 * Records where the frame ends (for resumed streams), then hands it to its gateway's
+	 * lane.
+	 */
+	private java.util.concurrent.CompletionStage<?> publishFrame(RunningTask task, RunEvent.TokenGenerated frame,
+			boolean urgent) {
+		task.offsets().add(frame.count(), frame.text().length());
+		return lanes.submit(task.job().replyTo(), new RunEvents.FrameOut(task.userId(), frame, task.isWatched()),
+				urgent);
 	}
 
 	private void emit(RunningTask task, String token) throws InterruptedException {
@@ -265,11 +290,12 @@ public class TaskRunner {
 		int kept = stopped.seenTokens() == null ? sent.tokens() : Math.min(sent.tokens(), stopped.seenTokens());
 		String content = task.content().substring(0, kept == sent.tokens() ? sent.chars() : task.charsOf(kept));
 		Instant now = Instant.now();
-		RunOutcome outcome = RunOutcome.stopped(content, stopped.reason(), now);
+		RunOutcome outcome = RunOutcome.stopped(content, stopped.reason(), now)
+			.withTools(task.toolCalls().history(task.runId(), now));
 		StopReceipt receipt = new StopReceipt(stopped.requestedAt(), stopped.deliveredAt(), task.upstreamClosedAt(),
 				now);
 		RunEvent.RunStopped event = new RunEvent.RunStopped(task.runId(), task.conversationId(), stopped.reason(),
-				content, kept, now, receipt);
+				content, kept, now, receipt, task.toolCalls().records());
 		// the confirmation (and the messages it left, for the watchers) goes out with the
 		// outcome's write, in one round trip, to the gateways known now
 		List<String> told = withOwnGateway(task, stopped.replyTo());
@@ -283,6 +309,9 @@ public class TaskRunner {
 		metrics.durationBeforeStop(Duration.between(record.since(), now));
 		metrics.propagation(stopped.requestedAt(), stopped.cancelledAt(), unregistered);
 		metrics.tokensAfterStop(task.tokensAfterStop());
+		if (recorded == Recorded.ENDED) {
+			keepReplay(task, event, kept);
+		}
 		// a finish that did not end the run announces nothing: the run was ended by
 		// someone else (who told its client), or its record is left for the ownership
 		// check to settle and announce
@@ -337,15 +366,18 @@ public class TaskRunner {
 		// the last frames before the end, so no token follows run_completed
 		task.outbox().drain(DRAIN_BOUND);
 		Instant now = Instant.now();
-		RunOutcome outcome = RunOutcome.complete(task.content(), now);
+		RunOutcome outcome = RunOutcome.complete(task.content(), now)
+			.withTools(task.toolCalls().history(task.runId(), now));
 		List<String> settled = task.recordedStops();
 		Recorded recorded = persist(record, outcome, null, settled);
 		clearLate(task.settle().stream().filter(raw -> !settled.contains(raw)).toList());
 		tasks.unregister(task);
 		metrics.ended("completed", null);
 		if (recorded == Recorded.ENDED) {
-			events.publish(task.userId(), task.job().replyTo(),
-					new RunEvent.RunCompleted(task.runId(), task.conversationId(), task.content(), task.tokens(), now));
+			RunEvent.RunCompleted completed = new RunEvent.RunCompleted(task.runId(), task.conversationId(),
+					task.content(), task.tokens(), now);
+			keepReplay(task, completed, task.tokens());
+			events.publish(task.userId(), task.job().replyTo(), completed);
 			announceMessages(task, outcome);
 		}
 	}
@@ -356,18 +388,20 @@ public class TaskRunner {
 		Instant now = Instant.now();
 		log.warn("run {} of conversation {} failed: {}", task.runId(), task.conversationId(), failure.toString());
 		// a model failure says what went wrong upstream in words fit for the user;
-		// anything
-		// else stays in the log
+		// anything else stays in the log
 		String error = failure instanceof ModelFailure model ? model.getMessage() : "The model failed to answer.";
-		RunOutcome outcome = RunOutcome.failed(task.content(), error, now);
+		RunOutcome outcome = RunOutcome.failed(task.content(), error, now)
+			.withTools(task.toolCalls().history(task.runId(), now));
 		List<String> settled = task.recordedStops();
 		Recorded recorded = persist(record, outcome, null, settled);
 		clearLate(task.settle().stream().filter(raw -> !settled.contains(raw)).toList());
 		tasks.unregister(task);
 		metrics.ended("failed", null);
 		if (recorded == Recorded.ENDED) {
-			events.publish(task.userId(), task.job().replyTo(),
-					new RunEvent.RunFailed(task.runId(), task.conversationId(), error, task.content(), now));
+			RunEvent.RunFailed failed = new RunEvent.RunFailed(task.runId(), task.conversationId(), error,
+					task.content(), now);
+			keepReplay(task, failed, task.tokens());
+			events.publish(task.userId(), task.job().replyTo(), failed);
 			announceMessages(task, outcome);
 		}
 	}
@@ -382,6 +416,22 @@ public class TaskRunner {
 		}
 		catch (RuntimeException ex) {
 			log.warn("could not announce the messages of run {}: {}", task.runId(), ex.toString());
+		}
+	}
+
+	/**
+	 * Keeps what a resumed chat stream of the ended run needs ({@link RunReplays}), for
+	 * the resume grace. Written before the terminal event is published where that is
+	 * possible (completed, failed); a stop's confirmation leaves with its outcome, so its
+	 * replay follows it by one round trip. A failure costs only the resume of this run.
+	 */
+	private void keepReplay(RunningTask task, RunEvent terminal, int tokens) {
+		try {
+			replays.record(task.userId(), new RunReplays.Replay(task.job().agentName(), task.job().requestedAt(),
+					terminal, task.offsets().upTo(tokens)));
+		}
+		catch (RuntimeException ex) {
+			log.warn("could not keep the replay of run {}: {}", task.runId(), ex.toString());
 		}
 	}
 

@@ -10,7 +10,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
-import java.util.function.Function;
 
 import io.stopline.protocol.RunEvent.TokenGenerated;
 import org.jspecify.annotations.Nullable;
@@ -30,9 +29,15 @@ import org.jspecify.annotations.Nullable;
  */
 final class TokenOutbox {
 
-	/** Publishes one frame; the stage completes when Redis has taken it. */
+	/**
+	 * Publishes one frame; the stage completes when Redis has taken it. {@code urgent}: a
+	 * run's first frame or a drain, which must not wait for other runs' frames. A stage
+	 * that is a {@link FrameLanes.Ticket} may be withdrawn by a stop before it leaves.
+	 */
 	@FunctionalInterface
-	interface Publisher extends Function<TokenGenerated, CompletionStage<?>> {
+	interface Publisher {
+
+		CompletionStage<?> publish(TokenGenerated frame, boolean urgent);
 
 	}
 
@@ -72,6 +77,13 @@ final class TokenOutbox {
 
 	private boolean framed;
 
+	/** The frame in flight: what a stop takes back when it has not left yet. */
+	private @Nullable CompletionStage<?> inFlightStage;
+
+	private int inFlightTokens;
+
+	private int inFlightChars;
+
 	private @Nullable ScheduledFuture<?> timer;
 
 	TokenOutbox(String runId, String conversationId, Publisher publisher, ScheduledExecutorService timers,
@@ -93,11 +105,12 @@ final class TokenOutbox {
 		lock.lock();
 		try {
 			inFlight = true;
+			inFlightStage = announcement;
 		}
 		finally {
 			lock.unlock();
 		}
-		announcement.whenComplete((ignored, error) -> sent(null));
+		announcement.whenComplete((ignored, error) -> sent(announcement, null));
 	}
 
 	/** The token with index {@code index}; never blocks on Redis. */
@@ -130,6 +143,10 @@ final class TokenOutbox {
 			if (!inFlight && pendingCount > 0) {
 				send(System.nanoTime());
 			}
+			else if (inFlightStage instanceof FrameLanes.Ticket ticket) {
+				// a frame waiting in its lane for other runs' frames: now
+				ticket.hurry();
+			}
 			while (inFlight || pendingCount > 0) {
 				if (left <= 0) {
 					return false;
@@ -159,6 +176,13 @@ final class TokenOutbox {
 			pending.setLength(0);
 			pendingCount = 0;
 			cancelTimer();
+			if (inFlight && inFlightStage instanceof FrameLanes.Ticket ticket && ticket.withdraw()) {
+				// still waiting in its lane: it never leaves, so nobody saw it either
+				sentTokens -= inFlightTokens;
+				sentChars -= inFlightChars;
+				inFlight = false;
+				inFlightStage = null;
+			}
 			long left = bound.toNanos();
 			while (inFlight && left > 0) {
 				left = idle.awaitNanos(left);
@@ -193,8 +217,11 @@ final class TokenOutbox {
 		cancelTimer();
 		TokenGenerated frame = new TokenGenerated(runId, conversationId, pendingFirst, pending.toString(), pendingCount,
 				Instant.now());
+		boolean urgent = !framed || draining;
 		sentTokens += pendingCount;
 		sentChars += pending.length();
+		inFlightTokens = pendingCount;
+		inFlightChars = pending.length();
 		pending.setLength(0);
 		pendingCount = 0;
 		framed = true;
@@ -202,15 +229,17 @@ final class TokenOutbox {
 		inFlight = true;
 		CompletionStage<?> published;
 		try {
-			published = publisher.apply(frame);
+			published = publisher.publish(frame, urgent);
 		}
 		catch (RuntimeException ex) {
 			published = CompletableFuture.failedFuture(ex);
 		}
-		published.whenComplete((ignored, error) -> sent(error));
+		inFlightStage = published;
+		CompletionStage<?> mine = published;
+		published.whenComplete((ignored, error) -> sent(mine, error));
 	}
 
-	private void sent(@Nullable Throwable error) {
+	private void sent(CompletionStage<?> stage, @Nullable Throwable error) {
 		if (error != null) {
 			// Redis unreachable: the run goes on and its whole text reaches the history
 			// when it ends; only the live stream misses these tokens
@@ -218,6 +247,10 @@ final class TokenOutbox {
 		}
 		lock.lock();
 		try {
+			if (inFlightStage != null && inFlightStage != stage) {
+				return;
+			}
+			inFlightStage = null;
 			inFlight = false;
 			if (pendingCount > 0) {
 				sendOrWait(System.nanoTime());

@@ -133,7 +133,7 @@ class JobConsumerTests {
 		RunEvents events = new RunEvents(clients.redisson(), new GatewayInboxes(clients.redisson()));
 		consumer = new JobConsumer(clients.redisson(),
 				TaskFixtures.runner(registry, new StopRequests(clients.template()), tasks, events, model, executor,
-						new StopAudit(clients.template()), properties),
+						new StopAudit(clients.template()), properties, clients.template()),
 				ReadinessFixtures.ready(properties), properties);
 		consumer.start();
 	}

@@ -14,7 +14,10 @@ import io.stopline.core.events.RunEvents;
 import io.stopline.core.ops.StopAudit;
 import io.stopline.core.stop.StopRequests;
 import io.stopline.worker.WorkerProperties;
+import io.stopline.core.run.RunReplays;
 import io.stopline.worker.model.ChatModel;
+import io.stopline.worker.tool.ToolLoop;
+import org.springframework.data.redis.core.StringRedisTemplate;
 
 /**
  * Builds the worker's task parts for tests of the packages that use them (their
@@ -32,10 +35,12 @@ public final class TaskFixtures {
 	}
 
 	public static TaskRunner runner(ConversationRegistry registry, StopRequests stopRequests, LocalTaskRegistry tasks,
-			RunEvents events, ChatModel model, ExecutorService executor, StopAudit audit, WorkerProperties properties) {
-		return new TaskRunner(registry, stopRequests, tasks, events, model, executor,
+			RunEvents events, ChatModel model, ExecutorService executor, StopAudit audit, WorkerProperties properties,
+			StringRedisTemplate replayTemplate) {
+		return new TaskRunner(registry, stopRequests, tasks, events, ToolLoop.without(model), executor,
 				new RunMetrics(new SimpleMeterRegistry(), tasks), audit, properties,
-				new TokenFrameProperties(Duration.ofMillis(5), 4096));
+				new TokenFrameProperties(Duration.ofMillis(5), 4096, Duration.ofMillis(2)),
+				new RunReplays(replayTemplate, Duration.ofSeconds(60)));
 	}
 
 	/** A task registered as running here (not generating). */

@@ -212,7 +212,7 @@ class TaskRunnerTests {
 
 	private TaskRunner runner(ChatModel model, Duration maxRun) {
 		return TaskFixtures.runner(registry, stopRequests, tasks, events, model, executor,
-				new StopAudit(clients.template()), TaskFixtures.properties(worker, 8, maxRun));
+				new StopAudit(clients.template()), TaskFixtures.properties(worker, 8, maxRun), clients.template());
 	}
 
 	private static ChatModel tokens(String... tokens) {

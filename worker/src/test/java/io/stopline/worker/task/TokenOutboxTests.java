@@ -33,7 +33,7 @@ class TokenOutboxTests {
 	}
 
 	private TokenOutbox outbox(Duration linger, int maxChars) {
-		return new TokenOutbox("r-1", "c-1", frame -> {
+		return new TokenOutbox("r-1", "c-1", (frame, urgent) -> {
 			CompletableFuture<Void> taken = new CompletableFuture<>();
 			published.add(new Sent(frame, taken));
 			return taken;
