@@ -71,6 +71,14 @@ final class AsyncApi implements AutoCloseable {
 		return execute(SimpleRequestBuilder.post(baseUrl + path).addHeader("Authorization", "Bearer " + token).build());
 	}
 
+	/** The status of a POST with a JSON body, once answered; -1 when it failed. */
+	CompletableFuture<Integer> post(String token, String path, String json) {
+		return execute(SimpleRequestBuilder.post(baseUrl + path)
+			.addHeader("Authorization", "Bearer " + token)
+			.setBody(json, org.apache.hc.core5.http.ContentType.APPLICATION_JSON)
+			.build());
+	}
+
 	CompletableFuture<Integer> get(String token, String path) {
 		return execute(SimpleRequestBuilder.get(baseUrl + path).addHeader("Authorization", "Bearer " + token).build());
 	}

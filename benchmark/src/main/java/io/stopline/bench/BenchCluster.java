@@ -225,6 +225,14 @@ final class BenchCluster implements AutoCloseable {
 		return load.post(token(user), "/v1/conversation/" + conversation + "/stop");
 	}
 
+	/**
+	 * Stops one run ({@code {"run_id": …}}): a stop that overtakes its own send still
+	 * lands (the gateway keeps a tombstone the reservation finds).
+	 */
+	java.util.concurrent.CompletableFuture<Integer> stopRunAsync(String user, String conversation, String runId) {
+		return load.post(token(user), "/v1/conversation/" + conversation + "/stop", "{\"run_id\":\"" + runId + "\"}");
+	}
+
 	/** Stops a conversation through the gateway with its owner's token. */
 	Api.Answer stop(String user, String conversation) {
 		return api.post(token(user), "/v1/conversation/" + conversation + "/stop");

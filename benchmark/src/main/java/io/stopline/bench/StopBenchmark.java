@@ -858,7 +858,7 @@ public final class StopBenchmark {
 		}
 	}
 
-	private static Map<Double, Double> delta(Map<Double, Double> before, Map<Double, Double> after) {
+	static Map<Double, Double> delta(Map<Double, Double> before, Map<Double, Double> after) {
 		Map<Double, Double> delta = new java.util.TreeMap<>();
 		after.forEach((le, count) -> delta.put(le, count - before.getOrDefault(le, 0.0)));
 		return delta;
@@ -868,7 +868,7 @@ public final class StopBenchmark {
 	 * Quantiles from cumulative Prometheus buckets (each reported as its bucket's upper
 	 * bound), in ms.
 	 */
-	private static Map<String, Object> quantiles(Map<Double, Double> cumulative) {
+	static Map<String, Object> quantiles(Map<Double, Double> cumulative) {
 		Map<String, Object> quantiles = new LinkedHashMap<>();
 		double total = cumulative.getOrDefault(Double.POSITIVE_INFINITY, 0.0);
 		quantiles.put("samples", Math.round(total));

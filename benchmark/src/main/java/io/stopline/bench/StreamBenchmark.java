@@ -46,6 +46,8 @@ final class StreamBenchmark {
 
 	private final int burst;
 
+	private static final String PROPAGATION = "stopline_stop_propagation_seconds";
+
 	private final int seconds;
 
 	private final double watchedShare;
@@ -98,6 +100,8 @@ final class StreamBenchmark {
 			cluster.startGateway();
 			cluster.startWorkers(2);
 			results.put("warm_up", warmUp(cluster, clients));
+			idleCores = idle(cluster);
+			results.put("idle_cores_busy", idleCores);
 			List<Map<String, Object>> steps = new ArrayList<>();
 			for (int k : ks) {
 				Map<String, Object> step = step(cluster, clients, k);
@@ -105,14 +109,19 @@ final class StreamBenchmark {
 				double ours = ((Number) step.get("cpu_us_per_token_gateway_plus_workers")).doubleValue();
 				double theirs = ((Number) ((Map<?, ?>) step.get("floor_relay")).get("cpu_us_per_token")).doubleValue();
 				step.put("ratio_to_floor", Latencies.round(ours / theirs));
+				step.put("ratio_to_floor_above_idle",
+						Latencies
+							.round(((Number) step.get("cpu_us_per_token_gateway_plus_workers_above_idle")).doubleValue()
+									/ theirs));
 				steps.add(step);
 				table.add(String.format(
-						"K=%-4d %8.0f tok/s (%.0f%% of offered)  cpu/token gw+workers %7.1f us  floor %5.1f us  x%5.1f  delivery p50/p99 %6.1f/%7.1f ms  stop p50/p99/max %6.1f/%7.1f/%7.1f ms  start+ p50 %6.1f ms  errors %s",
+						"K=%-4d %8.0f tok/s (%.0f%% of offered)  cpu/token gw+workers %7.1f us  floor %5.1f us  x%5.1f  delivery p50/p99 %6.1f/%7.1f ms  stop p50/p99/max %6.1f/%7.1f/%7.1f ms  start+ p50 %6.1f ms  errors %s  stop on workers %s",
 						k, num(step.get("tokens_per_s")), num(step.get("delivered_share_pct")), ours, theirs,
 						num(step.get("ratio_to_floor")), num(at(step, "delivery", "p50_ms")),
 						num(at(step, "delivery", "p99_ms")), num(at(step, "stop", "p50_ms")),
 						num(at(step, "stop", "p99_ms")), num(at(step, "stop", "max_ms")),
-						num(at(step, "start_overhead", "p50_ms")), step.get("errors")));
+						num(at(step, "start_overhead", "p50_ms")), step.get("errors"),
+						step.get("stop_propagation_on_workers")));
 				if (Boolean.TRUE.equals(step.get("saturated"))) {
 					results.put("saturated_at_k", k);
 					break;
@@ -152,6 +161,21 @@ final class StreamBenchmark {
 	 * two seconds, at least 15 s, at most {@code stopline.bench.stream.warm-up} seconds),
 	 * so the measured steps see compiled code, not compilation.
 	 */
+	/** Cores each process keeps busy with no chat at all: the nodes' fixed background. */
+	private Map<String, Double> idleCores = Map.of();
+
+	private Map<String, Double> idle(BenchCluster cluster) {
+		BenchCluster.sleep(Duration.ofSeconds(5));
+		Map<String, Long> before = CpuTime.sample(cluster.pids());
+		long began = System.nanoTime();
+		BenchCluster.sleep(Duration.ofSeconds(5));
+		double elapsed = (System.nanoTime() - began) / 1e9;
+		Map<String, Double> cores = new LinkedHashMap<>();
+		CpuTime.delta(before, CpuTime.sample(cluster.pids()))
+			.forEach((role, nanos) -> cores.put(role, Latencies.round(nanos / 1e9 / elapsed)));
+		return cores;
+	}
+
 	private Map<String, Object> warmUp(BenchCluster cluster, StreamClients clients) {
 		int k = Math.max(ks.get(0), Math.min(100, ks.get(ks.size() - 1)));
 		long budget = TimeUnit.SECONDS
@@ -193,19 +217,24 @@ final class StreamBenchmark {
 		return warm;
 	}
 
-	private String chat(String conversation, int maxTokens) {
+	private String chat(String conversation, String runId, int maxTokens) {
 		return "{\"model\":\"bench\",\"stream\":true,\"max_tokens\":" + maxTokens + ",\"conversation_id\":\""
-				+ conversation + "\",\"messages\":[{\"role\":\"user\",\"content\":\"go\"}]}";
+				+ conversation + "\",\"run_id\":\"" + runId
+				+ "\",\"messages\":[{\"role\":\"user\",\"content\":\"go\"}]}";
 	}
 
-	private record Chat(String user, String conversation, StreamClients.Stream stream) {
+	/**
+	 * A chat with its client-chosen run id (a stop can name the run before it exists).
+	 */
+	private record Chat(String user, String conversation, String runId, StreamClients.Stream stream) {
 	}
 
 	private Chat startChat(BenchCluster cluster, StreamClients clients, int i, int maxTokens, boolean watched) {
 		String user = "stream-u" + (i % 50);
 		String conversation = "s-" + UUID.randomUUID().toString().substring(0, 12);
+		String runId = "r-" + UUID.randomUUID().toString().substring(0, 12);
 		StreamClients.Stream stream = clients.open(cluster.gatewayUrl() + "/v1/chat/completions", cluster.token(user),
-				chat(conversation, maxTokens));
+				chat(conversation, runId, maxTokens));
 		if (watched) {
 			// once the conversation exists (a socket on a conversation without history is
 			// refused): it joins the running answer with a snapshot, as a reloaded page
@@ -214,7 +243,7 @@ final class StreamBenchmark {
 					cluster.gatewayUrl().replace("http", "ws") + "/v1/conversation/" + conversation + "/stream",
 					cluster.token(user)));
 		}
-		return new Chat(user, conversation, stream);
+		return new Chat(user, conversation, runId, stream);
 	}
 
 	private Map<String, Object> step(BenchCluster cluster, StreamClients clients, int k) throws Exception {
@@ -242,6 +271,10 @@ final class StreamBenchmark {
 		clients.tokens.set(0);
 		clients.watcherTokens.set(0);
 		clients.recording = true;
+		// the workers' view of the step's stops: the gateway's request -> generation
+		// ended (cancelled) and -> outcome recorded (unregistered)
+		Map<Double, Double> cancelledBefore = cluster.workerHistogram(PROPAGATION, "stage=\"cancelled\"");
+		Map<Double, Double> unregisteredBefore = cluster.workerHistogram(PROPAGATION, "stage=\"unregistered\"");
 		AutoCloseable profiling = Profiler.around("stream-k" + k, cluster.nodePids());
 		Map<String, Long> cpuBefore = CpuTime.sample(cluster.pids());
 		long began = System.nanoTime();
@@ -287,6 +320,11 @@ final class StreamBenchmark {
 			.orTimeout(30, TimeUnit.SECONDS)
 			.exceptionally(ex -> null)
 			.join();
+		Map<String, Object> propagation = new LinkedHashMap<>();
+		propagation.put("cancelled", StopBenchmark.quantiles(
+				StopBenchmark.delta(cancelledBefore, cluster.workerHistogram(PROPAGATION, "stage=\"cancelled\""))));
+		propagation.put("unregistered", StopBenchmark.quantiles(StopBenchmark.delta(unregisteredBefore,
+				cluster.workerHistogram(PROPAGATION, "stage=\"unregistered\""))));
 
 		Map<String, Object> step = new LinkedHashMap<>();
 		step.put("k", k);
@@ -301,11 +339,17 @@ final class StreamBenchmark {
 		step.put("cpu_us_per_token", perToken);
 		step.put("cpu_us_per_token_gateway_plus_workers",
 				Latencies.round((cpu.get("gateway") + cpu.get("workers")) / 1000.0 / Math.max(1, delivered)));
+		// the same without the nodes' fixed background (measured idle before the steps)
+		double idleNanos = (idleCores.getOrDefault("gateway", 0.0) + idleCores.getOrDefault("workers", 0.0)) * 1e9
+				* elapsed;
+		step.put("cpu_us_per_token_gateway_plus_workers_above_idle", Latencies
+			.round(Math.max(0, cpu.get("gateway") + cpu.get("workers") - idleNanos) / 1000.0 / Math.max(1, delivered)));
 		step.put("cpu_cores_busy",
 				Latencies.round(cpu.values().stream().mapToLong(Long::longValue).sum() / 1e9 / elapsed));
 		step.put("delivery", clients.delivery.summary());
 		step.put("stop", stops.summary());
 		step.put("stop_statuses", stopStatuses);
+		step.put("stop_propagation_on_workers", propagation);
 		step.put("start_overhead", starts.summary());
 		Map<Integer, Long> errors = new LinkedHashMap<>();
 		clients.errors.forEach((status, count) -> errors.put(status, count.get()));
@@ -411,7 +455,8 @@ final class StreamBenchmark {
 			}
 			String user = "start-u" + (i % 50);
 			StreamClients.Stream stream = clients.open(cluster.gatewayUrl() + "/v1/chat/completions",
-					cluster.token(user), chat(prefix + UUID.randomUUID().toString().substring(0, 12), 1));
+					cluster.token(user), chat(prefix + UUID.randomUUID().toString().substring(0, 12),
+							"r-" + UUID.randomUUID().toString().substring(0, 12), 1));
 			pending.add(stream.firstToken.thenAccept(first -> firstToken.add(first - stream.sentNanos)));
 			pending.add(stream.ended
 				.thenAccept(status -> statuses.computeIfAbsent(status, s -> new AtomicLong()).incrementAndGet()));
@@ -449,12 +494,15 @@ final class StreamBenchmark {
 				CompletableFuture<Void> done = new CompletableFuture<>();
 				timer.schedule(() -> {
 					long sent = System.nanoTime();
-					cluster.stopAsync(chat.user(), chat.conversation()).whenComplete((status, error) -> {
-						stops.add(System.nanoTime() - sent);
-						stopStatuses.computeIfAbsent(status == null ? -1 : status, s -> new AtomicLong())
-							.incrementAndGet();
-						done.complete(null);
-					});
+					// by run id: a stop that overtakes its send is still that run's stop
+					// (issue #18's tombstone), not a 404 for an empty conversation
+					cluster.stopRunAsync(chat.user(), chat.conversation(), chat.runId())
+						.whenComplete((status, error) -> {
+							stops.add(System.nanoTime() - sent);
+							stopStatuses.computeIfAbsent(status == null ? -1 : status, s -> new AtomicLong())
+								.incrementAndGet();
+							done.complete(null);
+						});
 				}, random.nextInt(200), TimeUnit.MILLISECONDS);
 				pending.add(done);
 				pending.add(chat.stream().ended.thenAccept(

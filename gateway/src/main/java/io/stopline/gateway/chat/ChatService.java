@@ -47,8 +47,6 @@ import org.springframework.web.ErrorResponseException;
 @Service
 class ChatService {
 
-	private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ChatService.class);
-
 	/**
 	 * How long a joined run's conversation counts as watched (a queued run reads it as it
 	 * starts).
@@ -69,8 +67,11 @@ class ChatService {
 
 	private final AgentProperties agents;
 
+	private final StreamRecovery recovery;
+
 	ChatService(ConversationRegistry registry, GatewayInbox inbox, RedissonClient redisson, RunEvents events,
-			GatewayProperties properties, RunReplays replays, AgentProperties agents) {
+			GatewayProperties properties, RunReplays replays, AgentProperties agents, StreamRecovery recovery) {
+		this.recovery = recovery;
 		this.agents = agents;
 		this.events = events;
 		this.replays = replays;
@@ -91,8 +92,10 @@ class ChatService {
 		ChatSession session = new ChatSession(run, inbox.openStream(run.runId()), () -> inbox.closeStream(run.runId()));
 		Reservation reservation;
 		HistoryMessage userMessage = HistoryMessage.user(request.lastUserMessage(), run.runId(), now);
+		String job = Json.write(startRun(run, request));
 		try {
-			reservation = registry.reserve(run, userMessage, properties.maxActiveRunsPerUser());
+			reservation = registry.reserve(run, userMessage, properties.maxActiveRunsPerUser(),
+					new ConversationRegistry.Enqueue(job, announcement(run, userMessage)));
 		}
 		catch (RuntimeException ex) {
 			inbox.closeStream(run.runId());
@@ -128,9 +131,13 @@ class ChatService {
 			throw Problems.of(HttpStatus.CONFLICT,
 					"Conversation " + conversationId + " already has an active run; stop it or wait for it to end.");
 		}
+		if (reservation instanceof Reservation.Reserved reserved && reserved.queued()) {
+			// announced and queued by the reservation itself
+			return session;
+		}
 		announce(run, userMessage);
 		try {
-			jobs.add(StreamAddArgs.entry("job", Json.write(startRun(run, request))));
+			jobs.add(StreamAddArgs.entry("job", job));
 		}
 		catch (RuntimeException ex) {
 			inbox.closeStream(run.runId());
@@ -142,6 +149,15 @@ class ChatService {
 			throw Problems.of(HttpStatus.SERVICE_UNAVAILABLE, "The run could not be queued; try again.");
 		}
 		return session;
+	}
+
+	/** The user's message for the conversation's watchers, as its channel carries it. */
+	private static ConversationRegistry.Announcement.Publication announcement(RunRecord run,
+			HistoryMessage userMessage) {
+		return new ConversationRegistry.Announcement.Publication(
+				Json.write(new RunEvent.MessageAdded(run.runId(), run.conversationId(), userMessage,
+						userMessage.createdAt())),
+				List.of(Keys.conversationEvents(run.userId(), run.conversationId())));
 	}
 
 	/** Tells the conversation's watchers; a failure here must not fail the request. */
@@ -233,32 +249,12 @@ class ChatService {
 			.of(new RunEvent.RunFailed(run.runId(), run.conversationId(), "The run was lost.", "", Instant.now()));
 	}
 
-	Duration recoveryInterval() {
-		return Duration.ofSeconds(1);
-	}
-
 	/**
-	 * The next event of the session's run; when none comes for a while, checks whether
-	 * the run ended without this gateway hearing.
+	 * The next event of the session's run; when none comes for a while, the recovery tick
+	 * checks whether the run ended without this gateway hearing.
 	 */
 	RunEvent next(ChatSession session) throws InterruptedException {
-		while (true) {
-			RunEvent event = session.poll(recoveryInterval());
-			if (event != null) {
-				return event;
-			}
-			try {
-				Optional<RunEvent> recovered = recoverEnd(session);
-				if (recovered.isPresent()) {
-					return recovered.get();
-				}
-			}
-			catch (RuntimeException ex) {
-				// Redis unreachable: keep the client's stream open; the inbox
-				// resubscribes when Redis is back
-				log.debug("run check failed for {}: {}", session.run().runId(), ex.toString());
-			}
-		}
+		return recovery.next(session, this::recoverEnd);
 	}
 
 	private static RunEvent toEvent(RunRecord run, HistoryMessage message) {

@@ -2,7 +2,7 @@ package io.stopline.gateway.chat;
 
 import java.time.Duration;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import io.stopline.protocol.RunEvent;
 import io.stopline.core.run.RunRecord;
@@ -19,7 +19,10 @@ final class ChatSession {
 
 	private final Runnable onClose;
 
-	private long missingSince;
+	/** Read and written by one check at a time ({@link #beginCheck}). */
+	private volatile long missingSince;
+
+	private final AtomicBoolean checking = new AtomicBoolean();
 
 	ChatSession(RunRecord run, BlockingQueue<RunEvent> events, Runnable onClose) {
 		this.run = run;
@@ -69,9 +72,28 @@ final class ChatSession {
 		events.drainTo(into);
 	}
 
-	/** The next event, or null when none came within {@code wait}. */
-	@Nullable RunEvent poll(Duration wait) throws InterruptedException {
-		return events.poll(wait.toMillis(), TimeUnit.MILLISECONDS);
+	/** The next event if one is waiting, else null. */
+	@Nullable RunEvent pollNow() {
+		return events.poll();
+	}
+
+	/** The next event, waiting as long as it takes. */
+	RunEvent take() throws InterruptedException {
+		return events.take();
+	}
+
+	/** Adds an event found by a check (the end of a run this gateway did not hear). */
+	void offer(RunEvent event) {
+		events.offer(event);
+	}
+
+	/** False while a check of this session's run is under way already. */
+	boolean beginCheck() {
+		return checking.compareAndSet(false, true);
+	}
+
+	void endCheck() {
+		checking.set(false);
 	}
 
 }

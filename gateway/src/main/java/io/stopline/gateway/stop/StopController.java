@@ -38,7 +38,10 @@ class StopController {
 
 	private final StopRateLimiter rateLimiter;
 
-	StopController(StopService stops, ConversationRegistry registry, StopRateLimiter rateLimiter) {
+	private final StopThreads threads;
+
+	StopController(StopService stops, ConversationRegistry registry, StopRateLimiter rateLimiter, StopThreads threads) {
+		this.threads = threads;
 		this.stops = stops;
 		this.registry = registry;
 		this.rateLimiter = rateLimiter;
@@ -55,8 +58,8 @@ class StopController {
 		String runId = body == null ? null : body.validatedRunId();
 		Integer seenTokens = body == null ? null : body.validatedSeenTokens();
 		// the permit is taken by the stop's own lookup script: no round trip of its own
-		return stops.stop(StopCommand.byUser(jwt.getSubject(), conversationId, runId, seenTokens))
-			.answer(conversationId);
+		StopCommand command = StopCommand.byUser(jwt.getSubject(), conversationId, runId, seenTokens);
+		return threads.call(() -> stops.stop(command)).answer(conversationId);
 	}
 
 	/**

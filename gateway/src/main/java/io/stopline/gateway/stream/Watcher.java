@@ -6,6 +6,9 @@ import java.time.Instant;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
 import org.jspecify.annotations.Nullable;
@@ -35,6 +38,16 @@ final class Watcher {
 	/** Queued in place of an event: send the state again (events may have been lost). */
 	private static final String RESYNC = new String("resync");
 
+	/** Queued in place of an event when the token expires: close the socket. */
+	private static final String EXPIRE = new String("expire");
+
+	/**
+	 * One timer per watcher, at its token's expiry, instead of a timed wait per event (a
+	 * virtual thread's timed wait schedules and cancels a timer at every wake-up).
+	 */
+	private static final ScheduledExecutorService EXPIRY = Executors
+		.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("watcher-expiry").factory());
+
 	private final WebSocketSession session;
 
 	private final String userId;
@@ -48,6 +61,8 @@ final class Watcher {
 	private volatile @Nullable Thread sender;
 
 	private final Instant expires;
+
+	private @Nullable ScheduledFuture<?> expiry;
 
 	/**
 	 * A watcher whose socket is closed (1008) when its token expires at {@code expires}.
@@ -88,14 +103,12 @@ final class Watcher {
 		try {
 			subscribed.get(SUBSCRIBE_BOUND.toMillis(), TimeUnit.MILLISECONDS);
 			send(state.read(userId, conversationId));
+			expiry = expireAt(expires);
 			while (session.isOpen()) {
-				String next = queue.poll(untilExpiry(), TimeUnit.MILLISECONDS);
-				if (next == null) {
-					if (!Instant.now().isBefore(expires)) {
-						session.close(EXPIRED);
-						return;
-					}
-					continue;
+				String next = queue.take();
+				if (next == EXPIRE) {
+					session.close(EXPIRED);
+					return;
 				}
 				if (overflowed) {
 					session.close(TOO_SLOW);
@@ -111,13 +124,26 @@ final class Watcher {
 			log.debug("stream of conversation {} ended: {}", conversationId, ex.toString());
 			closeQuietly(CloseStatus.SERVER_ERROR);
 		}
+		finally {
+			if (expiry != null) {
+				expiry.cancel(false);
+			}
+		}
 	}
 
-	/** How long to wait for the next event before looking at the token's expiry. */
-	private long untilExpiry() {
-		Instant now = Instant.now();
-		Instant check = now.plus(Duration.ofMinutes(10));
-		return Math.max(0, Duration.between(now, expires.isBefore(check) ? expires : check).toMillis());
+	/**
+	 * Queues {@link #EXPIRE} at the token's expiry (a full queue closes the socket as too
+	 * slow instead); null for a token that does not expire.
+	 */
+	private @Nullable ScheduledFuture<?> expireAt(Instant at) {
+		long millis;
+		try {
+			millis = Math.max(0, Duration.between(Instant.now(), at).toMillis());
+		}
+		catch (ArithmeticException ex) {
+			return null;
+		}
+		return EXPIRY.schedule(() -> offer(EXPIRE), millis, TimeUnit.MILLISECONDS);
 	}
 
 	void stop() {

@@ -87,7 +87,8 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 	}
 
 	@Override
-	public Reservation reserve(RunRecord queued, HistoryMessage userMessage, int maxActiveRuns) {
+	public Reservation reserve(RunRecord queued, HistoryMessage userMessage, int maxActiveRuns,
+			@Nullable Enqueue enqueue) {
 		String user = queued.userId();
 		String conversation = queued.conversationId();
 		String queuedEntry = SlotWrites.queuedEntry(queued);
@@ -95,11 +96,11 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 		List<String> keys = List.of(Keys.runs(user), Keys.messages(user, conversation), Keys.conversations(user),
 				Keys.stopped(user, conversation), Keys.lastRuns(user),
 				Keys.stopBefore(user, conversation, queued.runId()));
-		String existing = slots.reserve(keys, queuedEntry, queued.queuedAt().toEpochMilli(), conversation,
+		String existing = slots.reserve(keys, queuedEntry, queued.queuedAt().toEpochMilli(), enqueue, conversation,
 				Json.write(StoredRun.of(queued)), Json.write(userMessage), millis(queued.queuedAt()),
 				Integer.toString(maxActiveRuns), queuedEntry, Integer.toString(maxHistory));
 		if (existing == null) {
-			return new Reservation.Reserved();
+			return new Reservation.Reserved(enqueue != null && slots.queuesJobs());
 		}
 		if (existing.startsWith("#")) {
 			return new Reservation.TooManyActive(Integer.parseInt(existing.substring(1)));

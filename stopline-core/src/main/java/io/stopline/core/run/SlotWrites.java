@@ -44,9 +44,15 @@ abstract sealed class SlotWrites permits SlotWrites.InScript, SlotWrites.AroundS
 
 	/**
 	 * Runs the reserve script on {@code userKeys}; its answer (null: reserved).
+	 * @param enqueue the run's announcement and job, published and added in the same step
+	 * when {@link #queuesJobs()} (else the caller does it)
 	 * @param args the script's arguments, the queued-runs entry among them
 	 */
-	abstract @Nullable String reserve(List<String> userKeys, String queuedEntry, long queuedAt, Object... args);
+	abstract @Nullable String reserve(List<String> userKeys, String queuedEntry, long queuedAt,
+			ConversationRegistry.@Nullable Enqueue enqueue, Object... args);
+
+	/** Whether {@link #reserve} adds the job to the job stream itself. */
+	abstract boolean queuesJobs();
 
 	/** Claims the queued run for the worker and indexes it; the claimed record's JSON. */
 	abstract @Nullable String claim(RunRecord queued, String workerId, String at);
@@ -88,10 +94,25 @@ abstract sealed class SlotWrites permits SlotWrites.InScript, SlotWrites.AroundS
 		}
 
 		@Override
-		@Nullable String reserve(List<String> userKeys, String queuedEntry, long queuedAt, Object... args) {
+		@Nullable String reserve(List<String> userKeys, String queuedEntry, long queuedAt,
+				ConversationRegistry.@Nullable Enqueue enqueue, Object... args) {
 			List<String> keys = new ArrayList<>(userKeys);
 			keys.add(Keys.QUEUED);
-			return redis.execute(LuaScripts.RESERVE, keys, args);
+			if (enqueue == null) {
+				return redis.execute(LuaScripts.RESERVE, keys, args);
+			}
+			// KEYS[8], ARGV[8..10]: the job, and the announcement published before it
+			keys.add(Keys.JOBS);
+			List<Object> withJob = new ArrayList<>(List.of(args));
+			withJob.add(enqueue.job());
+			withJob.add(enqueue.announcement().event());
+			withJob.add(enqueue.announcement().channels().getFirst());
+			return redis.execute(LuaScripts.RESERVE, keys, withJob.toArray());
+		}
+
+		@Override
+		boolean queuesJobs() {
+			return true;
 		}
 
 		@Override
@@ -130,7 +151,10 @@ abstract sealed class SlotWrites permits SlotWrites.InScript, SlotWrites.AroundS
 		}
 
 		@Override
-		@Nullable String reserve(List<String> userKeys, String queuedEntry, long queuedAt, Object... args) {
+		@Nullable String reserve(List<String> userKeys, String queuedEntry, long queuedAt,
+				ConversationRegistry.@Nullable Enqueue enqueue, Object... args) {
+			// the job stream and the channel are in other slots: the caller announces
+			// and queues
 			// added first, so the queued-runs zset covers every queued record
 			redis.opsForZSet().add(Keys.QUEUED, queuedEntry, queuedAt);
 			String existing = redis.execute(LuaScripts.RESERVE, userKeys, args);
@@ -138,6 +162,11 @@ abstract sealed class SlotWrites permits SlotWrites.InScript, SlotWrites.AroundS
 				redis.opsForZSet().remove(Keys.QUEUED, queuedEntry);
 			}
 			return existing;
+		}
+
+		@Override
+		boolean queuesJobs() {
+			return false;
 		}
 
 		@Override

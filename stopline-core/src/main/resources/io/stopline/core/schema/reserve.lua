@@ -8,10 +8,13 @@
 -- KEYS: 1 runs hash, 2 messages list, 3 conversations zset, 4 stopped marker, 5 latest-run hash,
 --       6 the run id's stop tombstone,
 --       optional: 7 the queued-runs zset (single Redis and Sentinel; on Redis Cluster the caller adds the entry
---       before and removes it when refused)
+--       before and removes it when refused),
+--       8 the job stream (with KEYS[7]; issue 15: the run is announced and its job queued in the same step, one
+--       round trip fewer per chat start; on Redis Cluster, or without it, the caller does both after a reservation)
 -- ARGV: 1 conversation id, 2 run record JSON, 3 user message JSON, 4 now (epoch millis),
 --       5 the most active runs the user may have, 6 the queued-runs entry (with KEYS[7]),
---       7 the most history messages to keep (0 or absent: all)
+--       7 the most history messages to keep (0 or absent: all), with KEYS[8]: 8 the job JSON, 9 the user message's
+--       announcement (event JSON) and 10 its channel, published before the job so watchers hear it first
 -- Answers nil when reserved, the active record when the conversation is busy (the caller compares its run id),
 -- '#<count>' when the user is at the cap, '!<stop request JSON>' when the run id was stopped before it arrived,
 -- '=' when the run id is the conversation's latest run and has ended.
@@ -44,5 +47,9 @@ redis.call('DEL', KEYS[4])
 redis.call('HSET', KEYS[5], ARGV[1], run_id)
 if KEYS[7] then
   redis.call('ZADD', KEYS[7], ARGV[4], ARGV[6])
+end
+if KEYS[8] then
+  redis.call('PUBLISH', ARGV[10], ARGV[9])
+  redis.call('XADD', KEYS[8], '*', 'job', ARGV[8])
 end
 return false

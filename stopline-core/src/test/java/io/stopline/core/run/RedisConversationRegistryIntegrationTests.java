@@ -1,10 +1,21 @@
 package io.stopline.core.run;
 
+import java.time.Instant;
+import java.util.List;
+import java.util.UUID;
+
+import io.stopline.core.run.ConversationRegistry.Reservation;
+import io.stopline.protocol.HistoryMessage;
 import io.stopline.testing.RedisClients;
 import io.stopline.testing.TestRedis;
 import io.stopline.core.schema.Keys;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import org.springframework.data.domain.Range;
+
+import static org.assertj.core.api.Assertions.assertThat;
 
 /** The registry contract against a real Redis. */
 class RedisConversationRegistryIntegrationTests extends ConversationRegistryContractTests {
@@ -43,6 +54,46 @@ class RedisConversationRegistryIntegrationTests extends ConversationRegistryCont
 	@Override
 	protected ConversationRegistry createRegistry() {
 		return new RedisConversationRegistry(clients.template());
+	}
+
+	/**
+	 * Whether the reserve script itself queues the job (one script reaches the stream).
+	 */
+	protected boolean reserveQueuesJobs() {
+		return true;
+	}
+
+	@Test
+	void aReservationQueuesItsJobInTheSameStepWhereOneScriptCanAndARefusedOneNothing() {
+		ConversationRegistry registry = createRegistry();
+		String user = "user-" + UUID.randomUUID();
+		RunRecord run = RunRecord.queued("r-" + UUID.randomUUID(), user, "c1", "assistant", "g-1", Instant.now());
+		RunRecord second = RunRecord.queued("r-" + UUID.randomUUID(), user, "c1", "assistant", "g-1", Instant.now());
+
+		Reservation reserved = registry.reserve(run, HistoryMessage.user("hi", run.runId(), Instant.now()), 10,
+				enqueue(run));
+		Reservation busy = registry.reserve(second, HistoryMessage.user("hi", second.runId(), Instant.now()), 10,
+				enqueue(second));
+
+		assertThat(reserved).isEqualTo(new Reservation.Reserved(reserveQueuesJobs()));
+		assertThat(busy).isInstanceOf(Reservation.Busy.class);
+		assertThat(jobsOf(run)).isEqualTo(reserveQueuesJobs() ? 1 : 0);
+		assertThat(jobsOf(second)).isZero();
+	}
+
+	private static ConversationRegistry.Enqueue enqueue(RunRecord run) {
+		return new ConversationRegistry.Enqueue("{\"run\":\"" + run.runId() + "\"}",
+				new ConversationRegistry.Announcement.Publication("{}",
+						List.of(Keys.conversationEvents(run.userId(), run.conversationId()))));
+	}
+
+	private static long jobsOf(RunRecord run) {
+		return clients.template()
+			.opsForStream()
+			.range(Keys.JOBS, Range.unbounded())
+			.stream()
+			.filter(entry -> String.valueOf(entry.getValue().get("job")).contains(run.runId()))
+			.count();
 	}
 
 }

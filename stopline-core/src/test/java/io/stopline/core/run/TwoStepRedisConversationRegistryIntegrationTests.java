@@ -14,4 +14,9 @@ class TwoStepRedisConversationRegistryIntegrationTests extends RedisConversation
 		return new RedisConversationRegistry(clients().template(), null, Runnable::run, Topology.CLUSTER);
 	}
 
+	@Override
+	protected boolean reserveQueuesJobs() {
+		return false;
+	}
+
 }

@@ -81,6 +81,9 @@ public class TaskRunner {
 
 	private final TokenFrameProperties frames;
 
+	/** Where stopped runs finish (see {@link ControlThreads}). */
+	private final ControlThreads control = new ControlThreads();
+
 	/** Every run's frames, one write per gateway per batch interval. */
 	private final FrameLanes lanes;
 
@@ -240,7 +243,8 @@ public class TaskRunner {
 		timeout.cancel(false);
 		Stopped stopped = task.endGeneration();
 		if (stopped != null) {
-			finishStopped(task, record, stopped);
+			// off the virtual threads' queue: the stop's confirmation waits for this
+			control.run(() -> finishStopped(task, record, stopped));
 		}
 		else if (failure != null) {
 			finishFailed(task, record, failure);
