@@ -91,6 +91,7 @@ class ChatController {
 		SseWriter sse = new SseWriter(response.getOutputStream(), mapper, session.run());
 		sse.event(ChatChunks.delta(session.run(), "assistant", ""));
 		sse.flush();
+		sse.writeDirectly(response);
 		ChunkStream.relay(session, sse, new TokenOrder(), chats::next);
 	}
 

@@ -24,6 +24,13 @@ final class ChatSession {
 
 	private final AtomicBoolean checking = new AtomicBoolean();
 
+	/** When its stream began waiting for the next event (nanoTime), 0 while not. */
+	private volatile long waitingSince;
+
+	private volatile boolean tracked;
+
+	private volatile boolean closed;
+
 	ChatSession(RunRecord run, BlockingQueue<RunEvent> events, Runnable onClose) {
 		this.run = run;
 		this.events = events;
@@ -40,7 +47,29 @@ final class ChatSession {
 
 	/** Stops collecting the run's events. */
 	void close() {
+		closed = true;
 		onClose.run();
+	}
+
+	boolean isClosed() {
+		return closed;
+	}
+
+	/** True the first time only: the recovery tick starts watching this session. */
+	boolean track() {
+		if (tracked) {
+			return false;
+		}
+		tracked = true;
+		return true;
+	}
+
+	void waitingSince(long nanos) {
+		waitingSince = nanos;
+	}
+
+	long waitingSince() {
+		return waitingSince;
 	}
 
 	RunRecord run() {

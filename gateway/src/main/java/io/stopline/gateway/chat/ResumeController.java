@@ -100,6 +100,7 @@ class ResumeController {
 		}
 		sse.flush();
 		if (!ended) {
+			sse.writeDirectly(response);
 			ChunkStream.relay(session, sse, tokens, chats::next);
 		}
 	}

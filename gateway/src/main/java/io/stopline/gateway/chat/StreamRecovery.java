@@ -42,10 +42,8 @@ class StreamRecovery {
 
 	}
 
-	private record Waiting(long since, Check check) {
-	}
-
-	private final ConcurrentMap<ChatSession, Waiting> waiting = new ConcurrentHashMap<>();
+	/** The sessions whose streams wait here, each with its check, until their run ends. */
+	private final ConcurrentMap<ChatSession, Check> sessions = new ConcurrentHashMap<>();
 
 	private final ScheduledExecutorService ticker = Executors
 		.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("stream-recovery").factory());
@@ -57,26 +55,45 @@ class StreamRecovery {
 		ticker.scheduleWithFixedDelay(this::tick, TICK.toMillis(), TICK.toMillis(), TimeUnit.MILLISECONDS);
 	}
 
-	/** The session's next event, however long it takes; the tick covers a lost end. */
+	/**
+	 * The session's next event, however long it takes; the tick covers a lost end. A
+	 * session is registered once and leaves with its run's end (or its client): a wait
+	 * costs two volatile writes, not a map update.
+	 */
 	RunEvent next(ChatSession session, Check check) throws InterruptedException {
 		RunEvent ready = session.pollNow();
-		if (ready != null) {
-			return ready;
+		if (ready == null) {
+			if (session.track()) {
+				sessions.put(session, check);
+			}
+			session.waitingSince(System.nanoTime());
+			try {
+				ready = session.take();
+			}
+			catch (InterruptedException ex) {
+				sessions.remove(session);
+				throw ex;
+			}
+			finally {
+				session.waitingSince(0);
+			}
 		}
-		waiting.put(session, new Waiting(System.nanoTime(), check));
-		try {
-			return session.take();
+		if (ready.isTerminal()) {
+			sessions.remove(session);
 		}
-		finally {
-			waiting.remove(session);
-		}
+		return ready;
 	}
 
 	private void tick() {
 		long now = System.nanoTime();
-		waiting.forEach((session, wait) -> {
-			if (now - wait.since() >= IDLE.toNanos() && session.beginCheck()) {
-				checks.execute(() -> check(session, wait.check()));
+		sessions.forEach((session, check) -> {
+			if (session.isClosed()) {
+				sessions.remove(session);
+				return;
+			}
+			long since = session.waitingSince();
+			if (since != 0 && now - since >= IDLE.toNanos() && session.beginCheck()) {
+				checks.execute(() -> check(session, check));
 			}
 		});
 	}

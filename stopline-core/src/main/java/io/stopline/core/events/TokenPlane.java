@@ -23,6 +23,9 @@ import io.stopline.core.schema.Topology;
  */
 public final class TokenPlane implements AutoCloseable {
 
+	/** Channels one subscribed connection of the token plane carries, at most. */
+	static final int CHANNELS_PER_CONNECTION = 500;
+
 	private final RedissonClient redisson;
 
 	private final boolean ownsClient;
@@ -39,7 +42,26 @@ public final class TokenPlane implements AutoCloseable {
 		config.setExecutor(null);
 		config.setEventLoopGroup(null);
 		config.setNettyExecutor(null);
+		allowManyChannels(config);
 		return new TokenPlane(Redisson.create(config), true);
+	}
+
+	/**
+	 * Every watched conversation is a channel of this client. Redisson's default of 5
+	 * channels per subscribed connection, 50 such connections, capped a gateway at 250
+	 * watched conversations ("Unable to acquire connection for subscription" with 400
+	 * chats streaming, a fifth of them watched); Redis itself has no such limit.
+	 */
+	private static void allowManyChannels(Config config) {
+		if (config.isSingleConfig()) {
+			config.useSingleServer().setSubscriptionsPerConnection(CHANNELS_PER_CONNECTION);
+		}
+		else if (config.isSentinelConfig()) {
+			config.useSentinelServers().setSubscriptionsPerConnection(CHANNELS_PER_CONNECTION);
+		}
+		else if (config.isClusterConfig()) {
+			config.useClusterServers().setSubscriptionsPerConnection(CHANNELS_PER_CONNECTION);
+		}
 	}
 
 	/** Tokens and control on one client: tests and tools that build a single client. */
