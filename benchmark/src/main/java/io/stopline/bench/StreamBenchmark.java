@@ -240,10 +240,9 @@ final class StreamBenchmark {
 			// refused): it joins the running answer with a snapshot, as a reloaded page
 			// does; closed when the chat ends, so the sockets of one step do not
 			// outlive it
-			stream.firstToken
-				.thenCompose(first -> clients.watch(
-						cluster.gatewayUrl().replace("http", "ws") + "/v1/conversation/" + conversation + "/stream",
-						cluster.token(user)))
+			stream.firstToken.thenCompose(first -> clients.watch(
+					cluster.gatewayUrl().replace("http", "ws") + "/v1/conversation/" + conversation + "/stream",
+					cluster.token(user)))
 				.thenAcceptBoth(stream.ended, (socket, status) -> socket.abort());
 		}
 		return new Chat(user, conversation, runId, stream);

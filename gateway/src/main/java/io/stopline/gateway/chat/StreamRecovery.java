@@ -42,7 +42,9 @@ class StreamRecovery {
 
 	}
 
-	/** The sessions whose streams wait here, each with its check, until their run ends. */
+	/**
+	 * The sessions whose streams wait here, each with its check, until their run ends.
+	 */
 	private final ConcurrentMap<ChatSession, Check> sessions = new ConcurrentHashMap<>();
 
 	private final ScheduledExecutorService ticker = Executors
