@@ -24,6 +24,16 @@ public interface Generation {
 	 */
 	void generate(RunScope run) throws InterruptedException;
 
+	/**
+	 * Whether every token emitted reached its reader as it passed (a {@code Flux}'s
+	 * subscriber): a stop then keeps them all. False (the worker's agents): the client
+	 * reads the run's frames, and a stop keeps exactly what was framed, dropping what
+	 * nobody saw.
+	 */
+	default boolean keepsEveryToken() {
+		return false;
+	}
+
 	/** The tool calls the generation made, for the stop event; none by default. */
 	default List<ToolCallRecord> toolCalls() {
 		return List.of();

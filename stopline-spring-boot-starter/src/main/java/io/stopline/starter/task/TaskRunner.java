@@ -268,7 +268,8 @@ public class TaskRunner {
 		task.finishing();
 		// the tokens still waiting for their frame were seen by nobody: the answer kept
 		// is exactly the one streamed
-		TokenOutbox.Sent sent = task.outbox().discardPending(DRAIN_BOUND);
+		TokenOutbox.Sent sent = task.generation().keepsEveryToken() ? drain(task)
+				: task.outbox().discardPending(DRAIN_BOUND);
 		// and no more than the stopping client displayed, when it said
 		int kept = stopped.seenTokens() == null ? sent.tokens() : Math.min(sent.tokens(), stopped.seenTokens());
 		String content = task.content().substring(0, kept == sent.tokens() ? sent.chars() : task.charsOf(kept));
@@ -311,6 +312,12 @@ public class TaskRunner {
 					stopped.reason().wireName(), "stopped",
 					Duration.between(stopped.requestedAt(), unregistered).toNanos() / 1000, now, kept, receipt));
 		}
+	}
+
+	/** Sends the pending frames too: every token emitted was read. */
+	private static TokenOutbox.Sent drain(RunningTask task) {
+		task.outbox().drain(DRAIN_BOUND);
+		return new TokenOutbox.Sent(task.tokens(), task.content().length());
 	}
 
 	/**
