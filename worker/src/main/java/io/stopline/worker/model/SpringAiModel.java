@@ -1,93 +1,166 @@
 package io.stopline.worker.model;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.function.IntFunction;
 
 import io.stopline.protocol.StartRun;
 import org.jspecify.annotations.Nullable;
 import org.reactivestreams.Subscription;
 import reactor.core.publisher.BaseSubscriber;
+import reactor.util.context.Context;
+import tools.jackson.databind.json.JsonMapper;
 
 import org.springframework.ai.chat.messages.AssistantMessage;
 import org.springframework.ai.chat.messages.Message;
 import org.springframework.ai.chat.messages.SystemMessage;
+import org.springframework.ai.chat.messages.ToolResponseMessage;
 import org.springframework.ai.chat.messages.UserMessage;
 import org.springframework.ai.chat.model.ChatResponse;
 import org.springframework.ai.chat.model.Generation;
 import org.springframework.ai.chat.model.StreamingChatModel;
 import org.springframework.ai.chat.prompt.ChatOptions;
 import org.springframework.ai.chat.prompt.Prompt;
+import org.springframework.ai.tool.ToolCallback;
 
 /**
  * A Spring AI model behind the worker's blocking {@link ChatModel}: the calling thread
  * pulls the model's {@code Flux} one response at a time. A stop (the thread's interrupt)
- * disposes the subscription, which closes the upstream connection; a pause (the sink
- * blocking) requests nothing more, so as far as the provider's client honours demand the
- * upstream is held back by TCP flow control.
+ * disposes the subscription and cancels the run's HTTP call, which closes the upstream
+ * connection even while it is silent; a pause (the sink blocking) requests nothing more,
+ * so the upstream is held back by TCP flow control as far as the provider's client
+ * honours demand (Anthropic and Ollama do; Spring AI's OpenAI stream reads ahead).
  */
 final class SpringAiModel implements ChatModel {
 
+	private static final JsonMapper JSON = JsonMapper.builder().build();
+
 	private final StreamingChatModel model;
 
-	private final IntFunction<ChatOptions> options;
+	private final RunOptions options;
+
+	private final UpstreamCalls calls;
 
 	private final Duration readTimeout;
 
-	/**
-	 * @param options a run's options from its token limit: the provider's own options
-	 * type, as its model does not merge generic ones
-	 */
-	SpringAiModel(StreamingChatModel model, IntFunction<ChatOptions> options, Duration readTimeout) {
+	SpringAiModel(StreamingChatModel model, RunOptions options, UpstreamCalls calls, Duration readTimeout) {
 		this.model = model;
 		this.options = options;
+		this.calls = calls;
 		this.readTimeout = readTimeout;
+	}
+
+	/**
+	 * A run's options, in the provider's own options type (its model does not merge
+	 * generic ones).
+	 */
+	@FunctionalInterface
+	interface RunOptions {
+
+		/**
+		 * @param tools offered to the model, never run by it: the worker's tool loop runs
+		 * them
+		 * @param headers to send with the run's request
+		 */
+		ChatOptions of(int maxTokens, List<ToolCallback> tools, Map<String, String> headers);
+
 	}
 
 	@Override
 	public void generate(StartRun request, TokenSink sink) throws InterruptedException {
-		Puller puller = new Puller();
+		respond(request, List.of(), List.of(), sink);
+	}
+
+	/**
+	 * With tools, the prompt offers them and carries the earlier rounds (an assistant
+	 * message with the calls, then their results); the calls the model asks for are read
+	 * from its responses, as each provider's model puts them together.
+	 */
+	@Override
+	public List<ToolRequest> respond(StartRun request, List<ToolDefinition> tools, List<ToolRound> rounds,
+			TokenSink sink) throws InterruptedException {
+		UpstreamCalls.Run call = calls.open();
+		Puller puller = new Puller(call.context());
+		boolean complete = false;
 		try {
+			List<ToolCallback> callbacks = tools.stream().map(SpringAiModel::callback).toList();
+			Prompt prompt = new Prompt(messages(request, rounds),
+					options.of(request.maxTokens(), callbacks, call.headers()));
 			try {
-				model.stream(prompt(request)).subscribe(puller);
+				model.stream(prompt).subscribe(puller);
 			}
 			catch (RuntimeException ex) {
 				throw ProviderFailures.of(ex, readTimeout);
 			}
-			boolean finished = false;
-			ChatResponse response;
-			while ((response = puller.next(readTimeout)) != null) {
-				Generation result = response.getResult();
-				if (result == null) {
-					// a chunk without choices (Azure's prompt filter, usage): nothing to
-					// show
-					continue;
-				}
+			List<ToolRequest> requested = read(puller, sink);
+			complete = true;
+			return requested;
+		}
+		finally {
+			// after a complete stream it closes nothing; otherwise (stop, failure) the
+			// call's cancel closes the socket, then the subscription goes. Off this
+			// thread: the SDKs' dispose can block while their reader is blocked on the
+			// socket, and the run must end regardless.
+			boolean closeNothing = complete;
+			Thread.ofVirtual().name("model-dispose").start(() -> {
+				call.close(closeNothing);
+				puller.dispose();
+			});
+		}
+	}
+
+	private List<ToolRequest> read(Puller puller, TokenSink sink) throws InterruptedException {
+		Map<String, ToolRequest> requested = new LinkedHashMap<>();
+		boolean finished = false;
+		ChatResponse response;
+		while ((response = puller.next(readTimeout)) != null) {
+			// no result: a chunk without choices (Azure's prompt filter, usage)
+			for (Generation result : response.getResults()) {
 				String text = result.getOutput().getText();
 				if (text != null && !text.isEmpty()) {
 					sink.accept(text);
 				}
+				for (AssistantMessage.ToolCall call : result.getOutput().getToolCalls()) {
+					String id = (call.id() == null || call.id().isBlank()) ? "call_" + requested.size() : call.id();
+					requested.putIfAbsent(id, new ToolRequest(id, call.name(),
+							(call.arguments() == null || call.arguments().isBlank()) ? "{}" : call.arguments()));
+				}
+				// Ollama's client merges the end into the chunk with the calls and drops its
+				// reason: a turn that asks for tools is complete
 				String finish = result.getMetadata().getFinishReason();
-				finished |= finish != null && !finish.isBlank();
-			}
-			if (!finished) {
-				throw new ModelFailure("The model provider's stream ended before the answer was complete.");
+				finished |= (finish != null && !finish.isBlank()) || result.getOutput().hasToolCalls();
 			}
 		}
-		finally {
-			// after a complete stream a no-op; otherwise (stop, failure) it closes the
-			// connection. Off this thread: the SDKs' cancel can block while their reader
-			// is blocked on a stalled socket, and the run must end regardless.
-			Thread.ofVirtual().name("model-dispose").start(puller::dispose);
+		if (!finished) {
+			throw new ModelFailure("The model provider's stream ended before the answer was complete.");
 		}
+		return List.copyOf(requested.values());
 	}
 
-	private Prompt prompt(StartRun request) {
-		List<Message> messages = request.messages().stream().map(SpringAiModel::message).toList();
-		return new Prompt(messages, options.apply(request.maxTokens()));
+	private static List<Message> messages(StartRun request, List<ToolRound> rounds) {
+		List<Message> messages = new ArrayList<>();
+		request.messages().forEach(message -> messages.add(message(message)));
+		for (ToolRound round : rounds) {
+			messages.add(AssistantMessage.builder()
+				.content("")
+				.toolCalls(round.requests()
+					.stream()
+					.map(call -> new AssistantMessage.ToolCall(call.id(), "function", call.name(), call.arguments()))
+					.toList())
+				.build());
+			List<ToolResponseMessage.ToolResponse> results = new ArrayList<>();
+			for (int i = 0; i < round.requests().size(); i++) {
+				ToolRequest call = round.requests().get(i);
+				results.add(new ToolResponseMessage.ToolResponse(call.id(), call.name(), round.results().get(i)));
+			}
+			messages.add(ToolResponseMessage.builder().responses(results).build());
+		}
+		return messages;
 	}
 
 	private static Message message(StartRun.ChatMessage message) {
@@ -95,6 +168,29 @@ final class SpringAiModel implements ChatModel {
 			case "system" -> new SystemMessage(message.content());
 			case "assistant" -> new AssistantMessage(message.content());
 			default -> new UserMessage(message.content());
+		};
+	}
+
+	/** A tool as the model sees it; the worker's tool loop, not Spring AI, calls it. */
+	private static ToolCallback callback(ToolDefinition tool) {
+		org.springframework.ai.tool.definition.ToolDefinition definition = org.springframework.ai.tool.definition.ToolDefinition
+			.builder()
+			.name(tool.name())
+			.description(tool.description())
+			.inputSchema(JSON.writeValueAsString(tool.parameters()))
+			.build();
+		return new ToolCallback() {
+
+			@Override
+			public org.springframework.ai.tool.definition.ToolDefinition getToolDefinition() {
+				return definition;
+			}
+
+			@Override
+			public String call(String arguments) {
+				throw new IllegalStateException("the worker's tool loop runs " + tool.name());
+			}
+
 		};
 	}
 
@@ -107,6 +203,17 @@ final class SpringAiModel implements ChatModel {
 		private static final Object END = new Object();
 
 		private final BlockingQueue<Object> items = new LinkedBlockingQueue<>();
+
+		private final Context context;
+
+		Puller(Context context) {
+			this.context = context;
+		}
+
+		@Override
+		public Context currentContext() {
+			return context;
+		}
 
 		@Override
 		protected void hookOnSubscribe(Subscription subscription) {
