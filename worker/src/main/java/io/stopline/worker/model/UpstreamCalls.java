@@ -9,6 +9,11 @@ import okhttp3.Call;
 import okhttp3.Interceptor;
 import okhttp3.Request;
 import okhttp3.Response;
+import okhttp3.ResponseBody;
+import okio.Buffer;
+import okio.ForwardingSource;
+import okio.Okio;
+import okio.Source;
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
@@ -61,7 +66,42 @@ final class UpstreamCalls implements Interceptor, ExchangeFilterFunction {
 			throw new IOException("Canceled: the run ended before its request was sent");
 		}
 		// the header is ours, not the upstream's
-		return chain.proceed(request.newBuilder().removeHeader(HEADER).build());
+		Response response = chain.proceed(request.newBuilder().removeHeader(HEADER).build());
+		ResponseBody body = response.body();
+		return (body == null) ? response
+				: response.newBuilder()
+					.body(ResponseBody.create(Okio.buffer(new EndsWithTheRun(body.source(), run)), body.contentType(),
+							body.contentLength()))
+					.build();
+	}
+
+	/**
+	 * A body whose read, failing because the run's stop closed the socket, ends instead:
+	 * the stopped stream then ends quietly, where the failure would be logged as an error
+	 * three times over by the SDK, Spring AI and Reactor (its subscriber is gone).
+	 */
+	private static final class EndsWithTheRun extends ForwardingSource {
+
+		private final Run run;
+
+		EndsWithTheRun(Source body, Run run) {
+			super(body);
+			this.run = run;
+		}
+
+		@Override
+		public long read(Buffer sink, long count) throws IOException {
+			try {
+				return super.read(sink, count);
+			}
+			catch (IOException ex) {
+				if (run.stopped()) {
+					return -1;
+				}
+				throw ex;
+			}
+		}
+
 	}
 
 	@Override
@@ -87,6 +127,8 @@ final class UpstreamCalls implements Interceptor, ExchangeFilterFunction {
 
 		private boolean closed;
 
+		private boolean stopped;
+
 		private Run(String id) {
 			this.id = id;
 		}
@@ -99,6 +141,10 @@ final class UpstreamCalls implements Interceptor, ExchangeFilterFunction {
 		/** The header that ties the run's OkHttp request to this handle. */
 		Map<String, String> headers() {
 			return Map.of(HEADER, id);
+		}
+
+		private synchronized boolean stopped() {
+			return stopped;
 		}
 
 		private synchronized boolean attach(Call call) {
@@ -114,6 +160,7 @@ final class UpstreamCalls implements Interceptor, ExchangeFilterFunction {
 			Call current;
 			synchronized (this) {
 				closed = true;
+				stopped = !complete;
 				current = call;
 			}
 			runs.remove(id);
