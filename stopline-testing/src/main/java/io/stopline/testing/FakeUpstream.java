@@ -374,9 +374,10 @@ public final class FakeUpstream implements AutoCloseable {
 						+ "{\"role\":\"assistant\",\"content\":\"\"},\"done\":true,\"done_reason\":\"stop\"}\n");
 				case ANTHROPIC -> {
 					event("content_block_stop", "{\"type\":\"content_block_stop\",\"index\":0}");
-					event("content_block_start", "{\"type\":\"content_block_start\",\"index\":1,"
-							+ "\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_1\",\"name\":\"" + name
-							+ "\",\"input\":{}}}");
+					event("content_block_start",
+							"{\"type\":\"content_block_start\",\"index\":1,"
+									+ "\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_1\",\"name\":\"" + name
+									+ "\",\"input\":{}}}");
 					for (String part : List.of(first, second)) {
 						event("content_block_delta", "{\"type\":\"content_block_delta\",\"index\":1,"
 								+ "\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":" + part + "}}");

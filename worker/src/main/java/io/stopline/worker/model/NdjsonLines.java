@@ -26,7 +26,7 @@ import org.springframework.util.MimeType;
  */
 final class NdjsonLines implements Decoder<Object> {
 
-	private final StringDecoder lines = StringDecoder.allMimeTypes(List.of("\n"), true);
+	private final StringDecoder lines = StringDecoder.allMimeTypes(List.of("\n"), false);
 
 	private final JacksonJsonDecoder json = new JacksonJsonDecoder();
 
@@ -39,10 +39,12 @@ final class NdjsonLines implements Decoder<Object> {
 	@Override
 	public Flux<Object> decode(Publisher<DataBuffer> input, ResolvableType elementType, @Nullable MimeType mimeType,
 			@Nullable Map<String, Object> hints) {
+		// a last line without its newline is a cut stream (or a stop's), not a value
 		return lines.decode(input, ResolvableType.forClass(String.class), mimeType, hints)
-			.filter(line -> !line.isBlank())
-			.map(line -> json.decode(DefaultDataBufferFactory.sharedInstance.wrap(line.getBytes(StandardCharsets.UTF_8)),
-					elementType, MediaType.APPLICATION_JSON, hints));
+			.filter(line -> line.endsWith("\n") && !line.isBlank())
+			.map(line -> json.decode(
+					DefaultDataBufferFactory.sharedInstance.wrap(line.getBytes(StandardCharsets.UTF_8)), elementType,
+					MediaType.APPLICATION_JSON, hints));
 	}
 
 	@Override

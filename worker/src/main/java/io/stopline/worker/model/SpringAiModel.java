@@ -103,14 +103,11 @@ final class SpringAiModel implements ChatModel {
 		}
 		finally {
 			// after a complete stream it closes nothing; otherwise (stop, failure) the
-			// call's cancel closes the socket, then the subscription goes. Off this
-			// thread: the SDKs' dispose can block while their reader is blocked on the
-			// socket, and the run must end regardless.
-			boolean closeNothing = complete;
-			Thread.ofVirtual().name("model-dispose").start(() -> {
-				call.close(closeNothing);
-				puller.dispose();
-			});
+			// socket closes now. The subscription goes off this thread: the SDKs'
+			// dispose can block, and the run must end regardless.
+			call.close(complete);
+			sink.upstreamClosed();
+			Thread.ofVirtual().name("model-dispose").start(puller::dispose);
 		}
 	}
 
@@ -130,7 +127,8 @@ final class SpringAiModel implements ChatModel {
 					requested.putIfAbsent(id, new ToolRequest(id, call.name(),
 							(call.arguments() == null || call.arguments().isBlank()) ? "{}" : call.arguments()));
 				}
-				// Ollama's client merges the end into the chunk with the calls and drops its
+				// Ollama's client merges the end into the chunk with the calls and drops
+				// its
 				// reason: a turn that asks for tools is complete
 				String finish = result.getMetadata().getFinishReason();
 				finished |= (finish != null && !finish.isBlank()) || result.getOutput().hasToolCalls();

@@ -93,11 +93,11 @@ final class SpringAiModels {
 
 	/**
 	 * Reactor Netty closes the connection of a response ended before its end (a stop:
-	 * {@link UpstreamCalls}). Reads
-	 * are capped at {@value #OLLAMA_READ_BYTES} bytes: the decoders ahead of the run's
-	 * demand prefetch a few hundred buffers each, and Netty's adaptive reads (up to 64 KB
-	 * each) made that the whole answer, so a pause did not hold the upstream back (all
-	 * 100,000 tokens of the fake upstream written while paused).
+	 * {@link UpstreamCalls}). Reads are capped at {@value #OLLAMA_READ_BYTES} bytes: the
+	 * decoders ahead of the run's demand prefetch a few hundred buffers each, and Netty's
+	 * adaptive reads (up to 64 KB each) made that the whole answer, so a pause did not
+	 * hold the upstream back (all 100,000 tokens of the fake upstream written while
+	 * paused).
 	 */
 	private static StreamingChatModel ollama(ModelProperties.Upstream upstream, UpstreamCalls calls) {
 		HttpClient client = HttpClient.create()

@@ -109,10 +109,8 @@ final class UpstreamCalls implements Interceptor, ExchangeFilterFunction {
 		return Mono.deferContextual(context -> {
 			Run run = context.getOrDefault(Run.class, null);
 			Mono<ClientResponse> response = next.exchange(request);
-			return (run == null) ? response
-					: response.map(answer -> answer.mutate()
-						.body(body -> body.takeUntilOther(run.ended.asMono()))
-						.build());
+			return (run == null) ? response : response
+				.map(answer -> answer.mutate().body(body -> body.takeUntilOther(run.ended.asMono())).build());
 		});
 	}
 

@@ -24,9 +24,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Measurements for the provider notes, not a check (run with
- * {@code -Dstopline.measure=true}): per client, the stop to upstream FIN time over several
- * runs (streaming and silent upstream), and the CPU a 100,000-token burst costs per
- * token, the fake upstream's own writing subtracted (measured with a raw socket reader).
+ * {@code -Dstopline.measure=true}): per client, the stop to upstream FIN time over
+ * several runs (streaming and silent upstream), and the CPU a 100,000-token burst costs
+ * per token, the fake upstream's own writing subtracted (measured with a raw socket
+ * reader).
  */
 @EnabledIfSystemProperty(named = "stopline.measure", matches = "true")
 class ModelCostsTests {
@@ -42,8 +43,7 @@ class ModelCostsTests {
 			new Client("openai hand-written", Protocol.OPENAI, upstream -> handWritten(upstream)),
 			new Client("openai Spring AI", Protocol.OPENAI, upstream -> springAi(Protocol.OPENAI, upstream)),
 			new Client("ollama Spring AI", Protocol.OLLAMA, upstream -> springAi(Protocol.OLLAMA, upstream)),
-			new Client("anthropic Spring AI", Protocol.ANTHROPIC,
-					upstream -> springAi(Protocol.ANTHROPIC, upstream)));
+			new Client("anthropic Spring AI", Protocol.ANTHROPIC, upstream -> springAi(Protocol.ANTHROPIC, upstream)));
 
 	@Test
 	void stopToUpstreamFin() throws Exception {
@@ -78,8 +78,8 @@ class ModelCostsTests {
 					double raw = rawDrain(upstream, TOKENS);
 					costs.add(burst(model, upstream, TOKENS) - raw);
 				}
-				System.out.printf("[measure] %-20s CPU per token (client only): %s ns, median %.0f ns%n",
-						client.name(), format(costs), median(costs));
+				System.out.printf("[measure] %-20s CPU per token (client only): %s ns, median %.0f ns%n", client.name(),
+						format(costs), median(costs));
 			}
 		}
 	}
@@ -119,9 +119,9 @@ class ModelCostsTests {
 
 	private static ChatModel handWritten(FakeUpstream upstream) {
 		ModelProperties.Upstream config = new ModelProperties.Upstream(ModelProperties.Provider.OPENAI,
-				URI.create(upstream.baseUrl()), "test-key", "test-model", Duration.ofSeconds(2), Duration.ofSeconds(30));
-		return new OpenAiCompatibleModel(config,
-				HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build());
+				URI.create(upstream.baseUrl()), "test-key", "test-model", Duration.ofSeconds(2),
+				Duration.ofSeconds(30));
+		return new OpenAiCompatibleModel(config, HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build());
 	}
 
 	private static ChatModel springAi(Protocol protocol, FakeUpstream upstream) {

@@ -27,7 +27,9 @@ final class ModelRuns {
 	private ModelRuns() {
 	}
 
-	/** A run: its thread, the tokens it produced, and its end (null when it completed). */
+	/**
+	 * A run: its thread, the tokens it produced, and its end (null when it completed).
+	 */
 	record Generation(Thread thread, BlockingQueue<String> tokens, CompletableFuture<Throwable> outcome) {
 	}
 
