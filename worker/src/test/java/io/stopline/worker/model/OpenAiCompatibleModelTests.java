@@ -64,7 +64,7 @@ class OpenAiCompatibleModelTests {
 
 	@Test
 	void aPauseHoldsTheUpstreamBackAndLosesNothing() throws Exception {
-		ModelRuns.pauseAndAwaitHeld(model(upstream.baseUrl(), Duration.ofSeconds(30)), upstream, 100_000,
+		ModelRuns.pauseAndAwaitHeld(model(upstream.baseUrl(), Duration.ofSeconds(30)), upstream, ModelRuns.PAUSE_TOKENS,
 				"OPENAI hand-written");
 	}
 
