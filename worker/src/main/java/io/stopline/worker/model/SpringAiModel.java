@@ -85,7 +85,7 @@ final class SpringAiModel implements ChatModel {
 	public List<ToolRequest> respond(StartRun request, List<ToolDefinition> tools, List<ToolRound> rounds,
 			TokenSink sink) throws InterruptedException {
 		UpstreamCalls.Run call = calls.open();
-		Puller puller = new Puller(call.context());
+		Puller puller = new Puller(call);
 		boolean complete = false;
 		try {
 			List<ToolCallback> callbacks = tools.stream().map(SpringAiModel::callback).toList();
@@ -202,15 +202,15 @@ final class SpringAiModel implements ChatModel {
 
 		private final BlockingQueue<Object> items = new LinkedBlockingQueue<>();
 
-		private final Context context;
+		private final UpstreamCalls.Run call;
 
-		Puller(Context context) {
-			this.context = context;
+		Puller(UpstreamCalls.Run call) {
+			this.call = call;
 		}
 
 		@Override
 		public Context currentContext() {
-			return context;
+			return call.context();
 		}
 
 		@Override
@@ -235,7 +235,17 @@ final class SpringAiModel implements ChatModel {
 
 		/** The next response, null at the end; fails when none arrives in time. */
 		@Nullable ChatResponse next(Duration timeout) throws InterruptedException {
-			Object item = items.poll(timeout.toNanos(), TimeUnit.NANOSECONDS);
+			Object item = items.poll();
+			if (item == null) {
+				// waiting: let the body flow whatever the count says
+				call.readAhead().waiting(true);
+				try {
+					item = items.poll(timeout.toNanos(), TimeUnit.NANOSECONDS);
+				}
+				finally {
+					call.readAhead().waiting(false);
+				}
+			}
 			if (item == null) {
 				throw new ModelFailure("The model provider stalled: nothing arrived for " + timeout + ".");
 			}
@@ -245,6 +255,7 @@ final class SpringAiModel implements ChatModel {
 			if (item instanceof Throwable error) {
 				throw ProviderFailures.of(error, timeout);
 			}
+			call.readAhead().took();
 			request(1);
 			return (ChatResponse) item;
 		}

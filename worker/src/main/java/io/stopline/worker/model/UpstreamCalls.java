@@ -36,7 +36,8 @@ import org.springframework.web.reactive.function.client.WebClient;
  * into a 20 ms token interval, never on a silent upstream;</li>
  * <li>through a {@link WebClient} (Spring AI's Ollama client) the filter finds the run in
  * the subscriber's Reactor context and ends the response body when the run stops, which
- * makes Reactor Netty close the connection. A cancelled subscription does not reach the
+ * makes Reactor Netty close the connection; it also holds the body to the run's pace
+ * ({@link ReadAhead}). A cancelled subscription does not reach the
  * body while an empty window of the client's {@code windowUntil} is still open: the
  * connection stayed open until the upstream wrote again.</li>
  * </ul>
@@ -110,7 +111,7 @@ final class UpstreamCalls implements Interceptor, ExchangeFilterFunction {
 			Run run = context.getOrDefault(Run.class, null);
 			Mono<ClientResponse> response = next.exchange(request);
 			return (run == null) ? response : response
-				.map(answer -> answer.mutate().body(body -> body.takeUntilOther(run.ended.asMono())).build());
+				.map(answer -> answer.mutate().body(body -> body.delayUntil(run.readAhead::admit).takeUntilOther(run.ended.asMono())).build());
 		});
 	}
 
@@ -121,6 +122,8 @@ final class UpstreamCalls implements Interceptor, ExchangeFilterFunction {
 
 		private final Sinks.Empty<Void> ended = Sinks.empty();
 
+		private final ReadAhead readAhead = new ReadAhead();
+
 		private @Nullable Call call;
 
 		private boolean closed;
@@ -129,6 +132,11 @@ final class UpstreamCalls implements Interceptor, ExchangeFilterFunction {
 
 		private Run(String id) {
 			this.id = id;
+		}
+
+		/** How far a WebClient body may be read ahead of what the run took. */
+		ReadAhead readAhead() {
+			return readAhead;
 		}
 
 		/** The Reactor context that ties the run's WebClient response to this handle. */

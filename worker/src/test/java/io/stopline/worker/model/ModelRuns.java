@@ -37,9 +37,11 @@ final class ModelRuns {
 	}
 
 	/**
-	 * A run: its thread, the tokens it produced, and its end (null when it completed).
+	 * A run: its thread, the tokens it produced, when the model said its upstream was
+	 * closed, and its end (null when it completed).
 	 */
-	record Generation(Thread thread, BlockingQueue<String> tokens, CompletableFuture<Throwable> outcome) {
+	record Generation(Thread thread, BlockingQueue<String> tokens, CompletableFuture<Void> upstreamClosed,
+			CompletableFuture<Throwable> outcome) {
 	}
 
 	static Generation generate(ChatModel model) {
@@ -47,7 +49,21 @@ final class ModelRuns {
 		return run(model, tokens::add, tokens);
 	}
 
-	private static Generation run(ChatModel model, ChatModel.TokenSink sink, BlockingQueue<String> tokens) {
+	private static Generation run(ChatModel model, ChatModel.TokenSink tokens, BlockingQueue<String> taken) {
+		CompletableFuture<Void> upstreamClosed = new CompletableFuture<>();
+		ChatModel.TokenSink sink = new ChatModel.TokenSink() {
+
+			@Override
+			public void accept(String token) throws InterruptedException {
+				tokens.accept(token);
+			}
+
+			@Override
+			public void upstreamClosed() {
+				upstreamClosed.complete(null);
+			}
+
+		};
 		CompletableFuture<Throwable> outcome = new CompletableFuture<>();
 		Thread thread = Thread.ofVirtual().start(() -> {
 			try {
@@ -58,7 +74,7 @@ final class ModelRuns {
 				outcome.complete(ex);
 			}
 		});
-		return new Generation(thread, tokens, outcome);
+		return new Generation(thread, taken, upstreamClosed, outcome);
 	}
 
 	/** The user's message of a run that failed. */
@@ -95,6 +111,7 @@ final class ModelRuns {
 		assertThat(disconnectedAt).as("the upstream saw its client disconnect").isPositive();
 		assertThat(generation.outcome().get(BOUND.toMillis(), TimeUnit.MILLISECONDS))
 			.isInstanceOf(InterruptedException.class);
+		assertThat(generation.upstreamClosed()).as("the stop receipt learns the upstream closed").isDone();
 		double millis = (disconnectedAt - stoppedAt) / 1e6;
 		System.out.printf("[upstream %s] stop -> upstream disconnect%s: %.2f ms (%d tokens sent)%n", label,
 				(behaviour instanceof Behaviour.Stall) ? " (silent upstream)" : "", millis, exchange.tokensSent());
