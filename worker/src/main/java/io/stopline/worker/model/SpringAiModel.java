@@ -1,7 +1,6 @@
 package io.stopline.worker.model;
 
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -14,13 +13,8 @@ import org.jspecify.annotations.Nullable;
 import org.reactivestreams.Subscription;
 import reactor.core.publisher.BaseSubscriber;
 import reactor.util.context.Context;
-import tools.jackson.databind.json.JsonMapper;
 
 import org.springframework.ai.chat.messages.AssistantMessage;
-import org.springframework.ai.chat.messages.Message;
-import org.springframework.ai.chat.messages.SystemMessage;
-import org.springframework.ai.chat.messages.ToolResponseMessage;
-import org.springframework.ai.chat.messages.UserMessage;
 import org.springframework.ai.chat.model.ChatResponse;
 import org.springframework.ai.chat.model.Generation;
 import org.springframework.ai.chat.model.StreamingChatModel;
@@ -37,8 +31,6 @@ import org.springframework.ai.tool.ToolCallback;
  * honours demand (Anthropic and Ollama do; Spring AI's OpenAI stream reads ahead).
  */
 final class SpringAiModel implements ChatModel {
-
-	private static final JsonMapper JSON = JsonMapper.builder().build();
 
 	private final StreamingChatModel model;
 
@@ -88,8 +80,8 @@ final class SpringAiModel implements ChatModel {
 		Puller puller = new Puller(call);
 		boolean complete = false;
 		try {
-			List<ToolCallback> callbacks = tools.stream().map(SpringAiModel::callback).toList();
-			Prompt prompt = new Prompt(messages(request, rounds),
+			List<ToolCallback> callbacks = tools.stream().map(SpringAiPrompts::callback).toList();
+			Prompt prompt = new Prompt(SpringAiPrompts.messages(request, rounds),
 					options.of(request.maxTokens(), callbacks, call.headers()));
 			try {
 				model.stream(prompt).subscribe(puller);
@@ -138,58 +130,6 @@ final class SpringAiModel implements ChatModel {
 			throw new ModelFailure("The model provider's stream ended before the answer was complete.");
 		}
 		return List.copyOf(requested.values());
-	}
-
-	private static List<Message> messages(StartRun request, List<ToolRound> rounds) {
-		List<Message> messages = new ArrayList<>();
-		request.messages().forEach(message -> messages.add(message(message)));
-		for (ToolRound round : rounds) {
-			messages.add(AssistantMessage.builder()
-				.content("")
-				.toolCalls(round.requests()
-					.stream()
-					.map(call -> new AssistantMessage.ToolCall(call.id(), "function", call.name(), call.arguments()))
-					.toList())
-				.build());
-			List<ToolResponseMessage.ToolResponse> results = new ArrayList<>();
-			for (int i = 0; i < round.requests().size(); i++) {
-				ToolRequest call = round.requests().get(i);
-				results.add(new ToolResponseMessage.ToolResponse(call.id(), call.name(), round.results().get(i)));
-			}
-			messages.add(ToolResponseMessage.builder().responses(results).build());
-		}
-		return messages;
-	}
-
-	private static Message message(StartRun.ChatMessage message) {
-		return switch (message.role()) {
-			case "system" -> new SystemMessage(message.content());
-			case "assistant" -> new AssistantMessage(message.content());
-			default -> new UserMessage(message.content());
-		};
-	}
-
-	/** A tool as the model sees it; the worker's tool loop, not Spring AI, calls it. */
-	private static ToolCallback callback(ToolDefinition tool) {
-		org.springframework.ai.tool.definition.ToolDefinition definition = org.springframework.ai.tool.definition.ToolDefinition
-			.builder()
-			.name(tool.name())
-			.description(tool.description())
-			.inputSchema(JSON.writeValueAsString(tool.parameters()))
-			.build();
-		return new ToolCallback() {
-
-			@Override
-			public org.springframework.ai.tool.definition.ToolDefinition getToolDefinition() {
-				return definition;
-			}
-
-			@Override
-			public String call(String arguments) {
-				throw new IllegalStateException("the worker's tool loop runs " + tool.name());
-			}
-
-		};
 	}
 
 	/**
