@@ -38,7 +38,7 @@ class AgentModels implements ChatModel {
 	/**
 	 * {@code openai} stays on the hand-written client: measured against the same fake
 	 * upstream, Spring AI's OpenAI stream reads ahead of a pause (the upstream wrote all
-	 * 100,000 tokens of a paused run) and costs ~10 µs of CPU per token against under 1 µs
+	 * 100,000 tokens of a paused run), and it costs about ten times the CPU per token
 	 * (see BENCHMARKS.md).
 	 */
 	private static ChatModel model(ModelProperties.Upstream upstream) {

@@ -37,9 +37,9 @@ import org.springframework.web.reactive.function.client.WebClient;
  * <li>through a {@link WebClient} (Spring AI's Ollama client) the filter finds the run in
  * the subscriber's Reactor context and ends the response body when the run stops, which
  * makes Reactor Netty close the connection; it also holds the body to the run's pace
- * ({@link ReadAhead}). A cancelled subscription does not reach the
- * body while an empty window of the client's {@code windowUntil} is still open: the
- * connection stayed open until the upstream wrote again.</li>
+ * ({@link ReadAhead}). A cancelled subscription does not reach the body while an empty
+ * window of the client's {@code windowUntil} is still open: the connection stayed open
+ * until the upstream wrote again.</li>
  * </ul>
  */
 final class UpstreamCalls implements Interceptor, ExchangeFilterFunction {
@@ -110,8 +110,10 @@ final class UpstreamCalls implements Interceptor, ExchangeFilterFunction {
 		return Mono.deferContextual(context -> {
 			Run run = context.getOrDefault(Run.class, null);
 			Mono<ClientResponse> response = next.exchange(request);
-			return (run == null) ? response : response
-				.map(answer -> answer.mutate().body(body -> body.delayUntil(run.readAhead::admit).takeUntilOther(run.ended.asMono())).build());
+			return (run == null) ? response
+					: response.map(answer -> answer.mutate()
+						.body(body -> body.delayUntil(run.readAhead::admit).takeUntilOther(run.ended.asMono()))
+						.build());
 		});
 	}
 

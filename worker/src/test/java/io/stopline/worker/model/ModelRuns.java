@@ -26,10 +26,8 @@ final class ModelRuns {
 
 	/**
 	 * The answer a pause test holds back: more than the kernel can buffer on loopback
-	 * (here {@code tcp_rmem} max 32 MB, {@code tcp_wmem} max 4 MB; ~110 bytes a token).
-	 * With 100,000 tokens (11 MB) the upstream usually stalled at ~33,000 (the fake's 4 MB
-	 * send buffer) but now and then wrote everything, the client's receive buffer grown
-	 * by autotuning while the client still read.
+	 * (here {@code tcp_rmem} max 32 MB, {@code tcp_wmem} max 4 MB; ~110 bytes a token),
+	 * so that only a client that stops reading passes.
 	 */
 	static final int PAUSE_TOKENS = 400_000;
 

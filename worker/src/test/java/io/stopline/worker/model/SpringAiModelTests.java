@@ -75,8 +75,8 @@ class SpringAiModelTests {
 	@EnumSource(value = Protocol.class, names = "OPENAI", mode = EnumSource.Mode.EXCLUDE)
 	void aPauseHoldsTheUpstreamBackAndLosesNothing(Protocol protocol) throws Exception {
 		try (FakeUpstream upstream = FakeUpstream.start(protocol)) {
-			ModelRuns.pauseAndAwaitHeld(model(protocol, upstream, Duration.ofSeconds(30)), upstream, ModelRuns.PAUSE_TOKENS,
-					protocol.name());
+			ModelRuns.pauseAndAwaitHeld(model(protocol, upstream, Duration.ofSeconds(30)), upstream,
+					ModelRuns.PAUSE_TOKENS, protocol.name());
 		}
 	}
 
