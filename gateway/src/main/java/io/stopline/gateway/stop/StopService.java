@@ -136,7 +136,7 @@ class StopService {
 			// meanwhile) is free, and stays on the run id asked for
 			StopRequests.Lookup lookup = stopRequests.request(userId, conversationId,
 					attempt == 0 ? rateLimiter.inScript(command) : null, stopRun("", command), command.runId(),
-					tombstoneTtl);
+					command.tombstones() ? tombstoneTtl : Duration.ZERO);
 			StopTarget target;
 			StopRequests.Signalled signalled;
 			switch (lookup) {
@@ -144,9 +144,14 @@ class StopService {
 				case StopRequests.Lookup.StoppedBefore before -> {
 					return StopOutcome.of(StopResult.STOPPED_BEFORE, command.runId());
 				}
+				case StopRequests.Lookup.Waiting waiting -> {
+					return new StopOutcome(StopResult.CONFIRMED, waiting.run().runId(),
+							stopWaiting(waiting.run(), reason));
+				}
 				case StopRequests.Lookup.Found found -> {
 					target = found.target();
 					signalled = found.signalled();
+					found.dropped().forEach(run -> stopWaiting(run, reason));
 				}
 			}
 			switch (target) {
@@ -189,6 +194,18 @@ class StopService {
 		outcome.messages(run.runId())
 			.forEach(message -> events.toConversation(run.userId(),
 					new RunEvent.MessageAdded(run.runId(), run.conversationId(), message, requested)));
+		return stopped;
+	}
+
+	/**
+	 * A run that waited behind the active one (on_active) and left the waiting list
+	 * before it started: nothing entered the history; its client is told.
+	 */
+	private RunEvent.RunStopped stopWaiting(RunRecord run, StopReason reason) {
+		Instant now = Instant.now();
+		RunEvent.RunStopped stopped = new RunEvent.RunStopped(run.runId(), run.conversationId(), reason, "", 0, now,
+				new StopReceipt(now, null, null, now), java.util.List.of());
+		events.publish(run.userId(), run.replyTo(), stopped);
 		return stopped;
 	}
 
