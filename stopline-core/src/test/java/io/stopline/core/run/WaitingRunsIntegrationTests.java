@@ -195,6 +195,32 @@ class WaitingRunsIntegrationTests {
 			.containsExactly("instead", "a2", "late");
 	}
 
+	/**
+	 * Every way a run ends starts the next one: a run reaped with its dead worker
+	 * (interrupted), a queued run stopped before a worker claimed it.
+	 */
+	@ParameterizedTest
+	@EnumSource(Shape.class)
+	void aReapedRunAndAStoppedQueuedRunStartTheWaitingOneToo(Shape shape) {
+		ConversationRegistry registry = registry(shape);
+		RunRecord reaped = running(registry, "first");
+		RunRecord second = queued();
+		RunRecord third = queued();
+		registry.reserve(second, message("second", second), 10, enqueue(second, 8));
+		registry.reserve(third, message("third", third), 10, replace(OnActive.INTERRUPT, third));
+
+		assertThat(registry.finish(reaped, RunOutcome.interrupted(Instant.now()))).isTrue();
+		assertThat(registry.find(user, "c1")).contains(third);
+		assertThat(registry.finishQueued(third, RunOutcome.stopped("", StopReason.SUPERSEDED, Instant.now())))
+			.isTrue();
+
+		assertThat(registry.find(user, "c1")).contains(second);
+		assertThat(registry.history(user, "c1")).extracting(HistoryMessage::role, HistoryMessage::status)
+			.containsExactly(tuple("user", "complete"), tuple("assistant", "interrupted"), tuple("user", "complete"),
+					tuple("assistant", "stopped"), tuple("system", "complete"), tuple("user", "complete"));
+		assertThat(jobs()).hasSize(2);
+	}
+
 	@ParameterizedTest
 	@EnumSource(Shape.class)
 	void aFinishFencedOutStartsNothing(Shape shape) {
