@@ -32,11 +32,11 @@ import static org.awaitility.Awaitility.await;
  * {@code on_active}), end to end through two gateways and two workers: two tabs
  * interrupting at once (exactly one new run completes: the other is answered 409 naming
  * it when the first replacement still waited, or, when that one had already started, it
- * replaces it in turn), a rollback racing the run's natural end (the history holds either the rolled back
- * shape or the ended-first one, never a mix), enqueued messages in order up to the bound
- * (429 beyond), stopped while they wait by run id or with the conversation, and an
- * interrupt storm under the invariant checker. Throughout, a monitor samples both
- * workers: two runs of one conversation never generate at the same time.
+ * replaces it in turn), a rollback racing the run's natural end (the history holds either
+ * the rolled back shape or the ended-first one, never a mix), enqueued messages in order
+ * up to the bound (429 beyond), stopped while they wait by run id or with the
+ * conversation, and an interrupt storm under the invariant checker. Throughout, a monitor
+ * samples both workers: two runs of one conversation never generate at the same time.
  */
 class OnActiveIntegrationTests {
 
@@ -115,8 +115,8 @@ class OnActiveIntegrationTests {
 				assertThat(problem.get("replacing_run_id").asString()).isEqualTo(winnerId);
 				assertThat(winner.drain(BOUND)).anyMatch(event -> event.contains("\"finish_reason\":\"stop\""));
 				assertThat(shape(alice.history(id).json().get("messages"))).as("round %d", round)
-					.containsExactlyElementsOf(concat(common,
-							List.of("user " + winnerId, "assistant " + winnerId + " complete")));
+					.containsExactlyElementsOf(
+							concat(common, List.of("user " + winnerId, "assistant " + winnerId + " complete")));
 			}
 			else {
 				// the first replacement had already started when the other arrived: the
@@ -164,7 +164,8 @@ class OnActiveIntegrationTests {
 			int tokens = 3 + ThreadLocalRandom.current().nextInt(10);
 			ChatStream first = alice.chatStream(id, tokens, Map.of("run_id", replaced));
 			await().atMost(BOUND).until(() -> first.status != 0);
-			// the rollback lands 0 to 200 ms after the send's answer began: before, during or after the
+			// the rollback lands 0 to 200 ms after the send's answer began: before,
+			// during or after the
 			// run's natural end (60 to 260 ms of tokens)
 			LockSupport.parkNanos(Duration.ofMillis(ThreadLocalRandom.current().nextInt(200)).toNanos());
 			ChatStream second = alice.at(cluster.gatewayUrl(1))

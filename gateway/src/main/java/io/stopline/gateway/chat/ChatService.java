@@ -178,9 +178,9 @@ class ChatService {
 	}
 
 	/**
-	 * The answers of {@code on_active} that start nothing: the run id already waits (the
-	 * send joins it), the waiting list is full (429), or another message already replaces
-	 * the active run (409: one replacement wins).
+	 * The answers of {@code on_active} that start nothing: the waiting list is full
+	 * (429), or another message already replaces the active run (409: one replacement
+	 * wins).
 	 */
 	private static ErrorResponseException refusedWhileActive(Reservation reservation, String conversationId) {
 		return switch (reservation) {

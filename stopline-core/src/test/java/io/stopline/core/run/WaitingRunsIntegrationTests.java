@@ -14,6 +14,7 @@ import io.stopline.core.stop.StopRequests;
 import io.stopline.core.stop.StopRequests.Lookup;
 import io.stopline.protocol.HistoryMessage;
 import io.stopline.protocol.OnActive;
+import io.stopline.protocol.RunState;
 import io.stopline.protocol.StopReason;
 import io.stopline.protocol.StopRun;
 import io.stopline.testing.RedisClients;
@@ -211,8 +212,7 @@ class WaitingRunsIntegrationTests {
 
 		assertThat(registry.finish(reaped, RunOutcome.interrupted(Instant.now()))).isTrue();
 		assertThat(registry.find(user, "c1")).contains(third);
-		assertThat(registry.finishQueued(third, RunOutcome.stopped("", StopReason.SUPERSEDED, Instant.now())))
-			.isTrue();
+		assertThat(registry.finishQueued(third, RunOutcome.stopped("", StopReason.SUPERSEDED, Instant.now()))).isTrue();
 
 		assertThat(registry.find(user, "c1")).contains(second);
 		assertThat(registry.history(user, "c1")).extracting(HistoryMessage::role, HistoryMessage::status)
@@ -228,7 +228,7 @@ class WaitingRunsIntegrationTests {
 		RunRecord first = running(registry, "first");
 		RunRecord second = queued();
 		registry.reserve(second, message("second", second), 10, enqueue(second, 8));
-		RunRecord stale = new RunRecord("r-stale", user, "c1", "assistant", RunRecord.RUNNING, worker, "g-1",
+		RunRecord stale = new RunRecord("r-stale", user, "c1", "assistant", RunState.RUNNING, worker, "g-1",
 				first.queuedAt(), first.startedAt());
 
 		assertThat(registry.finish(stale, RunOutcome.complete("late", Instant.now()))).isFalse();
