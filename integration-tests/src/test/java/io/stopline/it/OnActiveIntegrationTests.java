@@ -221,6 +221,9 @@ class OnActiveIntegrationTests {
 		List<String> cEvents = c.drain(BOUND);
 		assertThat(cEvents).anyMatch(event -> event.contains("\"finish_reason\":\"cancelled\""));
 		assertThat(RunIdIntegrationTests.streamed(cEvents)).isEmpty();
+		assertThat(alice.at(cluster.gatewayUrl(1)).resumeStream(id, "c-" + id, null).drain(BOUND))
+			.as("its replay: the end of a run that never started")
+			.anyMatch(event -> event.contains("\"finish_reason\":\"cancelled\""));
 		ChatStream d = alice.chatStream(id, 3, Map.of("run_id", "d-" + id, "on_active", "enqueue"));
 		await().atMost(BOUND).until(() -> d.status == 200);
 		assertThat(alice.active().json().get("active_conversations").get(id).get("run_id").asString())
