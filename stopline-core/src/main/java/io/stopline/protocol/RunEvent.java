@@ -25,7 +25,8 @@ import org.jspecify.annotations.Nullable;
 		@JsonSubTypes.Type(value = RunEvent.MessageAdded.class, name = "message_added"),
 		@JsonSubTypes.Type(value = RunEvent.RunSnapshot.class, name = "run_snapshot"),
 		@JsonSubTypes.Type(value = RunEvent.ToolCallStarted.class, name = "tool_call_started"),
-		@JsonSubTypes.Type(value = RunEvent.ToolCallFinished.class, name = "tool_call_finished") })
+		@JsonSubTypes.Type(value = RunEvent.ToolCallFinished.class, name = "tool_call_finished"),
+		@JsonSubTypes.Type(value = RunEvent.RunRolledBack.class, name = "run_rolled_back") })
 public sealed interface RunEvent {
 
 	String runId();
@@ -154,6 +155,14 @@ public sealed interface RunEvent {
 	 * stop notice.
 	 */
 	record MessageAdded(String runId, String conversationId, HistoryMessage message, Instant at) implements RunEvent {
+	}
+
+	/**
+	 * The run's messages (its user message, and the answer it had) were removed from the
+	 * history: a newer message replaced it ({@code on_active: rollback}), the run
+	 * {@code replacedBy}.
+	 */
+	record RunRolledBack(String runId, String conversationId, String replacedBy, Instant at) implements RunEvent {
 	}
 
 	/**

@@ -22,7 +22,12 @@ public enum StopReason {
 	/** the worker running it shut down */
 	SHUTDOWN("shutdown", Origin.SYSTEM, "Conversation stopped: the server running it shut down."),
 	/** the worker lost its hold on the run (reaped, replaced, cut off from Redis) */
-	LOST("lost", Origin.SYSTEM, "Conversation stopped: its run was lost.");
+	LOST("lost", Origin.SYSTEM, "Conversation stopped: its run was lost."),
+	/**
+	 * a new message of the user replaced it ({@code on_active: interrupt} or
+	 * {@code rollback})
+	 */
+	SUPERSEDED("superseded", Origin.USER, "Conversation stopped: a new message replaced this answer.");
 
 	/** Who decided the stop. */
 	public enum Origin {

@@ -17,7 +17,9 @@ class VocabularyTests {
 		assertThat(RunStatus.values()).extracting(RunStatus::wireName)
 			.containsExactly("complete", "stopped", "failed", "interrupted");
 		assertThat(StopReason.values()).extracting(StopReason::wireName)
-			.contains("user", "stop_all", "admin", "timeout", "shutdown", "lost");
+			.contains("user", "stop_all", "admin", "timeout", "shutdown", "lost", "superseded");
+		assertThat(OnActive.values()).extracting(OnActive::wireName)
+			.containsExactly("reject", "interrupt", "rollback", "enqueue");
 	}
 
 	@Test
@@ -31,6 +33,7 @@ class VocabularyTests {
 		}
 		assertThatIllegalArgumentException().isThrownBy(() -> RunState.of("sleeping"));
 		assertThatIllegalArgumentException().isThrownBy(() -> RunStatus.of("done"));
+		assertThatIllegalArgumentException().isThrownBy(() -> OnActive.of("later"));
 	}
 
 }

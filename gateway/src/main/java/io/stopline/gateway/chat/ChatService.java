@@ -12,6 +12,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import io.stopline.gateway.GatewayProperties;
 import io.stopline.gateway.inbox.GatewayInbox;
 import io.stopline.gateway.page.AgentProperties;
+import io.stopline.gateway.stop.ReplacedRuns;
 import io.stopline.gateway.system.Problems;
 import io.stopline.protocol.Json;
 import io.stopline.protocol.StopReason;
@@ -21,6 +22,8 @@ import io.stopline.protocol.StartRun;
 import io.stopline.core.schema.ConversationIds;
 import io.stopline.core.run.ConversationRegistry;
 import io.stopline.core.run.ConversationRegistry.Reservation;
+import io.stopline.core.run.ConversationRegistry.WhenBusy;
+import io.stopline.protocol.OnActive;
 import io.stopline.protocol.HistoryMessage;
 import io.stopline.core.schema.Keys;
 import io.stopline.core.run.RunOutcome;
@@ -41,9 +44,10 @@ import org.springframework.stereotype.Service;
 import org.springframework.web.ErrorResponseException;
 
 /**
- * Starts runs: reserve the conversation (409 when it already has a run), open the event
- * stream, and queue the run for the workers. Also recovers the end of a run whose
- * terminal event this gateway missed.
+ * Starts runs: reserve the conversation (409 when it already has a run, unless the
+ * request's {@code on_active} lets the run wait behind it), open the event stream, and
+ * queue the run for the workers. Also recovers the end of a run whose terminal event this
+ * gateway missed.
  */
 @Service
 class ChatService {
@@ -68,12 +72,19 @@ class ChatService {
 
 	private final AgentProperties agents;
 
+	private final ReplacedRuns replaced;
+
+	private final QueueProperties queue;
+
 	private final StreamRecovery recovery;
 
 	ChatService(ConversationRegistry registry, GatewayInbox inbox, RedissonClient redisson, RunEvents events,
-			GatewayProperties properties, RunReplays replays, AgentProperties agents, StreamRecovery recovery) {
+			GatewayProperties properties, RunReplays replays, AgentProperties agents, ReplacedRuns replaced,
+			QueueProperties queue, StreamRecovery recovery) {
 		this.recovery = recovery;
 		this.agents = agents;
+		this.replaced = replaced;
+		this.queue = queue;
 		this.events = events;
 		this.replays = replays;
 		this.registry = registry;
@@ -93,9 +104,12 @@ class ChatService {
 		ChatSession session = new ChatSession(run, inbox.openStream(run.runId()), () -> inbox.closeStream(run.runId()));
 		Reservation reservation;
 		HistoryMessage userMessage = HistoryMessage.user(request.lastUserMessage(), run.runId(), now);
+		OnActive onActive = request.whenActive();
 		String job = Json.write(startRun(run, request));
 		try {
 			reservation = registry.reserve(run, userMessage, properties.maxActiveRunsPerUser(),
+					onActive == OnActive.REJECT ? WhenBusy.REJECT
+							: new WhenBusy(onActive, job, queue.maxQueuedPerConversation()),
 					new ConversationRegistry.Enqueue(job, announcement(run, userMessage)));
 		}
 		catch (RuntimeException ex) {
@@ -121,6 +135,11 @@ class ChatService {
 			return ChatSession.ended(run, endOf(run).orElseGet(() -> new RunEvent.RunFailed(run.runId(), conversationId,
 					"The run has ended.", "", Instant.now())));
 		}
+		if (reservation instanceof Reservation.AlreadyWaiting waiting) {
+			// the same run id again while it waits: follow it once it starts
+			inbox.closeStream(run.runId());
+			return join(waiting.waiting());
+		}
 		if (reservation instanceof Reservation.Busy busy && busy.active().runId().equals(run.runId())) {
 			// the same run id again (a retry, another tab): join the run, do not start
 			// one
@@ -131,6 +150,18 @@ class ChatService {
 			inbox.closeStream(run.runId());
 			throw Problems.of(HttpStatus.CONFLICT,
 					"Conversation " + conversationId + " already has an active run; stop it or wait for it to end.");
+		}
+		if (reservation instanceof Reservation.Waiting waiting) {
+			// the run starts when the active one's outcome is recorded (the finish starts
+			// it); a replacement stops that run now
+			if (onActive.replaces()) {
+				replaced.stop(waiting.active());
+			}
+			return session;
+		}
+		if (!(reservation instanceof Reservation.Reserved)) {
+			inbox.closeStream(run.runId());
+			throw refusedWhileActive(reservation, conversationId);
 		}
 		if (reservation instanceof Reservation.Reserved reserved && reserved.queued()) {
 			// announced and queued by the reservation itself
@@ -150,6 +181,30 @@ class ChatService {
 			throw Problems.of(HttpStatus.SERVICE_UNAVAILABLE, "The run could not be queued; try again.");
 		}
 		return session;
+	}
+
+	/**
+	 * The answers of {@code on_active} that start nothing: the waiting list is full
+	 * (429), or another message already replaces the active run (409: one replacement
+	 * wins).
+	 */
+	private static ErrorResponseException refusedWhileActive(Reservation reservation, String conversationId) {
+		return switch (reservation) {
+			case Reservation.QueueFull full -> {
+				ErrorResponseException limited = Problems.of(HttpStatus.TOO_MANY_REQUESTS,
+						full.waiting() + " messages already wait for the active run of conversation " + conversationId
+								+ ", the most allowed; wait for one to start or stop one.");
+				limited.getHeaders().set(HttpHeaders.RETRY_AFTER, "1");
+				yield limited;
+			}
+			case Reservation.AlreadyReplaced other -> {
+				ErrorResponseException conflict = Problems.of(HttpStatus.CONFLICT, "Another message (run "
+						+ other.runId() + ") already replaces the active run of conversation " + conversationId + ".");
+				conflict.getBody().setProperty("replacing_run_id", other.runId());
+				yield conflict;
+			}
+			default -> throw new IllegalStateException("unexpected reservation " + reservation);
+		};
 	}
 
 	/** The user's message for the conversation's watchers, as its channel carries it. */
@@ -229,6 +284,11 @@ class ChatService {
 		RunRecord run = session.run();
 		Optional<RunRecord> current = registry.find(run.userId(), run.conversationId());
 		if (current.isPresent() && current.get().runId().equals(run.runId())) {
+			session.found();
+			return Optional.empty();
+		}
+		if (current.isPresent() && registry.isWaiting(run.userId(), run.conversationId(), run.runId())) {
+			// waits behind the active run (on_active)
 			session.found();
 			return Optional.empty();
 		}

@@ -44,6 +44,23 @@ record StopCommand(String actor, String userId, String conversationId, StopReaso
 		return new StopCommand(admin, userId, conversationId, StopReason.ADMIN, null, null);
 	}
 
+	/**
+	 * A new message of the user replaces the active run {@code runId}
+	 * ({@code on_active: interrupt} or {@code rollback}): not rate limited (the chat
+	 * request was accepted), and no tombstone when the run has ended meanwhile.
+	 */
+	static StopCommand superseding(String userId, String conversationId, String runId) {
+		return new StopCommand(userId, userId, conversationId, StopReason.SUPERSEDED, runId, null);
+	}
+
+	/**
+	 * A run id that has not arrived is stopped before it starts (a tombstone); not for a
+	 * replaced run, which has arrived and may just have ended.
+	 */
+	boolean tombstones() {
+		return reason != StopReason.SUPERSEDED;
+	}
+
 	/** Takes one permit of the user's stop rate in its own lookup. */
 	boolean takesPermit() {
 		return reason == StopReason.USER;
@@ -63,6 +80,7 @@ record StopCommand(String actor, String userId, String conversationId, StopReaso
 		return switch (reason) {
 			case STOP_ALL -> StopRateLimiter.ALL;
 			case ADMIN -> "admin";
+			case SUPERSEDED -> "on_active";
 			default -> StopRateLimiter.SINGLE;
 		};
 	}

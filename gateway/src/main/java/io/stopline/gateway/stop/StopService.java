@@ -20,6 +20,8 @@ import io.stopline.core.run.ConversationRegistry.StopTarget;
 import io.stopline.core.events.RunEvents;
 import io.stopline.core.run.RunOutcome;
 import io.stopline.core.run.RunRecord;
+import io.stopline.core.run.RunReplays;
+import io.stopline.protocol.TokenOffsets;
 import io.stopline.core.ops.StopAudit;
 import io.stopline.core.stop.StopRequests;
 import io.stopline.core.liveness.WorkerLiveness;
@@ -69,9 +71,13 @@ class StopService {
 
 	private final Duration tombstoneTtl;
 
+	private final RunReplays replays;
+
 	StopService(ConversationRegistry registry, StopRequests stopRequests, GatewayInbox inbox, RunEvents events,
 			WorkerLiveness liveness, DeadWorkerReaper reaper, StopMetrics metrics, StopAudit audit,
-			StopRateLimiter rateLimiter, GatewayProperties properties, StopProperties stopProperties) {
+			StopRateLimiter rateLimiter, GatewayProperties properties, StopProperties stopProperties,
+			RunReplays replays) {
+		this.replays = replays;
 		this.tombstoneTtl = stopProperties.tombstoneTtl();
 		this.rateLimiter = rateLimiter;
 		this.metrics = metrics;
@@ -136,7 +142,7 @@ class StopService {
 			// meanwhile) is free, and stays on the run id asked for
 			StopRequests.Lookup lookup = stopRequests.request(userId, conversationId,
 					attempt == 0 ? rateLimiter.inScript(command) : null, stopRun("", command), command.runId(),
-					tombstoneTtl);
+					command.tombstones() ? tombstoneTtl : Duration.ZERO);
 			StopTarget target;
 			StopRequests.Signalled signalled;
 			switch (lookup) {
@@ -144,9 +150,14 @@ class StopService {
 				case StopRequests.Lookup.StoppedBefore before -> {
 					return StopOutcome.of(StopResult.STOPPED_BEFORE, command.runId());
 				}
+				case StopRequests.Lookup.Waiting waiting -> {
+					return new StopOutcome(StopResult.CONFIRMED, waiting.run().runId(),
+							stopWaiting(waiting.run(), reason));
+				}
 				case StopRequests.Lookup.Found found -> {
 					target = found.target();
 					signalled = found.signalled();
+					found.dropped().forEach(run -> stopWaiting(run, reason));
 				}
 			}
 			switch (target) {
@@ -189,6 +200,27 @@ class StopService {
 		outcome.messages(run.runId())
 			.forEach(message -> events.toConversation(run.userId(),
 					new RunEvent.MessageAdded(run.runId(), run.conversationId(), message, requested)));
+		return stopped;
+	}
+
+	/**
+	 * A run that waited behind the active one (on_active) and left the waiting list
+	 * before it started: nothing entered the history; its client is told, and its replay
+	 * keeps its end for a client whose event was lost (the chat stream reads it when the
+	 * run is neither active nor waiting) or that resumes its stream.
+	 */
+	private RunEvent.RunStopped stopWaiting(RunRecord run, StopReason reason) {
+		Instant now = Instant.now();
+		RunEvent.RunStopped stopped = new RunEvent.RunStopped(run.runId(), run.conversationId(), reason, "", 0, now,
+				new StopReceipt(now, null, null, now), java.util.List.of());
+		try {
+			replays.record(run.userId(),
+					new RunReplays.Replay(run.agentName(), run.queuedAt(), stopped, TokenOffsets.NONE));
+		}
+		catch (RuntimeException ex) {
+			log.warn("could not keep the replay of run {}, stopped while it waited: {}", run.runId(), ex.toString());
+		}
+		events.publish(run.userId(), run.replyTo(), stopped);
 		return stopped;
 	}
 

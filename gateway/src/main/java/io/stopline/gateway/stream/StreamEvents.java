@@ -64,6 +64,7 @@ class StreamEvents {
 			case RunEvent.RunSnapshot snapshot ->
 				with(event, "run_snapshot", "content", snapshot.content(), "tokens", snapshot.tokens());
 			case RunEvent.MessageAdded added -> with(event, "message_added", "message", added.message());
+			case RunEvent.RunRolledBack rolled -> with(event, "run_rolled_back", "replaced_by", rolled.replacedBy());
 			case RunEvent.StopIgnored ignored -> null;
 			case RunEvent.ControlIgnored ignored -> null;
 		};

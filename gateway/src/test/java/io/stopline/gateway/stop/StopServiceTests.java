@@ -240,7 +240,8 @@ class StopServiceTests {
 		return new StopService(registry, stopRequests, inbox, events, liveness,
 				new DeadWorkerReaper(registry, liveness, events), metrics, audit,
 				new StopRateLimiter(stopRequests, metrics, properties), properties,
-				new StopProperties(Duration.ofSeconds(60)));
+				new StopProperties(Duration.ofSeconds(60)),
+				new io.stopline.core.run.RunReplays(clients.template(), Duration.ofSeconds(60)));
 	}
 
 	/**

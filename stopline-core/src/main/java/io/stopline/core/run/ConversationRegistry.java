@@ -9,6 +9,7 @@ import java.util.Optional;
 import org.jspecify.annotations.Nullable;
 
 import io.stopline.protocol.HistoryMessage;
+import io.stopline.protocol.OnActive;
 
 /**
  * Who runs what. A conversation has at most one active run; every change to it is fenced
@@ -30,17 +31,27 @@ public interface ConversationRegistry {
 	 * {@code maxActiveRuns} queued or running runs (checked in the same atomic step).
 	 */
 	default Reservation reserve(RunRecord queued, HistoryMessage userMessage, int maxActiveRuns) {
-		return reserve(queued, userMessage, maxActiveRuns, null);
+		return reserve(queued, userMessage, maxActiveRuns, WhenBusy.REJECT);
 	}
 
 	/**
-	 * As {@link #reserve(RunRecord, HistoryMessage, int)}; where the reserving script can
-	 * reach the job stream (single Redis, Sentinel) a reserved run is also announced and
-	 * queued in the same step ({@code enqueue}), one round trip fewer per chat start, and
-	 * the answer is {@code Reserved(true)}. Otherwise (Redis Cluster, or no
-	 * {@code enqueue}) the caller announces and queues it.
+	 * As {@link #reserve(RunRecord, HistoryMessage, int)}; when the conversation has an
+	 * active run, {@code whenBusy} says whether the new run waits behind it (the finish
+	 * that ends the active run starts it) instead of being refused.
 	 */
-	Reservation reserve(RunRecord queued, HistoryMessage userMessage, int maxActiveRuns, @Nullable Enqueue enqueue);
+	default Reservation reserve(RunRecord queued, HistoryMessage userMessage, int maxActiveRuns, WhenBusy whenBusy) {
+		return reserve(queued, userMessage, maxActiveRuns, whenBusy, null);
+	}
+
+	/**
+	 * As {@link #reserve(RunRecord, HistoryMessage, int, WhenBusy)}; where the reserving
+	 * script can reach the job stream (single Redis, Sentinel) a reserved run is also
+	 * announced and queued in the same step ({@code enqueue}), one round trip fewer per
+	 * chat start, and the answer is {@code Reserved(true)}. Otherwise (Redis Cluster, or
+	 * no {@code enqueue}) the caller announces and queues it.
+	 */
+	Reservation reserve(RunRecord queued, HistoryMessage userMessage, int maxActiveRuns, WhenBusy whenBusy,
+			@Nullable Enqueue enqueue);
 
 	/**
 	 * What a reservation does in its own step where it can: publish {@code announcement}
@@ -49,6 +60,11 @@ public interface ConversationRegistry {
 	 */
 	record Enqueue(String job, Announcement.Publication announcement) {
 	}
+
+	/**
+	 * Whether the run waits behind the conversation's active run (see {@link WhenBusy}).
+	 */
+	boolean isWaiting(String userId, String conversationId, String runId);
 
 	/**
 	 * A worker takes a queued run; empty when the run is gone (stopped while queued) or
@@ -148,8 +164,47 @@ public interface ConversationRegistry {
 	record ConversationSummary(String conversationId, String title, Instant lastActivity, boolean active) {
 	}
 
+	/**
+	 * What a reservation does when the conversation already has an active run.
+	 *
+	 * @param mode {@code reject}: refused ({@link Reservation.Busy}); {@code enqueue}:
+	 * the run waits behind the runs already waiting; {@code interrupt} and
+	 * {@code rollback}: it waits first, as the active run's replacement (the caller stops
+	 * the active run)
+	 * @param job the run's job ({@code StartRun} JSON), queued when the run starts
+	 * @param maxWaiting the most runs that may wait for one conversation
+	 * ({@link Reservation.QueueFull} beyond; a replacement is not counted against it)
+	 */
+	record WhenBusy(OnActive mode, String job, int maxWaiting) {
+
+		public static final WhenBusy REJECT = new WhenBusy(OnActive.REJECT, "", 0);
+
+	}
+
 	/** The result of {@link #reserve}. */
 	sealed interface Reservation {
+
+		/**
+		 * The run waits behind {@code active} (its record, as the reservation found it):
+		 * it starts when that run ends.
+		 */
+		record Waiting(RunRecord active) implements Reservation {
+		}
+
+		/** The run id already waits: the send joins it ({@code waiting}, its record). */
+		record AlreadyWaiting(RunRecord waiting) implements Reservation {
+		}
+
+		/** As many runs as allowed already wait for this conversation. */
+		record QueueFull(int waiting) implements Reservation {
+		}
+
+		/**
+		 * Another message ({@code runId}) already replaces the active run: only one
+		 * replacement wins.
+		 */
+		record AlreadyReplaced(String runId) implements Reservation {
+		}
 
 		/** Reserved; {@code queued}: its job is on the job stream already. */
 		record Reserved(boolean queued) implements Reservation {

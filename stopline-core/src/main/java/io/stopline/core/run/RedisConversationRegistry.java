@@ -18,6 +18,8 @@ import io.stopline.core.schema.Keys;
 import io.stopline.core.schema.LuaScripts;
 import io.stopline.core.schema.Topology;
 import io.stopline.protocol.HistoryMessage;
+import io.stopline.protocol.OnActive;
+import io.stopline.protocol.RunEvent;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.data.domain.Range;
@@ -50,6 +52,8 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 	private final SlotWrites slots;
 
 	private final int maxHistory;
+
+	private final String publishCommand;
 
 	public RedisConversationRegistry(StringRedisTemplate redis) {
 		this(redis, null, Runnable::run, Topology.SINGLE_SLOT);
@@ -85,23 +89,44 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 		this.stats = stats;
 		this.slots = SlotWrites.of(topology, redis, afterFinish);
 		this.maxHistory = maxHistory;
+		this.publishCommand = topology.publishCommand();
 	}
 
 	@Override
-	public Reservation reserve(RunRecord queued, HistoryMessage userMessage, int maxActiveRuns,
+	public Reservation reserve(RunRecord queued, HistoryMessage userMessage, int maxActiveRuns, WhenBusy whenBusy,
 			@Nullable Enqueue enqueue) {
 		String user = queued.userId();
 		String conversation = queued.conversationId();
 		String queuedEntry = SlotWrites.queuedEntry(queued);
-		// KEYS[6]: the run id's stop tombstone
+		// KEYS[6]: the run id's stop tombstone, KEYS[7]: the conversation's waiting list
 		List<String> keys = List.of(Keys.runs(user), Keys.messages(user, conversation), Keys.conversations(user),
 				Keys.stopped(user, conversation), Keys.lastRuns(user),
-				Keys.stopBefore(user, conversation, queued.runId()));
+				Keys.stopBefore(user, conversation, queued.runId()), Keys.waiting(user, conversation));
+		String waitingEntry = whenBusy.mode() == OnActive.REJECT ? "" : waitingEntry(queued, userMessage, whenBusy);
 		String existing = slots.reserve(keys, queuedEntry, queued.queuedAt().toEpochMilli(), enqueue, conversation,
 				Json.write(StoredRun.of(queued)), Json.write(userMessage), millis(queued.queuedAt()),
-				Integer.toString(maxActiveRuns), queuedEntry, Integer.toString(maxHistory));
+				Integer.toString(maxActiveRuns), queuedEntry, Integer.toString(maxHistory), whenBusy.mode().wireName(),
+				waitingEntry, Integer.toString(whenBusy.maxWaiting()));
 		if (existing == null) {
 			return new Reservation.Reserved(enqueue != null && slots.queuesJobs());
+		}
+		switch (existing.charAt(0)) {
+			case '+' -> {
+				return new Reservation.Waiting(read(existing.substring(1), user, conversation));
+			}
+			case '@' -> {
+				return new Reservation.AlreadyWaiting(
+						WaitingEntry.read(existing.substring(1)).toRecord(user, conversation));
+			}
+			case '%' -> {
+				return new Reservation.QueueFull(Integer.parseInt(existing.substring(1)));
+			}
+			case '^' -> {
+				return new Reservation.AlreadyReplaced(WaitingEntry.read(existing.substring(1)).run());
+			}
+			default -> {
+				// one of the answers below
+			}
 		}
 		if (existing.startsWith("#")) {
 			return new Reservation.TooManyActive(Integer.parseInt(existing.substring(1)));
@@ -113,6 +138,37 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 			return new Reservation.Ended();
 		}
 		return new Reservation.Busy(read(existing, user, conversation));
+	}
+
+	/**
+	 * The entry that starts the run when the active one ends: its record, user message
+	 * and job, and the events announcing it.
+	 */
+	private String waitingEntry(RunRecord queued, HistoryMessage userMessage, WhenBusy whenBusy) {
+		String user = queued.userId();
+		String conversation = queued.conversationId();
+		boolean inScript = slots.startsJobsInScript();
+		return Json.write(new WaitingEntry(queued.runId(), whenBusy.mode().wireName(), "",
+				Json.write(StoredRun.of(queued)), Json.write(userMessage), whenBusy.job(), inScript ? Keys.JOBS : "",
+				inScript ? Keys.QUEUED : "", SlotWrites.queuedEntry(queued), Integer.toString(maxHistory),
+				Keys.conversationEvents(user, conversation), publishCommand,
+				Json.write(
+						new RunEvent.MessageAdded(queued.runId(), conversation, userMessage, userMessage.createdAt())),
+				Json.write(new RunEvent.RunRolledBack("", conversation, queued.runId(), queued.queuedAt()))));
+	}
+
+	@Override
+	public boolean isWaiting(String userId, String conversationId, String runId) {
+		List<String> waiting = redis.opsForList().range(Keys.waiting(userId, conversationId), 0, -1);
+		return waiting != null && waiting.stream().anyMatch(raw -> WaitingEntry.read(raw).run().equals(runId));
+	}
+
+	/**
+	 * The record of a waiting-list entry (as answered by a stop that removed it from the
+	 * list).
+	 */
+	public static RunRecord readWaiting(String entry, String userId, String conversationId) {
+		return WaitingEntry.read(entry).toRecord(userId, conversationId);
 	}
 
 	@Override
@@ -234,7 +290,7 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 			}
 		}
 		List<String> keys = List.of(Keys.runs(user), Keys.messages(user, conversation), Keys.conversations(user),
-				Keys.stopped(user, conversation), Keys.lastRuns(user));
+				Keys.stopped(user, conversation), Keys.lastRuns(user), Keys.waiting(user, conversation));
 		boolean ended = slots.finish(run, keys, args);
 		if (ended && stats != null) {
 			// counted in memory: no round trip

@@ -57,8 +57,17 @@ abstract sealed class SlotWrites permits SlotWrites.InScript, SlotWrites.AroundS
 	/** Claims the queued run for the worker and indexes it; the claimed record's JSON. */
 	abstract @Nullable String claim(RunRecord queued, String workerId, String at);
 
-	/** Runs the finish script on {@code userKeys}; whether it ended the run. */
+	/**
+	 * Runs the finish script on {@code userKeys}; whether it ended the run. A waiting run
+	 * it started has its job queued.
+	 */
 	abstract boolean finish(RunRecord run, List<String> userKeys, List<String> args);
+
+	/**
+	 * Whether the finish script adds a started waiting run's job itself (else the caller
+	 * does, after it).
+	 */
+	abstract boolean startsJobsInScript();
 
 	/** What follows a finish in the worker's slot, off the caller's path. */
 	abstract void afterFinish(RunRecord run, Collection<String> settledStops);
@@ -82,8 +91,8 @@ abstract sealed class SlotWrites permits SlotWrites.InScript, SlotWrites.AroundS
 		return Json.write(List.of(run.userId(), run.conversationId(), run.runId()));
 	}
 
-	static boolean ended(@Nullable Long removed) {
-		return removed != null && removed == 1L;
+	static boolean ended(@Nullable List<?> answer) {
+		return answer != null && !answer.isEmpty() && Long.valueOf(1L).equals(answer.get(0));
 	}
 
 	/** One Redis or Sentinel: the user's script writes the other slots' keys too. */
@@ -131,6 +140,11 @@ abstract sealed class SlotWrites permits SlotWrites.InScript, SlotWrites.AroundS
 				keys.add(Keys.workerStops(run.workerId()));
 			}
 			return ended(redis.execute(LuaScripts.FINISH, keys, args.toArray()));
+		}
+
+		@Override
+		boolean startsJobsInScript() {
+			return true;
 		}
 
 		@Override
@@ -187,7 +201,29 @@ abstract sealed class SlotWrites permits SlotWrites.InScript, SlotWrites.AroundS
 
 		@Override
 		boolean finish(RunRecord run, List<String> userKeys, List<String> args) {
-			return ended(redis.execute(LuaScripts.FINISH, userKeys, args.toArray()));
+			List<?> answer = redis.execute(LuaScripts.FINISH, userKeys, args.toArray());
+			if (answer != null && answer.size() > 1) {
+				queueStarted(WaitingEntry.read((String) answer.get(1)), run);
+			}
+			return ended(answer);
+		}
+
+		@Override
+		boolean startsJobsInScript() {
+			return false;
+		}
+
+		/**
+		 * The job of the waiting run the finish started, with its queued-runs entry first
+		 * (the sweep of queued runs without a job covers a job lost in between).
+		 */
+		private void queueStarted(WaitingEntry started, RunRecord finished) {
+			redis.opsForZSet().add(Keys.QUEUED, started.queuedEntry(), System.currentTimeMillis());
+			redis.opsForStream()
+				.add(org.springframework.data.redis.connection.stream.StreamRecords.newRecord()
+					.ofMap(java.util.Map.of("job", started.job()))
+					.withStreamKey(Keys.JOBS));
+			log.debug("run {} started after run {}", started.run(), finished.runId());
 		}
 
 		@Override

@@ -24,6 +24,12 @@ import java.util.regex.Pattern;
  * HSET    stopline:{u:alice}:last-run c-42 r-2              # reserved
  * HSET    stopline:{u:alice}:last-run c-42 ended:r-2        # finished
  *
+ * # runs waiting for the active run of a conversation to end (on_active enqueue, interrupt, rollback), in order;
+ * # the finish that ends the active run makes the first one active (record, user message, job) in the same script.
+ * # An interrupt or rollback goes first and names the run it replaces ("after"); a stop drops entries
+ * RPUSH   stopline:{u:alice}:conv:c-42:waiting '{"run":"r-3","mode":"enqueue","after":"","record":"{…}","message":"{…}","job":"{…}",…}'
+ * LPUSH   stopline:{u:alice}:conv:c-42:waiting '{"run":"r-2","mode":"interrupt","after":"r-1",…}'
+ *
  * # history of a conversation, newest activity index
  * RPUSH   stopline:{u:alice}:conv:c-42:messages '{"role":"user",...}'
  * ZADD    stopline:{u:alice}:conversations 1767000000000 c-42
@@ -151,6 +157,14 @@ public final class Keys {
 
 	public static String stopped(String userId, String conversationId) {
 		return conversationKey(userId, conversationId, "stopped");
+	}
+
+	/**
+	 * The runs waiting for the conversation's active run to end (a list of entries, the
+	 * next first).
+	 */
+	public static String waiting(String userId, String conversationId) {
+		return conversationKey(userId, conversationId, "waiting");
 	}
 
 	/**

@@ -19,7 +19,8 @@ public final class LuaScripts {
 
 	public static final RedisScript<String> CLAIM = load("claim", String.class);
 
-	public static final RedisScript<Long> FINISH = load("finish", Long.class);
+	@SuppressWarnings("rawtypes")
+	public static final RedisScript<List> FINISH = load("finish", List.class);
 
 	public static final RedisScript<String> STOP_TARGET = load("stop-target", String.class);
 

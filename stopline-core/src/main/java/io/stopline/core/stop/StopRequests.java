@@ -8,6 +8,7 @@ import io.stopline.protocol.Json;
 import io.stopline.protocol.StopRun;
 import io.stopline.core.run.ConversationRegistry.StopTarget;
 import io.stopline.core.run.RedisConversationRegistry;
+import io.stopline.core.run.RunRecord;
 import io.stopline.core.schema.Keys;
 import io.stopline.core.schema.LuaScripts;
 import io.stopline.core.schema.Topology;
@@ -56,9 +57,27 @@ public final class StopRequests {
 
 		/**
 		 * The run's state; {@code signalled} when the request was also recorded and
-		 * published to its worker (its JSON, and how many subscribers received it).
+		 * published to its worker (its JSON, and how many subscribers received it);
+		 * {@code dropped} the runs that waited behind it and were removed (a stop of
+		 * whichever run is active empties the conversation's waiting list).
 		 */
-		record Found(StopTarget target, @Nullable Signalled signalled) implements Lookup {
+		record Found(StopTarget target, @Nullable Signalled signalled, List<RunRecord> dropped) implements Lookup {
+
+			public Found {
+				dropped = List.copyOf(dropped);
+			}
+
+			public Found(StopTarget target, @Nullable Signalled signalled) {
+				this(target, signalled, List.of());
+			}
+
+		}
+
+		/**
+		 * The run id asked for waited behind the active run (on_active): it left the
+		 * waiting list and never starts.
+		 */
+		record Waiting(RunRecord run) implements Lookup {
 		}
 
 		/**
@@ -96,7 +115,8 @@ public final class StopRequests {
 		@SuppressWarnings("unchecked")
 		List<Object> answer = redis.execute(LuaScripts.STOP_REQUEST,
 				List.of(Keys.stopRate(userId), Keys.runs(userId), Keys.stopped(userId, conversationId),
-						Keys.lastRuns(userId), Keys.stopBefore(userId, conversationId, wanted)),
+						Keys.lastRuns(userId), Keys.stopBefore(userId, conversationId, wanted),
+						Keys.waiting(userId, conversationId)),
 				conversationId, rate == null ? "0" : Long.toString(rate.permits()),
 				rate == null ? "0" : Long.toString(Math.max(1, rate.interval().toMillis())),
 				topology.acrossTags(() -> Json.write(stop)).orElse(""), Keys.workerStops("%s"),
@@ -108,11 +128,25 @@ public final class StopRequests {
 			case "T" -> new Lookup.StoppedBefore();
 			case "N" -> new Lookup.Found(new StopTarget.NotFound(), null);
 			case "S" -> new Lookup.Found(new StopTarget.RecentlyStopped((String) answer.get(1)), null);
-			case "A" -> new Lookup.Found(active(answer, userId, conversationId), null);
+			case "W" -> new Lookup.Waiting(
+					RedisConversationRegistry.readWaiting((String) answer.get(1), userId, conversationId));
+			case "A" ->
+				new Lookup.Found(active(answer, userId, conversationId), null, dropped(answer, userId, conversationId));
 			case "R" -> new Lookup.Found(active(answer, userId, conversationId),
-					new Signalled((String) answer.get(2), (Long) answer.get(3)));
+					new Signalled((String) answer.get(2), (Long) answer.get(3)),
+					dropped(answer, userId, conversationId));
 			default -> throw new IllegalStateException("unexpected stop-request answer " + verdict);
 		};
+	}
+
+	/** The waiting runs the lookup removed: the answer's last element. */
+	private static List<RunRecord> dropped(List<Object> answer, String userId, String conversationId) {
+		if (!(answer.get(answer.size() - 1) instanceof List<?> entries)) {
+			return List.of();
+		}
+		return entries.stream()
+			.map(entry -> RedisConversationRegistry.readWaiting((String) entry, userId, conversationId))
+			.toList();
 	}
 
 	private static StopTarget active(List<Object> answer, String userId, String conversationId) {

@@ -5,8 +5,11 @@
 -- A stop for a given run id (ARGV[8]) that is not the conversation's active run, has not ended and was not just
 -- stopped has not arrived yet: a tombstone (KEYS[5], the request, ARGV[9] ms) makes reserve.lua refuse that run
 -- id when its send comes, so whichever arrives first, the run never generates. The active run of another id is
--- left alone.
--- KEYS: 1 the user's rate bucket, 2 runs hash, 3 stopped marker, 4 latest-run hash, 5 the run id's tombstone
+-- left alone. A run id that waits behind the active run (on_active, see reserve.lua) leaves the waiting list ({'W'}):
+-- it never starts. A stop of whichever run is active (no run id) empties the waiting list too: what it dropped is the
+-- last element of the 'A' and 'R' answers, for the caller to tell their clients.
+-- KEYS: 1 the user's rate bucket, 2 runs hash, 3 stopped marker, 4 latest-run hash, 5 the run id's tombstone,
+--       6 the conversation's waiting list
 -- ARGV: 1 conversation id, 2 permits, 3 interval ms (0: no permit needed),
 --       4 StopRun JSON whose run id is filled in here, or '' (look up only),
 --       5 worker stop-set key with %s for the worker id, 6 worker stop channel likewise, 7 requested at (epoch ms),
@@ -14,13 +17,19 @@
 --       10 the StopRun JSON for the tombstone
 -- Returns {'L'} refused by the rate limit, {'N'} nothing to stop, {'S', run id} stopped within the last minute,
 -- {'A', record} active and not signalled, {'R', record, request JSON, receivers} recorded and published,
--- {'T'} the run id has not arrived: tombstone recorded.
+-- {'T'} the run id has not arrived: tombstone recorded, {'W', entry} the run id was waiting: removed.
 if tonumber(ARGV[3]) > 0 and not take_permit(KEYS[1], tonumber(ARGV[2]), tonumber(ARGV[3])) then
   return {'L'}
 end
 local current = redis.call('HGET', KEYS[2], ARGV[1])
 local wanted = ARGV[8] or ''
 if wanted ~= '' and not (current and cjson.decode(current).run == wanted) then
+  for _, raw in ipairs(redis.call('LRANGE', KEYS[6], 0, -1)) do
+    if cjson.decode(raw).run == wanted then
+      redis.call('LREM', KEYS[6], 1, raw)
+      return {'W', raw}
+    end
+  end
   if redis.call('GET', KEYS[3]) == wanted then
     return {'S', wanted}
   end
@@ -37,12 +46,19 @@ if not current then
   end
   return {'N'}
 end
+local dropped = {}
+if wanted == '' then
+  dropped = redis.call('LRANGE', KEYS[6], 0, -1)
+  if #dropped > 0 then
+    redis.call('DEL', KEYS[6])
+  end
+end
 local run = cjson.decode(current)
 if ARGV[4] == '' or run.state == 'queued' or type(run.worker) ~= 'string' then
-  return {'A', current}
+  return {'A', current, dropped}
 end
 local stop = cjson.decode(ARGV[4])
 stop.runId = run.run
 local request = cjson.encode(stop)
 redis.call('ZADD', string.format(ARGV[5], run.worker), ARGV[7], request)
-return {'R', current, request, redis.call('PUBLISH', string.format(ARGV[6], run.worker), request)}
+return {'R', current, request, redis.call('PUBLISH', string.format(ARGV[6], run.worker), request), dropped}

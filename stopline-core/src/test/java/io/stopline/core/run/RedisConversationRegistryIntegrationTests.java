@@ -71,9 +71,9 @@ class RedisConversationRegistryIntegrationTests extends ConversationRegistryCont
 		RunRecord second = RunRecord.queued("r-" + UUID.randomUUID(), user, "c1", "assistant", "g-1", Instant.now());
 
 		Reservation reserved = registry.reserve(run, HistoryMessage.user("hi", run.runId(), Instant.now()), 10,
-				enqueue(run));
+				ConversationRegistry.WhenBusy.REJECT, enqueue(run));
 		Reservation busy = registry.reserve(second, HistoryMessage.user("hi", second.runId(), Instant.now()), 10,
-				enqueue(second));
+				ConversationRegistry.WhenBusy.REJECT, enqueue(second));
 
 		assertThat(reserved).isEqualTo(new Reservation.Reserved(reserveQueuesJobs()));
 		assertThat(busy).isInstanceOf(Reservation.Busy.class);

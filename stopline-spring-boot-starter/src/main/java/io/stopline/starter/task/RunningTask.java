@@ -219,7 +219,7 @@ public final class RunningTask {
 		finishing = true;
 	}
 
-	boolean isFinishing() {
+	public boolean isFinishing() {
 		return finishing;
 	}
 
