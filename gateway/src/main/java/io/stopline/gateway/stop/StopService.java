@@ -2,6 +2,7 @@ package io.stopline.gateway.stop;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -190,16 +191,24 @@ class StopService {
 	private RunEvent.@Nullable RunStopped stopQueued(RunRecord run, StopReason reason) {
 		Instant requested = Instant.now();
 		RunOutcome outcome = RunOutcome.stopped("", reason, requested);
-		if (!registry.finishQueued(run, outcome)) {
-			return null;
-		}
+		List<RunEvent.MessageAdded> added = outcome.messages(run.runId())
+			.stream()
+			.map(message -> new RunEvent.MessageAdded(run.runId(), run.conversationId(), message, requested))
+			.toList();
+		// persisted by the script that sends the confirmation (where it can: not on
+		// Redis Cluster)
 		Instant persisted = Instant.now();
 		RunEvent.RunStopped stopped = new RunEvent.RunStopped(run.runId(), run.conversationId(), reason, "", 0,
-				requested, new StopReceipt(requested, null, null, persisted), java.util.List.of());
-		events.publish(run.userId(), run.replyTo(), stopped);
-		outcome.messages(run.runId())
-			.forEach(message -> events.toConversation(run.userId(),
-					new RunEvent.MessageAdded(run.runId(), run.conversationId(), message, requested)));
+				requested, new StopReceipt(requested, null, null, persisted), List.of());
+		ConversationRegistry.Announcement announcement = events.announcement(run.userId(), List.of(run.replyTo()),
+				stopped, added);
+		if (!registry.finishQueued(run, outcome, announcement)) {
+			return null;
+		}
+		if (announcement == null) {
+			events.publish(run.userId(), run.replyTo(), stopped);
+			added.forEach(event -> events.toConversation(run.userId(), event));
+		}
 		return stopped;
 	}
 

@@ -100,7 +100,17 @@ public interface ConversationRegistry {
 	 * Like {@link #finish}, but only while the run is still queued (nobody claimed it
 	 * yet).
 	 */
-	boolean finishQueued(RunRecord run, RunOutcome outcome);
+	default boolean finishQueued(RunRecord run, RunOutcome outcome) {
+		return finishQueued(run, outcome, null);
+	}
+
+	/**
+	 * As {@link #finishQueued(RunRecord, RunOutcome)}, and publishes {@code announcement}
+	 * in the same round trip, only when this call ended the run (as
+	 * {@link #finish(RunRecord, RunOutcome, Announcement)}): the stop's confirmation, and
+	 * its events in order before those of a waiting run the finish starts.
+	 */
+	boolean finishQueued(RunRecord run, RunOutcome outcome, @Nullable Announcement announcement);
 
 	/**
 	 * Runs still queued since before {@code queuedBefore} for which no job waits in the

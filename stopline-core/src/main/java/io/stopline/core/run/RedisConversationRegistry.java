@@ -192,8 +192,8 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 	}
 
 	@Override
-	public boolean finishQueued(RunRecord run, RunOutcome outcome) {
-		boolean ended = finish(run, outcome, RunState.QUEUED.wireName(), null, List.of());
+	public boolean finishQueued(RunRecord run, RunOutcome outcome, @Nullable Announcement announcement) {
+		boolean ended = finish(run, outcome, RunState.QUEUED.wireName(), announcement, List.of());
 		if (ended) {
 			slots.unqueueLater(run);
 		}
