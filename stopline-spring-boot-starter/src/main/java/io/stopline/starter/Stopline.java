@@ -109,6 +109,10 @@ public final class Stopline {
 		return nodeId;
 	}
 
+	private static IllegalStateException unexpected(Reservation reservation) {
+		return new IllegalStateException("a rejecting reservation answered " + reservation);
+	}
+
 	private Flux<String> start(RunRequest request, Publisher<String> tokens) {
 		Instant now = Instant.now();
 		RunRecord run = RunRecord.queued(request.runId(), request.userId(), request.conversationId(), request.agent(),
@@ -130,6 +134,11 @@ public final class Stopline {
 			case Reservation.TooManyActive tooMany -> {
 				return Flux.error(new RunRefused(RunRefused.Cause.BUSY, "too many active runs"));
 			}
+			// on_active's answers: this reservation rejects when busy, so none can come
+			case Reservation.Waiting waiting -> throw unexpected(waiting);
+			case Reservation.AlreadyWaiting waiting -> throw unexpected(waiting);
+			case Reservation.QueueFull full -> throw unexpected(full);
+			case Reservation.AlreadyReplaced replaced -> throw unexpected(replaced);
 		}
 		events.toConversationAsync(run.userId(),
 				new RunEvent.MessageAdded(run.runId(), run.conversationId(), prompt, now));
