@@ -16,7 +16,7 @@ import java.util.concurrent.locks.LockSupport;
 
 import io.stopline.it.Api.ChatStream;
 import io.stopline.it.Api.Response;
-import io.stopline.worker.task.RunningTask;
+import io.stopline.starter.task.RunningTask;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
