@@ -130,7 +130,8 @@ public final class Stopline {
 			case Reservation.TooManyActive tooMany -> {
 				return Flux.error(new RunRefused(RunRefused.Cause.BUSY, "too many active runs"));
 			}
-			// the on_active answers (a run waiting behind the active one) come only with a
+			// the on_active answers (a run waiting behind the active one) come only with
+			// a
 			// WhenBusy other than REJECT, which this reservation does not ask for
 			default -> throw new IllegalStateException("unexpected reservation " + run.runId());
 		}

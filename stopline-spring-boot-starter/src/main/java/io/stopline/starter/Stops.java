@@ -71,6 +71,11 @@ final class Stops {
 				case StopRequests.Lookup.StoppedBefore before -> {
 					return StopResult.STOPPED_BEFORE;
 				}
+				case StopRequests.Lookup.Waiting waiting -> {
+					// it waited behind the active run (a gateway's on_active) and left the
+					// waiting list: it never starts
+					return StopResult.CONFIRMED;
+				}
 				case StopRequests.Lookup.Found found -> {
 					StopResult result = stop(found, stop);
 					if (result != null) {
