@@ -72,10 +72,9 @@ final class Stops {
 					return StopResult.STOPPED_BEFORE;
 				}
 				case StopRequests.Lookup.Waiting waiting -> {
-					// it waited behind the active run (on_active) and left the waiting
-					// list:
-					// it never starts
-					return StopResult.STOPPED_BEFORE;
+					// it waited behind the active run (a gateway's on_active) and left the
+					// waiting list: it never starts
+					return StopResult.CONFIRMED;
 				}
 				case StopRequests.Lookup.Found found -> {
 					StopResult result = stop(found, stop);
