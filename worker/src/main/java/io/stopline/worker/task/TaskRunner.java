@@ -68,6 +68,8 @@ public class TaskRunner {
 
 	private final RunReplays replays;
 
+	private final RecentOutcomes outcomes;
+
 	/**
 	 * Run timeouts. Its own executor, not Spring's TaskScheduler: that one starts in the
 	 * last lifecycle phase, after this worker already takes runs. The action only flips
@@ -90,7 +92,8 @@ public class TaskRunner {
 
 	TaskRunner(ConversationRegistry registry, StopRequests stopRequests, LocalTaskRegistry tasks, RunEvents events,
 			ToolLoop model, ExecutorService runExecutor, RunMetrics metrics, StopAudit audit,
-			WorkerProperties properties, TokenFrameProperties frames, RunReplays replays) {
+			WorkerProperties properties, TokenFrameProperties frames, RunReplays replays, RecentOutcomes outcomes) {
+		this.outcomes = outcomes;
 		this.frames = frames;
 		this.lanes = new FrameLanes(events::publishFrames, timeouts, frames.batchInterval());
 		this.replays = replays;
@@ -441,6 +444,9 @@ public class TaskRunner {
 	 */
 	private Recorded persist(RunRecord record, RunOutcome outcome,
 			ConversationRegistry.@Nullable Announcement announcement, List<String> settled) {
+		// kept first: should a failover lose this write, the ownership check writes it
+		// again
+		outcomes.remember(record.runId(), outcome);
 		long deadline = System.nanoTime() + PERSIST_BOUND.toNanos();
 		long backoffMillis = 50;
 		boolean restored = false;

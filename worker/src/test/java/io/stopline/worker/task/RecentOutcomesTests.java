@@ -1,0 +1,92 @@
+package io.stopline.worker.task;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+
+import io.stopline.core.run.RunOutcome;
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The outcomes a worker keeps to write again after a failover lost them: found while
+ * kept, dropped after the retention or beyond the count, oldest first.
+ */
+class RecentOutcomesTests {
+
+	private final MutableClock clock = new MutableClock();
+
+	@Test
+	void anOutcomeIsFoundUntilItsRetentionEnds() {
+		RecentOutcomes outcomes = new RecentOutcomes(new RecentOutcomesProperties(Duration.ofMinutes(2), 10), clock);
+		RunOutcome kept = RunOutcome.complete("the answer", clock.instant());
+		outcomes.remember("r1", kept);
+
+		clock.advance(Duration.ofSeconds(119));
+		assertThat(outcomes.find("r1")).contains(kept);
+		assertThat(outcomes.find("r2")).isEmpty();
+
+		clock.advance(Duration.ofSeconds(2));
+		assertThat(outcomes.find("r1")).isEmpty();
+		assertThat(outcomes.size()).isZero();
+	}
+
+	@Test
+	void theOldestGoFirstBeyondTheCount() {
+		RecentOutcomes outcomes = new RecentOutcomes(new RecentOutcomesProperties(Duration.ofMinutes(2), 2), clock);
+		outcomes.remember("r1", RunOutcome.complete("one", clock.instant()));
+		outcomes.remember("r2", RunOutcome.complete("two", clock.instant()));
+		outcomes.remember("r3", RunOutcome.complete("three", clock.instant()));
+
+		assertThat(outcomes.find("r1")).isEmpty();
+		assertThat(outcomes.find("r2")).map(RunOutcome::content).contains("two");
+		assertThat(outcomes.find("r3")).map(RunOutcome::content).contains("three");
+		assertThat(outcomes.size()).isEqualTo(2);
+	}
+
+	@Test
+	void aSecondOutcomeOfOneRunReplacesTheFirst() {
+		RecentOutcomes outcomes = new RecentOutcomes(new RecentOutcomesProperties(Duration.ofMinutes(2), 10), clock);
+		outcomes.remember("r1", RunOutcome.complete("first", clock.instant()));
+		outcomes.remember("r1", RunOutcome.complete("second", clock.instant()));
+
+		assertThat(outcomes.find("r1")).map(RunOutcome::content).contains("second");
+		assertThat(outcomes.size()).isEqualTo(1);
+	}
+
+	@Test
+	void noneAreKeptWhenTheCountIsZero() {
+		RecentOutcomes outcomes = new RecentOutcomes(new RecentOutcomesProperties(Duration.ofMinutes(2), 0), clock);
+		outcomes.remember("r1", RunOutcome.complete("one", clock.instant()));
+
+		assertThat(outcomes.find("r1")).isEmpty();
+	}
+
+	private static final class MutableClock extends Clock {
+
+		private Instant now = Instant.parse("2026-12-04T12:00:00Z");
+
+		void advance(Duration by) {
+			now = now.plus(by);
+		}
+
+		@Override
+		public Instant instant() {
+			return now;
+		}
+
+		@Override
+		public java.time.ZoneId getZone() {
+			return ZoneOffset.UTC;
+		}
+
+		@Override
+		public Clock withZone(java.time.ZoneId zone) {
+			return this;
+		}
+
+	}
+
+}
