@@ -151,8 +151,10 @@ class RunCommandIntegrationTests {
 	/** The first port of {@code ip_local_port_range} (Linux), 32768 when unknown. */
 	private static int ephemeralLow() {
 		try {
-			return Integer
-				.parseInt(Files.readAllLines(Path.of("/proc/sys/net/ipv4/ip_local_port_range")).get(0).trim().split("\\s+")[0]);
+			return Integer.parseInt(Files.readAllLines(Path.of("/proc/sys/net/ipv4/ip_local_port_range"))
+				.get(0)
+				.trim()
+				.split("\\s+")[0]);
 		}
 		catch (IOException | RuntimeException ex) {
 			return 32768;

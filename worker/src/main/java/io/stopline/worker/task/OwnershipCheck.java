@@ -132,6 +132,35 @@ class OwnershipCheck implements SmartLifecycle {
 	void check() {
 		checkLocalTasks();
 		settleIndex(false);
+		checkRecentOutcomes();
+	}
+
+	/**
+	 * The outcomes this worker wrote at least one interval ago, checked once: one a
+	 * failover lost together with the run's reservation (nothing of the run is left in
+	 * Redis, so neither the index nor a record points at it) is written again through the
+	 * fenced restore, with the user's message.
+	 */
+	private void checkRecentOutcomes() {
+		List<RecentOutcomes.Written> due = outcomes.due(interval);
+		if (due.isEmpty()) {
+			return;
+		}
+		List<Boolean> ended = registry.ended(due.stream()
+			.map(written -> new WorkerRun(written.record().runId(), written.record().userId(),
+					written.record().conversationId()))
+			.toList());
+		for (int i = 0; i < due.size(); i++) {
+			RecentOutcomes.Written written = due.get(i);
+			if (!ended.get(i) && registry.restore(written.record(), written.asked()) == Restore.RESTORED
+					&& registry.finish(written.record(), written.outcome())) {
+				log.warn(
+						"run {} of conversation {} had vanished from Redis with its outcome (a failover lost the "
+								+ "writes): written again",
+						written.record().runId(), written.record().conversationId());
+			}
+		}
+		outcomes.checked(due);
 	}
 
 	/**
@@ -173,7 +202,7 @@ class OwnershipCheck implements SmartLifecycle {
 		if (registry.find(task.userId(), task.conversationId()).filter(record -> agrees(record, mine)).isPresent()) {
 			return;
 		}
-		Restore restore = registry.restore(mine);
+		Restore restore = registry.restore(mine, AskedMessage.of(task.job()));
 		if (restore == Restore.SUPERSEDED || restore == Restore.ENDED) {
 			log.warn("run {} of conversation {} is no longer this worker's ({}): stopping it", task.runId(),
 					task.conversationId(), restore);

@@ -446,7 +446,8 @@ public class TaskRunner {
 			ConversationRegistry.@Nullable Announcement announcement, List<String> settled) {
 		// kept first: should a failover lose this write, the ownership check writes it
 		// again
-		outcomes.remember(record.runId(), outcome);
+		HistoryMessage asked = asked(record);
+		outcomes.remember(record, outcome, asked);
 		long deadline = System.nanoTime() + PERSIST_BOUND.toNanos();
 		long backoffMillis = 50;
 		boolean restored = false;
@@ -455,7 +456,7 @@ public class TaskRunner {
 				if (registry.finish(record, outcome, announcement, settled)) {
 					return Recorded.ENDED;
 				}
-				ConversationRegistry.Restore restore = restored ? null : registry.restore(record);
+				ConversationRegistry.Restore restore = restored ? null : registry.restore(record, asked);
 				if (restore != ConversationRegistry.Restore.RESTORED
 						&& restore != ConversationRegistry.Restore.PRESENT) {
 					log.info("the outcome of run {} was not recorded: the run was ended elsewhere", record.runId());
@@ -473,6 +474,17 @@ public class TaskRunner {
 				backoffMillis = Math.min(backoffMillis * 2, 1000);
 			}
 		}
+	}
+
+	/**
+	 * The user's message of the run, from its local task (a restore writes it back when a
+	 * failover lost the reservation).
+	 */
+	private @Nullable HistoryMessage asked(RunRecord record) {
+		return tasks.find(record.userId(), record.conversationId())
+			.filter(task -> task.runId().equals(record.runId()))
+			.map(task -> AskedMessage.of(task.job()))
+			.orElse(null);
 	}
 
 	/**
