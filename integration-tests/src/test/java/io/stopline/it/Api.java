@@ -135,6 +135,11 @@ final class Api {
 		return answer;
 	}
 
+	/** A stop with a body: {@code run_id}, {@code seen_tokens}. */
+	Response stop(String conversationId, Map<String, Object> body) {
+		return send(baseUrl, token, "POST", "/v1/conversation/" + conversationId + "/stop", body);
+	}
+
 	Response pause(String conversationId) {
 		return send(baseUrl, token, "POST", "/v1/conversation/" + conversationId + "/pause", null);
 	}

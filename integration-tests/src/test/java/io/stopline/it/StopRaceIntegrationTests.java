@@ -22,6 +22,7 @@ import io.stopline.it.Api.ChatStream;
 import io.stopline.it.Api.Response;
 import io.stopline.protocol.Json;
 import io.stopline.protocol.RunEvent;
+import io.stopline.protocol.StopReason;
 import io.stopline.protocol.StopRun;
 import io.stopline.core.events.GatewayInboxes;
 import io.stopline.core.stop.StopRequests;
@@ -308,8 +309,8 @@ class StopRaceIntegrationTests {
 		String probeGateway = "probe-" + UUID.randomUUID();
 		new GatewayInboxes(inspector.clients().redisson()).inbox(probeGateway)
 			.addListener(String.class, (channel, raw) -> probe.add(Json.read(raw, RunEvent.class)));
-		StopRun late = new StopRun(UUID.randomUUID().toString(), oldRun, alice.userId(), id, "user", probeGateway,
-				Instant.now());
+		StopRun late = new StopRun(UUID.randomUUID().toString(), oldRun, alice.userId(), id, StopReason.USER,
+				probeGateway, Instant.now());
 		new StopRequests(inspector.template()).signal(worker, late);
 		new StopRequests(inspector.template()).signal(worker, late);
 

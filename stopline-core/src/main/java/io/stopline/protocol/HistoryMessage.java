@@ -35,7 +35,7 @@ public record HistoryMessage(String role, String content, String status, @Nullab
 	/** The status of a message that is whole (a user message, a finished answer). */
 	public static final String COMPLETE = "complete";
 
-	public static final String STOP_NOTICE = "Conversation stopped by user.";
+	public static final String STOP_NOTICE = StopReason.USER.notice();
 
 	/** The status of an assistant message announced while its run still generates. */
 	public static final String STREAMING = "streaming";

@@ -73,17 +73,21 @@ public sealed interface RunEvent {
 
 	/**
 	 * The run was cancelled; {@code content} is the partial answer kept in the history,
-	 * {@code toolCalls} what became of each tool call the run made (empty without).
+	 * {@code tokens} its token count; {@code receipt} the stop's stages (absent when the
+	 * end was read back from the history); {@code toolCalls} what became of each tool
+	 * call the run made (empty without).
 	 */
-	record RunStopped(String runId, String conversationId, String reason, String content, int tokens, Instant at,
+	record RunStopped(String runId, String conversationId, StopReason reason, String content, int tokens, Instant at,
+			@Nullable StopReceipt receipt,
 			@JsonInclude(JsonInclude.Include.NON_EMPTY) List<ToolCallRecord> toolCalls) implements RunEvent {
 
 		public RunStopped {
 			toolCalls = toolCalls == null ? List.of() : List.copyOf(toolCalls);
 		}
 
-		public RunStopped(String runId, String conversationId, String reason, String content, int tokens, Instant at) {
-			this(runId, conversationId, reason, content, tokens, at, List.of());
+		public RunStopped(String runId, String conversationId, StopReason reason, String content, int tokens,
+				Instant at) {
+			this(runId, conversationId, reason, content, tokens, at, null, List.of());
 		}
 
 	}

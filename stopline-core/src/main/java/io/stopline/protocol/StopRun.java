@@ -2,6 +2,8 @@ package io.stopline.protocol;
 
 import java.time.Instant;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * Command from a gateway to the worker that owns a run: stop it. Recorded in the worker's
  * stop set before it is published, so a worker that missed the publish still finds it on
@@ -10,8 +12,16 @@ import java.time.Instant;
  * @param requestId distinguishes two requests for the same run (their set members must
  * differ)
  * @param replyTo the gateway waiting for the confirmation
- * @param reason {@code user}, {@code stop_all}, ...
+ * @param reason why; on the wire its {@link StopReason#wireName()}
+ * @param seenTokens the tokens the stopping client displayed: the answer kept is cut to
+ * them (null: all that was streamed)
  */
-public record StopRun(String requestId, String runId, String userId, String conversationId, String reason,
-		String replyTo, Instant requestedAt) {
+public record StopRun(String requestId, String runId, String userId, String conversationId, StopReason reason,
+		String replyTo, Instant requestedAt, @Nullable Integer seenTokens) {
+
+	public StopRun(String requestId, String runId, String userId, String conversationId, StopReason reason,
+			String replyTo, Instant requestedAt) {
+		this(requestId, runId, userId, conversationId, reason, replyTo, requestedAt, null);
+	}
+
 }

@@ -51,7 +51,7 @@ class TokenOffsetsTests {
 		assertThat(old.offsets()).as("from a worker that sends none").isNull();
 
 		RunReplays.Replay replay = new RunReplays.Replay("assistant", at,
-				new RunEvent.RunStopped("r-1", "c-1", "user", "Stopline keeps", 3, at), offsets);
+				new RunEvent.RunStopped("r-1", "c-1", StopReason.USER, "Stopline keeps", 3, at), offsets);
 		RunReplays.Replay back = Json.read(Json.write(replay), RunReplays.Replay.class);
 		assertThat(back.terminal()).isEqualTo(replay.terminal());
 		assertThat(back.tokens()).isEqualTo(3);

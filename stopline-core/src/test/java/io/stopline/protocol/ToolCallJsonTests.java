@@ -32,14 +32,15 @@ class ToolCallJsonTests {
 	@Test
 	void messagesAndStopsWithoutToolCallsKeepTheirJson() {
 		assertThat(Json.write(HistoryMessage.user("hi", "run-1", AT))).doesNotContain("toolCall");
-		RunEvent stopped = new RunEvent.RunStopped("run-1", "c", "user", "part", 1, AT);
+		RunEvent stopped = new RunEvent.RunStopped("run-1", "c", StopReason.USER, "part", 1, AT);
 		assertThat(Json.write(stopped)).doesNotContain("toolCalls");
 		assertThat(((RunEvent.RunStopped) Json.read(Json.write(stopped), RunEvent.class)).toolCalls()).isEmpty();
 	}
 
 	@Test
 	void aStopListsWhatBecameOfEachCall() {
-		RunEvent stopped = new RunEvent.RunStopped("run-1", "c", "user", "part", 1, AT, List.of(CANCELLED));
+		RunEvent stopped = new RunEvent.RunStopped("run-1", "c", StopReason.USER, "part", 1, AT, null,
+				List.of(CANCELLED));
 
 		RunEvent read = Json.read(Json.write(stopped), RunEvent.class);
 
@@ -48,7 +49,7 @@ class ToolCallJsonTests {
 
 	@Test
 	void toolMessagesComeBeforeTheAnswerAndTheStopNotice() {
-		RunOutcome outcome = RunOutcome.stopped("part", "user", AT)
+		RunOutcome outcome = RunOutcome.stopped("part", StopReason.USER, AT)
 			.withTools(List.of(HistoryMessage.tool(CANCELLED, "", "run-1", AT)));
 
 		assertThat(outcome.messages("run-1")).extracting(HistoryMessage::role)

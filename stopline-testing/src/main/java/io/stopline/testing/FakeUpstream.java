@@ -68,6 +68,9 @@ public final class FakeUpstream implements AutoCloseable {
 
 		private final AtomicInteger sent = new AtomicInteger();
 
+		/** When each token was written (wall clock, as a stop receipt's stages are). */
+		private final java.util.Queue<java.time.Instant> writtenAt = new java.util.concurrent.ConcurrentLinkedQueue<>();
+
 		private volatile long disconnectedNanos;
 
 		private volatile int sentAtDisconnect;
@@ -96,6 +99,14 @@ public final class FakeUpstream implements AutoCloseable {
 			return disconnected.await(bound.toMillis(), TimeUnit.MILLISECONDS) ? disconnectedNanos : -1;
 		}
 
+		/**
+		 * Tokens this server wrote after {@code at} (a stop's request time): what the
+		 * upstream produced, and would bill, after the user asked to stop.
+		 */
+		public int tokensSentAfter(java.time.Instant at) {
+			return (int) writtenAt.stream().filter(written -> written.isAfter(at)).count();
+		}
+
 		/** Tokens written when the client's disconnect was seen. */
 		public int tokensSentAtDisconnect() {
 			return sentAtDisconnect;
@@ -104,6 +115,10 @@ public final class FakeUpstream implements AutoCloseable {
 		/** Waits until the server stopped writing this answer; true when it did. */
 		public boolean awaitServerDone(Duration bound) throws InterruptedException {
 			return served.await(bound.toMillis(), TimeUnit.MILLISECONDS);
+		}
+
+		boolean isDisconnected() {
+			return disconnected.getCount() == 0;
 		}
 
 		void disconnected() {
@@ -222,6 +237,12 @@ public final class FakeUpstream implements AutoCloseable {
 			case Behaviour.Stream stream -> {
 				out.head();
 				for (int i = 0; stream.tokens() < 0 || i < stream.tokens(); i++) {
+					if (out.exchange().isDisconnected()) {
+						// as real servers do (vLLM checks for a disconnect between
+						// tokens):
+						// a client that left ends the generation
+						return;
+					}
 					out.token(i);
 					Thread.sleep(stream.interval());
 				}
@@ -289,6 +310,7 @@ public final class FakeUpstream implements AutoCloseable {
 		void token(int index) throws IOException {
 			text((index == 0 ? "" : " ") + "t" + index, false);
 			exchange.sent.incrementAndGet();
+			exchange.writtenAt.add(java.time.Instant.now());
 		}
 
 		void finish() throws IOException {

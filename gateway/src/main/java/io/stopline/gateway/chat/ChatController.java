@@ -51,8 +51,9 @@ class ChatController {
 	@PostMapping("/v1/chat/completions")
 	void complete(@AuthenticationPrincipal Jwt jwt, @Valid @RequestBody ChatRequest request,
 			@RequestHeader(name = CONVERSATION_HEADER, required = false) @Nullable String conversationHeader,
+			@RequestHeader(name = "Idempotency-Key", required = false) @Nullable String idempotencyKey,
 			HttpServletResponse response) throws IOException, InterruptedException {
-		ChatSession session = chats.start(jwt.getSubject(), request, conversationHeader);
+		ChatSession session = chats.start(jwt.getSubject(), request, conversationHeader, idempotencyKey);
 		try {
 			if (request.streaming()) {
 				response.setStatus(HttpStatus.OK.value());

@@ -5,13 +5,17 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
 
 import io.stopline.gateway.GatewayProperties;
 import io.stopline.gateway.inbox.GatewayInbox;
 import io.stopline.gateway.page.AgentProperties;
 import io.stopline.gateway.system.Problems;
 import io.stopline.protocol.Json;
+import io.stopline.protocol.StopReason;
 import io.stopline.protocol.RunEvent;
+import io.stopline.protocol.RunControl;
 import io.stopline.protocol.StartRun;
 import io.stopline.core.schema.ConversationIds;
 import io.stopline.core.run.ConversationRegistry;
@@ -21,9 +25,11 @@ import io.stopline.core.schema.Keys;
 import io.stopline.core.run.RunOutcome;
 import io.stopline.core.events.RunEvents;
 import io.stopline.core.run.RunRecord;
+import io.stopline.protocol.StopRun;
 import io.stopline.core.run.RunReplays;
 import org.jspecify.annotations.Nullable;
 import org.redisson.api.RStream;
+import org.redisson.api.RTopic;
 import org.redisson.api.RedissonClient;
 import org.redisson.api.stream.StreamAddArgs;
 import org.redisson.client.codec.StringCodec;
@@ -42,6 +48,12 @@ import org.springframework.web.ErrorResponseException;
 class ChatService {
 
 	private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ChatService.class);
+
+	/**
+	 * How long a joined run's conversation counts as watched (a queued run reads it as it
+	 * starts).
+	 */
+	private static final Duration JOINED_WATCH = Duration.ofSeconds(60);
 
 	private final ConversationRegistry registry;
 
@@ -68,14 +80,15 @@ class ChatService {
 		this.properties = properties;
 	}
 
-	ChatSession start(String userId, ChatRequest request, @Nullable String headerConversationId) {
+	ChatSession start(String userId, ChatRequest request, @Nullable String headerConversationId,
+			@Nullable String idempotencyKey) {
 		requireWithinLimit(request);
 		String conversationId = conversationId(request, headerConversationId);
 		Instant now = Instant.now();
-		RunRecord run = RunRecord.queued("run-" + UUID.randomUUID(), userId, conversationId, request.model(),
+		RunRecord run = RunRecord.queued(runId(request, idempotencyKey), userId, conversationId, request.model(),
 				inbox.gatewayId(), now);
 		// listen first: a stop may end the run the moment it is reserved
-		ChatSession session = new ChatSession(run, inbox.openStream(run.runId()));
+		ChatSession session = new ChatSession(run, inbox.openStream(run.runId()), () -> inbox.closeStream(run.runId()));
 		Reservation reservation;
 		HistoryMessage userMessage = HistoryMessage.user(request.lastUserMessage(), run.runId(), now);
 		try {
@@ -91,6 +104,24 @@ class ChatService {
 					+ " active runs, the most allowed; stop one or wait for one to end.");
 			limited.getHeaders().set(HttpHeaders.RETRY_AFTER, "1");
 			throw limited;
+		}
+		if (reservation instanceof Reservation.StoppedBefore before) {
+			// stopped before it arrived: it never starts, and says so
+			inbox.closeStream(run.runId());
+			StopRun stop = Json.read(before.request(), StopRun.class);
+			return ChatSession.ended(run,
+					new RunEvent.RunStopped(run.runId(), conversationId, stop.reason(), "", 0, stop.requestedAt()));
+		}
+		if (reservation instanceof Reservation.Ended) {
+			inbox.closeStream(run.runId());
+			return ChatSession.ended(run, endOf(run).orElseGet(() -> new RunEvent.RunFailed(run.runId(), conversationId,
+					"The run has ended.", "", Instant.now())));
+		}
+		if (reservation instanceof Reservation.Busy busy && busy.active().runId().equals(run.runId())) {
+			// the same run id again (a retry, another tab): join the run, do not start
+			// one
+			inbox.closeStream(run.runId());
+			return join(busy.active());
 		}
 		if (reservation instanceof Reservation.Busy) {
 			inbox.closeStream(run.runId());
@@ -121,7 +152,55 @@ class ChatService {
 	}
 
 	void end(ChatSession session) {
-		inbox.closeStream(session.run().runId());
+		session.close();
+	}
+
+	/**
+	 * A second send of an active run's id follows that run from the conversation's event
+	 * channel, on whichever gateway: the channel carries the run's end, and its tokens
+	 * once the owner is asked for a snapshot of the answer so far (the stream starts with
+	 * it). A run still queued publishes its tokens there once it starts, since the
+	 * conversation is marked watched first.
+	 */
+	private ChatSession join(RunRecord active) {
+		BlockingQueue<RunEvent> queue = new LinkedBlockingQueue<>();
+		RTopic channel = events.conversation(active.userId(), active.conversationId());
+		int listener = channel.addListener(String.class, (name, raw) -> {
+			try {
+				RunEvent event = Json.read(raw, RunEvent.class);
+				if (event.runId().equals(active.runId())) {
+					queue.add(event);
+				}
+			}
+			catch (RuntimeException ex) {
+				// not a run event of ours
+			}
+		});
+		ChatSession session = new ChatSession(active, queue, () -> channel.removeListener(listener));
+		try {
+			events.markWatched(active.userId(), active.conversationId(), JOINED_WATCH);
+			RunRecord now = registry.find(active.userId(), active.conversationId()).orElse(active);
+			if (now.runId().equals(active.runId()) && !now.isQueued() && now.workerId() != null) {
+				events.toWorker(now.workerId(), new RunControl(RunControl.SNAPSHOT, now.runId(), now.userId(),
+						now.conversationId(), inbox.gatewayId(), Instant.now()));
+			}
+		}
+		catch (RuntimeException ex) {
+			// without the snapshot the stream still ends with the recorded answer
+		}
+		return session;
+	}
+
+	/** The end of a run that is no longer registered, read back from the history. */
+	private Optional<RunEvent> endOf(RunRecord run) {
+		List<HistoryMessage> history = registry.history(run.userId(), run.conversationId());
+		for (int i = history.size() - 1; i >= 0; i--) {
+			HistoryMessage message = history.get(i);
+			if ("assistant".equals(message.role()) && run.runId().equals(message.runId())) {
+				return Optional.of(toEvent(run, message));
+			}
+		}
+		return Optional.empty();
 	}
 
 	/**
@@ -140,12 +219,9 @@ class ChatService {
 		if (replay.isPresent()) {
 			return Optional.of(replay.get().terminal());
 		}
-		List<HistoryMessage> history = registry.history(run.userId(), run.conversationId());
-		for (int i = history.size() - 1; i >= 0; i--) {
-			HistoryMessage message = history.get(i);
-			if ("assistant".equals(message.role()) && run.runId().equals(message.runId())) {
-				return Optional.of(toEvent(run, message));
-			}
+		Optional<RunEvent> end = endOf(run);
+		if (end.isPresent()) {
+			return end;
 		}
 		// Neither registered nor ended: Redis may have lost its data, and the owner
 		// re-registers its runs at its
@@ -190,7 +266,8 @@ class ChatService {
 			case RunOutcome.COMPLETE -> new RunEvent.RunCompleted(run.runId(), run.conversationId(), message.content(),
 					-1, message.createdAt());
 			case RunOutcome.STOPPED -> new RunEvent.RunStopped(run.runId(), run.conversationId(),
-					String.valueOf(message.stopReason()), message.content(), -1, message.createdAt());
+					message.stopReason() == null ? StopReason.USER : StopReason.of(message.stopReason()),
+					message.content(), -1, message.createdAt());
 			default -> new RunEvent.RunFailed(run.runId(), run.conversationId(),
 					message.error() != null ? message.error() : "The run failed.", message.content(),
 					message.createdAt());
@@ -205,6 +282,21 @@ class ChatService {
 		int maxTokens = request.maxTokens() != null ? request.maxTokens() : properties.defaultMaxTokens();
 		return new StartRun(run.runId(), run.userId(), run.conversationId(), run.agentName(), messages, maxTokens,
 				run.replyTo(), run.queuedAt(), request.maxDurationSeconds());
+	}
+
+	/**
+	 * The client's run id ({@code run_id}, or the {@code Idempotency-Key} header), else a
+	 * new one.
+	 */
+	private static String runId(ChatRequest request, @Nullable String idempotencyKey) {
+		if (idempotencyKey != null && !ConversationIds.isValid(idempotencyKey)) {
+			throw Problems.of(HttpStatus.BAD_REQUEST, "Idempotency-Key: " + ConversationIds.RULE + ".");
+		}
+		if (request.runId() != null && idempotencyKey != null && !request.runId().equals(idempotencyKey)) {
+			throw Problems.of(HttpStatus.BAD_REQUEST, "run_id and Idempotency-Key differ.");
+		}
+		String chosen = request.runId() != null ? request.runId() : idempotencyKey;
+		return chosen != null ? chosen : "run-" + UUID.randomUUID();
 	}
 
 	/** The agent's output limit, before anything is reserved. */

@@ -17,11 +17,27 @@ final class ChatSession {
 
 	private final BlockingQueue<RunEvent> events;
 
+	private final Runnable onClose;
+
 	private long missingSince;
 
-	ChatSession(RunRecord run, BlockingQueue<RunEvent> events) {
+	ChatSession(RunRecord run, BlockingQueue<RunEvent> events, Runnable onClose) {
 		this.run = run;
 		this.events = events;
+		this.onClose = onClose;
+	}
+
+	/** A session whose run has ended already: {@code end} is its only event. */
+	static ChatSession ended(RunRecord run, RunEvent end) {
+		BlockingQueue<RunEvent> events = new java.util.concurrent.LinkedBlockingQueue<>();
+		events.add(end);
+		return new ChatSession(run, events, () -> {
+		});
+	}
+
+	/** Stops collecting the run's events. */
+	void close() {
+		onClose.run();
 	}
 
 	RunRecord run() {

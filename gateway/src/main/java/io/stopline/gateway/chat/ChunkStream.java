@@ -55,6 +55,14 @@ final class ChunkStream {
 					sse.delta(text);
 				}
 			}
+			case RunEvent.RunSnapshot snapshot -> {
+				// a joined run's answer so far: its tokens continue after it
+				String text = tokens.snapshot(snapshot.content(), snapshot.tokens());
+				if (!text.isEmpty()) {
+					sse.at(tokens.next());
+					sse.delta(text);
+				}
+			}
 			case RunEvent.RunCompleted completed -> {
 				sendRest(sse, tokens, completed.content(), completed.tokens());
 				sse.finish("stop");

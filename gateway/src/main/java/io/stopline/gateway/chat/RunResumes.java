@@ -127,7 +127,8 @@ class RunResumes {
 
 	private Resumption live(RunRecord run, int after, BlockingQueue<RunEvent> queue, Runnable close)
 			throws InterruptedException {
-		ChatSession session = new ChatSession(run, queue);
+		ChatSession session = new ChatSession(run, queue, () -> {
+		});
 		if (run.isQueued() || run.workerId() == null) {
 			// nothing generated yet: its worker reads the watched mark when it claims it
 			requireIndex(run.runId(), after, after == 0);
@@ -200,9 +201,9 @@ class RunResumes {
 		requireIndex(run.runId(), after, after <= tokens && from >= 0);
 		from = Math.min(from, content.length());
 		close.run();
-		return new Resumption(new ChatSession(run, new LinkedBlockingQueue<>()), content.substring(from),
-				new TokenOrder(Math.max(tokens, after), content), List.of(terminal), () -> {
-				});
+		return new Resumption(new ChatSession(run, new LinkedBlockingQueue<>(), () -> {
+		}), content.substring(from), new TokenOrder(Math.max(tokens, after), content), List.of(terminal), () -> {
+		});
 	}
 
 	private static String content(RunEvent terminal) {

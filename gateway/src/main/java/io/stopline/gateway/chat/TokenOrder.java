@@ -58,6 +58,29 @@ final class TokenOrder {
 	}
 
 	/**
+	 * The answer so far ({@code tokens} tokens make {@code content}), for a stream that
+	 * joined a run mid-way: returns what of it was not delivered yet; the frames from
+	 * index {@code tokens} on follow it.
+	 */
+	String snapshot(String content, int tokens) {
+		if (tokens <= next || !content.startsWith(delivered.toString())) {
+			return "";
+		}
+		String ready = content.substring(delivered.length());
+		delivered.append(ready);
+		next = tokens;
+		early.keySet().removeIf(index -> index < tokens);
+		StringBuilder more = new StringBuilder();
+		RunEvent.TokenGenerated due;
+		while ((due = early.remove(next)) != null) {
+			more.append(due.text());
+			next = due.next();
+		}
+		delivered.append(more);
+		return ready + more;
+	}
+
+	/**
 	 * What of the recorded answer has not been delivered; empty when the stream already
 	 * holds all of it.
 	 */

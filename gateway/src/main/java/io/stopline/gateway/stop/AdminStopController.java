@@ -43,10 +43,11 @@ class AdminStopController {
 	}
 
 	@PostMapping("/v1/admin/conversation/{conversationId}/stop")
-	ResponseEntity<Map<String, String>> stop(@AuthenticationPrincipal Jwt admin, @PathVariable String conversationId,
+	ResponseEntity<Map<String, Object>> stop(@AuthenticationPrincipal Jwt admin, @PathVariable String conversationId,
 			@RequestParam String user) {
 		Problems.requireConversationId(conversationId);
-		return stops.stop(admin.getSubject(), requireUser(user), conversationId, "admin").answer(conversationId);
+		return stops.stop(StopCommand.byAdmin(admin.getSubject(), requireUser(user), conversationId))
+			.answer(conversationId);
 	}
 
 	private static String requireUser(String user) {

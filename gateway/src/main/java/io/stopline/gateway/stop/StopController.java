@@ -11,6 +11,7 @@ import java.util.concurrent.Future;
 
 import io.stopline.gateway.system.Problems;
 import io.stopline.core.run.ConversationRegistry;
+import io.stopline.core.schema.ConversationIds;
 import io.stopline.core.run.RunRecord;
 import org.jspecify.annotations.Nullable;
 
@@ -23,7 +24,6 @@ import org.springframework.http.HttpStatus;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RestController;
-import org.springframework.web.ErrorResponseException;
 
 /**
  * The stop API: stop one conversation, stop all of the caller's, list the caller's active
@@ -38,33 +38,50 @@ class StopController {
 
 	private final StopRateLimiter rateLimiter;
 
-	private final StopMetrics metrics;
-
-	StopController(StopService stops, ConversationRegistry registry, StopRateLimiter rateLimiter, StopMetrics metrics) {
+	StopController(StopService stops, ConversationRegistry registry, StopRateLimiter rateLimiter) {
 		this.stops = stops;
 		this.registry = registry;
 		this.rateLimiter = rateLimiter;
-		this.metrics = metrics;
 	}
 
-	/** Takes {@code count} permits; a refusal is counted as {@code rate_limited}. */
-	private void limit(String userId, String endpoint, int count) {
-		long started = System.nanoTime();
-		try {
-			rateLimiter.acquire(userId, count);
-		}
-		catch (ErrorResponseException limited) {
-			metrics.record(endpoint, "rate_limited", System.nanoTime() - started);
-			throw limited;
-		}
-	}
-
+	/**
+	 * Stops the conversation's active run; with {@code {"run_id": "…"}} only that run,
+	 * and a run id that has not arrived yet is stopped before it starts (202).
+	 */
 	@PostMapping("/v1/conversation/{conversationId}/stop")
-	ResponseEntity<Map<String, String>> stop(@AuthenticationPrincipal Jwt jwt, @PathVariable String conversationId) {
+	ResponseEntity<Map<String, Object>> stop(@AuthenticationPrincipal Jwt jwt, @PathVariable String conversationId,
+			@RequestBody(required = false) @Nullable SingleStop body) {
 		Problems.requireConversationId(conversationId);
-		String user = jwt.getSubject();
+		String runId = body == null ? null : body.validatedRunId();
+		Integer seenTokens = body == null ? null : body.validatedSeenTokens();
 		// the permit is taken by the stop's own lookup script: no round trip of its own
-		return stops.stop(user, user, conversationId, "user", true).answer(conversationId);
+		return stops.stop(StopCommand.byUser(jwt.getSubject(), conversationId, runId, seenTokens))
+			.answer(conversationId);
+	}
+
+	/**
+	 * The optional body of a single stop: the run to stop, and how many of its tokens the
+	 * stopping client displayed (the answer kept is cut to them).
+	 */
+	record SingleStop(@Nullable String runId, @Nullable Integer seenTokens) {
+
+		@Nullable Integer validatedSeenTokens() {
+			if (seenTokens != null && seenTokens < 0) {
+				throw Problems.of(HttpStatus.BAD_REQUEST, "seen_tokens: 0 or more.");
+			}
+			return seenTokens;
+		}
+
+		@Nullable String validatedRunId() {
+			if (runId == null) {
+				return null;
+			}
+			if (!ConversationIds.isValid(runId)) {
+				throw Problems.of(HttpStatus.BAD_REQUEST, "run_id: " + ConversationIds.RULE + ".");
+			}
+			return runId;
+		}
+
 	}
 
 	/**
@@ -80,13 +97,14 @@ class StopController {
 		String userId = jwt.getSubject();
 		List<String> targets = body != null && body.conversationIds() != null ? body.validated()
 				: registry.active(userId).stream().map(RunRecord::conversationId).toList();
-		limit(userId, "all", targets.size());
+		rateLimiter.acquire(userId, targets.size(), StopRateLimiter.ALL);
 		List<String> stopped = new ArrayList<>();
 		List<String> pending = new ArrayList<>();
 		List<String> notActive = new ArrayList<>();
 		try (ExecutorService parallel = Executors.newVirtualThreadPerTaskExecutor()) {
 			Map<String, Future<StopResult>> results = new LinkedHashMap<>();
-			targets.forEach(id -> results.put(id, parallel.submit(() -> stops.stopInBulk(userId, id))));
+			targets.forEach(
+					id -> results.put(id, parallel.submit(() -> stops.stop(StopCommand.inBulk(userId, id)).result())));
 			for (Map.Entry<String, Future<StopResult>> result : results.entrySet()) {
 				switch (get(result.getValue())) {
 					case CONFIRMED -> stopped.add(result.getKey());
@@ -94,7 +112,7 @@ class StopController {
 						stopped.add(result.getKey());
 						pending.add(result.getKey());
 					}
-					case NOT_FOUND, ALREADY_STOPPED -> notActive.add(result.getKey());
+					case NOT_FOUND, ALREADY_STOPPED, STOPPED_BEFORE -> notActive.add(result.getKey());
 				}
 			}
 		}

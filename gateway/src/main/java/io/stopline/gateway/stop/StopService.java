@@ -11,6 +11,8 @@ import java.util.concurrent.TimeoutException;
 import io.stopline.gateway.GatewayProperties;
 import io.stopline.gateway.inbox.GatewayInbox;
 import io.stopline.protocol.RunEvent;
+import io.stopline.protocol.StopReason;
+import io.stopline.protocol.StopReceipt;
 import io.stopline.protocol.StopRun;
 import io.stopline.core.run.ConversationRegistry;
 import io.stopline.core.liveness.DeadWorkerReaper;
@@ -65,9 +67,12 @@ class StopService {
 
 	private final StopRateLimiter rateLimiter;
 
+	private final Duration tombstoneTtl;
+
 	StopService(ConversationRegistry registry, StopRequests stopRequests, GatewayInbox inbox, RunEvents events,
 			WorkerLiveness liveness, DeadWorkerReaper reaper, StopMetrics metrics, StopAudit audit,
-			StopRateLimiter rateLimiter, GatewayProperties properties) {
+			StopRateLimiter rateLimiter, GatewayProperties properties, StopProperties stopProperties) {
+		this.tombstoneTtl = stopProperties.tombstoneTtl();
 		this.rateLimiter = rateLimiter;
 		this.metrics = metrics;
 		this.audit = audit;
@@ -80,67 +85,40 @@ class StopService {
 		this.confirmTimeout = properties.stopConfirmTimeout();
 	}
 
-	StopResult stop(String userId, String conversationId, String reason) {
-		return stop(userId, userId, conversationId, reason);
-	}
-
 	/**
-	 * One id of a bulk stop ({@code stop_all}): audited only when it stopped a run, so
-	 * the audit entries of one request are bounded by the user's active runs, not by the
-	 * ids sent (the metrics still count every outcome).
+	 * Carries out one stop command: looks the run up (taking the permit when the command
+	 * needs one), stops it, counts it and audits it (the audit line is this stop's one
+	 * log line: who, what, outcome, latency).
 	 */
-	StopResult stopInBulk(String userId, String conversationId) {
-		return stop(userId, userId, conversationId, "stop_all", false, false);
-	}
-
-	/**
-	 * Stops a user's run on behalf of {@code actor} (the user, or an admin acting on any
-	 * user's run: audited as the admin).
-	 */
-	StopResult stop(String actor, String userId, String conversationId, String reason) {
-		return stop(actor, userId, conversationId, reason, false);
-	}
-
-	/**
-	 * As {@link #stop(String, String, String, String)}; when {@code rateLimited}, the
-	 * stop takes a permit of the user's stop rate in its first round trip, before
-	 * anything changes, and a refusal is the 429.
-	 */
-	StopResult stop(String actor, String userId, String conversationId, String reason, boolean rateLimited) {
-		return stop(actor, userId, conversationId, reason, rateLimited, true);
-	}
-
-	private StopResult stop(String actor, String userId, String conversationId, String reason, boolean rateLimited,
-			boolean auditNoRun) {
-		String endpoint = switch (reason) {
-			case "stop_all" -> "all";
-			case "admin" -> "admin";
-			default -> "single";
-		};
+	StopOutcome stop(StopCommand command) {
 		long started = System.nanoTime();
+		StopOutcome attempt;
 		try {
-			Attempt attempt = attempt(userId, conversationId, reason, rateLimited ? rateLimiter.rate() : null);
-			long took = System.nanoTime() - started;
-			metrics.record(endpoint, StopMetrics.outcome(attempt.result()), took);
-			// the audit line is this stop's one log line: who, what, outcome, latency
-			if (auditNoRun || attempt.result() == StopResult.CONFIRMED || attempt.result() == StopResult.REQUESTED) {
-				audit.record(new StopAudit.Entry(actor, userId, conversationId, attempt.runId(), reason,
-						StopMetrics.outcome(attempt.result()), took / 1000, Instant.now()));
-			}
-			return attempt.result();
+			attempt = attempt(command, started);
 		}
 		catch (ErrorResponseException refused) {
-			// refused before acting (rate limit): counted, nothing to audit
-			metrics.record(endpoint, "rate_limited", System.nanoTime() - started);
+			// refused before acting (rate limit): counted there, nothing to audit
 			throw refused;
 		}
 		catch (RuntimeException ex) {
 			long took = System.nanoTime() - started;
-			metrics.record(endpoint, "error", took);
-			audit.record(new StopAudit.Entry(actor, userId, conversationId, null, reason, "error", took / 1000,
-					Instant.now()));
+			metrics.record(command.endpoint(), "error", took);
+			audit.record(new StopAudit.Entry(command.actor(), command.userId(), command.conversationId(), null,
+					command.reason().wireName(), "error", took / 1000, Instant.now()));
 			throw ex;
 		}
+		long took = System.nanoTime() - started;
+		String outcome = StopMetrics.outcome(attempt.result());
+		metrics.record(command.endpoint(), outcome, took);
+		if (command.auditsMisses() || attempt.result() == StopResult.CONFIRMED
+				|| attempt.result() == StopResult.REQUESTED || attempt.result() == StopResult.STOPPED_BEFORE) {
+			RunEvent.RunStopped confirmation = attempt.confirmation();
+			audit.record(new StopAudit.Entry(command.actor(), command.userId(), command.conversationId(),
+					attempt.runId(), command.reason().wireName(), outcome, took / 1000, Instant.now(),
+					confirmation == null ? null : confirmation.tokens(),
+					confirmation == null ? null : confirmation.receipt()));
+		}
+		return attempt;
 	}
 
 	/**
@@ -149,78 +127,84 @@ class StopService {
 	 * before the wait for the worker's answer. A queued run claimed meanwhile is looked
 	 * at again.
 	 */
-	private Attempt attempt(String userId, String conversationId, String reason, StopRequests.@Nullable Rate rate) {
+	private StopOutcome attempt(StopCommand command, long started) {
+		String userId = command.userId();
+		String conversationId = command.conversationId();
+		StopReason reason = command.reason();
 		for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
+			// the first look takes the permit; a look again (a queued run was claimed
+			// meanwhile) is free, and stays on the run id asked for
+			StopRequests.Lookup lookup = stopRequests.request(userId, conversationId,
+					attempt == 0 ? rateLimiter.inScript(command) : null, stopRun("", command), command.runId(),
+					tombstoneTtl);
 			StopTarget target;
-			StopRequests.Signalled signalled = null;
-			if (attempt == 0) {
-				StopRequests.Lookup lookup = stopRequests.request(userId, conversationId, rate,
-						stopRun("", userId, conversationId, reason));
-				if (!(lookup instanceof StopRequests.Lookup.Found found)) {
-					throw rateLimiter.limited();
+			StopRequests.Signalled signalled;
+			switch (lookup) {
+				case StopRequests.Lookup.Limited limited -> throw rateLimiter.refused(command.endpoint(), started);
+				case StopRequests.Lookup.StoppedBefore before -> {
+					return StopOutcome.of(StopResult.STOPPED_BEFORE, command.runId());
 				}
-				target = found.target();
-				signalled = found.signalled();
-			}
-			else {
-				target = registry.stopTarget(userId, conversationId);
+				case StopRequests.Lookup.Found found -> {
+					target = found.target();
+					signalled = found.signalled();
+				}
 			}
 			switch (target) {
 				case StopTarget.NotFound notFound -> {
-					return new Attempt(StopResult.NOT_FOUND, null);
+					return StopOutcome.of(StopResult.NOT_FOUND, null);
 				}
 				case StopTarget.RecentlyStopped stopped -> {
-					return new Attempt(StopResult.ALREADY_STOPPED, stopped.runId());
+					return StopOutcome.of(StopResult.ALREADY_STOPPED, stopped.runId());
 				}
 				case StopTarget.Active active when active.run().isQueued() -> {
-					if (stopQueued(active.run(), reason)) {
-						return new Attempt(StopResult.CONFIRMED, active.run().runId());
+					RunEvent.RunStopped ended = stopQueued(active.run(), reason);
+					if (ended != null) {
+						return new StopOutcome(StopResult.CONFIRMED, active.run().runId(), ended);
 					}
 					// a worker claimed it meanwhile: look again, it is running now
 				}
 				case StopTarget.Active active -> {
-					return new Attempt(stopRunning(active.run(), reason, signalled), active.run().runId());
+					return stopRunning(active.run(), command, signalled);
 				}
 			}
 		}
-		return new Attempt(StopResult.REQUESTED, null);
+		return StopOutcome.of(StopResult.REQUESTED, null);
 	}
 
 	/** What one stop request achieved, and on which run. */
-	private record Attempt(StopResult result, @Nullable String runId) {
-	}
-
 	/**
 	 * No worker holds it yet: end it here. The worker that later reads the job finds it
 	 * gone and skips it.
 	 */
-	private boolean stopQueued(RunRecord run, String reason) {
-		Instant now = Instant.now();
-		RunOutcome outcome = RunOutcome.stopped("", reason, now);
+	private RunEvent.@Nullable RunStopped stopQueued(RunRecord run, StopReason reason) {
+		Instant requested = Instant.now();
+		RunOutcome outcome = RunOutcome.stopped("", reason, requested);
 		if (!registry.finishQueued(run, outcome)) {
-			return false;
+			return null;
 		}
-		events.publish(run.userId(), run.replyTo(),
-				new RunEvent.RunStopped(run.runId(), run.conversationId(), reason, "", 0, now));
+		Instant persisted = Instant.now();
+		RunEvent.RunStopped stopped = new RunEvent.RunStopped(run.runId(), run.conversationId(), reason, "", 0,
+				requested, new StopReceipt(requested, null, null, persisted), java.util.List.of());
+		events.publish(run.userId(), run.replyTo(), stopped);
 		outcome.messages(run.runId())
 			.forEach(message -> events.toConversation(run.userId(),
-					new RunEvent.MessageAdded(run.runId(), run.conversationId(), message, now)));
-		return true;
+					new RunEvent.MessageAdded(run.runId(), run.conversationId(), message, requested)));
+		return stopped;
 	}
 
-	private StopRun stopRun(String runId, String userId, String conversationId, String reason) {
-		return new StopRun(UUID.randomUUID().toString(), runId, userId, conversationId, reason, inbox.gatewayId(),
-				Instant.now());
+	private StopRun stopRun(String runId, StopCommand command) {
+		return new StopRun(UUID.randomUUID().toString(), runId, command.userId(), command.conversationId(),
+				command.reason(), inbox.gatewayId(), Instant.now(), command.seenTokens());
 	}
 
 	/**
 	 * Signals the stop unless the lookup already did ({@code signalled}), then waits for
 	 * the owner's answer. The inbox keeps an answer that arrives before the wait begins.
 	 */
-	private StopResult stopRunning(RunRecord run, String reason, StopRequests.@Nullable Signalled signalled) {
+	private StopOutcome stopRunning(RunRecord run, StopCommand command, StopRequests.@Nullable Signalled signalled) {
 		CompletableFuture<RunEvent> outcome = inbox.stopOutcome(run.runId());
 		long receivers = signalled != null ? signalled.receivers()
-				: stopRequests.signal(run.workerId(), stopRun(run.runId(), run.userId(), run.conversationId(), reason));
+				: stopRequests.signal(run.workerId(), stopRun(run.runId(), command));
 		if (receivers == 0) {
 			if (liveness.isDead(run.workerId())) {
 				// the owner is dead: interrupt its runs now rather than wait for the
@@ -229,7 +213,7 @@ class StopService {
 				// again at its next heartbeat, and carries out the recorded stop
 				inbox.forgetStopOutcome(run.runId(), outcome);
 				reaper.reap(run.workerId());
-				return StopResult.NOT_FOUND;
+				return StopOutcome.of(StopResult.NOT_FOUND, null);
 			}
 			log.warn("no subscriber heard the stop of run {} on worker {}; it waits in the recorded requests",
 					run.runId(), run.workerId());
@@ -248,20 +232,20 @@ class StopService {
 	 * the registry is also read: a stop marker for this run is the confirmation written
 	 * in Redis.
 	 */
-	private StopResult awaitOutcome(RunRecord run, CompletableFuture<RunEvent> outcome) {
+	private StopOutcome awaitOutcome(RunRecord run, CompletableFuture<RunEvent> outcome) {
 		long deadline = System.nanoTime() + confirmTimeout.toNanos();
 		long slice = FIRST_SLICE.toNanos();
 		try {
 			while (true) {
 				long left = deadline - System.nanoTime();
 				if (left <= 0) {
-					return StopResult.REQUESTED;
+					return StopOutcome.of(StopResult.REQUESTED, run.runId());
 				}
 				try {
 					return switch (outcome.get(Math.min(slice, left), TimeUnit.NANOSECONDS)) {
-						case RunEvent.RunStopped stopped -> StopResult.CONFIRMED;
+						case RunEvent.RunStopped stopped -> new StopOutcome(StopResult.CONFIRMED, run.runId(), stopped);
 						case RunEvent.StopIgnored ignored when "completed".equals(ignored.cause()) ->
-							StopResult.NOT_FOUND;
+							StopOutcome.of(StopResult.NOT_FOUND, null);
 						default -> afterIgnored(run);
 					};
 				}
@@ -270,14 +254,14 @@ class StopService {
 					if (registry.stopTarget(run.userId(),
 							run.conversationId()) instanceof StopTarget.RecentlyStopped stopped
 							&& stopped.runId().equals(run.runId())) {
-						return StopResult.CONFIRMED;
+						return StopOutcome.of(StopResult.CONFIRMED, run.runId());
 					}
 				}
 			}
 		}
 		catch (InterruptedException ex) {
 			Thread.currentThread().interrupt();
-			return StopResult.REQUESTED;
+			return StopOutcome.of(StopResult.REQUESTED, run.runId());
 		}
 		catch (ExecutionException ex) {
 			throw new IllegalStateException("stop outcome failed", ex);
@@ -289,11 +273,13 @@ class StopService {
 	 * targeted being stopped is a success, whichever of the concurrent requests (or a
 	 * replayed recorded one) carried it out.
 	 */
-	private StopResult afterIgnored(RunRecord run) {
+	private StopOutcome afterIgnored(RunRecord run) {
 		return switch (registry.stopTarget(run.userId(), run.conversationId())) {
-			case StopTarget.RecentlyStopped stopped when stopped.runId().equals(run.runId()) -> StopResult.CONFIRMED;
-			case StopTarget.Active active when active.run().runId().equals(run.runId()) -> StopResult.REQUESTED;
-			default -> StopResult.NOT_FOUND;
+			case StopTarget.RecentlyStopped stopped when stopped.runId().equals(run.runId()) ->
+				StopOutcome.of(StopResult.CONFIRMED, run.runId());
+			case StopTarget.Active active when active.run().runId().equals(run.runId()) ->
+				StopOutcome.of(StopResult.REQUESTED, run.runId());
+			default -> StopOutcome.of(StopResult.NOT_FOUND, null);
 		};
 	}
 

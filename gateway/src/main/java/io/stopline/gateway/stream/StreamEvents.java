@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.Optional;
 
 import io.stopline.protocol.RunEvent;
+import io.stopline.protocol.StopReceipt;
 import io.stopline.protocol.HistoryMessage;
 import io.stopline.core.run.RunRecord;
 import org.jspecify.annotations.Nullable;
@@ -47,8 +48,9 @@ class StreamEvents {
 			case RunEvent.RunStarted started -> with(event, "run_started");
 			case RunEvent.RunCompleted completed ->
 				with(event, "run_completed", "content", completed.content(), "tokens", completed.tokens());
-			case RunEvent.RunStopped stopped -> with(event, "run_stopped", "reason", stopped.reason(), "content",
-					stopped.content(), "tokens", stopped.tokens(), "tool_calls", stopped.toolCalls());
+			case RunEvent.RunStopped stopped ->
+				withReceipt(with(event, "run_stopped", "reason", stopped.reason().wireName(), "content",
+						stopped.content(), "tokens", stopped.tokens(), "tool_calls", stopped.toolCalls()), stopped);
 			case RunEvent.ToolCallStarted call -> with(event, "tool_call_started", "index", call.index(), "call_id",
 					call.callId(), "name", call.name(), "arguments", call.arguments());
 			// the result's size, never the result
@@ -86,6 +88,26 @@ class StreamEvents {
 		json.put("state", run.state());
 		json.put("agent_name", run.agentName());
 		json.put("started_at", run.since().truncatedTo(ChronoUnit.MILLIS).toString());
+		return json;
+	}
+
+	/**
+	 * A stop's receipt on its {@code run_stopped} event: the tokens kept and the stages,
+	 * as the 200 stop answer has them.
+	 */
+	private static Map<String, Object> withReceipt(Map<String, Object> json, RunEvent.RunStopped stopped) {
+		StopReceipt receipt = stopped.receipt();
+		if (receipt != null) {
+			json.put("tokens_kept", stopped.tokens());
+			json.put("requested_at", receipt.requestedAt().toString());
+			if (receipt.deliveredAt() != null) {
+				json.put("delivered_at", receipt.deliveredAt().toString());
+			}
+			if (receipt.upstreamClosedAt() != null) {
+				json.put("upstream_closed_at", receipt.upstreamClosedAt().toString());
+			}
+			json.put("persisted_at", receipt.persistedAt().toString());
+		}
 		return json;
 	}
 

@@ -8,6 +8,7 @@ import java.util.concurrent.CompletableFuture;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.stopline.gateway.GatewayProperties;
 import io.stopline.protocol.Json;
+import io.stopline.protocol.StopReason;
 import io.stopline.protocol.RunEvent;
 import io.stopline.core.events.GatewayInboxes;
 import io.stopline.core.events.RunEvents;
@@ -54,7 +55,8 @@ class GatewayInboxTests {
 
 	@Test
 	void anOutcomeThatArrivesBeforeItsWaiterIsKeptForIt() {
-		RunEvent.RunStopped stopped = new RunEvent.RunStopped("r-1", "c-1", "user", "partial", 3, Instant.now());
+		RunEvent.RunStopped stopped = new RunEvent.RunStopped("r-1", "c-1", StopReason.USER, "partial", 3,
+				Instant.now());
 
 		inbox.route(Json.write(stopped));
 		CompletableFuture<RunEvent> outcome = inbox.stopOutcome("r-1");

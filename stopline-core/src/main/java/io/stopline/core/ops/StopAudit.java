@@ -10,6 +10,7 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 
+import io.stopline.protocol.StopReceipt;
 import io.stopline.protocol.Json;
 import io.stopline.core.schema.Keys;
 import io.stopline.core.schema.LuaScripts;
@@ -145,8 +146,19 @@ public final class StopAudit {
 	}
 
 	/** One audited stop. */
+	/**
+	 * One audited stop; a stop that stopped a running run carries its receipt (the tokens
+	 * kept and the stages).
+	 */
 	public record Entry(String by, String user, String conversation, @Nullable String run, String reason,
-			String outcome, long latencyMicros, Instant at) {
+			String outcome, long latencyMicros, Instant at, @Nullable Integer tokensKept,
+			@Nullable StopReceipt receipt) {
+
+		public Entry(String by, String user, String conversation, @Nullable String run, String reason, String outcome,
+				long latencyMicros, Instant at) {
+			this(by, user, conversation, run, reason, outcome, latencyMicros, at, null, null);
+		}
+
 	}
 
 }

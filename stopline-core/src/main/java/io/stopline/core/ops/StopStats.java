@@ -109,7 +109,7 @@ public final class StopStats implements RunEndListener, AutoCloseable {
 		if (outcome.isStopped()) {
 			long ms = Math.max(0, Duration.between(run.since(), outcome.at()).toMillis());
 			fields.addAll(List.of("before_stop:count", 1, "before_stop:sum_ms", ms, "before_stop:b" + bucket(ms), 1));
-			if (isUserStop(outcome.stopReason())) {
+			if (outcome.stopReason() != null && outcome.stopReason().byUser()) {
 				fields.addAll(List.of("run:stopped_by_user", 1));
 			}
 		}
@@ -209,10 +209,6 @@ public final class StopStats implements RunEndListener, AutoCloseable {
 			flusher.shutdownNow();
 		}
 		flushQuietly();
-	}
-
-	static boolean isUserStop(@Nullable String reason) {
-		return "user".equals(reason) || "stop_all".equals(reason);
 	}
 
 	static int bucket(long ms) {

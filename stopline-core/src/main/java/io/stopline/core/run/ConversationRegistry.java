@@ -156,6 +156,17 @@ public interface ConversationRegistry {
 		record TooManyActive(int active) implements Reservation {
 		}
 
+		/**
+		 * The run id was stopped before its send arrived ({@code request}, the stop's
+		 * JSON): nothing was reserved.
+		 */
+		record StoppedBefore(String request) implements Reservation {
+		}
+
+		/** The run id is the conversation's latest run, and it has ended. */
+		record Ended() implements Reservation {
+		}
+
 	}
 
 	/**

@@ -91,8 +91,10 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 		String user = queued.userId();
 		String conversation = queued.conversationId();
 		String queuedEntry = SlotWrites.queuedEntry(queued);
+		// KEYS[6]: the run id's stop tombstone
 		List<String> keys = List.of(Keys.runs(user), Keys.messages(user, conversation), Keys.conversations(user),
-				Keys.stopped(user, conversation), Keys.lastRuns(user));
+				Keys.stopped(user, conversation), Keys.lastRuns(user),
+				Keys.stopBefore(user, conversation, queued.runId()));
 		String existing = slots.reserve(keys, queuedEntry, queued.queuedAt().toEpochMilli(), conversation,
 				Json.write(StoredRun.of(queued)), Json.write(userMessage), millis(queued.queuedAt()),
 				Integer.toString(maxActiveRuns), queuedEntry, Integer.toString(maxHistory));
@@ -101,6 +103,12 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 		}
 		if (existing.startsWith("#")) {
 			return new Reservation.TooManyActive(Integer.parseInt(existing.substring(1)));
+		}
+		if (existing.startsWith("!")) {
+			return new Reservation.StoppedBefore(existing.substring(1));
+		}
+		if (existing.equals("=")) {
+			return new Reservation.Ended();
 		}
 		return new Reservation.Busy(read(existing, user, conversation));
 	}

@@ -4,6 +4,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 
+import io.stopline.protocol.StopReason;
 import org.jspecify.annotations.Nullable;
 
 import io.stopline.protocol.HistoryMessage;
@@ -16,14 +17,15 @@ import io.stopline.protocol.HistoryMessage;
  * @param tools the run's tool calls with their results, in the order they were made (they
  * come before the answer in the history)
  */
-public record RunOutcome(String status, String content, @Nullable String stopReason, @Nullable String error, Instant at,
-		List<HistoryMessage> tools) {
+public record RunOutcome(String status, String content, @Nullable StopReason stopReason, @Nullable String error,
+		Instant at, List<HistoryMessage> tools) {
 
 	public RunOutcome {
 		tools = tools == null ? List.of() : List.copyOf(tools);
 	}
 
-	public RunOutcome(String status, String content, @Nullable String stopReason, @Nullable String error, Instant at) {
+	public RunOutcome(String status, String content, @Nullable StopReason stopReason, @Nullable String error,
+			Instant at) {
 		this(status, content, stopReason, error, at, List.of());
 	}
 
@@ -47,7 +49,7 @@ public record RunOutcome(String status, String content, @Nullable String stopRea
 		return new RunOutcome(COMPLETE, content, null, null, at);
 	}
 
-	public static RunOutcome stopped(String partial, String reason, Instant at) {
+	public static RunOutcome stopped(String partial, StopReason reason, Instant at) {
 		return new RunOutcome(STOPPED, partial, reason, null, at);
 	}
 
@@ -61,13 +63,7 @@ public record RunOutcome(String status, String content, @Nullable String stopRea
 
 	/** The notice that follows a stopped answer, naming why it stopped. */
 	String notice() {
-		return switch (String.valueOf(stopReason)) {
-			case "timeout" -> "Conversation stopped: it ran past its time limit.";
-			case "shutdown" -> "Conversation stopped: the server running it shut down.";
-			case "lost" -> "Conversation stopped: its run was lost.";
-			case "admin" -> "Conversation stopped by an administrator.";
-			default -> HistoryMessage.STOP_NOTICE;
-		};
+		return stopReason == null ? StopReason.USER.notice() : stopReason.notice();
 	}
 
 	public boolean isStopped() {
@@ -81,9 +77,10 @@ public record RunOutcome(String status, String content, @Nullable String stopRea
 	public List<HistoryMessage> messages(String runId) {
 		List<HistoryMessage> messages = new ArrayList<>(tools.size() + 2);
 		messages.addAll(tools);
-		messages.add(new HistoryMessage("assistant", content, status, stopReason, error, runId, at));
+		String reason = stopReason == null ? null : stopReason.wireName();
+		messages.add(new HistoryMessage("assistant", content, status, reason, error, runId, at));
 		if (isStopped()) {
-			messages.add(new HistoryMessage("system", notice(), COMPLETE, stopReason, null, runId, at));
+			messages.add(new HistoryMessage("system", notice(), COMPLETE, reason, null, runId, at));
 		}
 		return messages;
 	}

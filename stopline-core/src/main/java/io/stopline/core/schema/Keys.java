@@ -34,6 +34,8 @@ import java.util.regex.Pattern;
  *
  * # "stopped within the last minute" marker (answers a double click with 200)
  * SET     stopline:{u:alice}:conv:c-42:stopped r-1 EX 60
+ * # a stop for a client-chosen run id that has not arrived yet: its send is refused as stopped
+ * SET     stopline:{u:alice}:conv:c-42:stop-before:r-9 '{"requestId":...,"reason":"user",...}' PX 60000
  *
  * # queued runs, for the sweep of runs queued without a job (a reserve whose reply timed out after it ran);
  * # written with the reservation (before it on Redis Cluster), removed by the claim or the queued finish
@@ -149,6 +151,14 @@ public final class Keys {
 
 	public static String stopped(String userId, String conversationId) {
 		return conversationKey(userId, conversationId, "stopped");
+	}
+
+	/**
+	 * The tombstone of a run id stopped before its send arrived (a string: the stop
+	 * request, with a TTL).
+	 */
+	public static String stopBefore(String userId, String conversationId, String runId) {
+		return conversationKey(userId, conversationId, "stop-before:" + runId);
 	}
 
 	/** {@code stopline:{u:<user>}:conv:<id>:<what>}, the id validated first. */

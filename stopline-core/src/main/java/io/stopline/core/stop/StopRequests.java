@@ -61,6 +61,13 @@ public final class StopRequests {
 		record Found(StopTarget target, @Nullable Signalled signalled) implements Lookup {
 		}
 
+		/**
+		 * The run id asked for has not arrived: a tombstone now makes its send answer as
+		 * stopped, and it never starts.
+		 */
+		record StoppedBefore() implements Lookup {
+		}
+
 	}
 
 	/** A request recorded and published: its exact JSON and how many heard it. */
@@ -75,16 +82,30 @@ public final class StopRequests {
 	 * {@link #signal}s.
 	 */
 	public Lookup request(String userId, String conversationId, @Nullable Rate rate, StopRun stop) {
+		return request(userId, conversationId, rate, stop, null, Duration.ZERO);
+	}
+
+	/**
+	 * As {@link #request(String, String, Rate, StopRun)}, for the run {@code runId} only
+	 * (whichever is active when null): when that run id has not arrived yet, a tombstone
+	 * living {@code tombstoneTtl} makes its send answer as stopped, so it never starts.
+	 */
+	public Lookup request(String userId, String conversationId, @Nullable Rate rate, StopRun stop,
+			@Nullable String runId, Duration tombstoneTtl) {
+		String wanted = runId == null ? "" : runId;
 		@SuppressWarnings("unchecked")
 		List<Object> answer = redis.execute(LuaScripts.STOP_REQUEST,
-				List.of(Keys.stopRate(userId), Keys.runs(userId), Keys.stopped(userId, conversationId)), conversationId,
-				rate == null ? "0" : Long.toString(rate.permits()),
+				List.of(Keys.stopRate(userId), Keys.runs(userId), Keys.stopped(userId, conversationId),
+						Keys.lastRuns(userId), Keys.stopBefore(userId, conversationId, wanted)),
+				conversationId, rate == null ? "0" : Long.toString(rate.permits()),
 				rate == null ? "0" : Long.toString(Math.max(1, rate.interval().toMillis())),
 				topology.acrossTags(() -> Json.write(stop)).orElse(""), Keys.workerStops("%s"),
-				Keys.workerStopChannel("%s"), Long.toString(stop.requestedAt().toEpochMilli()));
+				Keys.workerStopChannel("%s"), Long.toString(stop.requestedAt().toEpochMilli()), wanted,
+				Long.toString(Math.max(1, tombstoneTtl.toMillis())), Json.write(stop));
 		String verdict = (String) answer.get(0);
 		return switch (verdict) {
 			case "L" -> new Lookup.Limited();
+			case "T" -> new Lookup.StoppedBefore();
 			case "N" -> new Lookup.Found(new StopTarget.NotFound(), null);
 			case "S" -> new Lookup.Found(new StopTarget.RecentlyStopped((String) answer.get(1)), null);
 			case "A" -> new Lookup.Found(active(answer, userId, conversationId), null);

@@ -8,6 +8,7 @@ import io.stopline.core.run.ConversationRegistry.Reservation;
 import io.stopline.core.run.ConversationRegistry.StopTarget;
 import io.stopline.core.run.ConversationRegistry.WorkerRun;
 import io.stopline.protocol.HistoryMessage;
+import io.stopline.protocol.StopReason;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -136,7 +137,7 @@ abstract class ConversationRegistryContractTests {
 	void finishUnregistersAndKeepsThePartialAnswerMarkedStopped() {
 		RunRecord run = registry.claim(reserve("c1"), w1, Instant.now()).orElseThrow();
 
-		assertThat(registry.finish(run, RunOutcome.stopped("partial ans", "user", Instant.now()))).isTrue();
+		assertThat(registry.finish(run, RunOutcome.stopped("partial ans", StopReason.USER, Instant.now()))).isTrue();
 
 		assertThat(registry.find(user, "c1")).isEmpty();
 		assertThat(registry.runsOf(w1)).isEmpty();
@@ -159,7 +160,7 @@ abstract class ConversationRegistryContractTests {
 	@Test
 	void aNewRunClearsTheStopMarker() {
 		RunRecord first = registry.claim(reserve("c1"), w1, Instant.now()).orElseThrow();
-		registry.finish(first, RunOutcome.stopped("", "user", Instant.now()));
+		registry.finish(first, RunOutcome.stopped("", StopReason.USER, Instant.now()));
 
 		RunRecord second = reserve("c1");
 
@@ -172,7 +173,7 @@ abstract class ConversationRegistryContractTests {
 		registry.finish(old, RunOutcome.complete("done", Instant.now()));
 		RunRecord newer = reserve("c1");
 
-		boolean removed = registry.finish(old, RunOutcome.stopped("late", "user", Instant.now()));
+		boolean removed = registry.finish(old, RunOutcome.stopped("late", StopReason.USER, Instant.now()));
 
 		assertThat(removed).isFalse();
 		assertThat(registry.find(user, "c1")).contains(newer);
@@ -182,7 +183,7 @@ abstract class ConversationRegistryContractTests {
 	@Test
 	void aStaleClaimDoesNotTakeANewerRun() {
 		RunRecord old = reserve("c1");
-		registry.finishQueued(old, RunOutcome.stopped("", "user", Instant.now()));
+		registry.finishQueued(old, RunOutcome.stopped("", StopReason.USER, Instant.now()));
 		RunRecord newer = reserve("c1");
 
 		assertThat(registry.claim(old, w1, Instant.now())).isEmpty();
@@ -194,7 +195,7 @@ abstract class ConversationRegistryContractTests {
 		RunRecord run = reserve("c1");
 		registry.claim(run, w1, Instant.now()).orElseThrow();
 
-		assertThat(registry.finishQueued(run, RunOutcome.stopped("", "user", Instant.now()))).isFalse();
+		assertThat(registry.finishQueued(run, RunOutcome.stopped("", StopReason.USER, Instant.now()))).isFalse();
 		assertThat(registry.find(user, "c1")).isPresent();
 	}
 

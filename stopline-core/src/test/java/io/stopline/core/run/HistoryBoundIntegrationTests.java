@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 
+import io.stopline.protocol.StopReason;
 import io.stopline.testing.RedisClients;
 import io.stopline.testing.TestRedis;
 import io.stopline.protocol.HistoryMessage;
@@ -69,7 +70,7 @@ class HistoryBoundIntegrationTests {
 		for (int turn = 0; turn < 12; turn++) {
 			RunRecord run = RunRecord.queued("r-" + turn, user, "c1", "assistant", "g-1", Instant.now());
 			registry.reserve(run, HistoryMessage.user("question " + turn, run.runId(), Instant.now()));
-			registry.finishQueued(run, RunOutcome.stopped("", "user", Instant.now()));
+			registry.finishQueued(run, RunOutcome.stopped("", StopReason.USER, Instant.now()));
 		}
 		assertThat(registry.history(user, "c1")).hasSizeGreaterThanOrEqualTo(12);
 		assertThatThrownBy(() -> new HistoryProperties(3)).isInstanceOf(IllegalArgumentException.class);

@@ -10,6 +10,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 import io.stopline.protocol.Json;
+import io.stopline.protocol.StopReason;
 import io.stopline.protocol.StopRun;
 import io.stopline.core.run.ConversationRegistry.StopTarget;
 import io.stopline.core.stop.StopRequests.Lookup;
@@ -100,7 +101,7 @@ class StopRequestsIntegrationTests {
 		assertThat(stopRequests.request(user, "c1", GENEROUS, request("c1")))
 			.isEqualTo(new Lookup.Found(new StopTarget.NotFound(), null));
 		RunRecord running = running("c2");
-		registry.finish(running, RunOutcome.stopped("par", "user", Instant.now()));
+		registry.finish(running, RunOutcome.stopped("par", StopReason.USER, Instant.now()));
 
 		assertThat(stopRequests.request(user, "c2", GENEROUS, request("c2")))
 			.isEqualTo(new Lookup.Found(new StopTarget.RecentlyStopped(running.runId()), null));
@@ -144,7 +145,8 @@ class StopRequestsIntegrationTests {
 				new ConversationRegistry.Announcement.Publication("{\"added\":1}",
 						List.of(Keys.conversationEvents(user, "c1")))));
 
-		assertThat(registry.finish(running, RunOutcome.stopped("partial", "user", Instant.now()), announcement))
+		assertThat(
+				registry.finish(running, RunOutcome.stopped("partial", StopReason.USER, Instant.now()), announcement))
 			.isTrue();
 
 		assertThat(inbox.poll(5, TimeUnit.SECONDS)).isEqualTo("{\"stopped\":1}");
@@ -155,7 +157,8 @@ class StopRequestsIntegrationTests {
 		// a second finish is fenced out: it ends nothing and announces nothing (a phantom
 		// message would show watchers what the history does not hold). What the
 		// channels carry next is a marker published after it.
-		assertThat(registry.finish(running, RunOutcome.stopped("late", "user", Instant.now()), announcement)).isFalse();
+		assertThat(registry.finish(running, RunOutcome.stopped("late", StopReason.USER, Instant.now()), announcement))
+			.isFalse();
 		clients.template().convertAndSend("test-inbox-" + user, "marker");
 		clients.template().convertAndSend(Keys.conversationEvents(user, "c1"), "marker");
 		assertThat(inbox.poll(5, TimeUnit.SECONDS)).isEqualTo("marker");
@@ -181,13 +184,58 @@ class StopRequestsIntegrationTests {
 		String later = ((Lookup.Found) stopRequests.request(user, "c1", GENEROUS, request("c1"))).signalled().request();
 		assertThat(registry.runsOf(worker)).hasSize(1);
 
-		assertThat(
-				registry.finish(running, RunOutcome.stopped("partial", "user", Instant.now()), null, List.of(settled)))
+		assertThat(registry.finish(running, RunOutcome.stopped("partial", StopReason.USER, Instant.now()), null,
+				List.of(settled)))
 			.isTrue();
 
 		assertThat(stopRequests.pending(worker)).as("only the request the finish settled is gone")
 			.containsExactly(later);
 		assertThat(registry.runsOf(worker)).isEmpty();
+	}
+
+	@Test
+	void aStopForARunIdThatHasNotArrivedRefusesItsSendWhenItComes() {
+		Lookup lookup = stopRequests.request(user, "c1", GENEROUS, request("c1"), "r-early", Duration.ofSeconds(60));
+
+		assertThat(lookup).isEqualTo(new Lookup.StoppedBefore());
+		RunRecord late = RunRecord.queued("r-early", user, "c1", "assistant", "gw-test", Instant.now());
+		assertThat(registry.reserve(late, HistoryMessage.user("hello", "r-early", Instant.now())))
+			.isInstanceOf(ConversationRegistry.Reservation.StoppedBefore.class);
+		assertThat(registry.find(user, "c1")).as("nothing reserved").isEmpty();
+		assertThat(registry.history(user, "c1")).isEmpty();
+		assertThat(registry.reserve(late, HistoryMessage.user("hello", "r-early", Instant.now())))
+			.as("a retry of the send is refused the same way")
+			.isInstanceOf(ConversationRegistry.Reservation.StoppedBefore.class);
+		RunRecord other = RunRecord.queued("r-other", user, "c1", "assistant", "gw-test", Instant.now());
+		assertThat(registry.reserve(other, HistoryMessage.user("hello", "r-other", Instant.now())))
+			.as("another run id of the conversation is not affected")
+			.isEqualTo(new ConversationRegistry.Reservation.Reserved());
+	}
+
+	@Test
+	void aStopForARunIdLeavesTheActiveRunOfAnotherIdAlone() {
+		RunRecord running = running("c1");
+		BlockingQueue<String> heard = subscribe(Keys.workerStopChannel(worker));
+
+		assertThat(stopRequests.request(user, "c1", GENEROUS, request("c1"), "r-next", Duration.ofSeconds(60)))
+			.isEqualTo(new Lookup.StoppedBefore());
+		assertThat(heard).isEmpty();
+		assertThat(stopRequests.pending(worker)).isEmpty();
+		Lookup.Found found = (Lookup.Found) stopRequests.request(user, "c1", GENEROUS, request("c1"), running.runId(),
+				Duration.ofSeconds(60));
+		assertThat(found.signalled()).as("its own id stops it").isNotNull();
+	}
+
+	@Test
+	void aStopForARunIdThatEndedIsNotATombstone() {
+		RunRecord running = running("c1");
+		registry.finish(running, RunOutcome.complete("done", Instant.now()));
+
+		assertThat(stopRequests.request(user, "c1", GENEROUS, request("c1"), running.runId(), Duration.ofSeconds(60)))
+			.isEqualTo(new Lookup.Found(new StopTarget.NotFound(), null));
+		assertThat(registry.reserve(running, HistoryMessage.user("again", running.runId(), Instant.now())))
+			.as("a send of its id again is answered with its end")
+			.isEqualTo(new ConversationRegistry.Reservation.Ended());
 	}
 
 	private BlockingQueue<String> subscribe(String channel) {
@@ -199,7 +247,8 @@ class StopRequestsIntegrationTests {
 	}
 
 	private StopRun request(String conversationId) {
-		return new StopRun(UUID.randomUUID().toString(), "", user, conversationId, "user", "gw-test", Instant.now());
+		return new StopRun(UUID.randomUUID().toString(), "", user, conversationId, StopReason.USER, "gw-test",
+				Instant.now());
 	}
 
 	private RunRecord reserve(String conversationId) {

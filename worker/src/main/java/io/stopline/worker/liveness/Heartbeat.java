@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.concurrent.ScheduledFuture;
 
 import io.stopline.core.liveness.WorkerLiveness;
+import io.stopline.protocol.StopReason;
 import io.stopline.worker.WorkerProperties;
 import io.stopline.worker.task.LocalTaskRegistry;
 import io.stopline.worker.task.RunRevalidator;
@@ -140,7 +141,7 @@ class Heartbeat implements SmartLifecycle {
 			return;
 		}
 		List<RunningTask> local = tasks.list();
-		local.forEach(task -> task.requestStop("lost", null, null));
+		local.forEach(task -> task.requestStop(StopReason.LOST));
 		if (!fenced) {
 			fenced = true;
 			log.warn(

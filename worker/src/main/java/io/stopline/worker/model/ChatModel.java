@@ -31,6 +31,13 @@ public interface ChatModel {
 
 		void accept(String token) throws InterruptedException;
 
+		/**
+		 * The connection to the model provider is closed (a stop's receipt reports when);
+		 * models without one never call it.
+		 */
+		default void upstreamClosed() {
+		}
+
 	}
 
 }

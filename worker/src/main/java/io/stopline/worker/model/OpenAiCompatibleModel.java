@@ -102,6 +102,7 @@ final class OpenAiCompatibleModel implements ChatModel {
 			// after a drained stream a no-op; otherwise (stop, failure, a server that
 			// keeps the body open after [DONE]) it closes the connection now
 			body.cancel();
+			sink.upstreamClosed();
 		}
 	}
 

@@ -12,7 +12,7 @@ import io.stopline.worker.WorkerProperties;
 import io.stopline.worker.task.LocalTaskRegistry;
 import io.stopline.core.events.RunEvents;
 import io.stopline.worker.task.RunningTask;
-import io.stopline.worker.task.RunningTask.StopAttempt;
+import io.stopline.worker.task.StopAttempt;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
@@ -54,7 +54,8 @@ class StopHandler {
 			Optional<RunningTask> task = tasks.find(stop.userId(), stop.conversationId())
 				.filter(candidate -> candidate.runId().equals(stop.runId()));
 			if (task.isPresent() && task.get()
-				.requestStop(stop.reason(), stop.replyTo(), rawStop, stop.requestedAt()) == StopAttempt.ACCEPTED) {
+				.requestStop(stop.reason(), stop.replyTo(), rawStop, stop.requestedAt(),
+						stop.seenTokens()) == StopAttempt.ACCEPTED) {
 				return;
 			}
 		}
@@ -92,7 +93,7 @@ class StopHandler {
 			answer(stop, rawStop, "not_running");
 			return;
 		}
-		switch (task.get().requestStop(stop.reason(), stop.replyTo(), rawStop, stop.requestedAt())) {
+		switch (task.get().requestStop(stop.reason(), stop.replyTo(), rawStop, stop.requestedAt(), stop.seenTokens())) {
 			case ACCEPTED -> log.debug("stopping run {} ({})", stop.runId(), stop.reason());
 			case COMPLETED -> answer(stop, rawStop, "completed");
 			case ALREADY_STOPPED -> {

@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
+import io.stopline.protocol.StopReason;
 import io.stopline.worker.WorkerProperties;
 import io.stopline.worker.WorkerPhase;
 import org.slf4j.Logger;
@@ -48,7 +49,7 @@ class GracefulShutdown implements SmartLifecycle {
 		}
 		log.info("waiting up to {} for {} run(s) to finish", grace, tasks.size());
 		if (!awaitEmpty(grace)) {
-			tasks.list().forEach(task -> task.requestStop("shutdown", null, null));
+			tasks.list().forEach(task -> task.requestStop(StopReason.SHUTDOWN));
 			if (!awaitEmpty(STOP_BOUND)) {
 				log.warn("{} run(s) did not end within {}", tasks.size(), STOP_BOUND);
 			}

@@ -5,6 +5,8 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 
+import io.stopline.protocol.StopReason;
+
 import org.springframework.stereotype.Component;
 
 /**
@@ -48,16 +50,14 @@ public class LocalTaskRegistry {
 	 * Stops one run if it is here and is that run; returns what happened, empty when it
 	 * is not here.
 	 */
-	public Optional<RunningTask.StopAttempt> stop(String userId, String conversationId, String runId, String reason) {
+	public Optional<StopAttempt> stop(String userId, String conversationId, String runId, StopReason reason) {
 		return find(userId, conversationId).filter(task -> task.runId().equals(runId))
-			.map(task -> task.requestStop(reason, null, null));
+			.map(task -> task.requestStop(reason));
 	}
 
 	/** Stops every run of a user on this worker; returns how many stops were accepted. */
-	public int stopAllOf(String userId, String reason) {
-		return (int) listOf(userId).stream()
-			.filter(task -> task.requestStop(reason, null, null) == RunningTask.StopAttempt.ACCEPTED)
-			.count();
+	public int stopAllOf(String userId, StopReason reason) {
+		return (int) listOf(userId).stream().filter(task -> task.requestStop(reason) == StopAttempt.ACCEPTED).count();
 	}
 
 	public int size() {

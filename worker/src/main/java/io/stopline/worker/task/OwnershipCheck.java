@@ -14,6 +14,7 @@ import io.stopline.core.run.ConversationRegistry.WorkerRun;
 import io.stopline.core.liveness.DeadWorkerReaper;
 import io.stopline.core.liveness.WorkerLiveness;
 import io.stopline.core.run.RunRecord;
+import io.stopline.protocol.StopReason;
 import io.stopline.worker.WorkerProperties;
 import io.stopline.worker.liveness.LivenessScheduler;
 import io.stopline.worker.WorkerPhase;
@@ -178,12 +179,16 @@ class OwnershipCheck implements SmartLifecycle {
 			}
 		}
 		List<Optional<RunRecord>> recorded = registry.findAll(keys);
+		Boolean alive = null; // read once per tick, and only when a run disagrees
 		for (int i = 0; i < checked.size(); i++) {
 			RunningTask task = checked.get(i);
 			RunRecord mine = task.record();
 			if (mine != null && recorded.get(i).filter(record -> agrees(record, mine)).isEmpty() && task.isRunning()
 					&& !task.isFinishing()) {
-				if (!liveness.isAlive(workerId)) {
+				if (alive == null) {
+					alive = liveness.isAlive(workerId);
+				}
+				if (!alive) {
 					// Redis lost this worker's registration (a restart) or reaped it:
 					// its heartbeat registers it again first and then revalidates
 					// every run, so no record names a worker Redis does not know
@@ -206,7 +211,7 @@ class OwnershipCheck implements SmartLifecycle {
 		if (restore == Restore.SUPERSEDED || restore == Restore.ENDED) {
 			log.warn("run {} of conversation {} is no longer this worker's ({}): stopping it", task.runId(),
 					task.conversationId(), restore);
-			task.requestStop("lost", null, null);
+			task.requestStop(StopReason.LOST);
 		}
 		else if (restore == Restore.RESTORED) {
 			log.warn("run {} of conversation {} was missing from Redis: registered again", task.runId(),
@@ -251,7 +256,7 @@ class OwnershipCheck implements SmartLifecycle {
 			log.warn("run {} of conversation {} was listed again after its outcome was recorded (a failover lost "
 					+ "the write): its outcome written again", entry.runId(), entry.conversationId());
 		}
-		else if (record.isPresent() && reaper.interrupt(record.get(), "system", "lost")) {
+		else if (record.isPresent() && reaper.interrupt(record.get(), "system", StopReason.LOST.wireName())) {
 			log.warn("run {} of conversation {} was recorded on this worker, which does not execute it: "
 					+ "finished as interrupted", entry.runId(), entry.conversationId());
 		}

@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.time.Instant;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -63,6 +64,17 @@ public class RunMetrics {
 	void propagation(Instant requestedAt, Instant cancelledAt, Instant unregisteredAt) {
 		timer("cancelled").record(Duration.between(requestedAt, cancelledAt));
 		timer("unregistered").record(Duration.between(requestedAt, unregisteredAt));
+	}
+
+	/**
+	 * Tokens the model handed over after the stop reached this worker (never kept; with
+	 * an upstream model, what it had already sent before its connection was closed).
+	 */
+	void tokensAfterStop(int tokens) {
+		DistributionSummary.builder("stopline.stop.tokens.after.request")
+			.description("Tokens the model produced after the stop reached the worker, per stopped run")
+			.register(meters)
+			.record(tokens);
 	}
 
 	public void reconciledStop() {

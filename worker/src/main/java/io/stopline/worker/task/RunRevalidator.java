@@ -3,6 +3,7 @@ package io.stopline.worker.task;
 import io.stopline.core.run.ConversationRegistry;
 import io.stopline.core.run.ConversationRegistry.Restore;
 import io.stopline.core.run.RunRecord;
+import io.stopline.protocol.StopReason;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,7 +42,7 @@ public class RunRevalidator {
 				restored++;
 			}
 			else if (restore == Restore.SUPERSEDED || restore == Restore.ENDED) {
-				task.requestStop("lost", null, null);
+				task.requestStop(StopReason.LOST);
 				dropped++;
 			}
 		}

@@ -22,8 +22,11 @@ import io.stopline.core.events.RunEvents;
 import io.stopline.core.run.RunRecord;
 import io.stopline.core.ops.StopAudit;
 import io.stopline.core.stop.StopRequests;
+import io.stopline.protocol.StopReason;
+import io.stopline.protocol.StopReceipt;
 import io.stopline.core.run.RunReplays;
 import io.stopline.worker.WorkerProperties;
+import io.stopline.worker.model.ChatModel;
 import io.stopline.worker.model.ModelFailure;
 import io.stopline.worker.tool.ToolLoop;
 import org.jspecify.annotations.Nullable;
@@ -87,8 +90,6 @@ public class TaskRunner {
 	private static final Duration DRAIN_BOUND = Duration.ofSeconds(2);
 
 	private final Duration maxRunDuration;
-
-	private static final java.util.Set<String> SYSTEM_REASONS = java.util.Set.of("shutdown", "lost", "timeout");
 
 	TaskRunner(ConversationRegistry registry, StopRequests stopRequests, LocalTaskRegistry tasks, RunEvents events,
 			ToolLoop model, ExecutorService runExecutor, RunMetrics metrics, StopAudit audit,
@@ -179,7 +180,7 @@ public class TaskRunner {
 			onTaken.run();
 			return false;
 		}
-		existing.ifPresent(stale -> stale.requestStop("lost", null, null));
+		existing.ifPresent(stale -> stale.requestStop(StopReason.LOST));
 		long deadline = System.nanoTime() + STALE_YIELD_BOUND.toNanos();
 		while (System.nanoTime() < deadline) {
 			if (tasks.register(task)) {
@@ -216,11 +217,21 @@ public class TaskRunner {
 					}
 				}));
 		RuntimeException failure = null;
-		ScheduledFuture<?> timeout = timeouts.schedule(() -> task.requestStop("timeout", null, null),
+		ScheduledFuture<?> timeout = timeouts.schedule(() -> task.requestStop(StopReason.TIMEOUT),
 				maxDuration(job).toMillis(), TimeUnit.MILLISECONDS);
 		if (task.beginGeneration()) {
 			try {
-				model.run(job, token -> emit(task, token), new RunToolHooks(task, events), task.toolCalls());
+				model.run(job, new ChatModel.TokenSink() {
+					@Override
+					public void accept(String token) throws InterruptedException {
+						emit(task, token);
+					}
+
+					@Override
+					public void upstreamClosed() {
+						task.upstreamClosed(Instant.now());
+					}
+				}, new RunToolHooks(task, events), task.toolCalls());
 			}
 			catch (InterruptedException ex) {
 				// the stop path: endGeneration below sees STOPPING
@@ -230,8 +241,9 @@ public class TaskRunner {
 			}
 		}
 		timeout.cancel(false);
-		if (!task.endGeneration()) {
-			finishStopped(task, record);
+		Stopped stopped = task.endGeneration();
+		if (stopped != null) {
+			finishStopped(task, record, stopped);
 		}
 		else if (failure != null) {
 			finishFailed(task, record, failure);
@@ -241,10 +253,6 @@ public class TaskRunner {
 		}
 	}
 
-	/**
-	 * One frame out; where it ends is noted first (frames are handed over one at a time,
-	 * in order), for snapshots and the run's replay.
-	 */
 	/**
 	 * Records where the frame ends (for resumed streams), then hands it to its gateway's
 	 * lane.
@@ -257,10 +265,14 @@ public class TaskRunner {
 	}
 
 	private void emit(RunningTask task, String token) throws InterruptedException {
+		if (!task.isRunning()) {
+			// produced by the model after the stop reached this worker: never kept
+			task.tokenAfterStop();
+		}
 		if (Thread.currentThread().isInterrupted()) {
 			throw new InterruptedException();
 		}
-		task.emitUnlessPaused(() -> publish(task, token));
+		task.emit(() -> publish(task, token));
 	}
 
 	/** Buffers the token in the run's outbox, which frames it; never waits for Redis. */
@@ -268,65 +280,88 @@ public class TaskRunner {
 		task.outbox().append(token, task.append(token));
 	}
 
-	private void finishStopped(RunningTask task, RunRecord record) {
+	/**
+	 * A stop won: persist the partial answer the client saw (the confirmation leaves with
+	 * the write), then announce it to whoever asked meanwhile, then count and audit.
+	 */
+	private void finishStopped(RunningTask task, RunRecord record, Stopped stopped) {
 		task.finishing();
 		// the tokens still waiting for their frame were seen by nobody: the answer kept
 		// is exactly the one streamed
 		TokenOutbox.Sent sent = task.outbox().discardPending(DRAIN_BOUND);
-		String content = task.content().substring(0, sent.chars());
+		// and no more than the stopping client displayed, when it said
+		int kept = stopped.seenTokens() == null ? sent.tokens() : Math.min(sent.tokens(), stopped.seenTokens());
+		String content = task.content().substring(0, kept == sent.tokens() ? sent.chars() : task.charsOf(kept));
 		Instant now = Instant.now();
-		String reason = task.stopReason();
-		RunOutcome outcome = RunOutcome.stopped(content, reason, now)
+		RunOutcome outcome = RunOutcome.stopped(content, stopped.reason(), now)
 			.withTools(task.toolCalls().history(task.runId(), now));
-		RunEvent.RunStopped event = new RunEvent.RunStopped(task.runId(), task.conversationId(), reason, content,
-				sent.tokens(), now, task.toolCalls().records());
+		StopReceipt receipt = new StopReceipt(stopped.requestedAt(), stopped.deliveredAt(), task.upstreamClosedAt(),
+				now);
+		RunEvent.RunStopped event = new RunEvent.RunStopped(task.runId(), task.conversationId(), stopped.reason(),
+				content, kept, now, receipt, task.toolCalls().records());
 		// the confirmation (and the messages it left, for the watchers) goes out with the
-		// outcome's write, in one round trip, to the gateways known now; any that asked
-		// during the write are told below
-		Set<String> announced = new LinkedHashSet<>(task.stopReplyTo());
-		announced.add(task.job().replyTo());
-		ConversationRegistry.Announcement announcement = events.announcement(task.userId(), announced, event,
+		// outcome's write, in one round trip, to the gateways known now
+		List<String> told = withOwnGateway(task, stopped.replyTo());
+		ConversationRegistry.Announcement announcement = events.announcement(task.userId(), told, event,
 				messagesAdded(task, outcome));
-		List<String> settled = task.recordedStops();
-		Recorded recorded = persist(record, outcome, announcement, settled);
-		RunningTask.StopWaiters waiters = task.markStopped(event);
+		Recorded recorded = persist(record, outcome, announcement, stopped.recordedStops());
+		Stopped.Late late = task.settle(stopped, event);
 		tasks.unregister(task);
 		Instant unregistered = Instant.now();
-		metrics.ended("stopped", reason);
+		metrics.ended("stopped", stopped.reason().wireName());
 		metrics.durationBeforeStop(Duration.between(record.since(), now));
-		Instant requestedAt = task.stopRequestedAt();
-		Instant cancelledAt = task.cancelledAt();
-		if (requestedAt != null && cancelledAt != null) {
-			metrics.propagation(requestedAt, cancelledAt, unregistered);
-		}
+		metrics.propagation(stopped.requestedAt(), stopped.cancelledAt(), unregistered);
+		metrics.tokensAfterStop(task.tokensAfterStop());
 		if (recorded == Recorded.ENDED) {
-			keepReplay(task, event, sent.tokens());
+			keepReplay(task, event, kept);
 		}
 		// a finish that did not end the run announces nothing: the run was ended by
 		// someone else (who told its client), or its record is left for the ownership
 		// check to settle and announce
-		if (recorded == Recorded.ENDED && announcement == null) {
-			List<String> notify = new ArrayList<>(waiters.replyTo());
-			notify.add(0, task.job().replyTo());
-			events.publish(task.userId(), notify, event);
-			announceMessages(task, outcome);
+		if (recorded == Recorded.ENDED) {
+			announceStopped(task, event, outcome, announcement == null ? told : List.of(), late);
 		}
-		else if (recorded == Recorded.ENDED) {
-			List<String> late = waiters.replyTo().stream().filter(gateway -> !announced.contains(gateway)).toList();
-			if (!late.isEmpty()) {
-				events.publish(task.userId(), late, event, false);
-			}
-		}
-		clearLate(waiters.rawStops(), settled);
-		log.info("run {} of conversation {} stopped ({}) after {} tokens", task.runId(), task.conversationId(), reason,
-				sent.tokens());
-		if (SYSTEM_REASONS.contains(reason) && recorded != Recorded.FENCED) {
+		clearLate(late.recordedStops());
+		log.info("run {} of conversation {} stopped ({}) after {} tokens, {} kept", task.runId(), task.conversationId(),
+				stopped.reason(), sent.tokens(), kept);
+		if (stopped.reason().bySystem() && recorded != Recorded.FENCED) {
 			// stops the worker decided itself are audited here; gateways audit the ones
 			// users ask for
-			audit.record(new StopAudit.Entry("system", task.userId(), task.conversationId(), task.runId(), reason,
-					"stopped", requestedAt == null ? 0 : Duration.between(requestedAt, unregistered).toNanos() / 1000,
-					now));
+			audit.record(new StopAudit.Entry("system", task.userId(), task.conversationId(), task.runId(),
+					stopped.reason().wireName(), "stopped",
+					Duration.between(stopped.requestedAt(), unregistered).toNanos() / 1000, now, kept, receipt));
 		}
+	}
+
+	/**
+	 * Tells the gateways the outcome's write did not: all of them when it announced
+	 * nothing ({@code unannounced}, on Redis Cluster), and those that asked during the
+	 * write; then the watchers, what the run left.
+	 */
+	private void announceStopped(RunningTask task, RunEvent.RunStopped event, RunOutcome outcome,
+			List<String> unannounced, Stopped.Late late) {
+		if (!unannounced.isEmpty()) {
+			List<String> notify = new ArrayList<>(unannounced);
+			late.replyTo().stream().filter(gateway -> !notify.contains(gateway)).forEach(notify::add);
+			events.publish(task.userId(), notify, event);
+			announceMessages(task, outcome);
+			return;
+		}
+		List<String> lateOnly = late.replyTo()
+			.stream()
+			.filter(gateway -> !gateway.equals(task.job().replyTo()))
+			.toList();
+		if (!lateOnly.isEmpty()) {
+			events.publish(task.userId(), lateOnly, event, false);
+		}
+	}
+
+	/** The chat's own gateway first, then the ones that asked for the stop. */
+	private static List<String> withOwnGateway(RunningTask task, List<String> replyTo) {
+		Set<String> gateways = new LinkedHashSet<>();
+		gateways.add(task.job().replyTo());
+		gateways.addAll(replyTo);
+		return List.copyOf(gateways);
 	}
 
 	private void finishCompleted(RunningTask task, RunRecord record) {
@@ -338,7 +373,7 @@ public class TaskRunner {
 			.withTools(task.toolCalls().history(task.runId(), now));
 		List<String> settled = task.recordedStops();
 		Recorded recorded = persist(record, outcome, null, settled);
-		clearLate(task.markDone(), settled);
+		clearLate(task.settle().stream().filter(raw -> !settled.contains(raw)).toList());
 		tasks.unregister(task);
 		metrics.ended("completed", null);
 		if (recorded == Recorded.ENDED) {
@@ -362,7 +397,7 @@ public class TaskRunner {
 			.withTools(task.toolCalls().history(task.runId(), now));
 		List<String> settled = task.recordedStops();
 		Recorded recorded = persist(record, outcome, null, settled);
-		clearLate(task.markDone(), settled);
+		clearLate(task.settle().stream().filter(raw -> !settled.contains(raw)).toList());
 		tasks.unregister(task);
 		metrics.ended("failed", null);
 		if (recorded == Recorded.ENDED) {
@@ -407,8 +442,8 @@ public class TaskRunner {
 	 * Clears the recorded stop requests that arrived after the outcome's write took the
 	 * others with it.
 	 */
-	private void clearLate(List<String> recorded, List<String> settled) {
-		recorded.stream().filter(raw -> !settled.contains(raw)).forEach(raw -> stopRequests.clear(workerId, raw));
+	private void clearLate(List<String> late) {
+		late.forEach(raw -> stopRequests.clear(workerId, raw));
 	}
 
 	private static List<RunEvent.MessageAdded> messagesAdded(RunningTask task, RunOutcome outcome) {

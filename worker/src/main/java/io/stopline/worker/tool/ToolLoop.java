@@ -59,6 +59,11 @@ public class ToolLoop {
 		this.maxRounds = properties.maxRounds();
 	}
 
+	/** A loop with no tool servers: the model's answer, as it streams. */
+	public static ToolLoop without(ChatModel model) {
+		return new ToolLoop(new McpTools(new ToolProperties(null, null, 1)), model, new ToolProperties(null, null, 1));
+	}
+
 	/** Streams the run's answer to {@code sink}, calling tools on the way. */
 	public void run(StartRun job, ChatModel.TokenSink sink, ToolRunHooks hooks, ToolCallLog log)
 			throws InterruptedException {

@@ -4,7 +4,7 @@ import java.time.Instant;
 import java.util.List;
 
 import io.stopline.protocol.StartRun;
-import io.stopline.worker.task.RunningTask.StopAttempt;
+import io.stopline.protocol.StopReason;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -50,12 +50,12 @@ class LocalTaskRegistryTests {
 		RunningTask run = task("alice", "c1", "r2");
 		tasks.register(run);
 
-		assertThat(tasks.stop("alice", "c1", "r1", "user")).as("an older run's stop").isEmpty();
-		assertThat(tasks.stop("bob", "c1", "r2", "user")).as("another user's conversation").isEmpty();
+		assertThat(tasks.stop("alice", "c1", "r1", StopReason.USER)).as("an older run's stop").isEmpty();
+		assertThat(tasks.stop("bob", "c1", "r2", StopReason.USER)).as("another user's conversation").isEmpty();
 		assertThat(run.beginGeneration()).as("still running").isTrue();
 
-		assertThat(tasks.stop("alice", "c1", "r2", "user")).contains(StopAttempt.ACCEPTED);
-		assertThat(run.endGeneration()).as("the stop won").isFalse();
+		assertThat(tasks.stop("alice", "c1", "r2", StopReason.USER)).contains(StopAttempt.ACCEPTED);
+		assertThat(run.endGeneration()).as("the stop won").isNotNull();
 	}
 
 	@Test
@@ -65,12 +65,12 @@ class LocalTaskRegistryTests {
 		RunningTask b1 = task("bob", "c1", "r3");
 		List.of(a1, a2, b1).forEach(tasks::register);
 
-		assertThat(tasks.stopAllOf("alice", "stop_all")).isEqualTo(2);
+		assertThat(tasks.stopAllOf("alice", StopReason.STOP_ALL)).isEqualTo(2);
 
 		assertThat(tasks.list()).containsExactlyInAnyOrder(a1, a2, b1);
-		assertThat(a1.endGeneration()).isFalse();
-		assertThat(a2.endGeneration()).isFalse();
-		assertThat(b1.endGeneration()).as("bob's run completes").isTrue();
+		assertThat(a1.endGeneration()).isNotNull();
+		assertThat(a2.endGeneration()).isNotNull();
+		assertThat(b1.endGeneration()).as("bob's run completes").isNull();
 	}
 
 	private static RunningTask task(String user, String conversation, String runId) {

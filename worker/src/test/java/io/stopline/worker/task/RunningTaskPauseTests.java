@@ -8,7 +8,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import io.stopline.protocol.StartRun;
-import io.stopline.worker.task.RunningTask.ControlAttempt;
+import io.stopline.protocol.StopReason;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -27,11 +27,11 @@ class RunningTaskPauseTests {
 	void aPausedRunEmitsNothingUntilResumed() throws Exception {
 		RunningTask task = new RunningTask(job());
 		AtomicInteger emitted = new AtomicInteger();
-		assertThat(task.pause()).isEqualTo(ControlAttempt.CHANGED);
+		assertThat(task.pauseGate().pause()).isEqualTo(ControlAttempt.CHANGED);
 		Thread generating = Thread.ofVirtual().start(() -> {
 			task.beginGeneration();
 			try {
-				task.emitUnlessPaused(emitted::incrementAndGet);
+				task.emit(emitted::incrementAndGet);
 			}
 			catch (InterruptedException ex) {
 				// not expected here
@@ -40,22 +40,22 @@ class RunningTaskPauseTests {
 		await().atMost(BOUND).until(() -> generating.getState() == Thread.State.WAITING);
 		assertThat(emitted).hasValue(0);
 
-		assertThat(task.resumable()).isEqualTo(ControlAttempt.CHANGED);
-		assertThat(task.resume()).isEqualTo(ControlAttempt.CHANGED);
+		assertThat(task.pauseGate().resumable()).isEqualTo(ControlAttempt.CHANGED);
+		assertThat(task.pauseGate().resume()).isEqualTo(ControlAttempt.CHANGED);
 		assertThat(generating.join(BOUND)).isTrue();
 		assertThat(emitted).hasValue(1);
-		assertThat(task.resume()).as("a second resume changes nothing").isEqualTo(ControlAttempt.UNCHANGED);
+		assertThat(task.pauseGate().resume()).as("a second resume changes nothing").isEqualTo(ControlAttempt.UNCHANGED);
 	}
 
 	@Test
 	void aStopEndsAPausedRunThatIsWaiting() throws Exception {
 		RunningTask task = new RunningTask(job());
-		task.pause();
+		task.pauseGate().pause();
 		CompletableFuture<Throwable> ended = new CompletableFuture<>();
 		Thread generating = Thread.ofVirtual().start(() -> {
 			task.beginGeneration();
 			try {
-				task.emitUnlessPaused(() -> {
+				task.emit(() -> {
 				});
 				ended.complete(null);
 			}
@@ -65,10 +65,10 @@ class RunningTaskPauseTests {
 		});
 		await().atMost(BOUND).until(() -> generating.getState() == Thread.State.WAITING);
 
-		task.requestStop("user", null, null);
+		task.requestStop(StopReason.USER);
 
 		assertThat(ended.get(BOUND.toMillis(), TimeUnit.MILLISECONDS)).isInstanceOf(InterruptedException.class);
-		assertThat(task.endGeneration()).as("the stop won").isFalse();
+		assertThat(task.endGeneration()).as("the stop won").isNotNull();
 	}
 
 	@Test
@@ -77,12 +77,12 @@ class RunningTaskPauseTests {
 		// the wait (the race the review found: it used to spin for ever)
 		RunningTask task = new RunningTask(job());
 		task.beginGeneration();
-		task.pause();
-		task.requestStop("user", null, null);
+		task.pauseGate().pause();
+		task.requestStop(StopReason.USER);
 
-		assertThatThrownBy(() -> task.emitUnlessPaused(() -> {
+		assertThatThrownBy(() -> task.emit(() -> {
 		})).isInstanceOf(InterruptedException.class);
-		assertThat(task.pause()).as("nothing to pause once stopping").isEqualTo(ControlAttempt.ENDING);
+		assertThat(task.pauseGate().pause()).as("nothing to pause once stopping").isEqualTo(ControlAttempt.ENDING);
 		Thread.interrupted();
 	}
 

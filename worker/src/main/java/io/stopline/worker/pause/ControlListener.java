@@ -1,4 +1,4 @@
-package io.stopline.worker.stop;
+package io.stopline.worker.pause;
 
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -8,7 +8,6 @@ import io.stopline.protocol.RunControl;
 import io.stopline.core.schema.Channels;
 import io.stopline.core.schema.Keys;
 import io.stopline.worker.WorkerProperties;
-import io.stopline.worker.task.RunControls;
 import io.stopline.worker.WorkerPhase;
 import org.redisson.api.RTopic;
 import org.redisson.api.RedissonClient;

@@ -1,4 +1,4 @@
-package io.stopline.worker.task;
+package io.stopline.worker.pause;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -12,8 +12,12 @@ import io.stopline.protocol.RunEvent;
 import io.stopline.core.run.ConversationRegistry;
 import io.stopline.core.events.RunEvents;
 import io.stopline.core.run.RunRecord;
+import io.stopline.protocol.StopReason;
 import io.stopline.worker.WorkerProperties;
-import io.stopline.worker.task.RunningTask.ControlAttempt;
+import io.stopline.worker.task.ControlAttempt;
+import io.stopline.worker.task.LocalTaskRegistry;
+import io.stopline.worker.task.PauseGate;
+import io.stopline.worker.task.RunningTask;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,7 +30,7 @@ import org.springframework.stereotype.Component;
  * three. Repeating either is harmless: it answers with the state the run is in.
  */
 @Component
-public class RunControls {
+class RunControls {
 
 	private static final Logger log = LoggerFactory.getLogger(RunControls.class);
 
@@ -47,7 +51,7 @@ public class RunControls {
 		this.maxPause = properties.maxPauseDuration();
 	}
 
-	public void handle(RunControl command) {
+	void handle(RunControl command) {
 		Optional<RunningTask> task = tasks.find(command.userId(), command.conversationId())
 			.filter(candidate -> candidate.runId().equals(command.runId()));
 		if (RunControl.SNAPSHOT.equals(command.action())) {
@@ -62,7 +66,7 @@ public class RunControls {
 			ignored(command, "not_running");
 			return;
 		}
-		task.get().underControl(() -> {
+		task.get().pauseGate().underControl(() -> {
 			apply(task.get(), command);
 			return null;
 		});
@@ -83,9 +87,10 @@ public class RunControls {
 		// a pause takes effect before it is announced (and no token in flight may follow
 		// the announcement); a resume is announced before the run goes on, so the
 		// watchers see run_resumed before the next token
-		ControlAttempt attempt = pause ? task.pause() : task.resumable();
+		PauseGate gate = task.pauseGate();
+		ControlAttempt attempt = pause ? gate.pause() : gate.resumable();
 		if (pause && attempt == ControlAttempt.CHANGED) {
-			task.awaitQuiet();
+			gate.awaitQuiet();
 		}
 		Instant now = Instant.now();
 		RunEvent answer = pause ? new RunEvent.RunPaused(task.runId(), task.conversationId(), now)
@@ -97,8 +102,8 @@ public class RunControls {
 			case CHANGED -> {
 				// the timer first: whatever fails below, a paused run cannot stay paused
 				// for ever
-				task.pauseTimeout(pause ? timers.schedule(() -> task.requestStop("timeout", null, null),
-						maxPause.toMillis(), TimeUnit.MILLISECONDS) : null);
+				gate.timeout(pause ? timers.schedule(() -> task.requestStop(StopReason.TIMEOUT), maxPause.toMillis(),
+						TimeUnit.MILLISECONDS) : null);
 				RunRecord record = task.record();
 				try {
 					if (record != null) {
@@ -118,7 +123,7 @@ public class RunControls {
 				}
 				announce(task, command, answer);
 				if (!pause) {
-					task.resume();
+					gate.resume();
 				}
 				log.info("run {} {}", task.runId(), pause ? "paused" : "resumed");
 			}
