@@ -44,8 +44,7 @@ class OwnershipSelfCheckIntegrationTests {
 	private static final Map<String, String> QUICK_CHECK = Map.of("stopline.worker.ownership-check-interval", "500ms");
 
 	/** Long enough that a test plants a lost write before the outcome is re-checked. */
-	private static final Map<String, String> CHECK_EVERY_2S = Map.of("stopline.worker.ownership-check-interval",
-			"2s");
+	private static final Map<String, String> CHECK_EVERY_2S = Map.of("stopline.worker.ownership-check-interval", "2s");
 
 	private static TestRedis redis;
 

@@ -249,7 +249,8 @@ public final class InvariantChecker implements AutoCloseable {
 							+ "settled_ms=%d answers_ms=%d accepting_ms=%d interrupted_chars_lost=%d%s violations=%d%n",
 					scenario, ops.size(), log.count(Kind.SEND), log.count(Kind.TOKEN), stops, confirmed, samples,
 					ownerlessSamples, checkedTurns, checkedConfirmed, conversations.size(), settledNanos / 1_000_000,
-					answersNanos / 1_000_000, acceptNanos / 1_000_000, interruptedLostChars, figures(), violations.size());
+					answersNanos / 1_000_000, acceptNanos / 1_000_000, interruptedLostChars, figures(),
+					violations.size());
 			violations.forEach(violation -> System.out.println("[invariants]   violation: " + violation));
 			return List.copyOf(violations);
 		}
@@ -319,8 +320,7 @@ public final class InvariantChecker implements AutoCloseable {
 	/**
 	 * Waits (within the bound) until every run the client was told of that is no longer
 	 * listed has an answer in the history: an outcome a failover lost is written again by
-	 * its worker a few seconds later, and only one still missing after the bound is
-	 * lost.
+	 * its worker a few seconds later, and only one still missing after the bound is lost.
 	 */
 	private long awaitAnswers(List<Op> ops, Duration bound) {
 		long start = System.nanoTime();
@@ -336,11 +336,11 @@ public final class InvariantChecker implements AutoCloseable {
 				Map<String, List<Message>> histories = new HashMap<>();
 				// answered or still running: only the missing ones are read again
 				waiting.entrySet()
-					.removeIf(run -> listed.contains(run.getValue() + " " + run.getKey())
-							|| histories.computeIfAbsent(run.getValue(), probe::history)
-								.stream()
-								.anyMatch(message -> message.role().equals("assistant")
-										&& run.getKey().equals(message.runId())));
+					.removeIf(run -> listed.contains(run.getValue() + " " + run.getKey()) || histories
+						.computeIfAbsent(run.getValue(), probe::history)
+						.stream()
+						.anyMatch(
+								message -> message.role().equals("assistant") && run.getKey().equals(message.runId())));
 			}
 			catch (RuntimeException ex) {
 				// not reachable yet
