@@ -67,9 +67,10 @@ class JobConsumer implements SmartLifecycle {
 
 	/**
 	 * The jobs handed to the runner and not acknowledged: every other job pending on this
-	 * worker's consumer was delivered by Redis but never reached it. One the runner leaves
-	 * unacknowledged on purpose (a stale local run would not yield) stays here, so it is
-	 * not taken again by this worker but by another after {@code orphaned-job-idle}.
+	 * worker's consumer was delivered by Redis but never reached it. One the runner
+	 * leaves unacknowledged on purpose (a stale local run would not yield) stays here, so
+	 * it is not taken again by this worker but by another after
+	 * {@code orphaned-job-idle}.
 	 */
 	private final Set<StreamMessageId> inHand = ConcurrentHashMap.newKeySet();
 
