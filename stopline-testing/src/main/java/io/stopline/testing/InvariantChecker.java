@@ -330,24 +330,33 @@ public final class InvariantChecker implements AutoCloseable {
 				waiting.put(op.value(), op.conversation());
 			}
 		}
+		// all that is left listed on two reads in a row: still running
+		boolean listedBefore = false;
 		while (!waiting.isEmpty() && System.nanoTime() - start < bound.toNanos()) {
 			try {
 				Set<String> listed = listedRuns();
 				Map<String, List<Message>> histories = new HashMap<>();
-				// answered or still running: only the missing ones are read again
+				// answered: done; listed: still running (judged when it ends), or listed
+				// for a
+				// moment while Redis switches over, so read again until the rest is
+				// answered
 				waiting.entrySet()
-					.removeIf(run -> listed.contains(run.getValue() + " " + run.getKey()) || histories
-						.computeIfAbsent(run.getValue(), probe::history)
+					.removeIf(run -> histories.computeIfAbsent(run.getValue(), probe::history)
 						.stream()
 						.anyMatch(
 								message -> message.role().equals("assistant") && run.getKey().equals(message.runId())));
+				boolean allListed = waiting.entrySet()
+					.stream()
+					.allMatch(run -> listed.contains(run.getValue() + " " + run.getKey()));
+				if (waiting.isEmpty() || (allListed && listedBefore)) {
+					break;
+				}
+				listedBefore = allListed;
 			}
 			catch (RuntimeException ex) {
 				// not reachable yet
 			}
-			if (!waiting.isEmpty()) {
-				LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(500));
-			}
+			LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(500));
 		}
 		return System.nanoTime() - start;
 	}
