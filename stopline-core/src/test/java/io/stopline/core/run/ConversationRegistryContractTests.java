@@ -309,7 +309,7 @@ abstract class ConversationRegistryContractTests {
 		RunRecord previous = registry.claim(reserve("c1"), w1, Instant.now()).orElseThrow();
 		registry.finish(previous, RunOutcome.complete("first answer", Instant.now()));
 		RunRecord queued = queued("c1");
-		RunRecord lost = new RunRecord(queued.runId(), user, "c1", "assistant", RunRecord.RUNNING, w1, queued.replyTo(),
+		RunRecord lost = new RunRecord(queued.runId(), user, "c1", "assistant", RunState.RUNNING, w1, queued.replyTo(),
 				queued.queuedAt(), Instant.ofEpochMilli(System.currentTimeMillis()));
 		HistoryMessage asked = HistoryMessage.user("second question", lost.runId(), lost.queuedAt());
 		assertThat(registry

@@ -8,6 +8,7 @@ import java.util.List;
 
 import io.stopline.core.run.RunOutcome;
 import io.stopline.core.run.RunRecord;
+import io.stopline.protocol.RunState;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -87,7 +88,7 @@ class RecentOutcomesTests {
 	}
 
 	private RunRecord run(String runId) {
-		return new RunRecord(runId, "alice", "c-" + runId, "assistant", RunRecord.RUNNING, "w-1", "g-1",
+		return new RunRecord(runId, "alice", "c-" + runId, "assistant", RunState.RUNNING, "w-1", "g-1",
 				clock.instant(), clock.instant());
 	}
 
