@@ -88,8 +88,8 @@ class RecentOutcomesTests {
 	}
 
 	private RunRecord run(String runId) {
-		return new RunRecord(runId, "alice", "c-" + runId, "assistant", RunState.RUNNING, "w-1", "g-1",
-				clock.instant(), clock.instant());
+		return new RunRecord(runId, "alice", "c-" + runId, "assistant", RunState.RUNNING, "w-1", "g-1", clock.instant(),
+				clock.instant());
 	}
 
 	private static final class MutableClock extends Clock {
