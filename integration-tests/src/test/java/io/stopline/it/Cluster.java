@@ -9,7 +9,7 @@ import java.util.Objects;
 import io.stopline.gateway.GatewayApplication;
 import io.stopline.testing.TestRedis;
 import io.stopline.worker.WorkerApplication;
-import io.stopline.worker.task.LocalTaskRegistry;
+import io.stopline.starter.task.LocalTaskRegistry;
 
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.extension.AfterAllCallback;

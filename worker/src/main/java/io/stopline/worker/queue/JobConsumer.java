@@ -10,10 +10,10 @@ import java.util.concurrent.TimeUnit;
 import io.stopline.protocol.Json;
 import io.stopline.protocol.StartRun;
 import io.stopline.core.schema.Keys;
-import io.stopline.worker.WorkerProperties;
-import io.stopline.worker.liveness.WorkerReadiness;
-import io.stopline.worker.task.TaskRunner;
-import io.stopline.worker.WorkerPhase;
+import io.stopline.starter.WorkerProperties;
+import io.stopline.starter.liveness.WorkerReadiness;
+import io.stopline.starter.WorkerPhase;
+import io.stopline.worker.agent.AgentRuns;
 import org.redisson.api.RStream;
 import org.redisson.api.RedissonClient;
 import org.redisson.api.stream.PendingEntry;
@@ -43,7 +43,7 @@ class JobConsumer implements SmartLifecycle {
 
 	private final RStream<String, String> jobs;
 
-	private final TaskRunner runner;
+	private final AgentRuns runner;
 
 	private final Semaphore slots;
 
@@ -76,13 +76,14 @@ class JobConsumer implements SmartLifecycle {
 
 	private Thread thread;
 
-	JobConsumer(RedissonClient redisson, TaskRunner runner, WorkerReadiness readiness, WorkerProperties properties) {
+	JobConsumer(RedissonClient redisson, AgentRuns runner, WorkerReadiness readiness, WorkerProperties properties,
+			JobQueueProperties queue) {
 		this.readiness = readiness;
 		this.jobs = redisson.getStream(Keys.JOBS, StringCodec.INSTANCE);
 		this.runner = runner;
-		this.slots = new Semaphore(properties.maxConcurrentRuns());
+		this.slots = new Semaphore(queue.maxConcurrentRuns());
 		this.workerId = properties.id();
-		this.orphanedIdle = properties.orphanedJobIdle();
+		this.orphanedIdle = queue.orphanedJobIdle();
 	}
 
 	@Override

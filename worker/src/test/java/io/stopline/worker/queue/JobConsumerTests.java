@@ -21,11 +21,14 @@ import io.stopline.core.ops.StopAudit;
 import io.stopline.core.stop.StopRequests;
 import io.stopline.testing.RedisClients;
 import io.stopline.testing.TestRedis;
-import io.stopline.worker.WorkerProperties;
-import io.stopline.worker.liveness.ReadinessFixtures;
+import io.stopline.starter.WorkerProperties;
+import io.stopline.starter.liveness.ReadinessFixtures;
 import io.stopline.worker.model.ChatModel;
-import io.stopline.worker.task.LocalTaskRegistry;
-import io.stopline.worker.task.TaskFixtures;
+import io.stopline.starter.task.LocalTaskRegistry;
+import io.stopline.starter.task.TaskFixtures;
+import io.stopline.starter.task.TaskRunner;
+import io.stopline.worker.agent.AgentRuns;
+import io.stopline.worker.tool.ToolLoop;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -164,12 +167,12 @@ class JobConsumerTests {
 	}
 
 	private void start(String workerId, int slots, ChatModel model) {
-		WorkerProperties properties = TaskFixtures.properties(workerId, slots, Duration.ofMinutes(1));
+		WorkerProperties properties = TaskFixtures.properties(workerId, Duration.ofMinutes(1));
 		RunEvents events = new RunEvents(clients.redisson(), new GatewayInboxes(clients.redisson()));
-		consumer = new JobConsumer(clients.redisson(),
-				TaskFixtures.runner(registry, new StopRequests(clients.template()), tasks, events, model, executor,
-						new StopAudit(clients.template()), properties, clients.template()),
-				ReadinessFixtures.ready(properties), properties);
+		TaskRunner runner = TaskFixtures.runner(registry, new StopRequests(clients.template()), tasks, events, executor,
+				new StopAudit(clients.template()), properties, clients.template());
+		consumer = new JobConsumer(clients.redisson(), new AgentRuns(runner, ToolLoop.without(model)),
+				ReadinessFixtures.ready(properties), properties, new JobQueueProperties(slots, Duration.ofSeconds(30)));
 		consumer.start();
 	}
 

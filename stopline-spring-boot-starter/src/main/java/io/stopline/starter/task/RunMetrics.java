@@ -1,0 +1,95 @@
+package io.stopline.starter.task;
+
+import java.time.Duration;
+import java.time.Instant;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * What a worker's runs do: started, ended by outcome and reason, how long before a stop,
+ * how fast a stop lands.
+ */
+public class RunMetrics {
+
+	private final MeterRegistry meters;
+
+	private final Counter started;
+
+	RunMetrics(MeterRegistry meters, LocalTaskRegistry tasks) {
+		this.meters = meters;
+		this.started = Counter.builder("stopline.runs.started")
+			.description("Runs claimed by this worker")
+			.register(meters);
+		Gauge.builder("stopline.runs.active", tasks, LocalTaskRegistry::size)
+			.description("Runs executing on this worker")
+			.register(meters);
+	}
+
+	void started() {
+		started.increment();
+	}
+
+	void ended(String outcome, @Nullable String reason) {
+		Counter.builder("stopline.runs.ended")
+			.description("Runs ended on this worker, by outcome (completed, stopped, failed) and stop reason")
+			.tag("outcome", outcome)
+			.tag("reason", reason == null ? "none" : reason)
+			.register(meters)
+			.increment();
+	}
+
+	/** How long a run had been going (since it was accepted) when it was stopped. */
+	void durationBeforeStop(Duration duration) {
+		Timer.builder("stopline.run.duration.before.stop")
+			.description("Run duration before it was stopped")
+			.publishPercentileHistogram()
+			.maximumExpectedValue(Duration.ofHours(1))
+			.register(meters)
+			.record(duration);
+	}
+
+	/**
+	 * From the gateway's stop request to this worker's cancellation
+	 * ({@code stage=cancelled}: generation ended) and to the run's unregistration
+	 * ({@code stage=unregistered}: outcome recorded, record removed).
+	 */
+	void propagation(Instant requestedAt, Instant cancelledAt, Instant unregisteredAt) {
+		timer("cancelled").record(Duration.between(requestedAt, cancelledAt));
+		timer("unregistered").record(Duration.between(requestedAt, unregisteredAt));
+	}
+
+	/**
+	 * Tokens the model handed over after the stop reached this worker (never kept; with
+	 * an upstream model, what it had already sent before its connection was closed).
+	 */
+	void tokensAfterStop(int tokens) {
+		DistributionSummary.builder("stopline.stop.tokens.after.request")
+			.description("Tokens the model produced after the stop reached the worker, per stopped run")
+			.register(meters)
+			.record(tokens);
+	}
+
+	public void reconciledStop() {
+		meters.counter("stopline.stops.reconciled").increment();
+	}
+
+	public void resubscribed() {
+		meters.counter("stopline.pubsub.subscriptions", "channel", "stop").increment();
+	}
+
+	private Timer timer(String stage) {
+		return Timer.builder("stopline.stop.propagation")
+			.description("Gateway's stop request to the worker's cancellation and unregistration")
+			.tag("stage", stage)
+			.publishPercentileHistogram()
+			.minimumExpectedValue(Duration.ofNanos(50_000))
+			.maximumExpectedValue(Duration.ofSeconds(5))
+			.register(meters);
+	}
+
+}

@@ -1,0 +1,541 @@
+package io.stopline.starter.task;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+
+import io.stopline.protocol.RunEvent;
+import io.stopline.protocol.StartRun;
+import io.stopline.core.run.ConversationRegistry;
+import io.stopline.protocol.HistoryMessage;
+import io.stopline.core.run.RunOutcome;
+import io.stopline.core.events.RunEvents;
+import io.stopline.core.run.RunRecord;
+import io.stopline.core.ops.StopAudit;
+import io.stopline.core.stop.StopRequests;
+import io.stopline.protocol.StopReason;
+import io.stopline.protocol.StopReceipt;
+import io.stopline.core.run.RunReplays;
+import io.stopline.starter.WorkerProperties;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+
+/**
+ * Executes runs on virtual threads: claim the run in Redis, drive its {@link Generation}
+ * (a model, a subscribed {@code Flux}, anything that yields tokens) and stream its tokens
+ * to the gateway, and record the outcome however the run ends. A stop interrupts the
+ * generating thread; the outcome is then {@code stopped} with the partial answer. The
+ * worker's agents and the starter's {@code Stopline.run} both run here: one engine.
+ */
+public class TaskRunner {
+
+	private static final Logger log = LoggerFactory.getLogger(TaskRunner.class);
+
+	private static final Duration PERSIST_BOUND = Duration.ofSeconds(30);
+
+	private static final Duration STALE_YIELD_BOUND = Duration.ofSeconds(5);
+
+	private final ConversationRegistry registry;
+
+	private final StopRequests stopRequests;
+
+	private final LocalTaskRegistry tasks;
+
+	private final RunEvents events;
+
+	private final ExecutorService executor;
+
+	private final String workerId;
+
+	private final RunMetrics metrics;
+
+	private final StopAudit audit;
+
+	private final RunReplays replays;
+
+	private final RecentOutcomes outcomes;
+
+	/**
+	 * Run timeouts. Its own executor, not Spring's TaskScheduler: that one starts in the
+	 * last lifecycle phase, after this worker already takes runs. The action only flips
+	 * the task's state, so one thread serves all.
+	 */
+	private final ScheduledThreadPoolExecutor timeouts = new ScheduledThreadPoolExecutor(1,
+			Thread.ofPlatform().daemon().name("run-timers").factory());
+
+	private final TokenFrameProperties frames;
+
+	/** Every run's frames, one write per gateway per batch interval. */
+	private final FrameLanes lanes;
+
+	/** How long the end of a run waits for its last frames to be taken by Redis. */
+	private static final Duration DRAIN_BOUND = Duration.ofSeconds(2);
+
+	private final Duration maxRunDuration;
+
+	public TaskRunner(ConversationRegistry registry, StopRequests stopRequests, LocalTaskRegistry tasks,
+			RunEvents events, ExecutorService runExecutor, RunMetrics metrics, StopAudit audit,
+			WorkerProperties properties, TokenFrameProperties frames, RunReplays replays, RecentOutcomes outcomes) {
+		this.outcomes = outcomes;
+		this.frames = frames;
+		this.lanes = new FrameLanes(events::publishFrames, timeouts, frames.batchInterval());
+		this.replays = replays;
+		this.timeouts.setRemoveOnCancelPolicy(true);
+		this.maxRunDuration = properties.maxRunDuration();
+		this.metrics = metrics;
+		this.audit = audit;
+		this.registry = registry;
+		this.stopRequests = stopRequests;
+		this.tasks = tasks;
+		this.events = events;
+		this.executor = runExecutor;
+		this.workerId = properties.id();
+	}
+
+	/**
+	 * Starts the job, generating with {@code generation}. {@code onTaken} runs once the
+	 * run is claimed or known not to run (the job can then be acknowledged);
+	 * {@code onEnd} runs once whatever happens (it frees the worker's slot), after the
+	 * outcome is recorded.
+	 */
+	public void start(StartRun job, Generation generation, Runnable onTaken, Runnable onEnd) {
+		executor.execute(() -> {
+			MDC.put("conversation_id", job.conversationId());
+			MDC.put("run_id", job.runId());
+			MDC.put("worker_id", workerId);
+			try {
+				run(job, generation, onTaken);
+			}
+			catch (RuntimeException ex) {
+				log.error("run {} of conversation {} failed unexpectedly", job.runId(), job.conversationId(), ex);
+			}
+			finally {
+				MDC.clear();
+				onEnd.run();
+			}
+		});
+	}
+
+	private void run(StartRun job, Generation generation, Runnable onTaken) {
+		RunningTask task = new RunningTask(job, generation);
+		if (!tasks.register(task) && !registerInPlaceOfStale(task, onTaken)) {
+			return;
+		}
+		try {
+			Optional<RunRecord> claimed = registry.claim(queuedRecord(job), workerId, Instant.now());
+			onTaken.run();
+			if (claimed.isEmpty()) {
+				log.debug("run {} was stopped or replaced before it started", job.runId());
+				return;
+			}
+			task.claimed(claimed.get());
+			// read after the claim, never before: a socket that marks the conversation
+			// watched after this read finds the run claimed and asks for a snapshot
+			// (which turns the tokens on); read before the claim, a socket could find the
+			// run still queued, ask for nothing, and never get its tokens
+			task.watched(watched(job));
+			metrics.started();
+			execute(task, claimed.get());
+		}
+		finally {
+			// the finish paths unregister before they announce the outcome; this covers
+			// the exceptional ones
+			tasks.unregister(task);
+		}
+	}
+
+	/**
+	 * The conversation already has a task here. The same run (its job delivered twice):
+	 * skipped, the job acknowledged. Another run: the local one is stale, since Redis
+	 * reserves a new run only once the old one's record is gone (reaped while this worker
+	 * was frozen or cut off, or lost with Redis's data), so it is stopped ({@code lost})
+	 * and the new run takes its place as soon as it is only recording its outcome. Should
+	 * that not happen within {@link #STALE_YIELD_BOUND}, the job is left unacknowledged
+	 * and taken again after {@code orphaned-job-idle}: never dropped with its request
+	 * left hanging.
+	 */
+	private boolean registerInPlaceOfStale(RunningTask task, Runnable onTaken) {
+		Optional<RunningTask> existing = tasks.find(task.userId(), task.conversationId());
+		if (existing.isPresent() && existing.get().runId().equals(task.runId())) {
+			log.warn("run {} of conversation {} already runs here; duplicate job skipped", task.runId(),
+					task.conversationId());
+			onTaken.run();
+			return false;
+		}
+		existing.ifPresent(stale -> stale.requestStop(StopReason.LOST));
+		long deadline = System.nanoTime() + STALE_YIELD_BOUND.toNanos();
+		while (System.nanoTime() < deadline) {
+			if (tasks.register(task)) {
+				log.warn("run {} of conversation {} replaced a stale run of this worker", task.runId(),
+						task.conversationId());
+				return true;
+			}
+			LockSupport.parkNanos(20_000_000);
+		}
+		log.warn("conversation {} still has a stale run here; run {} is left queued for another try",
+				task.conversationId(), task.runId());
+		return false;
+	}
+
+	private void execute(RunningTask task, RunRecord record) {
+		StartRun job = task.job();
+		Instant started = Instant.now();
+		TokenOutbox outbox = new TokenOutbox(job.runId(), job.conversationId(),
+				(frame, urgent) -> publishFrame(task, frame, urgent), timeouts, frames.linger(), frames.maxChars(),
+				task::noteLostToken);
+		task.outbox(outbox);
+		// not awaited: the start is announced while the model starts, and the first frame
+		// leaves only after it, so watchers see the start before any token; only the live
+		// view misses a start that fails to leave, never the run or its history
+		outbox
+			.after(events
+				.publishAsync(job.userId(), job.replyTo(),
+						new RunEvent.RunStarted(job.runId(), job.conversationId(), workerId, started),
+						new RunEvent.MessageAdded(job.runId(), job.conversationId(),
+								HistoryMessage.streaming(job.runId(), started), started))
+				.whenComplete((ignored, error) -> {
+					if (error != null) {
+						task.noteLostToken(error);
+					}
+				}));
+		RuntimeException failure = null;
+		ScheduledFuture<?> timeout = timeouts.schedule(() -> task.requestStop(StopReason.TIMEOUT),
+				maxDuration(job).toMillis(), TimeUnit.MILLISECONDS);
+		if (task.beginGeneration()) {
+			try {
+				task.generation().generate(new RunScope(task, events, token -> emit(task, token)));
+			}
+			catch (InterruptedException ex) {
+				// the stop path: endGeneration below sees STOPPING
+			}
+			catch (RuntimeException ex) {
+				failure = ex;
+			}
+		}
+		timeout.cancel(false);
+		Stopped stopped = task.endGeneration();
+		if (stopped != null) {
+			finishStopped(task, record, stopped);
+		}
+		else if (failure != null) {
+			finishFailed(task, record, failure);
+		}
+		else {
+			finishCompleted(task, record);
+		}
+	}
+
+	/**
+	 * Records where the frame ends (for resumed streams), then hands it to its gateway's
+	 * lane.
+	 */
+	private java.util.concurrent.CompletionStage<?> publishFrame(RunningTask task, RunEvent.TokenGenerated frame,
+			boolean urgent) {
+		task.offsets().add(frame.count(), frame.text().length());
+		return lanes.submit(task.job().replyTo(), new RunEvents.FrameOut(task.userId(), frame, task.isWatched()),
+				urgent);
+	}
+
+	private void emit(RunningTask task, String token) throws InterruptedException {
+		if (!task.isRunning()) {
+			// produced by the model after the stop reached this worker: never kept
+			task.tokenAfterStop();
+		}
+		if (Thread.currentThread().isInterrupted()) {
+			throw new InterruptedException();
+		}
+		task.emit(() -> publish(task, token));
+	}
+
+	/** Buffers the token in the run's outbox, which frames it; never waits for Redis. */
+	private void publish(RunningTask task, String token) {
+		task.outbox().append(token, task.append(token));
+	}
+
+	/**
+	 * A stop won: persist the partial answer the client saw (the confirmation leaves with
+	 * the write), then announce it to whoever asked meanwhile, then count and audit.
+	 */
+	private void finishStopped(RunningTask task, RunRecord record, Stopped stopped) {
+		task.finishing();
+		// the tokens still waiting for their frame were seen by nobody: the answer kept
+		// is exactly the one streamed
+		TokenOutbox.Sent sent = task.generation().keepsEveryToken() ? drain(task)
+				: task.outbox().discardPending(DRAIN_BOUND);
+		// and no more than the stopping client displayed, when it said
+		int kept = stopped.seenTokens() == null ? sent.tokens() : Math.min(sent.tokens(), stopped.seenTokens());
+		String content = task.content().substring(0, kept == sent.tokens() ? sent.chars() : task.charsOf(kept));
+		Instant now = Instant.now();
+		RunOutcome outcome = RunOutcome.stopped(content, stopped.reason(), now)
+			.withTools(task.generation().toolHistory(task.runId(), now));
+		StopReceipt receipt = new StopReceipt(stopped.requestedAt(), stopped.deliveredAt(), task.upstreamClosedAt(),
+				now);
+		RunEvent.RunStopped event = new RunEvent.RunStopped(task.runId(), task.conversationId(), stopped.reason(),
+				content, kept, now, receipt, task.generation().toolCalls());
+		// the confirmation (and the messages it left, for the watchers) goes out with the
+		// outcome's write, in one round trip, to the gateways known now
+		List<String> told = withOwnGateway(task, stopped.replyTo());
+		ConversationRegistry.Announcement announcement = events.announcement(task.userId(), told, event,
+				messagesAdded(task, outcome));
+		Recorded recorded = persist(record, outcome, announcement, stopped.recordedStops());
+		Stopped.Late late = task.settle(stopped, event);
+		tasks.unregister(task);
+		Instant unregistered = Instant.now();
+		metrics.ended("stopped", stopped.reason().wireName());
+		metrics.durationBeforeStop(Duration.between(record.since(), now));
+		metrics.propagation(stopped.requestedAt(), stopped.cancelledAt(), unregistered);
+		metrics.tokensAfterStop(task.tokensAfterStop());
+		if (recorded == Recorded.ENDED) {
+			keepReplay(task, event, kept);
+		}
+		// a finish that did not end the run announces nothing: the run was ended by
+		// someone else (who told its client), or its record is left for the ownership
+		// check to settle and announce
+		if (recorded == Recorded.ENDED) {
+			announceStopped(task, event, outcome, announcement == null ? told : List.of(), late);
+		}
+		clearLate(late.recordedStops());
+		log.info("run {} of conversation {} stopped ({}) after {} tokens, {} kept", task.runId(), task.conversationId(),
+				stopped.reason(), sent.tokens(), kept);
+		if (stopped.reason().bySystem() && recorded != Recorded.FENCED) {
+			// stops the worker decided itself are audited here; gateways audit the ones
+			// users ask for
+			audit.record(new StopAudit.Entry("system", task.userId(), task.conversationId(), task.runId(),
+					stopped.reason().wireName(), "stopped",
+					Duration.between(stopped.requestedAt(), unregistered).toNanos() / 1000, now, kept, receipt));
+		}
+	}
+
+	/** Sends the pending frames too: every token emitted was read. */
+	private static TokenOutbox.Sent drain(RunningTask task) {
+		task.outbox().drain(DRAIN_BOUND);
+		return new TokenOutbox.Sent(task.tokens(), task.content().length());
+	}
+
+	/**
+	 * Tells the gateways the outcome's write did not: all of them when it announced
+	 * nothing ({@code unannounced}, on Redis Cluster), and those that asked during the
+	 * write; then the watchers, what the run left.
+	 */
+	private void announceStopped(RunningTask task, RunEvent.RunStopped event, RunOutcome outcome,
+			List<String> unannounced, Stopped.Late late) {
+		if (!unannounced.isEmpty()) {
+			List<String> notify = new ArrayList<>(unannounced);
+			late.replyTo().stream().filter(gateway -> !notify.contains(gateway)).forEach(notify::add);
+			events.publish(task.userId(), notify, event);
+			announceMessages(task, outcome);
+			return;
+		}
+		List<String> lateOnly = late.replyTo()
+			.stream()
+			.filter(gateway -> !gateway.equals(task.job().replyTo()))
+			.toList();
+		if (!lateOnly.isEmpty()) {
+			events.publish(task.userId(), lateOnly, event, false);
+		}
+	}
+
+	/** The chat's own gateway first, then the ones that asked for the stop. */
+	private static List<String> withOwnGateway(RunningTask task, List<String> replyTo) {
+		Set<String> gateways = new LinkedHashSet<>();
+		gateways.add(task.job().replyTo());
+		gateways.addAll(replyTo);
+		return List.copyOf(gateways);
+	}
+
+	private void finishCompleted(RunningTask task, RunRecord record) {
+		task.finishing();
+		// the last frames before the end, so no token follows run_completed
+		task.outbox().drain(DRAIN_BOUND);
+		Instant now = Instant.now();
+		RunOutcome outcome = RunOutcome.complete(task.content(), now)
+			.withTools(task.generation().toolHistory(task.runId(), now));
+		List<String> settled = task.recordedStops();
+		Recorded recorded = persist(record, outcome, null, settled);
+		clearLate(task.settle().stream().filter(raw -> !settled.contains(raw)).toList());
+		tasks.unregister(task);
+		metrics.ended("completed", null);
+		if (recorded == Recorded.ENDED) {
+			RunEvent.RunCompleted completed = new RunEvent.RunCompleted(task.runId(), task.conversationId(),
+					task.content(), task.tokens(), now);
+			keepReplay(task, completed, task.tokens());
+			events.publish(task.userId(), task.job().replyTo(), completed);
+			announceMessages(task, outcome);
+		}
+	}
+
+	private void finishFailed(RunningTask task, RunRecord record, RuntimeException failure) {
+		task.finishing();
+		task.outbox().drain(DRAIN_BOUND);
+		Instant now = Instant.now();
+		log.warn("run {} of conversation {} failed: {}", task.runId(), task.conversationId(), failure.toString());
+		// a generation failure says what went wrong upstream in words fit for the user;
+		// anything else stays in the log
+		String error = failure instanceof GenerationFailure described ? described.getMessage()
+				: "The model failed to answer.";
+		RunOutcome outcome = RunOutcome.failed(task.content(), error, now)
+			.withTools(task.generation().toolHistory(task.runId(), now));
+		List<String> settled = task.recordedStops();
+		Recorded recorded = persist(record, outcome, null, settled);
+		clearLate(task.settle().stream().filter(raw -> !settled.contains(raw)).toList());
+		tasks.unregister(task);
+		metrics.ended("failed", null);
+		if (recorded == Recorded.ENDED) {
+			RunEvent.RunFailed failed = new RunEvent.RunFailed(task.runId(), task.conversationId(), error,
+					task.content(), now);
+			keepReplay(task, failed, task.tokens());
+			events.publish(task.userId(), task.job().replyTo(), failed);
+			announceMessages(task, outcome);
+		}
+	}
+
+	/**
+	 * Tells the conversation's watchers what the run left in the history (after the
+	 * terminal event, so the stop confirmation does not wait for it).
+	 */
+	private void announceMessages(RunningTask task, RunOutcome outcome) {
+		try {
+			messagesAdded(task, outcome).forEach(added -> events.toConversation(task.userId(), added));
+		}
+		catch (RuntimeException ex) {
+			log.warn("could not announce the messages of run {}: {}", task.runId(), ex.toString());
+		}
+	}
+
+	/**
+	 * Keeps what a resumed chat stream of the ended run needs ({@link RunReplays}), for
+	 * the resume grace. Written before the terminal event is published where that is
+	 * possible (completed, failed); a stop's confirmation leaves with its outcome, so its
+	 * replay follows it by one round trip. A failure costs only the resume of this run.
+	 */
+	private void keepReplay(RunningTask task, RunEvent terminal, int tokens) {
+		try {
+			replays.record(task.userId(), new RunReplays.Replay(task.job().agentName(), task.job().requestedAt(),
+					terminal, task.offsets().upTo(tokens)));
+		}
+		catch (RuntimeException ex) {
+			log.warn("could not keep the replay of run {}: {}", task.runId(), ex.toString());
+		}
+	}
+
+	/**
+	 * Clears the recorded stop requests that arrived after the outcome's write took the
+	 * others with it.
+	 */
+	private void clearLate(List<String> late) {
+		late.forEach(raw -> stopRequests.clear(workerId, raw));
+	}
+
+	private static List<RunEvent.MessageAdded> messagesAdded(RunningTask task, RunOutcome outcome) {
+		List<RunEvent.MessageAdded> added = new ArrayList<>();
+		for (HistoryMessage message : outcome.messages(task.runId())) {
+			added.add(new RunEvent.MessageAdded(task.runId(), task.conversationId(), message, outcome.at()));
+		}
+		return added;
+	}
+
+	/** What became of a run's outcome. */
+	enum Recorded {
+
+		/** this finish ended the run: its outcome is in the history, announce it */
+		ENDED,
+		/**
+		 * the record was no longer this run's (reaped, replaced): someone else ended it
+		 */
+		FENCED,
+		/** Redis stayed unreachable: the record is left to the ownership check */
+		UNKNOWN
+
+	}
+
+	/**
+	 * Records the outcome (and publishes {@code announcement} with it, when given and
+	 * only if this finish ends the run, and removes the {@code settled} stop requests),
+	 * retrying while Redis is unreachable (a restart, a failover) so the outcome is not
+	 * lost and the record not left behind. Bounded: after that the ownership check takes
+	 * over. A finish fenced out because Redis lost the record (a restart without
+	 * persistence before the heartbeat re-registered it) restores the run and finishes
+	 * once more; one fenced out because the run was ended elsewhere announces nothing.
+	 */
+	private Recorded persist(RunRecord record, RunOutcome outcome,
+			ConversationRegistry.@Nullable Announcement announcement, List<String> settled) {
+		// kept first: should a failover lose this write, the ownership check writes it
+		// again
+		HistoryMessage asked = asked(record);
+		outcomes.remember(record, outcome, asked);
+		long deadline = System.nanoTime() + PERSIST_BOUND.toNanos();
+		long backoffMillis = 50;
+		boolean restored = false;
+		while (true) {
+			try {
+				if (registry.finish(record, outcome, announcement, settled)) {
+					return Recorded.ENDED;
+				}
+				ConversationRegistry.Restore restore = restored ? null : registry.restore(record, asked);
+				if (restore != ConversationRegistry.Restore.RESTORED
+						&& restore != ConversationRegistry.Restore.PRESENT) {
+					log.info("the outcome of run {} was not recorded: the run was ended elsewhere", record.runId());
+					return Recorded.FENCED;
+				}
+				restored = true;
+			}
+			catch (RuntimeException ex) {
+				if (System.nanoTime() > deadline) {
+					log.error("could not record the outcome of run {}: {}", record.runId(), ex.toString());
+					return Recorded.UNKNOWN;
+				}
+				log.warn("recording the outcome of run {} failed ({}); retrying", record.runId(), ex.toString());
+				LockSupport.parkNanos(backoffMillis * 1_000_000);
+				backoffMillis = Math.min(backoffMillis * 2, 1000);
+			}
+		}
+	}
+
+	/**
+	 * The user's message of the run, from its local task (a restore writes it back when a
+	 * failover lost the reservation).
+	 */
+	private @Nullable HistoryMessage asked(RunRecord record) {
+		return tasks.find(record.userId(), record.conversationId())
+			.filter(task -> task.runId().equals(record.runId()))
+			.map(task -> AskedMessage.of(task.job()))
+			.orElse(null);
+	}
+
+	/**
+	 * Whether a WebSocket watches the conversation as the run starts (one that starts
+	 * watching later asks for a snapshot, which turns the tokens on). When unsure,
+	 * publish.
+	 */
+	private boolean watched(StartRun job) {
+		try {
+			return events.isWatched(job.userId(), job.conversationId());
+		}
+		catch (RuntimeException ex) {
+			return true;
+		}
+	}
+
+	/** The worker's limit, lowered (never raised) by the request's own. */
+	private Duration maxDuration(StartRun job) {
+		Integer requested = job.maxDurationSeconds();
+		return requested == null ? maxRunDuration : Duration.ofSeconds(Math.min(requested, maxRunDuration.toSeconds()));
+	}
+
+	private static RunRecord queuedRecord(StartRun job) {
+		return RunRecord.queued(job.runId(), job.userId(), job.conversationId(), job.agentName(), job.replyTo(),
+				job.requestedAt());
+	}
+
+}

@@ -1,5 +1,0 @@
-/** Liveness of this worker, seen by the rest of the cluster. */
-@NullMarked
-package io.stopline.worker.liveness;
-
-import org.jspecify.annotations.NullMarked;

@@ -1,8 +1,0 @@
-/**
- * How stops reach a worker: pub/sub plus the recorded requests, both handled
- * idempotently.
- */
-@NullMarked
-package io.stopline.worker.stop;
-
-import org.jspecify.annotations.NullMarked;

@@ -1,8 +1,0 @@
-/**
- * Runs on this worker: the thread-safe local registry, the task life cycle and the
- * runner.
- */
-@NullMarked
-package io.stopline.worker.task;
-
-import org.jspecify.annotations.NullMarked;
