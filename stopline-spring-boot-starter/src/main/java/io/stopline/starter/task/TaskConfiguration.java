@@ -66,7 +66,8 @@ public class TaskConfiguration {
 
 	@Bean
 	OwnershipCheck ownershipCheck(LocalTaskRegistry tasks, ConversationRegistry registry, DeadWorkerReaper reaper,
-			LivenessScheduler scheduler, WorkerLiveness liveness, WorkerProperties properties, RecentOutcomes outcomes) {
+			LivenessScheduler scheduler, WorkerLiveness liveness, WorkerProperties properties,
+			RecentOutcomes outcomes) {
 		return new OwnershipCheck(tasks, registry, reaper, scheduler, liveness, properties, outcomes);
 	}
 
