@@ -217,8 +217,19 @@ final class FaultClient implements InvariantChecker.Probe {
 
 	@Override
 	public boolean accepts(String conversation) {
+		long start = System.nanoTime();
 		Response response = api.chat(conversation, 3);
+		if (response.status() != 200) {
+			// why a conversation takes no new message (printed when the answer changes)
+			String answer = response.status() + " " + response.body().replaceAll("\\s+", " ");
+			if (!answer.equals(refusals.put(conversation, answer))) {
+				System.out.printf("[fault-client] %s refused a new message after %d ms: %.300s%n", conversation,
+						(System.nanoTime() - start) / 1_000_000, answer);
+			}
+		}
 		return response.status() == 200;
 	}
+
+	private final Map<String, String> refusals = new ConcurrentHashMap<>();
 
 }

@@ -43,6 +43,9 @@ class OwnershipSelfCheckIntegrationTests {
 
 	private static final Map<String, String> QUICK_CHECK = Map.of("stopline.worker.ownership-check-interval", "500ms");
 
+	/** Long enough that a test plants a lost write before the outcome is re-checked. */
+	private static final Map<String, String> CHECK_EVERY_2S = Map.of("stopline.worker.ownership-check-interval", "2s");
+
 	private static TestRedis redis;
 
 	private static RedisInspector inspector;
@@ -207,6 +210,90 @@ class OwnershipSelfCheckIntegrationTests {
 						&& cluster.tasks(0).size() == 0);
 			invariants.assertHold(BOUND);
 		}
+	}
+
+	/**
+	 * A failover loses the finish of a stopped run (asynchronous replication: the old
+	 * master acknowledged it, the promoted replica never had it): the record is back,
+	 * naming the worker, and the stopped answer is gone. The worker still remembers the
+	 * outcome it wrote and writes it again, instead of finishing the run as interrupted.
+	 */
+	@Test
+	void aStoppedAnswerWhoseFinishAFailoverLostIsWrittenAgain() throws Exception {
+		cluster = Cluster.start(redis, 1, 1, CHECK_EVERY_2S);
+		Api alice = cluster.api(0, "alice-" + UUID.randomUUID());
+		ChatStream run = alice.chatStream("c1", LONG_RUN);
+		awaitRunning(alice, "c1");
+		String user = alice.userId();
+		String recordJson = (String) inspector.template().opsForHash().get(Keys.runs(user), "c1");
+		String runId = Api.JSON.readTree(recordJson).get("run").asString();
+		String worker = cluster.workerId(0);
+		String indexEntry = (String) inspector.template().opsForHash().get(Keys.workerRuns(worker), runId);
+		assertThat(alice.stop("c1").status()).isEqualTo(200);
+		run.drain(BOUND);
+		JsonNode stopped = lastAssistant(alice, "c1");
+		assertThat(stopped.get("status").asString()).isEqualTo("stopped");
+
+		// what the promoted replica holds: the record, the index entry and the latest
+		// run as they were before the finish; the answer and its notice gone
+		inspector.template().opsForHash().put(Keys.runs(user), "c1", recordJson);
+		inspector.template().opsForHash().put(Keys.workerRuns(worker), runId, indexEntry);
+		inspector.template().opsForHash().put(Keys.lastRuns(user), "c1", runId);
+		inspector.template().opsForList().rightPop(Keys.messages(user, "c1"), 2);
+		inspector.template().delete(Keys.stopped(user, "c1"));
+		long lost = System.nanoTime();
+
+		await().atMost(BOUND).until(() -> alice.active().json().get("active_conversations").isEmpty());
+		System.out.printf("[ownership] a stopped answer whose finish was lost was written again after %d ms "
+				+ "(check every 2 s, two sightings)%n", (System.nanoTime() - lost) / 1_000_000);
+		JsonNode rewritten = lastAssistant(alice, "c1");
+		assertThat(rewritten.get("status").asString()).isEqualTo("stopped");
+		assertThat(rewritten.get("content").asString()).isEqualTo(stopped.get("content").asString());
+		assertThat(alice.chatStream("c1", 5).drain(BOUND)).anyMatch(e -> e.contains("\"finish_reason\":\"stop\""));
+	}
+
+	/**
+	 * A failover loses a run's whole life (its reservation, claim and finish all went to
+	 * the old master just before the switch): the promoted replica has the previous turn
+	 * as the conversation's latest and nothing of this one, though the user was told it
+	 * stopped. The worker re-checks the outcomes it wrote one interval later and writes
+	 * this one again through the fenced restore, with the user's message.
+	 */
+	@Test
+	void aRunWhoseWholeLifeAFailoverLostIsWrittenAgain() throws Exception {
+		cluster = Cluster.start(redis, 1, 1, CHECK_EVERY_2S);
+		Api alice = cluster.api(0, "alice-" + UUID.randomUUID());
+		assertThat(alice.chatStream("c2", 5).drain(BOUND)).anyMatch(e -> e.contains("\"finish_reason\":\"stop\""));
+		String user = alice.userId();
+		Object previous = inspector.template().opsForHash().get(Keys.lastRuns(user), "c2");
+		ChatStream run = alice.chatStream("c2", LONG_RUN);
+		awaitRunning(alice, "c2");
+		assertThat(alice.stop("c2").status()).isEqualTo(200);
+		run.drain(BOUND);
+		JsonNode stopped = lastAssistant(alice, "c2");
+		String runId = stopped.get("run_id").asString();
+
+		// the promoted replica: the previous turn is the latest, the user's message, the
+		// answer and its notice are gone
+		inspector.template().opsForList().rightPop(Keys.messages(user, "c2"), 3);
+		inspector.template().opsForHash().put(Keys.lastRuns(user), "c2", String.valueOf(previous));
+		inspector.template().delete(Keys.stopped(user, "c2"));
+		assertThat(alice.history("c2").body()).doesNotContain(runId);
+		long lost = System.nanoTime();
+
+		await().atMost(BOUND).until(() -> alice.history("c2").body().contains(runId));
+		System.out.printf("[ownership] a run whose whole life was lost was written again after %d ms "
+				+ "(outcomes re-checked 2 s after they are written)%n", (System.nanoTime() - lost) / 1_000_000);
+		JsonNode messages = alice.history("c2").json().get("messages");
+		JsonNode asked = messages.get(messages.size() - 3);
+		assertThat(asked.get("role").asString()).isEqualTo("user");
+		assertThat(asked.get("run_id").asString()).isEqualTo(runId);
+		JsonNode rewritten = lastAssistant(alice, "c2");
+		assertThat(rewritten.get("run_id").asString()).isEqualTo(runId);
+		assertThat(rewritten.get("status").asString()).isEqualTo("stopped");
+		assertThat(rewritten.get("content").asString()).isEqualTo(stopped.get("content").asString());
+		assertThat(alice.active().json().get("active_conversations").isEmpty()).isTrue();
+		assertThat(alice.chatStream("c2", 5).drain(BOUND)).anyMatch(e -> e.contains("\"finish_reason\":\"stop\""));
 	}
 
 	private Invariants watch(String scenario) {

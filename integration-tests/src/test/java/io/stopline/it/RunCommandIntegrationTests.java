@@ -122,9 +122,42 @@ class RunCommandIntegrationTests {
 		return pids;
 	}
 
+	/**
+	 * A free port below the kernel's ephemeral range (the script takes the next two for
+	 * the workers): a port from that range, as {@code new ServerSocket(0)} gives, can be
+	 * taken by any outgoing connection before the node binds it.
+	 */
 	private static int freePort() throws IOException {
-		try (ServerSocket socket = new ServerSocket(0)) {
-			return socket.getLocalPort();
+		int low = ephemeralLow();
+		int from = Math.max(1024, Math.min(20000, low - 10_000));
+		for (int attempt = 0; attempt < 1000; attempt++) {
+			int port = from + java.util.concurrent.ThreadLocalRandom.current().nextInt(low - 3 - from);
+			if (free(port) && free(port + 1) && free(port + 2)) {
+				return port;
+			}
+		}
+		throw new IOException("no free port below the ephemeral range " + low);
+	}
+
+	private static boolean free(int port) {
+		try (ServerSocket socket = new ServerSocket(port)) {
+			return true;
+		}
+		catch (IOException ex) {
+			return false;
+		}
+	}
+
+	/** The first port of {@code ip_local_port_range} (Linux), 32768 when unknown. */
+	private static int ephemeralLow() {
+		try {
+			return Integer.parseInt(Files.readAllLines(Path.of("/proc/sys/net/ipv4/ip_local_port_range"))
+				.get(0)
+				.trim()
+				.split("\\s+")[0]);
+		}
+		catch (IOException | RuntimeException ex) {
+			return 32768;
 		}
 	}
 

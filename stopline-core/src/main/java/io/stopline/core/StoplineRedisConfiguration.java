@@ -24,6 +24,7 @@ import io.stopline.core.events.GatewayInboxes;
 import io.stopline.core.events.RunEvents;
 import io.stopline.core.events.TokenPlane;
 import io.stopline.core.liveness.DeadWorkerReaper;
+import io.stopline.core.liveness.QueueSweepProperties;
 import io.stopline.core.liveness.WorkerLiveness;
 import io.stopline.core.ops.StopAudit;
 import io.stopline.core.ops.StopStats;
@@ -41,7 +42,8 @@ import io.stopline.core.stop.StopRequests;
  * starter provides both).
  */
 @Configuration(proxyBeanMethods = false)
-@EnableConfigurationProperties({ HistoryProperties.class, RedisSslProperties.class, ResumeProperties.class })
+@EnableConfigurationProperties({ HistoryProperties.class, RedisSslProperties.class, ResumeProperties.class,
+		QueueSweepProperties.class })
 public class StoplineRedisConfiguration {
 
 	/**
@@ -160,8 +162,8 @@ public class StoplineRedisConfiguration {
 
 	@Bean
 	public DeadWorkerReaper deadWorkerReaper(ConversationRegistry registry, WorkerLiveness liveness, RunEvents events,
-			StopAudit audit) {
-		return new DeadWorkerReaper(registry, liveness, events, audit);
+			StopAudit audit, QueueSweepProperties queue) {
+		return new DeadWorkerReaper(registry, liveness, events, audit, queue.withoutJobAfter());
 	}
 
 	/**

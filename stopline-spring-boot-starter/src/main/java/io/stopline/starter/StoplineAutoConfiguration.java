@@ -12,6 +12,7 @@ import io.stopline.starter.stop.StopConfiguration;
 import io.stopline.starter.task.LocalTaskRegistry;
 import io.stopline.starter.task.TaskConfiguration;
 import io.stopline.starter.task.TaskRunner;
+import io.stopline.starter.task.RecentOutcomesProperties;
 import io.stopline.starter.task.TokenFrameProperties;
 
 import org.springframework.boot.autoconfigure.AutoConfiguration;
@@ -30,7 +31,8 @@ import org.springframework.context.annotation.Import;
 @AutoConfiguration(afterName = { "org.redisson.spring.starter.RedissonAutoConfigurationV4",
 		"org.springframework.boot.micrometer.metrics.autoconfigure.CompositeMeterRegistryAutoConfiguration" })
 @ConditionalOnProperty(name = "stopline.starter.enabled", matchIfMissing = true)
-@EnableConfigurationProperties({ WorkerProperties.class, TokenFrameProperties.class, StarterProperties.class })
+@EnableConfigurationProperties({ WorkerProperties.class, TokenFrameProperties.class, StarterProperties.class,
+		RecentOutcomesProperties.class })
 @Import({ StoplineRedisConfiguration.class, TaskConfiguration.class, LivenessConfiguration.class,
 		StopConfiguration.class, PauseConfiguration.class })
 public class StoplineAutoConfiguration {

@@ -29,11 +29,12 @@ public final class DeadWorkerReaper {
 	static final String NOT_QUEUED = "The run could not be queued.";
 
 	/**
-	 * How long a run may stay queued with no job before the sweep ends it: far beyond the
-	 * milliseconds between a reservation and its job, and only runs without a job count,
-	 * so a long backlog is never swept.
+	 * How long a run may stay queued with no job before the sweep ends it, by default
+	 * (see {@link QueueSweepProperties}): far beyond the milliseconds between a
+	 * reservation and its job, and only runs without a job count, so a long backlog is
+	 * never swept.
 	 */
-	public static final Duration QUEUED_WITHOUT_JOB = Duration.ofSeconds(60);
+	public static final Duration QUEUED_WITHOUT_JOB = Duration.ofSeconds(10);
 
 	private static final int SWEEP_LIMIT = 100;
 
@@ -45,12 +46,24 @@ public final class DeadWorkerReaper {
 
 	private final @Nullable StopAudit audit;
 
+	private final Duration queuedWithoutJob;
+
 	public DeadWorkerReaper(ConversationRegistry registry, WorkerLiveness liveness, RunEvents events) {
 		this(registry, liveness, events, null);
 	}
 
 	public DeadWorkerReaper(ConversationRegistry registry, WorkerLiveness liveness, RunEvents events,
 			@Nullable StopAudit audit) {
+		this(registry, liveness, events, audit, QUEUED_WITHOUT_JOB);
+	}
+
+	/**
+	 * @param queuedWithoutJob how long a run may stay queued with no job before
+	 * {@link #sweepQueued()} ends it
+	 */
+	public DeadWorkerReaper(ConversationRegistry registry, WorkerLiveness liveness, RunEvents events,
+			@Nullable StopAudit audit, Duration queuedWithoutJob) {
+		this.queuedWithoutJob = queuedWithoutJob;
 		this.audit = audit;
 		this.registry = registry;
 		this.liveness = liveness;
@@ -71,11 +84,17 @@ public final class DeadWorkerReaper {
 		return reaped;
 	}
 
+	/** {@link #sweepQueued(Duration)} with the configured bound. */
+	public List<RunRecord> sweepQueued() {
+		return sweepQueued(queuedWithoutJob);
+	}
+
 	/**
 	 * Ends the runs queued for longer than {@code bound} with no job in the queue (their
-	 * reservation's reply timed out after it ran, so the job was never added): as
-	 * {@code failed} (fenced on the run id and the queued state), their clients told, so
-	 * the conversation takes new messages. Returns the runs this call ended.
+	 * reservation's reply timed out after it ran, so the job was never added, or a
+	 * failover lost the job's {@code XADD}): as {@code failed} (fenced on the run id and
+	 * the queued state), their clients told, so the conversation takes new messages.
+	 * Returns the runs this call ended.
 	 */
 	public List<RunRecord> sweepQueued(Duration bound) {
 		List<RunRecord> swept = new ArrayList<>();

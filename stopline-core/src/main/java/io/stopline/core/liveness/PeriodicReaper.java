@@ -111,7 +111,7 @@ public final class PeriodicReaper implements SmartLifecycle, AutoCloseable {
 	private void reap() {
 		try {
 			interrupted.increment(reaper.reapDead().size());
-			reaper.sweepQueued(DeadWorkerReaper.QUEUED_WITHOUT_JOB);
+			reaper.sweepQueued();
 		}
 		catch (RuntimeException ex) {
 			log.warn("reaping dead workers failed ({}); next tick retries", ex.toString());

@@ -122,11 +122,21 @@ public interface ConversationRegistry {
 	/**
 	 * Re-asserts a running run after Redis may have lost it or a reaper may have ended
 	 * it; writes the record (and the worker index entry) again only when nothing knows of
-	 * the run any more (or its claim was lost and the record says queued). Fenced on the
-	 * conversation's generation: a run that is not the conversation's latest, or whose
-	 * outcome is recorded, is never written again, however many turns came after it.
+	 * the run any more (or its claim was lost and the record says queued, or its
+	 * reservation was lost after a worker claimed it). Fenced on the conversation's
+	 * generation: a run that is not the conversation's latest, or whose outcome is
+	 * recorded, is never written again, however many turns came after it.
 	 */
-	Restore restore(RunRecord running);
+	default Restore restore(RunRecord running) {
+		return restore(running, null);
+	}
+
+	/**
+	 * As {@link #restore(RunRecord)}; when the run's reservation itself was lost (nothing
+	 * of the run is in the history, and the conversation's latest run ended before it, or
+	 * none is known), {@code userMessage} is written back to the history before the run.
+	 */
+	Restore restore(RunRecord running, @Nullable HistoryMessage userMessage);
 
 	/**
 	 * Moves a run from one state to another ({@link RunState#RUNNING} and
@@ -148,6 +158,13 @@ public interface ConversationRegistry {
 	default List<Optional<RunRecord>> findAll(List<WorkerRun> runs) {
 		return runs.stream().map(run -> find(run.userId(), run.conversationId())).toList();
 	}
+
+	/**
+	 * For each run, whether the conversation's latest run is that run and ended (its
+	 * outcome is recorded): one pipelined read. A worker checks the outcomes it wrote
+	 * this way once they should have reached every replica.
+	 */
+	List<Boolean> ended(List<WorkerRun> runs);
 
 	/** The user's queued and running runs, on every worker. */
 	List<RunRecord> active(String userId);

@@ -301,16 +301,19 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 	}
 
 	@Override
-	public Restore restore(RunRecord running) {
+	public Restore restore(RunRecord running, @Nullable HistoryMessage userMessage) {
 		String user = running.userId();
 		String conversation = running.conversationId();
 		if (running.workerId() != null) {
 			redis.opsForHash().put(Keys.workerRuns(running.workerId()), running.runId(), WorkerRunJson.of(running));
 		}
-		String answer = redis.execute(LuaScripts.RESTORE,
-				List.of(Keys.runs(user), Keys.messages(user, conversation), Keys.conversations(user),
-						Keys.lastRuns(user)),
-				conversation, running.runId(), Json.write(StoredRun.of(running)), millis(Instant.now()));
+		List<String> args = new ArrayList<>(
+				List.of(conversation, running.runId(), Json.write(StoredRun.of(running)), millis(Instant.now())));
+		if (userMessage != null) {
+			args.add(Json.write(userMessage));
+		}
+		String answer = redis.execute(LuaScripts.RESTORE, List.of(Keys.runs(user), Keys.messages(user, conversation),
+				Keys.conversations(user), Keys.lastRuns(user)), args.toArray());
 		Restore restore = Restore.valueOf(String.valueOf(answer).toUpperCase(java.util.Locale.ROOT));
 		if ((restore == Restore.SUPERSEDED || restore == Restore.ENDED) && running.workerId() != null) {
 			redis.opsForHash().delete(Keys.workerRuns(running.workerId()), running.runId());
@@ -368,6 +371,24 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 			}
 		}
 		return found;
+	}
+
+	@Override
+	public List<Boolean> ended(List<WorkerRun> runs) {
+		List<Boolean> ended = new ArrayList<>(runs.size());
+		for (int from = 0; from < runs.size(); from += FIND_CHUNK) {
+			List<WorkerRun> chunk = runs.subList(from, Math.min(runs.size(), from + FIND_CHUNK));
+			List<Object> latest = redis.executePipelined((RedisCallback<Object>) connection -> {
+				chunk.forEach(run -> connection.hashCommands()
+					.hGet(Keys.lastRuns(run.userId()).getBytes(StandardCharsets.UTF_8),
+							ConversationIds.require(run.conversationId()).getBytes(StandardCharsets.UTF_8)));
+				return null;
+			});
+			for (int i = 0; i < chunk.size(); i++) {
+				ended.add(i < latest.size() && ("ended:" + chunk.get(i).runId()).equals(latest.get(i)));
+			}
+		}
+		return ended;
 	}
 
 	@Override

@@ -20,7 +20,8 @@ import java.util.regex.Pattern;
  * HGETALL stopline:{u:alice}:runs                         # GET /v1/conversations/active: O(runs of alice)
  *
  * # a conversation's latest run (its generation): written by reserve, marked ended by the finish that ends it;
- * # a restore is refused unless it names the latest run and that run has not ended
+ * # a restore is refused unless it names the latest run and that run has not ended (or the latest ended and the
+ * # history holds nothing of the restored run: a failover lost its reservation)
  * HSET    stopline:{u:alice}:last-run c-42 r-2              # reserved
  * HSET    stopline:{u:alice}:last-run c-42 ended:r-2        # finished
  *

@@ -5,9 +5,21 @@
 --   'present'    the record is there and is this run on this worker: nothing to do
 --   'superseded' another run of the conversation (or another worker) owns it or came after it: this run must stop
 --   'ended'      this run's outcome is already recorded (a reaper interrupted it): this run must stop
---   'restored'   nothing knew of the run any more, or its claim was lost (the record says queued): written again
+--   'restored'   nothing knew of the run any more, or its claim was lost (the record says queued), or its reservation
+--                was lost (a failover dropped it after a worker had claimed the run on the old master: the latest run
+--                is an ended older one and the history holds nothing of this run): written again, with the user's
+--                message (ARGV[5]) when the history lacks it
 -- KEYS: 1 runs hash, 2 messages list, 3 conversations zset, 4 latest-run hash
--- ARGV: 1 conversation id, 2 run id, 3 run record JSON, 4 now (epoch millis)
+-- ARGV: 1 conversation id, 2 run id, 3 run record JSON, 4 now (epoch millis), 5 optional: the run's user message JSON
+local function mentions(run_id)
+  local needle = '"runId":"' .. run_id .. '"'
+  for _, raw in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do
+    if string.find(raw, needle, 1, true) then
+      return true
+    end
+  end
+  return false
+end
 local current = redis.call('HGET', KEYS[1], ARGV[1])
 if current then
   local run = cjson.decode(current)
@@ -29,7 +41,16 @@ if latest then
     return 'ended'
   end
   if latest ~= ARGV[2] then
-    return 'superseded'
+    -- a run that came after this one was reserved once this one's record was gone, and that record only goes with
+    -- this run's outcome in the history: an ended latest run and no trace of this one mean this one came after it
+    -- and lost its reservation
+    if string.sub(latest, 1, 6) ~= 'ended:' or mentions(ARGV[2]) then
+      return 'superseded'
+    end
+    if ARGV[5] then
+      redis.call('RPUSH', KEYS[2], ARGV[5])
+    end
+    redis.call('HSET', KEYS[4], ARGV[1], ARGV[2])
   end
 else
   -- no generation known (Redis lost it, or the conversation predates it): the recent history decides
@@ -39,6 +60,9 @@ else
     if message.runId == ARGV[2] and message.role == 'assistant' then
       return 'ended'
     end
+  end
+  if ARGV[5] and not mentions(ARGV[2]) then
+    redis.call('RPUSH', KEYS[2], ARGV[5])
   end
   redis.call('HSET', KEYS[4], ARGV[1], ARGV[2])
 end

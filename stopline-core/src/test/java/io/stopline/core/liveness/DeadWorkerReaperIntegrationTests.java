@@ -222,6 +222,33 @@ class DeadWorkerReaperIntegrationTests {
 	}
 
 	/**
+	 * The periodic sweep uses the configured bound
+	 * ({@code stopline.queue.without-job-after}, 10 s by default, well within the 30 s in
+	 * which a conversation must take a new message after a fault): a run whose job a
+	 * failover lost is ended once older than it, a younger one is left alone.
+	 */
+	@Test
+	void thePeriodicSweepEndsARunQueuedWithoutAJobOnceOlderThanTheConfiguredBound() {
+		DeadWorkerReaper quick = new DeadWorkerReaper(registry, liveness,
+				new RunEvents(clients.redisson(), new GatewayInboxes(clients.redisson())), null, Duration.ofSeconds(5));
+		Instant sixSecondsAgo = Instant.now().minusSeconds(6);
+		RunRecord lost = RunRecord.queued("r-" + UUID.randomUUID(), user, "c1", "assistant", gateway, sixSecondsAgo);
+		registry.reserve(lost, HistoryMessage.user("hi", lost.runId(), sixSecondsAgo));
+		Instant twoSecondsAgo = Instant.now().minusSeconds(2);
+		RunRecord young = RunRecord.queued("r-" + UUID.randomUUID(), user, "c2", "assistant", gateway, twoSecondsAgo);
+		registry.reserve(young, HistoryMessage.user("hi", young.runId(), twoSecondsAgo));
+
+		assertThat(quick.sweepQueued()).extracting(RunRecord::runId)
+			.contains(lost.runId())
+			.doesNotContain(young.runId());
+		assertThat(registry.find(user, "c1")).isEmpty();
+		assertThat(registry.find(user, "c2")).map(RunRecord::runId).contains(young.runId());
+		assertThat(DeadWorkerReaper.QUEUED_WITHOUT_JOB)
+			.isEqualTo(new QueueSweepProperties(Duration.ofSeconds(10)).withoutJobAfter());
+		registry.finishQueued(young, RunOutcome.failed("", "test over", Instant.now()));
+	}
+
+	/**
 	 * Entries of the queued-runs index whose run was claimed or ended (their removal
 	 * lost) are dropped by the sweep, the whole page at once, and end nothing.
 	 */

@@ -298,6 +298,33 @@ abstract class ConversationRegistryContractTests {
 		assertThat(registry.runsOf(w1)).contains(new WorkerRun(claimed.runId(), user, "c1"));
 	}
 
+	/**
+	 * A failover can lose a run's reservation after a worker claimed the run on the old
+	 * master: the promoted one has the previous, ended run as the latest and nothing of
+	 * this one. The worker's restore writes it back, with the user's message, and its
+	 * outcome then lands.
+	 */
+	@Test
+	void restoreTakesBackARunWhoseReservationWasLost() {
+		RunRecord previous = registry.claim(reserve("c1"), w1, Instant.now()).orElseThrow();
+		registry.finish(previous, RunOutcome.complete("first answer", Instant.now()));
+		RunRecord queued = queued("c1");
+		RunRecord lost = new RunRecord(queued.runId(), user, "c1", "assistant", RunState.RUNNING, w1, queued.replyTo(),
+				queued.queuedAt(), Instant.ofEpochMilli(System.currentTimeMillis()));
+		HistoryMessage asked = HistoryMessage.user("second question", lost.runId(), lost.queuedAt());
+		assertThat(registry
+			.ended(List.of(new WorkerRun(lost.runId(), user, "c1"), new WorkerRun(previous.runId(), user, "c1"))))
+			.containsExactly(false, true);
+
+		assertThat(registry.restore(lost, asked)).isEqualTo(ConversationRegistry.Restore.RESTORED);
+		assertThat(registry.find(user, "c1")).contains(lost);
+		assertThat(registry.runsOf(w1)).contains(new WorkerRun(lost.runId(), user, "c1"));
+		assertThat(registry.finish(lost, RunOutcome.complete("second answer", Instant.now()))).isTrue();
+		assertThat(registry.history(user, "c1")).extracting(HistoryMessage::content)
+			.containsSubsequence("first answer", "second question", "second answer");
+		assertThat(registry.ended(List.of(new WorkerRun(lost.runId(), user, "c1")))).containsExactly(true);
+	}
+
 	@Test
 	void restoreRefusesARunAnotherWorkerHolds() {
 		RunRecord queued = reserve("c1");

@@ -30,7 +30,9 @@ import org.springframework.context.SmartLifecycle;
  * <ul>
  * <li>a record naming this worker with no local task (a claim whose reply timed out after
  * it ran, an outcome that could not be written, a failover that lost a write) is finished
- * as {@code interrupted} (fenced on its run id), so stops stop answering 202 and the
+ * with the outcome this worker recorded for it, when it still {@link RecentOutcomes
+ * remembers} one (a finish the failover lost is written again, the answer kept), else as
+ * {@code interrupted} (fenced on its run id), so stops stop answering 202 and the
  * conversation takes new messages; an index entry whose record is gone is removed. Seen
  * on two checks in a row first: a run that is just starting or just ending is not
  * touched.</li>
@@ -66,8 +68,12 @@ class OwnershipCheck implements SmartLifecycle {
 
 	private final WorkerLiveness liveness;
 
+	private final RecentOutcomes outcomes;
+
 	OwnershipCheck(LocalTaskRegistry tasks, ConversationRegistry registry, DeadWorkerReaper reaper,
-			LivenessScheduler scheduler, WorkerLiveness liveness, WorkerProperties properties) {
+			LivenessScheduler scheduler, WorkerLiveness liveness, WorkerProperties properties,
+			RecentOutcomes outcomes) {
+		this.outcomes = outcomes;
 		this.liveness = liveness;
 		this.tasks = tasks;
 		this.registry = registry;
@@ -125,6 +131,35 @@ class OwnershipCheck implements SmartLifecycle {
 	void check() {
 		checkLocalTasks();
 		settleIndex(false);
+		checkRecentOutcomes();
+	}
+
+	/**
+	 * The outcomes this worker wrote at least one interval ago, checked once: one a
+	 * failover lost together with the run's reservation (nothing of the run is left in
+	 * Redis, so neither the index nor a record points at it) is written again through the
+	 * fenced restore, with the user's message.
+	 */
+	private void checkRecentOutcomes() {
+		List<RecentOutcomes.Written> due = outcomes.due(interval);
+		if (due.isEmpty()) {
+			return;
+		}
+		List<Boolean> ended = registry.ended(due.stream()
+			.map(written -> new WorkerRun(written.record().runId(), written.record().userId(),
+					written.record().conversationId()))
+			.toList());
+		for (int i = 0; i < due.size(); i++) {
+			RecentOutcomes.Written written = due.get(i);
+			if (!ended.get(i) && registry.restore(written.record(), written.asked()) == Restore.RESTORED
+					&& registry.finish(written.record(), written.outcome())) {
+				log.warn(
+						"run {} of conversation {} had vanished from Redis with its outcome (a failover lost the "
+								+ "writes): written again",
+						written.record().runId(), written.record().conversationId());
+			}
+		}
+		outcomes.checked(due);
 	}
 
 	/**
@@ -170,7 +205,7 @@ class OwnershipCheck implements SmartLifecycle {
 		if (registry.find(task.userId(), task.conversationId()).filter(record -> agrees(record, mine)).isPresent()) {
 			return;
 		}
-		Restore restore = registry.restore(mine);
+		Restore restore = registry.restore(mine, AskedMessage.of(task.job()));
 		if (restore == Restore.SUPERSEDED || restore == Restore.ENDED) {
 			log.warn("run {} of conversation {} is no longer this worker's ({}): stopping it", task.runId(),
 					task.conversationId(), restore);
@@ -215,11 +250,24 @@ class OwnershipCheck implements SmartLifecycle {
 	private void settle(WorkerRun entry) {
 		Optional<RunRecord> record = registry.find(entry.userId(), entry.conversationId())
 			.filter(run -> run.runId().equals(entry.runId()) && workerId.equals(run.workerId()));
-		if (record.isPresent() && reaper.interrupt(record.get(), "system", StopReason.LOST.wireName())) {
+		if (record.isPresent() && rewrite(record.get())) {
+			log.warn("run {} of conversation {} was listed again after its outcome was recorded (a failover lost "
+					+ "the write): its outcome written again", entry.runId(), entry.conversationId());
+		}
+		else if (record.isPresent() && reaper.interrupt(record.get(), "system", StopReason.LOST.wireName())) {
 			log.warn("run {} of conversation {} was recorded on this worker, which does not execute it: "
 					+ "finished as interrupted", entry.runId(), entry.conversationId());
 		}
 		registry.unindex(workerId, entry.runId());
+	}
+
+	/**
+	 * Writes again the outcome this worker recorded for the run, if it remembers one;
+	 * whether that ended the run. Announces nothing: the client was told when the outcome
+	 * was first written, or its gateway rebuilds the end from the history.
+	 */
+	private boolean rewrite(RunRecord run) {
+		return outcomes.find(run.runId()).filter(outcome -> registry.finish(run, outcome)).isPresent();
 	}
 
 }

@@ -34,7 +34,7 @@ public class RunRevalidator {
 			if (record == null) {
 				continue;
 			}
-			Restore restore = registry.restore(record);
+			Restore restore = registry.restore(record, AskedMessage.of(task.job()));
 			if (restore == Restore.RESTORED) {
 				restored++;
 			}

@@ -48,9 +48,15 @@ public class TaskConfiguration {
 	@Bean
 	TaskRunner taskRunner(ConversationRegistry registry, StopRequests stopRequests, LocalTaskRegistry tasks,
 			RunEvents events, ExecutorService runExecutor, RunMetrics metrics, StopAudit audit,
-			WorkerProperties properties, TokenFrameProperties frames, RunReplays replays) {
+			WorkerProperties properties, TokenFrameProperties frames, RunReplays replays, RecentOutcomes outcomes) {
 		return new TaskRunner(registry, stopRequests, tasks, events, runExecutor, metrics, audit, properties, frames,
-				replays);
+				replays, outcomes);
+	}
+
+	/** The outcomes this node wrote lately, to write one again that a failover lost. */
+	@Bean
+	RecentOutcomes recentOutcomes(RecentOutcomesProperties properties) {
+		return new RecentOutcomes(properties);
 	}
 
 	@Bean
@@ -60,8 +66,9 @@ public class TaskConfiguration {
 
 	@Bean
 	OwnershipCheck ownershipCheck(LocalTaskRegistry tasks, ConversationRegistry registry, DeadWorkerReaper reaper,
-			LivenessScheduler scheduler, WorkerLiveness liveness, WorkerProperties properties) {
-		return new OwnershipCheck(tasks, registry, reaper, scheduler, liveness, properties);
+			LivenessScheduler scheduler, WorkerLiveness liveness, WorkerProperties properties,
+			RecentOutcomes outcomes) {
+		return new OwnershipCheck(tasks, registry, reaper, scheduler, liveness, properties, outcomes);
 	}
 
 }

@@ -64,6 +64,8 @@ public class TaskRunner {
 
 	private final RunReplays replays;
 
+	private final RecentOutcomes outcomes;
+
 	/**
 	 * Run timeouts. Its own executor, not Spring's TaskScheduler: that one starts in the
 	 * last lifecycle phase, after this worker already takes runs. The action only flips
@@ -87,7 +89,8 @@ public class TaskRunner {
 
 	public TaskRunner(ConversationRegistry registry, StopRequests stopRequests, LocalTaskRegistry tasks,
 			RunEvents events, ExecutorService runExecutor, RunMetrics metrics, StopAudit audit,
-			WorkerProperties properties, TokenFrameProperties frames, RunReplays replays) {
+			WorkerProperties properties, TokenFrameProperties frames, RunReplays replays, RecentOutcomes outcomes) {
+		this.outcomes = outcomes;
 		this.frames = frames;
 		this.lanes = new FrameLanes(events::publishFrames, timeouts, frames.batchInterval());
 		this.replays = replays;
@@ -471,6 +474,10 @@ public class TaskRunner {
 	 */
 	private Recorded persist(RunRecord record, RunOutcome outcome,
 			ConversationRegistry.@Nullable Announcement announcement, List<String> settled) {
+		// kept first: should a failover lose this write, the ownership check writes it
+		// again
+		HistoryMessage asked = asked(record);
+		outcomes.remember(record, outcome, asked);
 		long deadline = System.nanoTime() + PERSIST_BOUND.toNanos();
 		long backoffMillis = 50;
 		boolean restored = false;
@@ -479,7 +486,7 @@ public class TaskRunner {
 				if (registry.finish(record, outcome, announcement, settled)) {
 					return Recorded.ENDED;
 				}
-				ConversationRegistry.Restore restore = restored ? null : registry.restore(record);
+				ConversationRegistry.Restore restore = restored ? null : registry.restore(record, asked);
 				if (restore != ConversationRegistry.Restore.RESTORED
 						&& restore != ConversationRegistry.Restore.PRESENT) {
 					log.info("the outcome of run {} was not recorded: the run was ended elsewhere", record.runId());
@@ -497,6 +504,17 @@ public class TaskRunner {
 				backoffMillis = Math.min(backoffMillis * 2, 1000);
 			}
 		}
+	}
+
+	/**
+	 * The user's message of the run, from its local task (a restore writes it back when a
+	 * failover lost the reservation).
+	 */
+	private @Nullable HistoryMessage asked(RunRecord record) {
+		return tasks.find(record.userId(), record.conversationId())
+			.filter(task -> task.runId().equals(record.runId()))
+			.map(task -> AskedMessage.of(task.job()))
+			.orElse(null);
 	}
 
 	/**

@@ -37,7 +37,8 @@ public final class TaskFixtures {
 		return new TaskRunner(registry, stopRequests, tasks, events, executor,
 				new RunMetrics(new SimpleMeterRegistry(), tasks), audit, properties,
 				new TokenFrameProperties(Duration.ofMillis(5), 4096, Duration.ofMillis(2)),
-				new RunReplays(replayTemplate, Duration.ofSeconds(60)));
+				new RunReplays(replayTemplate, Duration.ofSeconds(60)),
+				new RecentOutcomes(new RecentOutcomesProperties(Duration.ofMinutes(2), 10_000)));
 	}
 
 	/** A task registered as running here (not generating). */

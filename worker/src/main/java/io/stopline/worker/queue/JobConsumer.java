@@ -2,6 +2,8 @@ package io.stopline.worker.queue;
 
 import java.time.Duration;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 
@@ -17,6 +19,7 @@ import org.redisson.api.RBatch;
 import org.redisson.api.RStream;
 import org.redisson.api.RStreamAsync;
 import org.redisson.api.RedissonClient;
+import org.redisson.api.stream.PendingEntry;
 import org.redisson.api.stream.StreamCreateGroupArgs;
 import org.redisson.api.stream.StreamMessageId;
 import org.redisson.api.stream.StreamReadGroupArgs;
@@ -58,6 +61,23 @@ class JobConsumer implements SmartLifecycle {
 	private volatile boolean running;
 
 	private long nextOrphanCheck;
+
+	/**
+	 * How long a job may be pending on this worker without being in its hands before it
+	 * is taken again: well past a blocking read.
+	 */
+	private static final Duration UNDELIVERED_IDLE = BLOCK.multipliedBy(4);
+
+	private long nextUndeliveredCheck;
+
+	/**
+	 * The jobs handed to the runner and not acknowledged: every other job pending on this
+	 * worker's consumer was delivered by Redis but never reached it. One the runner
+	 * leaves unacknowledged on purpose (a stale local run would not yield) stays here, so
+	 * it is not taken again by this worker but by another after
+	 * {@code orphaned-job-idle}.
+	 */
+	private final Set<StreamMessageId> inHand = ConcurrentHashMap.newKeySet();
 
 	private Thread thread;
 
@@ -120,6 +140,9 @@ class JobConsumer implements SmartLifecycle {
 				granted = wanted;
 				Map<StreamMessageId, Map<String, String>> batch = orphans(wanted);
 				if (batch.isEmpty()) {
+					batch = undelivered(wanted);
+				}
+				if (batch.isEmpty()) {
 					batch = jobs.readGroup(Keys.JOBS_GROUP, workerId,
 							StreamReadGroupArgs.neverDelivered().count(wanted).timeout(BLOCK));
 				}
@@ -162,6 +185,35 @@ class JobConsumer implements SmartLifecycle {
 	}
 
 	/**
+	 * Jobs Redis delivered to this worker that never reached it: a blocking read whose
+	 * reply came after Redisson gave up on it (a Redis stall longer than {@link #BLOCK})
+	 * leaves them pending on this consumer, and another worker would take them only after
+	 * {@code orphaned-job-idle}, the run queued meanwhile. Taken again here after
+	 * {@link #UNDELIVERED_IDLE}; the claim of a run is fenced, so a job taken twice is
+	 * harmless.
+	 */
+	private Map<StreamMessageId, Map<String, String>> undelivered(int wanted) {
+		long now = System.nanoTime();
+		if (now < nextUndeliveredCheck) {
+			return Map.of();
+		}
+		nextUndeliveredCheck = now + UNDELIVERED_IDLE.toNanos();
+		StreamMessageId[] lost = jobs
+			.listPending(Keys.JOBS_GROUP, workerId, StreamMessageId.MIN, StreamMessageId.MAX,
+					UNDELIVERED_IDLE.toMillis(), TimeUnit.MILLISECONDS, wanted)
+			.stream()
+			.map(PendingEntry::getId)
+			.filter(id -> !inHand.contains(id))
+			.toArray(StreamMessageId[]::new);
+		if (lost.length == 0) {
+			return Map.of();
+		}
+		log.warn("{} job(s) delivered to worker {} never reached it (a read whose reply came too late): taken again",
+				lost.length, workerId);
+		return jobs.claim(Keys.JOBS_GROUP, workerId, UNDELIVERED_IDLE.toMillis(), TimeUnit.MILLISECONDS, lost);
+	}
+
+	/**
 	 * Starts each job; returns how many slots it used (each is released when its run
 	 * ends).
 	 */
@@ -173,7 +225,9 @@ class JobConsumer implements SmartLifecycle {
 				acknowledge(entry.getKey());
 				continue;
 			}
-			runner.start(Json.read(json, StartRun.class), () -> acknowledge(entry.getKey()), slots::release);
+			StreamMessageId id = entry.getKey();
+			inHand.add(id);
+			runner.start(Json.read(json, StartRun.class), () -> acknowledge(id), slots::release);
 			used++;
 		}
 		return used;
@@ -185,6 +239,7 @@ class JobConsumer implements SmartLifecycle {
 	 * fenced and finds the run taken: harmless.
 	 */
 	private void acknowledge(StreamMessageId id) {
+		inHand.remove(id);
 		// XACK and XDEL in one pipelined write: one round trip per start instead of two
 		RBatch batch = redisson.createBatch(BatchOptions.defaults());
 		RStreamAsync<String, String> queue = batch.getStream(Keys.JOBS, StringCodec.INSTANCE);

@@ -131,8 +131,43 @@ class JobConsumerTests {
 		assertThat(highest).hasValue(2);
 	}
 
+	/**
+	 * A blocking read whose reply comes after Redisson gave up on it (a Redis stall
+	 * longer than the block) leaves the job pending on this worker's consumer, never
+	 * handed to it: taken again within a few seconds, not after {@code orphaned-job-idle}
+	 * (30 s) by another worker.
+	 */
+	@Test
+	void aJobDeliveredToThisWorkerThatNeverReachedItIsTakenAgain() {
+		String workerId = "w-" + UUID.randomUUID();
+		try {
+			jobs.createGroup(org.redisson.api.stream.StreamCreateGroupArgs.name(Keys.JOBS_GROUP).makeStream());
+		}
+		catch (RuntimeException ex) {
+			// BUSYGROUP: the group exists
+		}
+		String runId = enqueue("c-undelivered");
+		// the read ran in Redis; its reply never reached the worker
+		assertThat(jobs.readGroup(Keys.JOBS_GROUP, workerId,
+				org.redisson.api.stream.StreamReadGroupArgs.neverDelivered().count(100)))
+			.isNotEmpty();
+		long started = System.nanoTime();
+		start(workerId, 1, (request, sink) -> sink.accept("done"));
+
+		await().atMost(BOUND)
+			.until(() -> registry.history(user, "c-undelivered").size() == 2
+					&& registry.find(user, "c-undelivered").isEmpty());
+		System.out.printf("[jobs] a job delivered but never handed over ran after %d ms%n",
+				(System.nanoTime() - started) / 1_000_000);
+		await().atMost(BOUND).until(() -> !containsJob(runId));
+	}
+
 	private void start(int slots, ChatModel model) {
-		WorkerProperties properties = TaskFixtures.properties("w-" + UUID.randomUUID(), Duration.ofMinutes(1));
+		start("w-" + UUID.randomUUID(), slots, model);
+	}
+
+	private void start(String workerId, int slots, ChatModel model) {
+		WorkerProperties properties = TaskFixtures.properties(workerId, Duration.ofMinutes(1));
 		RunEvents events = new RunEvents(clients.redisson(), new GatewayInboxes(clients.redisson()));
 		TaskRunner runner = TaskFixtures.runner(registry, new StopRequests(clients.template()), tasks, events, executor,
 				new StopAudit(clients.template()), properties, clients.template());
