@@ -13,6 +13,7 @@ import io.stopline.starter.task.LocalTaskRegistry;
 import io.stopline.starter.task.TaskConfiguration;
 import io.stopline.starter.task.TaskRunner;
 import io.stopline.starter.task.TokenFrameProperties;
+import io.stopline.starter.web.WebConfiguration;
 
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
@@ -32,7 +33,7 @@ import org.springframework.context.annotation.Import;
 @ConditionalOnProperty(name = "stopline.starter.enabled", matchIfMissing = true)
 @EnableConfigurationProperties({ WorkerProperties.class, TokenFrameProperties.class, StarterProperties.class })
 @Import({ StoplineRedisConfiguration.class, TaskConfiguration.class, LivenessConfiguration.class,
-		StopConfiguration.class, PauseConfiguration.class })
+		StopConfiguration.class, PauseConfiguration.class, WebConfiguration.class })
 public class StoplineAutoConfiguration {
 
 	@Bean
