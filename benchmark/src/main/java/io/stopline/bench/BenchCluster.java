@@ -304,7 +304,7 @@ final class BenchCluster implements AutoCloseable {
 			List<String[]> still = new ArrayList<>();
 			for (String[] run : pending) {
 				var record = registry.find(run[0], run[1]);
-				if (record.isPresent() && record.get().state().equals(RunRecord.RUNNING)) {
+				if (record.isPresent() && record.get().state() == io.stopline.protocol.RunState.RUNNING) {
 					running.add(run);
 				}
 				else {

@@ -1,5 +1,6 @@
 package io.stopline.it;
 
+import io.stopline.protocol.RunStatus;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
@@ -55,7 +56,7 @@ class GatewayShutdownReaperIntegrationTests {
 						(System.nanoTime() - plantedAt) / 1_000_000);
 				assertThat(closing.isAlive()).as("reaped while the gateway was still shutting down").isTrue();
 				assertThat(registry.history(run.userId(), run.conversationId())).last()
-					.satisfies(message -> assertThat(message.status()).isEqualTo(RunOutcome.INTERRUPTED));
+					.satisfies(message -> assertThat(message.status()).isEqualTo(RunStatus.INTERRUPTED.wireName()));
 			}
 			finally {
 				release.countDown();

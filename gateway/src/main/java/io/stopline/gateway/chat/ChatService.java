@@ -1,5 +1,6 @@
 package io.stopline.gateway.chat;
 
+import io.stopline.protocol.RunStatus;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -262,15 +263,17 @@ class ChatService {
 	}
 
 	private static RunEvent toEvent(RunRecord run, HistoryMessage message) {
-		return switch (message.status()) {
-			case RunOutcome.COMPLETE -> new RunEvent.RunCompleted(run.runId(), run.conversationId(), message.content(),
-					-1, message.createdAt());
-			case RunOutcome.STOPPED -> new RunEvent.RunStopped(run.runId(), run.conversationId(),
+		return switch (RunStatus.of(message.status())) {
+			case COMPLETE -> new RunEvent.RunCompleted(run.runId(), run.conversationId(), message.content(), -1,
+					message.createdAt());
+			case STOPPED -> new RunEvent.RunStopped(run.runId(), run.conversationId(),
 					message.stopReason() == null ? StopReason.USER : StopReason.of(message.stopReason()),
 					message.content(), -1, message.createdAt());
-			default -> new RunEvent.RunFailed(run.runId(), run.conversationId(),
-					message.error() != null ? message.error() : "The run failed.", message.content(),
-					message.createdAt());
+			case FAILED,
+					INTERRUPTED ->
+				new RunEvent.RunFailed(run.runId(), run.conversationId(),
+						message.error() != null ? message.error() : "The run failed.", message.content(),
+						message.createdAt());
 		};
 	}
 
@@ -289,8 +292,8 @@ class ChatService {
 	 * new one.
 	 */
 	private static String runId(ChatRequest request, @Nullable String idempotencyKey) {
-		if (idempotencyKey != null && !ConversationIds.isValid(idempotencyKey)) {
-			throw Problems.of(HttpStatus.BAD_REQUEST, "Idempotency-Key: " + ConversationIds.RULE + ".");
+		if (idempotencyKey != null) {
+			Problems.requireRunId(idempotencyKey, "Idempotency-Key");
 		}
 		if (request.runId() != null && idempotencyKey != null && !request.runId().equals(idempotencyKey)) {
 			throw Problems.of(HttpStatus.BAD_REQUEST, "run_id and Idempotency-Key differ.");

@@ -8,7 +8,6 @@ import io.stopline.gateway.stream.StreamTicket;
 import io.stopline.gateway.stream.StreamTickets;
 import io.stopline.gateway.system.Problems;
 import io.stopline.protocol.RunEvent;
-import io.stopline.core.schema.ConversationIds;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -62,9 +61,7 @@ class ResumeController {
 			throw Problems.of(HttpStatus.UNAUTHORIZED, "A valid bearer token or stream ticket is required.");
 		}
 		Problems.requireConversationId(conversationId);
-		if (!ConversationIds.isValid(runId)) {
-			throw Problems.of(HttpStatus.BAD_REQUEST, "Invalid run id: " + ConversationIds.RULE + ".");
-		}
+		Problems.requireRunId(runId, "Invalid run id");
 		int index = index(runId, lastEventId, after);
 		String user = caller(jwt, ticket, conversationId);
 		try (RunResumes.Resumption resumption = resumes.open(user, conversationId, runId, index)) {

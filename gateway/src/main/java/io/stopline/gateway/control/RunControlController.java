@@ -1,5 +1,6 @@
 package io.stopline.gateway.control;
 
+import io.stopline.protocol.RunState;
 import java.util.Map;
 
 import io.stopline.gateway.stop.StopRateLimiter;
@@ -48,7 +49,7 @@ class RunControlController {
 		return switch (controls.send(jwt.getSubject(), conversationId, action)) {
 			case DONE ->
 				ResponseEntity.ok(Map.of("message", (pause ? "Paused" : "Resumed") + " conversation " + conversationId,
-						"state", pause ? "paused" : "running"));
+						"state", (pause ? RunState.PAUSED : RunState.RUNNING).wireName()));
 			case REQUESTED -> ResponseEntity.accepted()
 				.body(Map.of("message",
 						(pause ? "Pause" : "Resume") + " requested for conversation " + conversationId));

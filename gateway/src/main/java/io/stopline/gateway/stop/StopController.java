@@ -11,7 +11,6 @@ import java.util.concurrent.Future;
 
 import io.stopline.gateway.system.Problems;
 import io.stopline.core.run.ConversationRegistry;
-import io.stopline.core.schema.ConversationIds;
 import io.stopline.core.run.RunRecord;
 import org.jspecify.annotations.Nullable;
 
@@ -76,10 +75,7 @@ class StopController {
 			if (runId == null) {
 				return null;
 			}
-			if (!ConversationIds.isValid(runId)) {
-				throw Problems.of(HttpStatus.BAD_REQUEST, "run_id: " + ConversationIds.RULE + ".");
-			}
-			return runId;
+			return Problems.requireRunId(runId, "run_id");
 		}
 
 	}
@@ -164,7 +160,8 @@ class StopController {
 
 		static ActiveConversation of(RunRecord run) {
 			return new ActiveConversation(run.conversationId(), run.userId(), run.agentName(),
-					run.since().truncatedTo(java.time.temporal.ChronoUnit.MILLIS).toString(), run.runId(), run.state());
+					run.since().truncatedTo(java.time.temporal.ChronoUnit.MILLIS).toString(), run.runId(),
+					run.state().wireName());
 		}
 	}
 

@@ -85,7 +85,7 @@ class StreamEvents {
 	private static Map<String, Object> activeRun(RunRecord run) {
 		Map<String, Object> json = new LinkedHashMap<>();
 		json.put("run_id", run.runId());
-		json.put("state", run.state());
+		json.put("state", run.state().wireName());
 		json.put("agent_name", run.agentName());
 		json.put("started_at", run.since().truncatedTo(ChronoUnit.MILLIS).toString());
 		return json;

@@ -39,4 +39,15 @@ public final class Problems {
 		return id;
 	}
 
+	/**
+	 * Validates a run id (a path, a header or a body field, named by {@code where}): the
+	 * charset of conversation ids, since run ids become part of Redis keys too.
+	 */
+	public static String requireRunId(String id, String where) {
+		if (!ConversationIds.isValid(id)) {
+			throw of(HttpStatus.BAD_REQUEST, where + ": " + ConversationIds.RULE + ".");
+		}
+		return id;
+	}
+
 }

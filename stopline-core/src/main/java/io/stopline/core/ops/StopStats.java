@@ -105,7 +105,7 @@ public final class StopStats implements RunEndListener, AutoCloseable {
 	/** A run ended (recorded exactly once, by the fenced finish that removed it). */
 	@Override
 	public void runEnded(RunRecord run, RunOutcome outcome) {
-		List<Object> fields = new ArrayList<>(List.of("run:ended", 1, "run:" + outcome.status(), 1));
+		List<Object> fields = new ArrayList<>(List.of("run:ended", 1, "run:" + outcome.status().wireName(), 1));
 		if (outcome.isStopped()) {
 			long ms = Math.max(0, Duration.between(run.since(), outcome.at()).toMillis());
 			fields.addAll(List.of("before_stop:count", 1, "before_stop:sum_ms", ms, "before_stop:b" + bucket(ms), 1));

@@ -1,5 +1,6 @@
 package io.stopline.core.run;
 
+import io.stopline.protocol.RunState;
 import java.time.Instant;
 import java.util.Collection;
 import java.util.List;
@@ -83,10 +84,11 @@ public interface ConversationRegistry {
 	Restore restore(RunRecord running);
 
 	/**
-	 * Moves a run from one state to another ({@code running} and {@code paused}); false
-	 * when the record is not this run in state {@code from}.
+	 * Moves a run from one state to another ({@link RunState#RUNNING} and
+	 * {@link RunState#PAUSED}); false when the record is not this run in state
+	 * {@code from}.
 	 */
-	boolean changeState(RunRecord run, String from, String to);
+	boolean changeState(RunRecord run, RunState from, RunState to);
 
 	/** What a stop of this conversation would hit. */
 	StopTarget stopTarget(String userId, String conversationId);

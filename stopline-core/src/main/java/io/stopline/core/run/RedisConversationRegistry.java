@@ -1,5 +1,6 @@
 package io.stopline.core.run;
 
+import io.stopline.protocol.RunState;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -135,7 +136,7 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 
 	@Override
 	public boolean finishQueued(RunRecord run, RunOutcome outcome) {
-		boolean ended = finish(run, outcome, RunRecord.QUEUED, null, List.of());
+		boolean ended = finish(run, outcome, RunState.QUEUED.wireName(), null, List.of());
 		if (ended) {
 			slots.unqueueLater(run);
 		}
@@ -261,9 +262,9 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 	}
 
 	@Override
-	public boolean changeState(RunRecord run, String from, String to) {
+	public boolean changeState(RunRecord run, RunState from, RunState to) {
 		Long changed = redis.execute(LuaScripts.SET_STATE, List.of(Keys.runs(run.userId())), run.conversationId(),
-				run.runId(), from, to);
+				run.runId(), from.wireName(), to.wireName());
 		return changed != null && changed == 1L;
 	}
 

@@ -4,6 +4,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 
+import io.stopline.protocol.RunStatus;
 import io.stopline.protocol.StopReason;
 import org.jspecify.annotations.Nullable;
 
@@ -17,14 +18,14 @@ import io.stopline.protocol.HistoryMessage;
  * @param tools the run's tool calls with their results, in the order they were made (they
  * come before the answer in the history)
  */
-public record RunOutcome(String status, String content, @Nullable StopReason stopReason, @Nullable String error,
+public record RunOutcome(RunStatus status, String content, @Nullable StopReason stopReason, @Nullable String error,
 		Instant at, List<HistoryMessage> tools) {
 
 	public RunOutcome {
 		tools = tools == null ? List.of() : List.copyOf(tools);
 	}
 
-	public RunOutcome(String status, String content, @Nullable StopReason stopReason, @Nullable String error,
+	public RunOutcome(RunStatus status, String content, @Nullable StopReason stopReason, @Nullable String error,
 			Instant at) {
 		this(status, content, stopReason, error, at, List.of());
 	}
@@ -34,31 +35,23 @@ public record RunOutcome(String status, String content, @Nullable StopReason sto
 		return new RunOutcome(status, content, stopReason, error, at, tools);
 	}
 
-	public static final String COMPLETE = HistoryMessage.COMPLETE;
-
-	public static final String STOPPED = "stopped";
-
-	public static final String FAILED = "failed";
-
-	public static final String INTERRUPTED = "interrupted";
-
 	/** The error of a run whose worker stopped responding (reaped). */
 	public static final String LOST = "The worker running this conversation stopped responding; the answer was interrupted.";
 
 	public static RunOutcome complete(String content, Instant at) {
-		return new RunOutcome(COMPLETE, content, null, null, at);
+		return new RunOutcome(RunStatus.COMPLETE, content, null, null, at);
 	}
 
 	public static RunOutcome stopped(String partial, StopReason reason, Instant at) {
-		return new RunOutcome(STOPPED, partial, reason, null, at);
+		return new RunOutcome(RunStatus.STOPPED, partial, reason, null, at);
 	}
 
 	public static RunOutcome failed(String partial, String error, Instant at) {
-		return new RunOutcome(FAILED, partial, null, error, at);
+		return new RunOutcome(RunStatus.FAILED, partial, null, error, at);
 	}
 
 	public static RunOutcome interrupted(Instant at) {
-		return new RunOutcome(INTERRUPTED, "", null, LOST, at);
+		return new RunOutcome(RunStatus.INTERRUPTED, "", null, LOST, at);
 	}
 
 	/** The notice that follows a stopped answer, naming why it stopped. */
@@ -67,7 +60,7 @@ public record RunOutcome(String status, String content, @Nullable StopReason sto
 	}
 
 	public boolean isStopped() {
-		return STOPPED.equals(status);
+		return status == RunStatus.STOPPED;
 	}
 
 	/**
@@ -78,9 +71,9 @@ public record RunOutcome(String status, String content, @Nullable StopReason sto
 		List<HistoryMessage> messages = new ArrayList<>(tools.size() + 2);
 		messages.addAll(tools);
 		String reason = stopReason == null ? null : stopReason.wireName();
-		messages.add(new HistoryMessage("assistant", content, status, reason, error, runId, at));
+		messages.add(new HistoryMessage("assistant", content, status.wireName(), reason, error, runId, at));
 		if (isStopped()) {
-			messages.add(new HistoryMessage("system", notice(), COMPLETE, reason, null, runId, at));
+			messages.add(new HistoryMessage("system", notice(), HistoryMessage.COMPLETE, reason, null, runId, at));
 		}
 		return messages;
 	}

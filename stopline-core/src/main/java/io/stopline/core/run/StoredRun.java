@@ -2,6 +2,7 @@ package io.stopline.core.run;
 
 import java.time.Instant;
 
+import io.stopline.protocol.RunState;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -17,14 +18,14 @@ record StoredRun(String run, String state, @Nullable String worker, String agent
 		@Nullable Long started) {
 
 	static StoredRun of(RunRecord record) {
-		return new StoredRun(record.runId(), record.state(), record.workerId(), record.agentName(), record.replyTo(),
-				record.queuedAt().toEpochMilli(),
+		return new StoredRun(record.runId(), record.state().wireName(), record.workerId(), record.agentName(),
+				record.replyTo(), record.queuedAt().toEpochMilli(),
 				record.startedAt() == null ? null : record.startedAt().toEpochMilli());
 	}
 
 	RunRecord toRecord(String userId, String conversationId) {
-		return new RunRecord(run, userId, conversationId, agent, state, worker, reply, Instant.ofEpochMilli(queued),
-				started == null ? null : Instant.ofEpochMilli(started));
+		return new RunRecord(run, userId, conversationId, agent, RunState.of(state), worker, reply,
+				Instant.ofEpochMilli(queued), started == null ? null : Instant.ofEpochMilli(started));
 	}
 
 }

@@ -1,5 +1,6 @@
 package io.stopline.core.liveness;
 
+import io.stopline.protocol.RunStatus;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -89,7 +90,7 @@ class DeadWorkerReaperIntegrationTests {
 		assertThat(reaped).extracting(RunRecord::runId).contains(a.runId(), b.runId());
 		assertThat(registry.active(user)).isEmpty();
 		assertThat(registry.history(user, "c1")).last()
-			.satisfies(message -> assertThat(message.status()).isEqualTo(RunOutcome.INTERRUPTED));
+			.satisfies(message -> assertThat(message.status()).isEqualTo(RunStatus.INTERRUPTED.wireName()));
 		assertThat(liveness.knownWorkers()).doesNotContain(worker);
 		assertThat(registry.runsOf(worker)).isEmpty();
 		List<String> told = new ArrayList<>();
@@ -143,7 +144,7 @@ class DeadWorkerReaperIntegrationTests {
 		assertThat(registry.active(user)).isEmpty();
 		for (int i = 0; i < 20; i++) {
 			assertThat(registry.history(user, "c" + i))
-				.filteredOn(message -> RunOutcome.INTERRUPTED.equals(message.status()))
+				.filteredOn(message -> RunStatus.INTERRUPTED.wireName().equals(message.status()))
 				.hasSize(1);
 		}
 	}
@@ -207,7 +208,7 @@ class DeadWorkerReaperIntegrationTests {
 			assertThat(swept).extracting(RunRecord::runId).containsExactly(lost.runId());
 			assertThat(registry.find(user, "c1")).isEmpty();
 			assertThat(registry.history(user, "c1")).last()
-				.satisfies(message -> assertThat(message.status()).isEqualTo(RunOutcome.FAILED));
+				.satisfies(message -> assertThat(message.status()).isEqualTo(RunStatus.FAILED.wireName()));
 			assertThat(registry.find(user, "c2")).map(RunRecord::runId).contains(backlogged.runId());
 			assertThat(registry.find(user, "c3")).map(RunRecord::runId).contains(young.runId());
 			RunEvent told = inbox.poll(5, TimeUnit.SECONDS);

@@ -1,5 +1,6 @@
 package io.stopline.core.run;
 
+import io.stopline.protocol.RunState;
 import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
@@ -118,7 +119,7 @@ abstract class ConversationRegistryContractTests {
 
 		RunRecord claimed = registry.claim(run, w1, Instant.now()).orElseThrow();
 
-		assertThat(claimed.state()).isEqualTo(RunRecord.RUNNING);
+		assertThat(claimed.state()).isEqualTo(RunState.RUNNING);
 		assertThat(claimed.workerId()).isEqualTo(w1);
 		assertThat(registry.find(user, "c1")).contains(claimed);
 		assertThat(registry.runsOf(w1)).contains(new WorkerRun(run.runId(), user, "c1"));
@@ -301,8 +302,8 @@ abstract class ConversationRegistryContractTests {
 	void restoreRefusesARunAnotherWorkerHolds() {
 		RunRecord queued = reserve("c1");
 		RunRecord held = registry.claim(queued, w2, Instant.now()).orElseThrow();
-		RunRecord mine = new RunRecord(held.runId(), user, "c1", held.agentName(), RunRecord.RUNNING, w1,
-				held.replyTo(), held.queuedAt(), held.startedAt());
+		RunRecord mine = new RunRecord(held.runId(), user, "c1", held.agentName(), RunState.RUNNING, w1, held.replyTo(),
+				held.queuedAt(), held.startedAt());
 
 		assertThat(registry.restore(mine)).isEqualTo(ConversationRegistry.Restore.SUPERSEDED);
 		assertThat(registry.find(user, "c1")).contains(held);

@@ -1,5 +1,6 @@
 package io.stopline.starter.pause;
 
+import io.stopline.protocol.RunState;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -104,8 +105,8 @@ class RunControls {
 				RunRecord record = task.record();
 				try {
 					if (record != null) {
-						registry.changeState(record, pause ? RunRecord.RUNNING : RunRecord.PAUSED,
-								pause ? RunRecord.PAUSED : RunRecord.RUNNING);
+						registry.changeState(record, pause ? RunState.RUNNING : RunState.PAUSED,
+								pause ? RunState.PAUSED : RunState.RUNNING);
 					}
 				}
 				catch (RuntimeException ex) {
