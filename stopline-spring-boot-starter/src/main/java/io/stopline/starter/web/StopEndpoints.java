@@ -109,7 +109,7 @@ class StopEndpoints {
 			entry.put("agent_name", run.agentName());
 			entry.put("started_at", run.since().truncatedTo(ChronoUnit.MILLIS).toString());
 			entry.put("run_id", run.runId());
-			entry.put("state", run.state());
+			entry.put("state", run.state().wireName());
 			active.put(run.conversationId(), entry);
 		});
 		return Map.of("active_conversations", active);
