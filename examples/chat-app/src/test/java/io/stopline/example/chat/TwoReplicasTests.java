@@ -33,6 +33,8 @@ import static org.awaitility.Awaitility.await;
  * Two replicas of the example app on one Redis, talking to a fake OpenAI-compatible
  * model: a chat streaming from replica A is stopped through replica B's stop endpoint;
  * A's stream ends, A's connection to the model closes, and the partial answer is kept.
+ * Stop-all reaches runs on both replicas; the endpoints need the app's authenticated
+ * user.
  */
 class TwoReplicasTests {
 
@@ -62,6 +64,8 @@ class TwoReplicasTests {
 
 	@Test
 	void aStreamOnOneReplicaIsStoppedThroughTheOther() throws Exception {
+		// forget the exchanges of the other test: the next one is this chat's
+		model.behave(new FakeUpstream.Behaviour.Stream(-1, Duration.ofMillis(20)));
 		String conversation = "c-" + UUID.randomUUID();
 		BlockingQueue<String> events = new LinkedBlockingQueue<>();
 		CompletableFuture<HttpResponse<InputStream>> chat = http
@@ -85,17 +89,49 @@ class TwoReplicasTests {
 		assertThat(notHers.headers().firstValue("Content-Type"))
 			.hasValueSatisfying(type -> assertThat(type).startsWith("application/problem+json"));
 
+		long asked = System.nanoTime();
 		HttpResponse<String> stopped = http.send(
 				request(replicaB, "/v1/conversation/" + conversation + "/stop", "alice").POST(noBody()).build(),
 				HttpResponse.BodyHandlers.ofString());
+		long answered = System.nanoTime();
 
 		assertThat(stopped.statusCode()).isEqualTo(200);
 		assertThat(stopped.body()).contains("Successfully stopped");
-		assertThat(upstream.awaitDisconnect(BOUND)).as("A closed its connection to the model").isPositive();
+		long disconnected = upstream.awaitDisconnect(BOUND);
+		assertThat(disconnected).as("A closed its connection to the model").isPositive();
+		System.out.printf("stop through replica B: upstream disconnect on A after %.1f ms, 200 after %.1f ms%n",
+				(disconnected - asked) / 1e6, (answered - asked) / 1e6);
 		await().atMost(BOUND).until(() -> events.contains("<end>"));
 		HttpResponse<String> after = http.send(request(replicaA, "/v1/conversations/active", "alice").GET().build(),
 				HttpResponse.BodyHandlers.ofString());
 		assertThat(after.body()).doesNotContain(conversation);
+	}
+
+	@Test
+	void stopAllReachesEveryReplicaAndTheEndpointsNeedAUser() throws Exception {
+		String onA = "c-" + UUID.randomUUID();
+		String onB = "c-" + UUID.randomUUID();
+		for (var target : java.util.Map.of(onA, replicaA, onB, replicaB).entrySet()) {
+			http.sendAsync(request(target.getValue(), "/chat/" + target.getKey(), "bob")
+				.POST(HttpRequest.BodyPublishers.ofString("{\"text\":\"hi\"}"))
+				.build(), HttpResponse.BodyHandlers.discarding());
+		}
+		await().atMost(BOUND)
+			.until(() -> http
+				.send(request(replicaA, "/v1/conversations/active", "bob").GET().build(),
+						HttpResponse.BodyHandlers.ofString())
+				.body(), body -> body.contains(onA) && body.contains(onB));
+
+		HttpResponse<String> all = http.send(request(replicaA, "/v1/conversations/stop", "bob").POST(noBody()).build(),
+				HttpResponse.BodyHandlers.ofString());
+
+		assertThat(all.statusCode()).isEqualTo(200);
+		assertThat(all.body()).contains("Stopped 2 active conversation(s)").contains(onA).contains(onB);
+		HttpResponse<String> anonymous = http
+			.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port(replicaB) + "/v1/conversations/active"))
+				.GET()
+				.build(), HttpResponse.BodyHandlers.ofString());
+		assertThat(anonymous.statusCode()).isEqualTo(401);
 	}
 
 	private static void readLines(InputStream body, BlockingQueue<String> lines) {
@@ -116,12 +152,15 @@ class TwoReplicasTests {
 	}
 
 	private static HttpRequest.Builder request(ConfigurableApplicationContext replica, String path, String user) {
-		int port = ((WebServerApplicationContext) replica).getWebServer().getPort();
 		String credentials = Base64.getEncoder().encodeToString((user + ":" + user).getBytes(StandardCharsets.UTF_8));
-		return HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+		return HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port(replica) + path))
 			.header("Authorization", "Basic " + credentials)
 			.header("Content-Type", "application/json")
 			.timeout(BOUND);
+	}
+
+	private static int port(ConfigurableApplicationContext replica) {
+		return ((WebServerApplicationContext) replica).getWebServer().getPort();
 	}
 
 	private static ConfigurableApplicationContext replica(String id) {
