@@ -7,14 +7,17 @@ COPY .mvn .mvn
 COPY mvnw pom.xml ./
 COPY stopline-testing/pom.xml stopline-testing/
 COPY stopline-core/pom.xml stopline-core/
+COPY stopline-spring-boot-starter/pom.xml stopline-spring-boot-starter/
 COPY worker/pom.xml worker/
 COPY gateway/pom.xml gateway/
 COPY integration-tests/pom.xml integration-tests/
 COPY benchmark/pom.xml benchmark/
+COPY examples/chat-app/pom.xml examples/chat-app/
 RUN ./mvnw -B -ntp -q -pl stopline-core,worker,gateway -am dependency:go-offline -DexcludeReactor=true || true
 # the test fixtures are a test-scope dependency of the nodes: the reactor needs them even with -DskipTests
 COPY stopline-testing stopline-testing
 COPY stopline-core stopline-core
+COPY stopline-spring-boot-starter stopline-spring-boot-starter
 COPY worker worker
 COPY gateway gateway
 RUN ./mvnw -B -ntp -q -pl stopline-core,worker,gateway -am package -DskipTests

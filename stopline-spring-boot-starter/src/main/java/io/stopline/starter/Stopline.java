@@ -1,8 +1,12 @@
 package io.stopline.starter;
 
 import java.time.Instant;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.stream.Stream;
 
@@ -96,7 +100,32 @@ public final class Stopline {
 	 * run id that has not started is stopped before it starts.
 	 */
 	public StopResult stop(String userId, String conversationId, @Nullable String runId) {
-		return stops.stop(userId, conversationId, runId, null, StopReason.USER);
+		return stop(userId, conversationId, runId, null);
+	}
+
+	/**
+	 * As {@link #stop(String, String, String)}; {@code seenTokens} (the tokens the
+	 * stopping client displayed) cuts the answer kept.
+	 */
+	public StopResult stop(String userId, String conversationId, @Nullable String runId, @Nullable Integer seenTokens) {
+		return stops.stop(userId, conversationId, runId, seenTokens, StopReason.USER);
+	}
+
+	/**
+	 * Stops every active run of the user (the conversations named, when given), on every
+	 * node, in parallel; returns each conversation's result.
+	 */
+	public Map<String, StopResult> stopAll(String userId, @Nullable List<String> conversationIds) {
+		List<String> targets = conversationIds != null ? conversationIds.stream().distinct().toList()
+				: active(userId).stream().map(RunRecord::conversationId).distinct().toList();
+		Map<String, Future<StopResult>> pending = new LinkedHashMap<>();
+		try (ExecutorService parallel = Executors.newVirtualThreadPerTaskExecutor()) {
+			targets.forEach(id -> pending.put(id,
+					parallel.submit(() -> stops.stop(userId, id, null, null, StopReason.STOP_ALL))));
+		}
+		Map<String, StopResult> results = new LinkedHashMap<>();
+		pending.forEach((id, result) -> results.put(id, result.resultNow()));
+		return results;
 	}
 
 	/** The user's queued and running runs, on every node. */

@@ -14,6 +14,7 @@ import io.stopline.starter.task.TaskConfiguration;
 import io.stopline.starter.task.TaskRunner;
 import io.stopline.starter.task.RecentOutcomesProperties;
 import io.stopline.starter.task.TokenFrameProperties;
+import io.stopline.starter.web.WebConfiguration;
 
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
@@ -34,7 +35,7 @@ import org.springframework.context.annotation.Import;
 @EnableConfigurationProperties({ WorkerProperties.class, TokenFrameProperties.class, StarterProperties.class,
 		RecentOutcomesProperties.class })
 @Import({ StoplineRedisConfiguration.class, TaskConfiguration.class, LivenessConfiguration.class,
-		StopConfiguration.class, PauseConfiguration.class })
+		StopConfiguration.class, PauseConfiguration.class, WebConfiguration.class })
 public class StoplineAutoConfiguration {
 
 	@Bean
