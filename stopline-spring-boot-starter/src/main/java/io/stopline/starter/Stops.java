@@ -72,9 +72,7 @@ final class Stops {
 					return StopResult.STOPPED_BEFORE;
 				}
 				case StopRequests.Lookup.Waiting waiting -> {
-					// it waited behind the active run (a gateway's on_active) and left
-					// the
-					// waiting list: it never starts
+					// a gateway's waiting run (on_active), removed: it never starts
 					return StopResult.CONFIRMED;
 				}
 				case StopRequests.Lookup.Found found -> {
