@@ -9,6 +9,7 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -57,6 +58,13 @@ public final class FakeUpstream implements AutoCloseable {
 
 		/** {@code tokens} chunks, then silence with the connection open. */
 		record Stall(int tokens) implements Behaviour {
+		}
+
+		/**
+		 * A token, then a call of tool {@code name} with {@code arguments} (JSON text),
+		 * then the finish.
+		 */
+		record ToolCall(String name, String arguments) implements Behaviour {
 		}
 
 	}
@@ -267,6 +275,11 @@ public final class FakeUpstream implements AutoCloseable {
 				}
 				Thread.sleep(Duration.ofMinutes(5));
 			}
+			case Behaviour.ToolCall call -> {
+				out.head();
+				out.token(0);
+				out.toolCall(call.name(), call.arguments());
+			}
 		}
 	}
 
@@ -335,6 +348,50 @@ public final class FakeUpstream implements AutoCloseable {
 				case OLLAMA -> write("{\"message\":{\"content\":\n");
 				case ANTHROPIC -> write("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\n\n");
 			}
+		}
+
+		/** The call streamed as each provider streams one, its arguments in two parts. */
+		void toolCall(String name, String arguments) throws IOException {
+			int half = arguments.length() / 2;
+			String first = quoted(arguments.substring(0, half));
+			String second = quoted(arguments.substring(half));
+			switch (protocol) {
+				case OPENAI -> {
+					String chunk = "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,"
+							+ "\"model\":\"test-model\",\"choices\":[{\"index\":0,\"delta\":";
+					write(chunk + "{\"tool_calls\":[{\"index\":0,\"id\":\"call_1\",\"type\":\"function\","
+							+ "\"function\":{\"name\":\"" + name + "\",\"arguments\":" + first
+							+ "}}]},\"finish_reason\":null}]}\n\n");
+					write(chunk + "{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":" + second
+							+ "}}]},\"finish_reason\":null}]}\n\n");
+					write(chunk + "{},\"finish_reason\":\"tool_calls\"}]}\n\ndata: [DONE]\n\n");
+				}
+				// Ollama sends a call whole, its arguments as an object
+				case OLLAMA -> write("{\"model\":\"test-model\",\"created_at\":\"2026-01-01T00:00:00Z\","
+						+ "\"message\":{\"role\":\"assistant\",\"content\":\"\",\"tool_calls\":[{\"function\":"
+						+ "{\"name\":\"" + name + "\",\"arguments\":" + arguments + "}}]},\"done\":false}\n"
+						+ "{\"model\":\"test-model\",\"created_at\":\"2026-01-01T00:00:00Z\",\"message\":"
+						+ "{\"role\":\"assistant\",\"content\":\"\"},\"done\":true,\"done_reason\":\"stop\"}\n");
+				case ANTHROPIC -> {
+					event("content_block_stop", "{\"type\":\"content_block_stop\",\"index\":0}");
+					event("content_block_start",
+							"{\"type\":\"content_block_start\",\"index\":1,"
+									+ "\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_1\",\"name\":\"" + name
+									+ "\",\"input\":{}}}");
+					for (String part : List.of(first, second)) {
+						event("content_block_delta", "{\"type\":\"content_block_delta\",\"index\":1,"
+								+ "\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":" + part + "}}");
+					}
+					event("content_block_stop", "{\"type\":\"content_block_stop\",\"index\":1}");
+					event("message_delta", "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":"
+							+ "\"tool_use\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":9}}");
+					event("message_stop", "{\"type\":\"message_stop\"}");
+				}
+			}
+		}
+
+		private static String quoted(String text) {
+			return "\"" + text.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
 		}
 
 		private void text(String text, boolean last) throws IOException {

@@ -118,6 +118,9 @@ class TaskRunnerTests {
 
 		start(runner(Duration.ofMinutes(1)), job, endless);
 		assertThat(streaming.await(BOUND.toMillis(), TimeUnit.MILLISECONDS)).isTrue();
+		// a token still waiting for its frame when the stop comes is seen by nobody and
+		// not kept: stop once one has reached the gateway
+		next(own, RunEvent.TokenGenerated.class);
 		RunningTask task = tasks.find(user, "c1").orElseThrow();
 		assertThat(task.requestStop(StopReason.USER, "gw-b", null, Instant.now())).isEqualTo(StopAttempt.ACCEPTED);
 
@@ -237,6 +240,11 @@ class TaskRunnerTests {
 				heard.add(Json.read(raw, RunEvent.class));
 			}
 		});
+		// the gateway's token channel: frames, batched
+		clients.redisson()
+			.getTopic(io.stopline.core.schema.Keys.gatewayTokens(gatewayId),
+					org.redisson.client.codec.StringCodec.INSTANCE)
+			.addListener(String.class, (channel, raw) -> heard.addAll(io.stopline.protocol.TokenFrames.decode(raw)));
 		return heard;
 	}
 

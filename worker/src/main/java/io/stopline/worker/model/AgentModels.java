@@ -37,8 +37,9 @@ class AgentModels implements ChatModel {
 
 	/**
 	 * {@code openai} stays on the hand-written client: measured against the same fake
-	 * upstream, Spring AI's OpenAI client closes the connection 17-18 ms after a stop
-	 * against ~1 ms (see the README).
+	 * upstream, Spring AI's OpenAI stream reads ahead of a pause (the upstream wrote all
+	 * 100,000 tokens of a paused run), and it costs about ten times the CPU per token
+	 * (see BENCHMARKS.md).
 	 */
 	private static ChatModel model(ModelProperties.Upstream upstream) {
 		if (upstream.provider() == ModelProperties.Provider.OPENAI) {

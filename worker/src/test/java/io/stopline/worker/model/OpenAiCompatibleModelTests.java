@@ -4,19 +4,20 @@ import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.time.Duration;
-import java.time.Instant;
-import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
-import io.stopline.protocol.StartRun;
 import io.stopline.testing.FakeUpstream;
 import io.stopline.testing.FakeUpstream.Behaviour;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
+import static io.stopline.worker.model.ModelRuns.BOUND;
+import static io.stopline.worker.model.ModelRuns.failure;
+import static io.stopline.worker.model.ModelRuns.generate;
+import static io.stopline.worker.model.ModelRuns.request;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -25,8 +26,6 @@ import static org.awaitility.Awaitility.await;
  * upstream must see its client go) and every way an upstream can fail.
  */
 class OpenAiCompatibleModelTests {
-
-	private static final Duration BOUND = Duration.ofSeconds(10);
 
 	private final FakeUpstream upstream = FakeUpstream.start();
 
@@ -38,7 +37,7 @@ class OpenAiCompatibleModelTests {
 	@Test
 	void streamsTheUpstreamsTokensAndSendsTheRequest() throws Exception {
 		upstream.behave(new Behaviour.Stream(5, Duration.ofMillis(1)));
-		Generation generation = generate(model(upstream.baseUrl(), Duration.ofSeconds(5)));
+		ModelRuns.Generation generation = generate(model(upstream.baseUrl(), Duration.ofSeconds(5)));
 
 		assertThat(generation.outcome().get(BOUND.toMillis(), TimeUnit.MILLISECONDS)).isNull();
 		assertThat(generation.tokens()).containsExactly("t0", " t1", " t2", " t3", " t4", "!");
@@ -53,22 +52,20 @@ class OpenAiCompatibleModelTests {
 
 	@Test
 	void aStopClosesTheUpstreamConnectionAtOnce() throws Exception {
-		upstream.behave(new Behaviour.Stream(-1, Duration.ofMillis(20)));
-		Generation generation = generate(model(upstream.baseUrl(), Duration.ofSeconds(5)));
-		FakeUpstream.Exchange exchange = upstream.nextExchange(BOUND);
-		assertThat(generation.tokens.poll(BOUND.toMillis(), TimeUnit.MILLISECONDS)).isNotNull();
+		ModelRuns.stopAndAwaitDisconnect(model(upstream.baseUrl(), Duration.ofSeconds(5)), upstream,
+				new Behaviour.Stream(-1, Duration.ofMillis(20)), "OPENAI hand-written");
+	}
 
-		long stoppedAt = System.nanoTime();
-		generation.thread().interrupt();
-		long disconnectedAt = exchange.awaitDisconnect(BOUND);
+	@Test
+	void aStopClosesASilentUpstreamConnection() throws Exception {
+		ModelRuns.stopAndAwaitDisconnect(model(upstream.baseUrl(), Duration.ofSeconds(30)), upstream,
+				new Behaviour.Stall(2), "OPENAI hand-written");
+	}
 
-		assertThat(disconnectedAt).as("the upstream saw its client disconnect").isPositive();
-		assertThat(generation.outcome().get(BOUND.toMillis(), TimeUnit.MILLISECONDS))
-			.isInstanceOf(InterruptedException.class);
-		double millis = (disconnectedAt - stoppedAt) / 1e6;
-		System.out.printf("[upstream] stop -> upstream disconnect: %.2f ms (%d tokens sent)%n", millis,
-				exchange.tokensSent());
-		assertThat(millis).isLessThan(1000);
+	@Test
+	void aPauseHoldsTheUpstreamBackAndLosesNothing() throws Exception {
+		ModelRuns.pauseAndAwaitHeld(model(upstream.baseUrl(), Duration.ofSeconds(30)), upstream, ModelRuns.PAUSE_TOKENS,
+				"OPENAI hand-written");
 	}
 
 	@Test
@@ -147,30 +144,6 @@ class OpenAiCompatibleModelTests {
 		assertThat(exchange.tokensSent()).isEqualTo(40);
 	}
 
-	private static String failure(OpenAiCompatibleModel model) throws Exception {
-		Throwable outcome = generate(model).outcome().get(BOUND.toMillis(), TimeUnit.MILLISECONDS);
-		assertThat(outcome).isInstanceOf(ModelFailure.class);
-		return outcome.getMessage();
-	}
-
-	private record Generation(Thread thread, BlockingQueue<String> tokens, CompletableFuture<Throwable> outcome) {
-	}
-
-	private static Generation generate(OpenAiCompatibleModel model) {
-		BlockingQueue<String> tokens = new LinkedBlockingQueue<>();
-		CompletableFuture<Throwable> outcome = new CompletableFuture<>();
-		Thread thread = Thread.ofVirtual().start(() -> {
-			try {
-				model.generate(request(), tokens::add);
-				outcome.complete(null);
-			}
-			catch (Throwable ex) {
-				outcome.complete(ex);
-			}
-		});
-		return new Generation(thread, tokens, outcome);
-	}
-
 	private static OpenAiCompatibleModel model(String baseUrl, Duration readTimeout) {
 		ModelProperties.Upstream config = new ModelProperties.Upstream(ModelProperties.Provider.OPENAI,
 				URI.create(baseUrl), "test-key", "test-model", Duration.ofSeconds(2), readTimeout);
@@ -179,11 +152,6 @@ class OpenAiCompatibleModelTests {
 					.version(HttpClient.Version.HTTP_1_1)
 					.connectTimeout(Duration.ofSeconds(2))
 					.build());
-	}
-
-	private static StartRun request() {
-		return new StartRun("run-1", "alice", "c-1", "gpt",
-				List.of(new StartRun.ChatMessage("user", "Tell me a story")), 50, "gw-1", Instant.now(), null);
 	}
 
 }
