@@ -9,7 +9,9 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Base64;
+import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
@@ -78,6 +80,13 @@ class TwoReplicasTests {
 		FakeUpstream.Exchange upstream = model.nextExchange(BOUND);
 		assertThat(upstream).as("replica A called the model").isNotNull();
 		await().atMost(BOUND).until(() -> events.stream().filter(line -> line.startsWith("data:")).count() >= 3);
+		// Spring AI's OpenAI client was seen to open a second request after the first
+		// answered one token (see the note): every connection A opened counts
+		List<FakeUpstream.Exchange> opened = new ArrayList<>(List.of(upstream));
+		for (FakeUpstream.Exchange more = model.nextExchange(Duration.ofMillis(200)); more != null; more = model
+			.nextExchange(Duration.ofMillis(200))) {
+			opened.add(more);
+		}
 
 		HttpResponse<String> active = http.send(request(replicaB, "/v1/conversations/active", "alice").GET().build(),
 				HttpResponse.BodyHandlers.ofString());
@@ -97,10 +106,16 @@ class TwoReplicasTests {
 
 		assertThat(stopped.statusCode()).isEqualTo(200);
 		assertThat(stopped.body()).contains("Successfully stopped");
-		long disconnected = upstream.awaitDisconnect(BOUND);
-		assertThat(disconnected).as("A closed its connection to the model").isPositive();
-		System.out.printf("stop through replica B: upstream disconnect on A after %.1f ms, 200 after %.1f ms%n",
-				(disconnected - asked) / 1e6, (answered - asked) / 1e6);
+		for (FakeUpstream.Exchange exchange : opened) {
+			assertThat(exchange.awaitDisconnect(BOUND)).as("A closed its connections to the model").isPositive();
+		}
+		List<String> disconnects = new ArrayList<>();
+		for (FakeUpstream.Exchange exchange : opened) {
+			disconnects.add(String.format("%d tokens, disconnect %+.1f ms", exchange.tokensSent(),
+					(exchange.awaitDisconnect(BOUND) - asked) / 1e6));
+		}
+		System.out.printf("stop through replica B: 200 after %.1f ms; model requests (disconnect from the stop): %s%n",
+				(answered - asked) / 1e6, disconnects);
 		await().atMost(BOUND).until(() -> events.contains("<end>"));
 		HttpResponse<String> after = http.send(request(replicaA, "/v1/conversations/active", "alice").GET().build(),
 				HttpResponse.BodyHandlers.ofString());
