@@ -107,14 +107,10 @@ class ChatService {
 		OnActive onActive = request.whenActive();
 		String job = Json.write(startRun(run, request));
 		try {
-			// the job is queued after the reservation, not in its script: in a Sentinel
-			// failover a reservation the old master took is lost, and a job that lands on
-			// the new master still runs and the worker's finish restores the reservation;
-			// one script loses both, and the request with them (issue 15's fold,
-			// withdrawn)
 			reservation = registry.reserve(run, userMessage, properties.maxActiveRunsPerUser(),
 					onActive == OnActive.REJECT ? WhenBusy.REJECT
-							: new WhenBusy(onActive, job, queue.maxQueuedPerConversation()));
+							: new WhenBusy(onActive, job, queue.maxQueuedPerConversation()),
+					new ConversationRegistry.Enqueue(job, announcement(run, userMessage)));
 		}
 		catch (RuntimeException ex) {
 			inbox.closeStream(run.runId());
@@ -209,6 +205,15 @@ class ChatService {
 			}
 			default -> throw new IllegalStateException("unexpected reservation " + reservation);
 		};
+	}
+
+	/** The user's message for the conversation's watchers, as its channel carries it. */
+	private static ConversationRegistry.Announcement.Publication announcement(RunRecord run,
+			HistoryMessage userMessage) {
+		return new ConversationRegistry.Announcement.Publication(
+				Json.write(new RunEvent.MessageAdded(run.runId(), run.conversationId(), userMessage,
+						userMessage.createdAt())),
+				List.of(Keys.conversationEvents(run.userId(), run.conversationId())));
 	}
 
 	/** Tells the conversation's watchers; a failure here must not fail the request. */
