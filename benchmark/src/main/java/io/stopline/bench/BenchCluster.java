@@ -69,6 +69,13 @@ final class BenchCluster implements AutoCloseable {
 
 	private AsyncApi load;
 
+	/** Where stops go: the control port when the gateway has one, else the API port. */
+	private String stopUrl;
+
+	private Api stopApi;
+
+	private AsyncApi stopLoad;
+
 	private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
 	private final Map<String, String> tokens = new ConcurrentHashMap<>();
@@ -114,10 +121,31 @@ final class BenchCluster implements AutoCloseable {
 		// the stop path's speed is measured, not the abuse limits
 		properties.put("stopline.gateway.max-active-runs-per-user", "1000000");
 		properties.put("stopline.gateway.stop-rate-limit.permits", "100000000");
+		// stops go to the gateway's control port (its own connector and platform
+		// threads),
+		// as a load balancer would route them; -Dstopline.bench.control-port=false sends
+		// them to the API port (and measures jars that have no control port)
+		int controlPort = Boolean.parseBoolean(System.getProperty("stopline.bench.control-port", "true")) ? freePort()
+				: -1;
+		if (controlPort > 0) {
+			properties.put("stopline.gateway.connections.control-port", Integer.toString(controlPort));
+		}
 		gateway = NodeProcess.start("gateway", gatewayJar, jvmOptions("gateway"), properties, Map.of(),
 				"Tomcat started on port", logs);
 		api = new Api(gatewayUrl());
 		load = new AsyncApi(gatewayUrl(), 512);
+		stopUrl = controlPort > 0 ? "http://127.0.0.1:" + controlPort : gatewayUrl();
+		stopApi = controlPort > 0 ? new Api(stopUrl) : api;
+		stopLoad = controlPort > 0 ? new AsyncApi(stopUrl, 512) : load;
+	}
+
+	private static int freePort() {
+		try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
+			return socket.getLocalPort();
+		}
+		catch (IOException ex) {
+			throw new UncheckedIOException(ex);
+		}
 	}
 
 	void startWorkers(int count) {
@@ -222,7 +250,7 @@ final class BenchCluster implements AutoCloseable {
 
 	/** As {@link #stop}, answered later: its status. */
 	java.util.concurrent.CompletableFuture<Integer> stopAsync(String user, String conversation) {
-		return load.post(token(user), "/v1/conversation/" + conversation + "/stop");
+		return stopLoad.post(token(user), "/v1/conversation/" + conversation + "/stop");
 	}
 
 	/**
@@ -230,16 +258,17 @@ final class BenchCluster implements AutoCloseable {
 	 * lands (the gateway keeps a tombstone the reservation finds).
 	 */
 	java.util.concurrent.CompletableFuture<Integer> stopRunAsync(String user, String conversation, String runId) {
-		return load.post(token(user), "/v1/conversation/" + conversation + "/stop", "{\"run_id\":\"" + runId + "\"}");
+		return stopLoad.post(token(user), "/v1/conversation/" + conversation + "/stop",
+				"{\"run_id\":\"" + runId + "\"}");
 	}
 
 	/** Stops a conversation through the gateway with its owner's token. */
 	Api.Answer stop(String user, String conversation) {
-		return api.post(token(user), "/v1/conversation/" + conversation + "/stop");
+		return stopApi.post(token(user), "/v1/conversation/" + conversation + "/stop");
 	}
 
 	HttpRequest stopRequest(String user, String conversation) {
-		return HttpRequest.newBuilder(URI.create(gatewayUrl() + "/v1/conversation/" + conversation + "/stop"))
+		return HttpRequest.newBuilder(URI.create(stopUrl + "/v1/conversation/" + conversation + "/stop"))
 			.header("Authorization", "Bearer " + token(user))
 			.POST(HttpRequest.BodyPublishers.noBody())
 			.build();
@@ -437,6 +466,12 @@ final class BenchCluster implements AutoCloseable {
 		}
 		if (load != null) {
 			load.close();
+		}
+		if (stopApi != null && stopApi != api) {
+			stopApi.close();
+		}
+		if (stopLoad != null && stopLoad != load) {
+			stopLoad.close();
 		}
 		clients.close();
 		redis.close();

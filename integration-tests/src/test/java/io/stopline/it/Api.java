@@ -104,6 +104,11 @@ final class Api {
 		return send(baseUrl, token, "GET", path, null);
 	}
 
+	/** {@code POST path} with a JSON body (null: none). */
+	Response post(String path, Object body) {
+		return send(baseUrl, token, "POST", path, body);
+	}
+
 	static Api withToken(String baseUrl, String token) {
 		return new Api(baseUrl, token, "unknown");
 	}

@@ -188,6 +188,11 @@ final class Cluster implements AutoCloseable, BeforeAllCallback, AfterAllCallbac
 		return context;
 	}
 
+	/** The gateway's application context (its beans). */
+	ConfigurableApplicationContext gateway(int gateway) {
+		return gateways.get(gateway);
+	}
+
 	Api api(int gateway, String user) {
 		return Api.forUser(gatewayUrl(gateway), user);
 	}

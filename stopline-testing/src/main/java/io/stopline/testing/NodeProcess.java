@@ -138,7 +138,7 @@ public final class NodeProcess implements AutoCloseable {
 	/** The first {@code port} the log reports Tomcat started on. */
 	public int httpPort() {
 		try {
-			java.util.regex.Matcher port = java.util.regex.Pattern.compile("Tomcat started on port (\\d+)")
+			java.util.regex.Matcher port = java.util.regex.Pattern.compile("Tomcat started on ports? (\\d+)")
 				.matcher(Files.readString(log));
 			if (!port.find()) {
 				throw new IllegalStateException(name + " has not reported its port");

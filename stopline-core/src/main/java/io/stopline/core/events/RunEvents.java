@@ -194,11 +194,6 @@ public final class RunEvents {
 			});
 	}
 
-	/** Whether a WebSocket watches the conversation (checked once when a run starts). */
-	public boolean isWatched(String userId, String conversationId) {
-		return redisson.getBucket(Keys.conversationWatched(userId, conversationId), StringCodec.INSTANCE).isExists();
-	}
-
 	/** A gateway with a socket on the conversation says so, for {@code ttl}. */
 	public void markWatched(String userId, String conversationId, java.time.Duration ttl) {
 		redisson.getBucket(Keys.conversationWatched(userId, conversationId), StringCodec.INSTANCE).set("1", ttl);

@@ -70,7 +70,20 @@ public interface ConversationRegistry {
 	 * A worker takes a queued run; empty when the run is gone (stopped while queued) or
 	 * not queued any more.
 	 */
-	Optional<RunRecord> claim(RunRecord queued, String workerId, Instant at);
+	default Optional<RunRecord> claim(RunRecord queued, String workerId, Instant at) {
+		return take(queued, workerId, at).map(Claim::run);
+	}
+
+	/**
+	 * {@link #claim}, also answering whether a WebSocket watched the conversation when
+	 * the run was claimed (read in the same step: a socket that marks it watched later
+	 * finds the run claimed and asks for a snapshot).
+	 */
+	Optional<Claim> take(RunRecord queued, String workerId, Instant at);
+
+	/** A claimed run, and whether its conversation was watched as it was claimed. */
+	record Claim(RunRecord run, boolean watched) {
+	}
 
 	/**
 	 * Ends the run, writing its outcome to the history; false when the record no longer

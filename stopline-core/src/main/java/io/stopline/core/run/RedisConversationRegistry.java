@@ -172,12 +172,13 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 	}
 
 	@Override
-	public Optional<RunRecord> claim(RunRecord queued, String workerId, Instant at) {
-		String claimed = slots.claim(queued, workerId, millis(at));
-		if (claimed == null) {
+	public Optional<Claim> take(RunRecord queued, String workerId, Instant at) {
+		List<?> claimed = slots.claim(queued, workerId, millis(at));
+		if (claimed == null || claimed.isEmpty()) {
 			return Optional.empty();
 		}
-		return Optional.of(read(claimed, queued.userId(), queued.conversationId()));
+		RunRecord run = read((String) claimed.get(0), queued.userId(), queued.conversationId());
+		return Optional.of(new Claim(run, claimed.size() > 1 && Long.valueOf(1).equals(claimed.get(1))));
 	}
 
 	@Override

@@ -54,8 +54,11 @@ abstract sealed class SlotWrites permits SlotWrites.InScript, SlotWrites.AroundS
 	/** Whether {@link #reserve} adds the job to the job stream itself. */
 	abstract boolean queuesJobs();
 
-	/** Claims the queued run for the worker and indexes it; the claimed record's JSON. */
-	abstract @Nullable String claim(RunRecord queued, String workerId, String at);
+	/**
+	 * Claims the queued run for the worker and indexes it; the claim script's answer (the
+	 * claimed record's JSON and the watched mark), null when not claimed.
+	 */
+	abstract @Nullable List<?> claim(RunRecord queued, String workerId, String at);
 
 	/**
 	 * Runs the finish script on {@code userKeys}; whether it ended the run. A waiting run
@@ -125,9 +128,11 @@ abstract sealed class SlotWrites permits SlotWrites.InScript, SlotWrites.AroundS
 		}
 
 		@Override
-		@Nullable String claim(RunRecord queued, String workerId, String at) {
+		@Nullable List<?> claim(RunRecord queued, String workerId, String at) {
 			return redis.execute(LuaScripts.CLAIM,
-					List.of(Keys.runs(queued.userId()), Keys.workerRuns(workerId), Keys.QUEUED),
+					List.of(Keys.runs(queued.userId()),
+							Keys.conversationWatched(queued.userId(), queued.conversationId()),
+							Keys.workerRuns(workerId), Keys.QUEUED),
 					queued.conversationId(), queued.runId(), workerId, at,
 					RedisConversationRegistry.WorkerRunJson.of(queued), queuedEntry(queued));
 		}
@@ -184,13 +189,15 @@ abstract sealed class SlotWrites permits SlotWrites.InScript, SlotWrites.AroundS
 		}
 
 		@Override
-		@Nullable String claim(RunRecord queued, String workerId, String at) {
+		@Nullable List<?> claim(RunRecord queued, String workerId, String at) {
 			String index = Keys.workerRuns(workerId);
 			// the index is in the worker's slot: written first, so it covers the record
 			redis.opsForHash().put(index, queued.runId(), RedisConversationRegistry.WorkerRunJson.of(queued));
-			String claimed = redis.execute(LuaScripts.CLAIM, List.of(Keys.runs(queued.userId())),
+			List<?> claimed = redis.execute(LuaScripts.CLAIM,
+					List.of(Keys.runs(queued.userId()),
+							Keys.conversationWatched(queued.userId(), queued.conversationId())),
 					queued.conversationId(), queued.runId(), workerId, at);
-			if (claimed == null) {
+			if (claimed == null || claimed.isEmpty()) {
 				redis.opsForHash().delete(index, queued.runId());
 			}
 			else {

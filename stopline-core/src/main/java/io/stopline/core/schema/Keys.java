@@ -74,8 +74,8 @@ import java.util.regex.Pattern;
  * PUBLISH   stopline:{u:alice}:conv:c-42:events '{"type":"message_added",...}'
  * SUBSCRIBE stopline:{u:alice}:conv:c-42:events            # while a socket on this gateway watches c-42
  *
- * # "a WebSocket watches this conversation": set by gateways while one is open (refreshed), read by the worker
- * # at a run's start; unwatched runs publish their tokens to the gateway inbox only
+ * # "a WebSocket watches this conversation": set by gateways while one is open (refreshed), read by the claim
+ * # script (EXISTS, in the step that claims the run); unwatched runs publish their tokens to the gateway inbox only
  * SET     stopline:{u:alice}:conv:c-42:watched 1 PX 60000
  *
  * # pause / resume commands for a worker (pub/sub only: a lost one is answered 202 and can be repeated)

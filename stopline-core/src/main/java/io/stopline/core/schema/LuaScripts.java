@@ -17,7 +17,8 @@ public final class LuaScripts {
 
 	public static final RedisScript<String> RESERVE = load("reserve", String.class);
 
-	public static final RedisScript<String> CLAIM = load("claim", String.class);
+	@SuppressWarnings("rawtypes")
+	public static final RedisScript<List> CLAIM = load("claim", List.class);
 
 	@SuppressWarnings("rawtypes")
 	public static final RedisScript<List> FINISH = load("finish", List.class);

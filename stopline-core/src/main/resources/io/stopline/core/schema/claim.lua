@@ -2,10 +2,14 @@
 -- while queued is gone, and the worker must not start it. When the worker's index is given (single Redis and
 -- Sentinel: it lives in another slot), the run is indexed in the same step; on Redis Cluster the caller writes
 -- the index entry before and removes it again when the claim fails.
--- The run leaves the queued-runs zset in the same step (KEYS[3], with KEYS[2]); on Cluster the caller removes it.
--- KEYS: 1 runs hash, optional: 2 the worker's index hash, 3 the queued-runs zset
--- ARGV: 1 conversation id, 2 run id, 3 worker id, 4 started at (epoch millis), 5 index entry (with KEYS[2]),
---       6 queued-runs entry (with KEYS[3])
+-- The run leaves the queued-runs zset in the same step (KEYS[4], with KEYS[3]); on Cluster the caller removes it.
+-- It also answers whether a WebSocket watches the conversation (KEYS[2], in the user's slot): read in the step
+-- that claims, never before, so a socket that marks the conversation watched later finds the run claimed and asks
+-- for a snapshot; one round trip fewer on every start than a read after the claim.
+-- KEYS: 1 runs hash, 2 the conversation's watched mark, optional: 3 the worker's index hash, 4 the queued-runs zset
+-- ARGV: 1 conversation id, 2 run id, 3 worker id, 4 started at (epoch millis), 5 index entry (with KEYS[3]),
+--       6 queued-runs entry (with KEYS[4])
+-- Answers: false (not claimed), or {claimed record JSON, 1 when watched else 0}
 local current = redis.call('HGET', KEYS[1], ARGV[1])
 if not current then
   return false
@@ -18,11 +22,11 @@ run.state = 'running'
 run.worker = ARGV[3]
 run.started = tonumber(ARGV[4])
 local claimed = cjson.encode(run)
-if KEYS[2] then
-  redis.call('HSET', KEYS[2], ARGV[2], ARGV[5])
-end
 if KEYS[3] then
-  redis.call('ZREM', KEYS[3], ARGV[6])
+  redis.call('HSET', KEYS[3], ARGV[2], ARGV[5])
+end
+if KEYS[4] then
+  redis.call('ZREM', KEYS[4], ARGV[6])
 end
 redis.call('HSET', KEYS[1], ARGV[1], claimed)
-return claimed
+return {claimed, redis.call('EXISTS', KEYS[2])}

@@ -64,6 +64,26 @@ class RedisConversationRegistryIntegrationTests extends ConversationRegistryCont
 	}
 
 	@Test
+	void theClaimAnswersWhetherTheConversationIsWatched() {
+		ConversationRegistry registry = createRegistry();
+		String user = "user-" + UUID.randomUUID();
+		RunRecord quiet = RunRecord.queued("r-" + UUID.randomUUID(), user, "c1", "assistant", "g-1", Instant.now());
+		RunRecord watched = RunRecord.queued("r-" + UUID.randomUUID(), user, "c2", "assistant", "g-1", Instant.now());
+		registry.reserve(quiet, HistoryMessage.user("hi", quiet.runId(), Instant.now()));
+		registry.reserve(watched, HistoryMessage.user("hi", watched.runId(), Instant.now()));
+		clients.template().opsForValue().set(Keys.conversationWatched(user, "c2"), "1");
+
+		ConversationRegistry.Claim first = registry.take(quiet, "w-1", Instant.now()).orElseThrow();
+		ConversationRegistry.Claim second = registry.take(watched, "w-1", Instant.now()).orElseThrow();
+
+		assertThat(first.watched()).isFalse();
+		assertThat(first.run().workerId()).isEqualTo("w-1");
+		assertThat(second.watched()).isTrue();
+		assertThat(registry.take(watched, "w-2", Instant.now())).as("claimed once").isEmpty();
+		assertThat(registry.runsOf("w-2")).isEmpty();
+	}
+
+	@Test
 	void aReservationQueuesItsJobInTheSameStepWhereOneScriptCanAndARefusedOneNothing() {
 		ConversationRegistry registry = createRegistry();
 		String user = "user-" + UUID.randomUUID();

@@ -7,6 +7,7 @@ import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 
+import io.stopline.core.threads.SchedulerLag;
 import org.slf4j.MDC;
 
 /**
@@ -15,11 +16,14 @@ import org.slf4j.MDC;
  * with hundreds of runs streaming, the finish's wake-up after its script's reply waits in
  * that queue. A platform thread is woken by the operating system's scheduler instead.
  * Bounded: beyond {@link #MAX_THREADS} finishes at a time, the run's own thread finishes,
- * as before.
+ * as before. While the virtual threads' scheduler is idle ({@link SchedulerLag}) the
+ * run's own thread finishes: the hand-off's wake-ups would be its only effect.
  */
 final class ControlThreads {
 
 	static final int MAX_THREADS = 16;
+
+	private final SchedulerLag lag = SchedulerLag.shared();
 
 	private final ThreadPoolExecutor pool = new ThreadPoolExecutor(0, MAX_THREADS, 30, TimeUnit.SECONDS,
 			new SynchronousQueue<>(), Thread.ofPlatform().daemon().name("stop-finish-", 0).factory(),
@@ -29,6 +33,10 @@ final class ControlThreads {
 	 * Runs {@code work} on a control thread (with the caller's log context) and waits.
 	 */
 	void run(Runnable work) {
+		if (!lag.busy()) {
+			work.run();
+			return;
+		}
 		Map<String, String> context = MDC.getCopyOfContextMap();
 		Future<?> done = pool.submit(() -> withContext(context, work));
 		try {

@@ -136,20 +136,20 @@ public class TaskRunner {
 			return;
 		}
 		try {
-			Optional<RunRecord> claimed = registry.claim(queuedRecord(job), workerId, Instant.now());
+			Optional<ConversationRegistry.Claim> claimed = registry.take(queuedRecord(job), workerId, Instant.now());
 			onTaken.run();
 			if (claimed.isEmpty()) {
 				log.debug("run {} was stopped or replaced before it started", job.runId());
 				return;
 			}
-			task.claimed(claimed.get());
-			// read after the claim, never before: a socket that marks the conversation
-			// watched after this read finds the run claimed and asks for a snapshot
+			task.claimed(claimed.get().run());
+			// read by the claim's own step, never before it: a socket that marks the
+			// conversation watched later finds the run claimed and asks for a snapshot
 			// (which turns the tokens on); read before the claim, a socket could find the
 			// run still queued, ask for nothing, and never get its tokens
-			task.watched(watched(job));
+			task.watched(claimed.get().watched());
 			metrics.started();
-			execute(task, claimed.get());
+			execute(task, claimed.get().run());
 		}
 		finally {
 			// the finish paths unregister before they announce the outcome; this covers
@@ -515,20 +515,6 @@ public class TaskRunner {
 			.filter(task -> task.runId().equals(record.runId()))
 			.map(task -> AskedMessage.of(task.job()))
 			.orElse(null);
-	}
-
-	/**
-	 * Whether a WebSocket watches the conversation as the run starts (one that starts
-	 * watching later asks for a snapshot, which turns the tokens on). When unsure,
-	 * publish.
-	 */
-	private boolean watched(StartRun job) {
-		try {
-			return events.isWatched(job.userId(), job.conversationId());
-		}
-		catch (RuntimeException ex) {
-			return true;
-		}
 	}
 
 	/** The worker's limit, lowered (never raised) by the request's own. */
