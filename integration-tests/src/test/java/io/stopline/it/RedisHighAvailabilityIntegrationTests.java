@@ -57,7 +57,7 @@ class RedisHighAvailabilityIntegrationTests {
 					java.util.concurrent.locks.LockSupport.parkNanos(Duration.ofMillis(100).toNanos());
 				}
 			});
-			Thread clients = Thread.ofVirtual().start(() -> printClients(redis, Duration.ofSeconds(45)));
+			Thread.ofVirtual().start(() -> printClients(redis, Duration.ofSeconds(45)));
 			long failoverAt = System.nanoTime();
 			int newMaster = redis.sentinelFailover();
 			long promotedAt = System.nanoTime();
@@ -77,9 +77,12 @@ class RedisHighAvailabilityIntegrationTests {
 			// a forced SENTINEL FAILOVER promotes the replica while the old master still
 			// takes writes, and those are lost: a finish is written again by its worker
 			// (it remembers its recent outcomes), a run queued without its job is swept
-			// within stopline.queue.without-job-after, so every invariant holds; only a
-			// run whose reservation itself was lost (its user message gone too) has no
-			// answer: counted, never a stop that was not kept
+			// within stopline.queue.without-job-after, a request whose reservation was
+			// lost
+			// before anything of it was heard is reserved again by its gateway, so every
+			// invariant holds; only a run whose reservation was lost after its client
+			// heard
+			// of it has no answer: counted, never a stop that was not kept
 			invariants.stopEverything(BOUND);
 			List<String> violations = invariants.checker().check(BOUND);
 			List<String> lost = InvariantChecker.ofKind(violations, "lost");
@@ -91,14 +94,13 @@ class RedisHighAvailabilityIntegrationTests {
 				assertThat(alice.history(run.group(2)).body()).as("nothing of the lost run %s is kept", run.group(1))
 					.doesNotContain(run.group(1));
 			}
-			// Seen only in whole-suite runs on this loaded machine (2 of 2 there, 0 of 5
-			// alone): every message sent to a conversation right after the switch was
-			// answered 502 "The run was lost." after lost-run-grace (30 s), past the
-			// checker's bound. Not explained yet (BENCHMARKS "Faults"): counted, and the
-			// conversation must take a message once that grace is over
+			// every conversation takes a new message within the bound: a request whose
+			// reservation the switch lost (written to the old master, which the sentinels
+			// demote only seconds later) is reserved again by its gateway after
+			// reserve-again-after (issue 16); a violation's conversation is dumped from
+			// every
+			// node first
 			List<String> slow = InvariantChecker.ofKind(violations, "not-accepting");
-			System.out.printf("[ha] sentinel failover: %d conversation(s) took no message within %s%n", slow.size(),
-					BOUND);
 			if (!slow.isEmpty()) {
 				printThreads("at the violation");
 			}
@@ -106,10 +108,8 @@ class RedisHighAvailabilityIntegrationTests {
 				Matcher conversation = NOT_ACCEPTING.matcher(violation);
 				assertThat(conversation.matches()).as(violation).isTrue();
 				monitors.dump(redis, alice.userId(), conversation.group(1));
-				await().atMost(BOUND)
-					.untilAsserted(() -> assertThat(alice.chat(conversation.group(1), 3).status()).isEqualTo(200));
 			}
-			assertThat(InvariantChecker.except(violations, "lost", "not-accepting")).isEmpty();
+			assertThat(InvariantChecker.except(violations, "lost")).isEmpty();
 		}
 	}
 
