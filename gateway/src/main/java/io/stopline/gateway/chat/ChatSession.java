@@ -117,7 +117,7 @@ final class ChatSession {
 	/** Moves the events already waiting into {@code into}, without waiting. */
 	void drainTo(java.util.Collection<RunEvent> into) {
 		if (events.drainTo(into) > 0) {
-			heard = true;
+			heard();
 		}
 	}
 
@@ -125,7 +125,7 @@ final class ChatSession {
 	@Nullable RunEvent pollNow() {
 		RunEvent event = events.poll();
 		if (event != null) {
-			heard = true;
+			heard();
 		}
 		return event;
 	}
@@ -133,8 +133,14 @@ final class ChatSession {
 	/** The next event, waiting as long as it takes. */
 	RunEvent take() throws InterruptedException {
 		RunEvent event = events.take();
-		heard = true;
+		heard();
 		return event;
+	}
+
+	/** An event of the run arrived: it is never reserved again, so its request goes. */
+	private void heard() {
+		heard = true;
+		request = null;
 	}
 
 	/** Keeps what reserved the run (see {@link #takeRequest}). */
