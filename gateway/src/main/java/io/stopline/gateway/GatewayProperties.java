@@ -29,6 +29,11 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param maxRequestBytes larger request bodies are refused with 413
  * @param maxStreamsPerUser WebSockets one user may hold open on one gateway; more are
  * closed with 1008
+ * @param reserveAgainAfter how long a chat request whose run vanished from Redis before
+ * this gateway heard anything of it (a Sentinel failover dropped the reservation and its
+ * job, written to the old master) waits before the gateway reserves and queues it again,
+ * once; longer than two {@code ownership-check-interval}s (5 s by default), so a worker
+ * that took the run has put its record back by then and the run is never run twice
  */
 @ConfigurationProperties("stopline.gateway")
 public record GatewayProperties(@Nullable String id, @DefaultValue("2s") Duration stopConfirmTimeout,
@@ -36,7 +41,7 @@ public record GatewayProperties(@Nullable String id, @DefaultValue("2s") Duratio
 		@DefaultValue("2s") Duration reaperInterval, @DefaultValue("20") int maxActiveRunsPerUser,
 		@DefaultValue StopRateLimit stopRateLimit, @DefaultValue("1024") int streamBuffer,
 		@DefaultValue List<String> allowedOrigins, @DefaultValue("1048576") long maxRequestBytes,
-		@DefaultValue("32") int maxStreamsPerUser) {
+		@DefaultValue("32") int maxStreamsPerUser, @DefaultValue("11s") Duration reserveAgainAfter) {
 
 	/**
 	 * At most {@code permits} stop requests per {@code interval} per user, across all

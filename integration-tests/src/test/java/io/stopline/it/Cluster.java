@@ -151,6 +151,10 @@ final class Cluster implements AutoCloseable, BeforeAllCallback, AfterAllCallbac
 		Map<String, String> all = new LinkedHashMap<>(common());
 		all.put("stopline.worker.id", id);
 		all.put("stopline.worker.shutdown-grace", "0s");
+		// named on Redis (CLIENT LIST): a failover test can tell which node talks to
+		// which
+		// server
+		all.put("spring.data.redis.client-name", id);
 		// the gateway's Spring Security shares this class path; a worker jar has none
 		all.put("spring.autoconfigure.exclude", String.join(",",
 				"org.springframework.boot.security.autoconfigure.SecurityAutoConfiguration",
@@ -180,6 +184,7 @@ final class Cluster implements AutoCloseable, BeforeAllCallback, AfterAllCallbac
 		// actuator on a port of its own, as by default, but a free one: several gateways
 		// share this host
 		all.put("management.server.port", "0");
+		all.put("spring.data.redis.client-name", "gateway-" + gateways.size());
 		all.putAll(gatewayProperties);
 		org.springframework.boot.SpringApplication application = GatewayApplication.application();
 		application.addInitializers(initializer);

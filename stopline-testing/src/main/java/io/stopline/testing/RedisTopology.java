@@ -71,6 +71,7 @@ public final class RedisTopology implements AutoCloseable {
 					.filter("name"::equals)
 					.count() >= 2, "sentinel " + port + " knows the others");
 			}
+			topology.printPorts("sentinel");
 			return topology;
 		}
 		catch (IOException | RuntimeException ex) {
@@ -106,12 +107,27 @@ public final class RedisTopology implements AutoCloseable {
 					return replication.contains("role:master") || replication.contains("master_link_status:up");
 				}, "replica " + port + " in sync");
 			}
+			topology.printPorts("cluster");
 			return topology;
 		}
 		catch (IOException | RuntimeException ex) {
 			topology.close();
 			throw new IllegalStateException("could not start the cluster", ex);
 		}
+	}
+
+	/**
+	 * Which ports this set-up took, so a run of many test classes shows whether one
+	 * reused a port another left behind.
+	 */
+	private void printPorts(String kind) {
+		System.out.printf("[redis-ports] %s topology: data %s, sentinels %s (%s)%n", kind, dataPorts, sentinelPorts,
+				dir);
+	}
+
+	/** The ports of the sentinels (Sentinel set-up). */
+	public List<Integer> sentinelPorts() {
+		return List.copyOf(sentinelPorts);
 	}
 
 	/** Spring properties that point a node at this set-up. */

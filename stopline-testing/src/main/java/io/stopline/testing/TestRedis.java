@@ -178,6 +178,7 @@ public final class TestRedis implements AutoCloseable {
 				.redirectOutput(log.toFile())
 				.start();
 			awaitPing(port, process, log);
+			System.out.printf("[redis-ports] redis-server on port %d (%s)%n", port, log);
 			return new TestRedis("redis://127.0.0.1:" + port, process, null, port, extraArgs);
 		}
 		catch (IOException ex) {

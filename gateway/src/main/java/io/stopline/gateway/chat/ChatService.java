@@ -37,6 +37,8 @@ import org.redisson.api.RTopic;
 import org.redisson.api.RedissonClient;
 import org.redisson.api.stream.StreamAddArgs;
 import org.redisson.client.codec.StringCodec;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
@@ -51,6 +53,8 @@ import org.springframework.web.ErrorResponseException;
  */
 @Service
 class ChatService {
+
+	private static final Logger log = LoggerFactory.getLogger(ChatService.class);
 
 	/**
 	 * How long a joined run's conversation counts as watched (a queued run reads it as it
@@ -106,11 +110,13 @@ class ChatService {
 		HistoryMessage userMessage = HistoryMessage.user(request.lastUserMessage(), run.runId(), now);
 		OnActive onActive = request.whenActive();
 		String job = Json.write(startRun(run, request));
+		ConversationRegistry.Enqueue enqueue = new ConversationRegistry.Enqueue(job, announcement(run, userMessage));
 		try {
-			reservation = registry.reserve(run, userMessage, properties.maxActiveRunsPerUser(),
-					onActive == OnActive.REJECT ? WhenBusy.REJECT
-							: new WhenBusy(onActive, job, queue.maxQueuedPerConversation()),
-					new ConversationRegistry.Enqueue(job, announcement(run, userMessage)));
+			reservation = registry
+				.reserve(
+						run, userMessage, properties.maxActiveRunsPerUser(), onActive == OnActive.REJECT
+								? WhenBusy.REJECT : new WhenBusy(onActive, job, queue.maxQueuedPerConversation()),
+						enqueue);
 		}
 		catch (RuntimeException ex) {
 			inbox.closeStream(run.runId());
@@ -163,10 +169,20 @@ class ChatService {
 			inbox.closeStream(run.runId());
 			throw refusedWhileActive(reservation, conversationId);
 		}
+		session.keep(new ChatSession.Request(userMessage, job, enqueue));
 		if (reservation instanceof Reservation.Reserved reserved && reserved.queued()) {
 			// announced and queued by the reservation itself
 			return session;
 		}
+		queue(run, userMessage, job);
+		return session;
+	}
+
+	/**
+	 * Announces a run reserved without its job, and queues the job (Redis Cluster: the
+	 * reservation could not do it in its script).
+	 */
+	private void queue(RunRecord run, HistoryMessage userMessage, String job) {
 		announce(run, userMessage);
 		try {
 			jobs.add(StreamAddArgs.entry("job", job));
@@ -180,7 +196,6 @@ class ChatService {
 			}
 			throw Problems.of(HttpStatus.SERVICE_UNAVAILABLE, "The run could not be queued; try again.");
 		}
-		return session;
 	}
 
 	/**
@@ -265,7 +280,10 @@ class ChatService {
 
 	/** The end of a run that is no longer registered, read back from the history. */
 	private Optional<RunEvent> endOf(RunRecord run) {
-		List<HistoryMessage> history = registry.history(run.userId(), run.conversationId());
+		return endOf(run, registry.history(run.userId(), run.conversationId()));
+	}
+
+	private static Optional<RunEvent> endOf(RunRecord run, List<HistoryMessage> history) {
 		for (int i = history.size() - 1; i >= 0; i--) {
 			HistoryMessage message = history.get(i);
 			if ("assistant".equals(message.role()) && run.runId().equals(message.runId())) {
@@ -296,18 +314,86 @@ class ChatService {
 		if (replay.isPresent()) {
 			return Optional.of(replay.get().terminal());
 		}
-		Optional<RunEvent> end = endOf(run);
+		List<HistoryMessage> history = registry.history(run.userId(), run.conversationId());
+		Optional<RunEvent> end = endOf(run, history);
 		if (end.isPresent()) {
 			return end;
 		}
 		// Neither registered nor ended: Redis may have lost its data, and the owner
-		// re-registers its runs at its
-		// next heartbeat. Only a run missing for longer than that is given up.
-		if (session.missingFor().compareTo(properties.lostRunGrace()) < 0) {
+		// re-registers its runs at its next ownership check. Only a run missing for
+		// longer than that is given up.
+		Duration missing = session.missingFor();
+		if (missing.compareTo(properties.reserveAgainAfter()) >= 0 && session.mayReserveAgain()
+				&& untouchedSince(run, history)) {
+			return reserveAgain(session);
+		}
+		if (missing.compareTo(properties.lostRunGrace()) < 0) {
 			return Optional.empty();
 		}
 		return Optional
 			.of(new RunEvent.RunFailed(run.runId(), run.conversationId(), "The run was lost.", "", Instant.now()));
+	}
+
+	/**
+	 * Whether the history holds nothing of the run and nothing newer than its request: a
+	 * run that a newer message replaced ({@code on_active: rollback} removes its user
+	 * message and records no outcome), or a conversation that moved on, is never reserved
+	 * again.
+	 */
+	private static boolean untouchedSince(RunRecord run, List<HistoryMessage> history) {
+		return history.stream()
+			.noneMatch(message -> run.runId().equals(message.runId()) || message.createdAt().isAfter(run.queuedAt()));
+	}
+
+	/**
+	 * The run vanished from Redis with every trace of it (record, user message, outcome)
+	 * before this gateway heard anything of it, and no worker put it back within
+	 * {@code reserve-again-after}: a Sentinel failover lost its reservation and job,
+	 * written to the old master in its last moments (issue 16). Reserved and queued
+	 * again, once, with the same run id, user message and job, through the same fenced
+	 * script: a conversation that took another run meanwhile refuses it, and a run that
+	 * did start (its record or outcome came back) is found instead. Empty while the run
+	 * waits again, or when it was not reserved again (then {@code lost-run-grace}
+	 * decides, from the next check on).
+	 */
+	private Optional<RunEvent> reserveAgain(ChatSession session) {
+		ChatSession.Request request = session.takeRequest();
+		if (request == null) {
+			return Optional.empty();
+		}
+		RunRecord lost = session.run();
+		// queued now: the queued-runs sweep measures from the new reservation
+		RunRecord run = RunRecord.queued(lost.runId(), lost.userId(), lost.conversationId(), lost.agentName(),
+				lost.replyTo(), Instant.now());
+		Reservation again = registry.reserve(run, request.userMessage(), properties.maxActiveRunsPerUser(),
+				WhenBusy.REJECT, request.enqueue());
+		switch (again) {
+			case Reservation.Reserved reserved -> {
+				if (!reserved.queued()) {
+					queue(run, request.userMessage(), request.job());
+				}
+				log.warn("run {} of conversation {} vanished from Redis before any worker took it (a failover lost "
+						+ "its reservation): reserved and queued again", run.runId(), run.conversationId());
+				session.found();
+				return Optional.empty();
+			}
+			case Reservation.Busy busy when busy.active().runId().equals(run.runId()) -> {
+				session.found();
+				return Optional.empty();
+			}
+			case Reservation.StoppedBefore before -> {
+				StopRun stop = Json.read(before.request(), StopRun.class);
+				return Optional.of(new RunEvent.RunStopped(run.runId(), run.conversationId(), stop.reason(), "", 0,
+						stop.requestedAt()));
+			}
+			case Reservation.Ended ended -> {
+				return endOf(run);
+			}
+			default -> {
+				// another run holds the conversation now, or the user is at the cap
+				return Optional.empty();
+			}
+		}
 	}
 
 	/**

@@ -5,7 +5,9 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import io.stopline.protocol.RunEvent;
+import io.stopline.core.run.ConversationRegistry;
 import io.stopline.core.run.RunRecord;
+import io.stopline.protocol.HistoryMessage;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -30,6 +32,22 @@ final class ChatSession {
 	private volatile boolean tracked;
 
 	private volatile boolean closed;
+
+	/** Whether any event of the run reached this session. */
+	private volatile boolean heard;
+
+	/**
+	 * What reserved the run, to reserve it again once should Redis lose the reservation
+	 * before anything of the run was heard; null for a joined or waiting run, and once
+	 * used.
+	 */
+	private volatile @Nullable Request request;
+
+	/**
+	 * The reservation's inputs: the user's message, the job and its announcement.
+	 */
+	record Request(HistoryMessage userMessage, String job, ConversationRegistry.Enqueue enqueue) {
+	}
 
 	ChatSession(RunRecord run, BlockingQueue<RunEvent> events, Runnable onClose) {
 		this.run = run;
@@ -98,17 +116,51 @@ final class ChatSession {
 
 	/** Moves the events already waiting into {@code into}, without waiting. */
 	void drainTo(java.util.Collection<RunEvent> into) {
-		events.drainTo(into);
+		if (events.drainTo(into) > 0) {
+			heard();
+		}
 	}
 
 	/** The next event if one is waiting, else null. */
 	@Nullable RunEvent pollNow() {
-		return events.poll();
+		RunEvent event = events.poll();
+		if (event != null) {
+			heard();
+		}
+		return event;
 	}
 
 	/** The next event, waiting as long as it takes. */
 	RunEvent take() throws InterruptedException {
-		return events.take();
+		RunEvent event = events.take();
+		heard();
+		return event;
+	}
+
+	/** An event of the run arrived: it is never reserved again, so its request goes. */
+	private void heard() {
+		heard = true;
+		request = null;
+	}
+
+	/** Keeps what reserved the run (see {@link #takeRequest}). */
+	void keep(Request reserved) {
+		request = reserved;
+	}
+
+	/**
+	 * What reserved the run, once, and only while nothing of the run was heard: a run
+	 * whose events reached the client may have generated, and is never queued again.
+	 */
+	@Nullable Request takeRequest() {
+		Request kept = request;
+		request = null;
+		return heard ? null : kept;
+	}
+
+	/** Whether a request is kept and nothing of the run was heard. */
+	boolean mayReserveAgain() {
+		return request != null && !heard;
 	}
 
 	/** Adds an event found by a check (the end of a run this gateway did not hear). */

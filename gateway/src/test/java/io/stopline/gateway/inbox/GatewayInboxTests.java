@@ -49,7 +49,7 @@ class GatewayInboxTests {
 		inbox = new GatewayInbox(inboxes, new RunEvents(clients.redisson(), inboxes),
 				new GatewayProperties("gw-test", Duration.ofSeconds(2), 256, Duration.ofSeconds(30),
 						Duration.ofSeconds(2), 20, new GatewayProperties.StopRateLimit(20, Duration.ofSeconds(2)), 1024,
-						List.of(), 1 << 20, 32),
+						List.of(), 1 << 20, 32, Duration.ofSeconds(11)),
 				new SimpleMeterRegistry());
 	}
 

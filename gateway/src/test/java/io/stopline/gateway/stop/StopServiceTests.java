@@ -227,7 +227,8 @@ class StopServiceTests {
 
 	private StopService service(GatewayProperties.StopRateLimit rate) {
 		GatewayProperties properties = new GatewayProperties("gw-" + UUID.randomUUID(), Duration.ofMillis(500), 256,
-				Duration.ofSeconds(30), Duration.ofSeconds(2), 20, rate, 1024, List.of(), 1 << 20, 32);
+				Duration.ofSeconds(30), Duration.ofSeconds(2), 20, rate, 1024, List.of(), 1 << 20, 32,
+				Duration.ofSeconds(11));
 		registry = new RedisConversationRegistry(clients.template());
 		stopRequests = new StopRequests(clients.template());
 		liveness = new WorkerLiveness(clients.template());
