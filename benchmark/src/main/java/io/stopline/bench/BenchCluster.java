@@ -65,6 +65,8 @@ final class BenchCluster implements AutoCloseable {
 
 	private NodeProcess gateway;
 
+	private int gatewayManagementPort;
+
 	private Api api;
 
 	private AsyncApi load;
@@ -114,9 +116,10 @@ final class BenchCluster implements AutoCloseable {
 		properties.put("spring.data.redis.url", redis.url());
 		properties.put("stopline.auth.jwt-secret", SECRET);
 		properties.put("spring.profiles.active", "dev");
-		// actuator on a port of its own, as by default, but a free one (the main port is
-		// logged first)
-		properties.put("management.server.port", "0");
+		// actuator on a port of its own, as by default, but a free one known here (its
+		// metrics are read)
+		gatewayManagementPort = freePort();
+		properties.put("management.server.port", String.valueOf(gatewayManagementPort));
 		properties.put("logging.level.io.stopline", "WARN");
 		// the stop path's speed is measured, not the abuse limits
 		properties.put("stopline.gateway.max-active-runs-per-user", "1000000");
@@ -378,15 +381,22 @@ final class BenchCluster implements AutoCloseable {
 	 * Sum of a Prometheus histogram's buckets over all workers: le -> cumulative count.
 	 */
 	Map<Double, Double> workerHistogram(String name, String label) {
+		return histogram(workers.stream().map(NodeProcess::httpPort).toList(), name, label);
+	}
+
+	/** The gateway's Prometheus histogram: le -> cumulative count. */
+	Map<Double, Double> gatewayHistogram(String name, String label) {
+		return histogram(List.of(gatewayManagementPort), name, label);
+	}
+
+	private Map<Double, Double> histogram(List<Integer> ports, String name, String label) {
 		Map<Double, Double> buckets = new java.util.TreeMap<>();
 		Pattern line = Pattern.compile("^" + name + "_bucket\\{([^}]*)\\} ([0-9.eE+-]+)$", Pattern.MULTILINE);
 		Pattern le = Pattern.compile("(?:^|,)le=\"([^\"]+)\"");
-		for (NodeProcess worker : workers) {
-			String body = send(
-					HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + worker.httpPort() + "/actuator/prometheus"))
-						.GET()
-						.build())
-				.body();
+		for (int port : ports) {
+			String body = send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/actuator/prometheus"))
+				.GET()
+				.build()).body();
 			Matcher m = line.matcher(body);
 			while (m.find()) {
 				if (!m.group(1).contains(label)) {

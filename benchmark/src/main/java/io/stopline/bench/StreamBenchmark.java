@@ -48,6 +48,8 @@ final class StreamBenchmark {
 
 	private static final String PROPAGATION = "stopline_stop_propagation_seconds";
 
+	private static final String GATEWAY_STOP = "stopline_stop_latency_seconds";
+
 	private final int seconds;
 
 	private final double watchedShare;
@@ -115,13 +117,12 @@ final class StreamBenchmark {
 									/ theirs));
 				steps.add(step);
 				table.add(String.format(
-						"K=%-4d %8.0f tok/s (%.0f%% of offered)  cpu/token gw+workers %7.1f us  floor %5.1f us  x%5.1f  delivery p50/p99 %6.1f/%7.1f ms  stop p50/p99/max %6.1f/%7.1f/%7.1f ms  start+ p50 %6.1f ms  errors %s  stop on workers %s",
+						"K=%-4d %8.0f tok/s (%.0f%% of offered)  cpu/token gw+workers %7.1f us  floor %5.1f us  x%5.1f  delivery p50/p99 %6.1f/%7.1f ms  stop p50/p99/max %6.1f/%7.1f/%7.1f ms  start+ p50 %6.1f ms  errors %s  stop on nodes %s",
 						k, num(step.get("tokens_per_s")), num(step.get("delivered_share_pct")), ours, theirs,
 						num(step.get("ratio_to_floor")), num(at(step, "delivery", "p50_ms")),
 						num(at(step, "delivery", "p99_ms")), num(at(step, "stop", "p50_ms")),
 						num(at(step, "stop", "p99_ms")), num(at(step, "stop", "max_ms")),
-						num(at(step, "start_overhead", "p50_ms")), step.get("errors"),
-						step.get("stop_propagation_on_workers")));
+						num(at(step, "start_overhead", "p50_ms")), step.get("errors"), step.get("stop_on_nodes")));
 				if (Boolean.TRUE.equals(step.get("saturated"))) {
 					results.put("saturated_at_k", k);
 					break;
@@ -273,10 +274,11 @@ final class StreamBenchmark {
 		clients.tokens.set(0);
 		clients.watcherTokens.set(0);
 		clients.recording = true;
-		// the workers' view of the step's stops: the gateway's request -> generation
-		// ended (cancelled) and -> outcome recorded (unregistered)
-		Map<Double, Double> cancelledBefore = cluster.workerHistogram(PROPAGATION, "stage=\"cancelled\"");
-		Map<Double, Double> unregisteredBefore = cluster.workerHistogram(PROPAGATION, "stage=\"unregistered\"");
+		// the nodes' view of the step's stops: the gateway's own time; on the workers,
+		// the
+		// gateway's request -> accepted by the listener (delivered), -> generation ended
+		// (cancelled), -> outcome recorded (unregistered)
+		Map<String, Map<Double, Double>> stagesBefore = stages(cluster);
 		AutoCloseable profiling = Profiler.around("stream-k" + k, cluster.nodePids());
 		Map<String, Long> cpuBefore = CpuTime.sample(cluster.pids());
 		long began = System.nanoTime();
@@ -323,10 +325,9 @@ final class StreamBenchmark {
 			.exceptionally(ex -> null)
 			.join();
 		Map<String, Object> propagation = new LinkedHashMap<>();
-		propagation.put("cancelled", StopBenchmark.quantiles(
-				StopBenchmark.delta(cancelledBefore, cluster.workerHistogram(PROPAGATION, "stage=\"cancelled\""))));
-		propagation.put("unregistered", StopBenchmark.quantiles(StopBenchmark.delta(unregisteredBefore,
-				cluster.workerHistogram(PROPAGATION, "stage=\"unregistered\""))));
+		Map<String, Map<Double, Double>> stagesAfter = stages(cluster);
+		stagesBefore.forEach((stage, before) -> propagation.put(stage,
+				StopBenchmark.quantiles(StopBenchmark.delta(before, stagesAfter.get(stage)))));
 
 		Map<String, Object> step = new LinkedHashMap<>();
 		step.put("k", k);
@@ -351,7 +352,7 @@ final class StreamBenchmark {
 		step.put("delivery", clients.delivery.summary());
 		step.put("stop", stops.summary());
 		step.put("stop_statuses", stopStatuses);
-		step.put("stop_propagation_on_workers", propagation);
+		step.put("stop_on_nodes", propagation);
 		step.put("start_overhead", starts.summary());
 		Map<Integer, Long> errors = new LinkedHashMap<>();
 		clients.errors.forEach((status, count) -> errors.put(status, count.get()));
@@ -485,6 +486,9 @@ final class StreamBenchmark {
 		Map<Integer, AtomicLong> sendStatuses = new ConcurrentHashMap<>();
 		Map<Integer, AtomicLong> stopStatuses = new ConcurrentHashMap<>();
 		List<CompletableFuture<?>> pending = new ArrayList<>();
+		Map<String, Map<Double, Double>> stagesBefore = stages(cluster);
+		Map<String, Long> cpuBefore = CpuTime.sample(cluster.pids());
+		long began = System.nanoTime();
 		List<Chat> chats = new ArrayList<>();
 		for (int i = 0; i < pairs; i++) {
 			chats.add(startChat(cluster, clients, i, speed * 30, false));
@@ -523,7 +527,36 @@ final class StreamBenchmark {
 		result.put("send_statuses", sendStatuses);
 		result.put("stop_statuses", stopStatuses);
 		result.put("stop", stops.summary());
+		// how busy the machine was while the burst ran: a burst beyond what the cores
+		// carry
+		// queues every stage, which no per-stage figure shows
+		double seconds = (System.nanoTime() - began) / 1e9;
+		Map<String, Object> cores = new LinkedHashMap<>();
+		CpuTime.delta(cpuBefore, CpuTime.sample(cluster.pids()))
+			.forEach((role, nanos) -> cores.put(role, Latencies.round(nanos / 1e9 / seconds)));
+		result.put("seconds", Latencies.round(seconds));
+		result.put("cores_busy", cores);
+		Map<String, Map<Double, Double>> stagesAfter = stages(cluster);
+		Map<String, Object> onNodes = new LinkedHashMap<>();
+		stagesBefore.forEach((stage, before) -> onNodes.put(stage,
+				StopBenchmark.quantiles(StopBenchmark.delta(before, stagesAfter.get(stage)))));
+		result.put("stop_on_nodes", onNodes);
 		return result;
+	}
+
+	/**
+	 * The stop's stages as the nodes saw them: the gateway's own request-to-answer time
+	 * (from the stop service's start, so the client's figure minus it is the wait for a
+	 * connection and a request thread, and the answer's way back), and the workers'
+	 * propagation histograms.
+	 */
+	private static Map<String, Map<Double, Double>> stages(BenchCluster cluster) {
+		Map<String, Map<Double, Double>> stages = new LinkedHashMap<>();
+		stages.put("gateway", cluster.gatewayHistogram(GATEWAY_STOP, "endpoint=\"single\""));
+		for (String stage : List.of("delivered", "cancelled", "unregistered")) {
+			stages.put(stage, cluster.workerHistogram(PROPAGATION, "stage=\"" + stage + "\""));
+		}
+		return stages;
 	}
 
 }

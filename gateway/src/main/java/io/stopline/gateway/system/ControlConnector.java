@@ -12,6 +12,7 @@ import org.apache.catalina.connector.Connector;
 import org.apache.coyote.AbstractProtocol;
 import org.jspecify.annotations.Nullable;
 
+import org.springframework.boot.tomcat.autoconfigure.TomcatServerProperties;
 import org.springframework.boot.tomcat.servlet.TomcatServletWebServerFactory;
 import org.springframework.boot.web.server.WebServerFactoryCustomizer;
 import org.springframework.core.Ordered;
@@ -43,13 +44,18 @@ public class ControlConnector extends OncePerRequestFilter
 
 	private final int threads;
 
+	private final int acceptCount;
+
 	private final ProblemWriter problems;
 
 	private volatile @Nullable Connector connector;
 
-	ControlConnector(ConnectionProperties properties, ProblemWriter problems) {
+	ControlConnector(ConnectionProperties properties, TomcatServerProperties tomcat, ProblemWriter problems) {
 		this.port = properties.controlPort();
 		this.threads = properties.controlThreads();
+		// the API port's backlog (server.tomcat.accept-count): a burst of stops on new
+		// connections beyond it loses their handshakes for a second's retransmission
+		this.acceptCount = tomcat.getAcceptCount();
 		this.problems = problems;
 	}
 
@@ -66,6 +72,7 @@ public class ControlConnector extends OncePerRequestFilter
 			protocol.setMaxThreads(threads);
 			protocol.setMinSpareThreads(Math.min(4, threads));
 			protocol.setMaxConnections(1024);
+			protocol.setAcceptCount(acceptCount);
 		}
 		factory.addAdditionalConnectors(control);
 		connector = control;

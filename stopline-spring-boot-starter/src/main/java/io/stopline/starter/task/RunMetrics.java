@@ -54,11 +54,14 @@ public class RunMetrics {
 	}
 
 	/**
-	 * From the gateway's stop request to this worker's cancellation
-	 * ({@code stage=cancelled}: generation ended) and to the run's unregistration
-	 * ({@code stage=unregistered}: outcome recorded, record removed).
+	 * From the gateway's stop request to this worker's listener accepting it
+	 * ({@code stage=delivered}: the run's state flipped, its thread interrupted), to its
+	 * cancellation ({@code stage=cancelled}: the run's thread woke and ended generation)
+	 * and to the run's unregistration ({@code stage=unregistered}: outcome recorded,
+	 * record removed). The gaps between the stages tell where a slow stop waited.
 	 */
-	void propagation(Instant requestedAt, Instant cancelledAt, Instant unregisteredAt) {
+	void propagation(Instant requestedAt, Instant deliveredAt, Instant cancelledAt, Instant unregisteredAt) {
+		timer("delivered").record(Duration.between(requestedAt, deliveredAt));
 		timer("cancelled").record(Duration.between(requestedAt, cancelledAt));
 		timer("unregistered").record(Duration.between(requestedAt, unregisteredAt));
 	}

@@ -15,6 +15,7 @@ import java.util.concurrent.locks.LockSupport;
 
 import io.stopline.protocol.RunEvent;
 import io.stopline.protocol.StartRun;
+import io.stopline.core.threads.ControlHandOff;
 import io.stopline.core.run.ConversationRegistry;
 import io.stopline.protocol.HistoryMessage;
 import io.stopline.core.run.RunOutcome;
@@ -76,8 +77,14 @@ public class TaskRunner {
 
 	private final TokenFrameProperties frames;
 
-	/** Where stopped runs finish (see {@link ControlThreads}). */
-	private final ControlThreads control = new ControlThreads();
+	/**
+	 * Where stopped runs finish (outcome script, confirmation) while the virtual threads'
+	 * scheduler is busy: the finish's wake-up after its script's reply would wait there
+	 * behind every streaming run's token wake-ups. An interrupted run thread leaves the
+	 * finish to go on.
+	 */
+	private final ControlHandOff control = new ControlHandOff("stop-finish-", 16,
+			ControlHandOff.OnInterrupt.LET_FINISH);
 
 	/** Every run's frames, one write per gateway per batch interval. */
 	private final FrameLanes lanes;
@@ -298,7 +305,7 @@ public class TaskRunner {
 		Instant unregistered = Instant.now();
 		metrics.ended("stopped", stopped.reason().wireName());
 		metrics.durationBeforeStop(Duration.between(record.since(), now));
-		metrics.propagation(stopped.requestedAt(), stopped.cancelledAt(), unregistered);
+		metrics.propagation(stopped.requestedAt(), stopped.deliveredAt(), stopped.cancelledAt(), unregistered);
 		metrics.tokensAfterStop(task.tokensAfterStop());
 		if (recorded == Recorded.ENDED) {
 			keepReplay(task, event, kept);
