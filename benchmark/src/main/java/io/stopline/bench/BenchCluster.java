@@ -389,6 +389,27 @@ final class BenchCluster implements AutoCloseable {
 		return histogram(List.of(gatewayManagementPort), name, label);
 	}
 
+	/**
+	 * The gateway's Prometheus timer {@code name} over the series whose labels contain
+	 * {@code label}: {count, sum in seconds}.
+	 */
+	double[] gatewayTimer(String name, String label) {
+		double[] countAndSum = new double[2];
+		String body = send(
+				HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + gatewayManagementPort + "/actuator/prometheus"))
+					.GET()
+					.build())
+			.body();
+		Matcher m = Pattern.compile("^" + name + "_(count|sum)\\{(.*)\\} ([0-9.eE+-]+)$", Pattern.MULTILINE)
+			.matcher(body);
+		while (m.find()) {
+			if (m.group(2).contains(label)) {
+				countAndSum[m.group(1).equals("count") ? 0 : 1] += Double.parseDouble(m.group(3));
+			}
+		}
+		return countAndSum;
+	}
+
 	private Map<Double, Double> histogram(List<Integer> ports, String name, String label) {
 		Map<Double, Double> buckets = new java.util.TreeMap<>();
 		Pattern line = Pattern.compile("^" + name + "_bucket\\{([^}]*)\\} ([0-9.eE+-]+)$", Pattern.MULTILINE);

@@ -22,6 +22,18 @@ final class Latencies {
 		return size;
 	}
 
+	/** The mean in milliseconds (set beside a mean another process reports). */
+	synchronized double meanMs() {
+		if (size == 0) {
+			return Double.NaN;
+		}
+		double sum = 0;
+		for (int i = 0; i < size; i++) {
+			sum += samples[i];
+		}
+		return sum / size / 1e6;
+	}
+
 	/** The p-quantile in milliseconds (nearest rank). */
 	synchronized double ms(double quantile) {
 		if (size == 0) {

@@ -50,6 +50,10 @@ final class StreamBenchmark {
 
 	private static final String GATEWAY_STOP = "stopline_stop_latency_seconds";
 
+	private static final String HTTP_REQUESTS = "http_server_requests_seconds";
+
+	private static final String STOP_URI = "uri=\"/v1/conversation/{conversationId}/stop\"";
+
 	private final int seconds;
 
 	private final double watchedShare;
@@ -130,6 +134,10 @@ final class StreamBenchmark {
 			}
 			results.put("steps", steps);
 			results.put("send_stop_burst", burst(cluster, clients));
+			// the same again at once: the clients' connections from the first are kept
+			// alive, so this one measures the nodes without 1,000 TCP handshakes (a load
+			// balancer keeps its connections to the gateways open the same way)
+			results.put("send_stop_burst_warm_connections", burst(cluster, clients));
 			try (AutoCloseable profiling = Profiler.around("stream-starts", cluster.nodePids())) {
 				results.put("chat_start_rates", startRates(cluster, clients));
 			}
@@ -145,6 +153,8 @@ final class StreamBenchmark {
 				"Stopline streaming benchmark (" + profile + ", " + speed + " tokens/s per chat, burst " + burst + ")");
 		table.forEach(System.out::println);
 		System.out.println("send/stop burst: " + results.get("send_stop_burst"));
+		System.out.println(
+				"send/stop burst, connections kept from the first: " + results.get("send_stop_burst_warm_connections"));
 		System.out.println("chat starts (open loop, one-token chats): " + results.get("chat_start_rates"));
 		System.out.println("JSON: " + out.toAbsolutePath());
 	}
@@ -487,6 +497,7 @@ final class StreamBenchmark {
 		Map<Integer, AtomicLong> stopStatuses = new ConcurrentHashMap<>();
 		List<CompletableFuture<?>> pending = new ArrayList<>();
 		Map<String, Map<Double, Double>> stagesBefore = stages(cluster);
+		double[] httpBefore = cluster.gatewayTimer(HTTP_REQUESTS, STOP_URI);
 		Map<String, Long> cpuBefore = CpuTime.sample(cluster.pids());
 		long began = System.nanoTime();
 		List<Chat> chats = new ArrayList<>();
@@ -541,6 +552,14 @@ final class StreamBenchmark {
 		stagesBefore.forEach((stage, before) -> onNodes.put(stage,
 				StopBenchmark.quantiles(StopBenchmark.delta(before, stagesAfter.get(stage)))));
 		result.put("stop_on_nodes", onNodes);
+		// Tomcat's own view (the request's filter chain to its response, async part
+		// included): what the stop's figure holds beyond it is the connection and the
+		// request's wait for a thread, or the client
+		double[] httpAfter = cluster.gatewayTimer(HTTP_REQUESTS, STOP_URI);
+		double count = httpAfter[0] - httpBefore[0];
+		result.put("stop_mean_ms", Latencies.round(stops.meanMs()));
+		result.put("gateway_http_stop_mean_ms",
+				count <= 0 ? null : Latencies.round((httpAfter[1] - httpBefore[1]) * 1000 / count));
 		return result;
 	}
 

@@ -51,6 +51,13 @@ class StopService {
 
 	private static final Duration POLL_SLICE = Duration.ofMillis(100);
 
+	/**
+	 * The longest wait between two reads of the registry: the reads back off (100, 200,
+	 * 400 ms…), since a confirmation this late is usually on its way (a burst of stops
+	 * all polling every 100 ms was thousands of reads a second).
+	 */
+	private static final Duration MAX_POLL_SLICE = Duration.ofMillis(800);
+
 	private final ConversationRegistry registry;
 
 	private final StopRequests stopRequests;
@@ -340,8 +347,8 @@ class StopService {
 	/**
 	 * Waits for the owner's answer on the inbox until {@code deadline}. The answer is
 	 * pub/sub too and can be lost (this gateway's own subscription may be reconnecting),
-	 * so the registry is read every {@link #POLL_SLICE}: a stop marker for this run is
-	 * the confirmation written in Redis.
+	 * so the registry is read after {@link #POLL_SLICE}, then less and less often: a stop
+	 * marker for this run is the confirmation written in Redis.
 	 */
 	private StopOutcome awaitOutcome(RunRecord run, CompletableFuture<RunEvent> outcome, long deadline) {
 		long slice = 0;
@@ -360,7 +367,7 @@ class StopService {
 					};
 				}
 				catch (TimeoutException ex) {
-					slice = POLL_SLICE.toNanos();
+					slice = slice == 0 ? POLL_SLICE.toNanos() : Math.min(slice * 2, MAX_POLL_SLICE.toNanos());
 					if (registry.stopTarget(run.userId(),
 							run.conversationId()) instanceof StopTarget.RecentlyStopped stopped
 							&& stopped.runId().equals(run.runId())) {
