@@ -100,10 +100,7 @@ class StopService {
 		this.confirmTimeout = properties.stopConfirmTimeout();
 	}
 
-	/**
-	 * Carries out one stop command and waits for its outcome (the bulk and admin stops,
-	 * which run on virtual threads of their own).
-	 */
+	/** Carries out one stop command and waits for its outcome. */
 	StopOutcome stop(StopCommand command) {
 		try {
 			return stopAsync(command).join();
@@ -119,10 +116,10 @@ class StopService {
 	/**
 	 * Carries out one stop command: looks the run up (taking the permit when the command
 	 * needs one) and stops it on the caller's thread, then completes once the owner
-	 * answered, without a thread waiting for that answer (a burst of stops holds no
-	 * request thread each while the owners finish). Counts and audits it at completion
-	 * (the audit line is this stop's one log line: who, what, outcome, latency). A
-	 * refusal before acting (rate limit) is thrown, not counted here.
+	 * answered; no thread of this service waits for that answer (the caller may: the
+	 * endpoints do). Counts and audits it at completion (the audit line is this stop's
+	 * one log line: who, what, outcome, latency). A refusal before acting (rate limit) is
+	 * thrown, not counted here.
 	 */
 	CompletableFuture<StopOutcome> stopAsync(StopCommand command) {
 		long started = System.nanoTime();
