@@ -395,13 +395,8 @@ final class BenchCluster implements AutoCloseable {
 	 */
 	double[] gatewayTimer(String name, String label) {
 		double[] countAndSum = new double[2];
-		String body = send(
-				HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + gatewayManagementPort + "/actuator/prometheus"))
-					.GET()
-					.build())
-			.body();
 		Matcher m = Pattern.compile("^" + name + "_(count|sum)\\{(.*)\\} ([0-9.eE+-]+)$", Pattern.MULTILINE)
-			.matcher(body);
+			.matcher(prometheus(gatewayManagementPort));
 		while (m.find()) {
 			if (m.group(2).contains(label)) {
 				countAndSum[m.group(1).equals("count") ? 0 : 1] += Double.parseDouble(m.group(3));
@@ -410,15 +405,19 @@ final class BenchCluster implements AutoCloseable {
 		return countAndSum;
 	}
 
+	/** What a node's Prometheus endpoint on {@code port} reports now. */
+	private String prometheus(int port) {
+		return send(
+				HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/actuator/prometheus")).GET().build())
+			.body();
+	}
+
 	private Map<Double, Double> histogram(List<Integer> ports, String name, String label) {
 		Map<Double, Double> buckets = new java.util.TreeMap<>();
 		Pattern line = Pattern.compile("^" + name + "_bucket\\{([^}]*)\\} ([0-9.eE+-]+)$", Pattern.MULTILINE);
 		Pattern le = Pattern.compile("(?:^|,)le=\"([^\"]+)\"");
 		for (int port : ports) {
-			String body = send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/actuator/prometheus"))
-				.GET()
-				.build()).body();
-			Matcher m = line.matcher(body);
+			Matcher m = line.matcher(prometheus(port));
 			while (m.find()) {
 				if (!m.group(1).contains(label)) {
 					continue;

@@ -334,10 +334,7 @@ final class StreamBenchmark {
 			.orTimeout(30, TimeUnit.SECONDS)
 			.exceptionally(ex -> null)
 			.join();
-		Map<String, Object> propagation = new LinkedHashMap<>();
-		Map<String, Map<Double, Double>> stagesAfter = stages(cluster);
-		stagesBefore.forEach((stage, before) -> propagation.put(stage,
-				StopBenchmark.quantiles(StopBenchmark.delta(before, stagesAfter.get(stage)))));
+		Map<String, Object> propagation = stagesSince(stagesBefore, cluster);
 
 		Map<String, Object> step = new LinkedHashMap<>();
 		step.put("k", k);
@@ -547,20 +544,26 @@ final class StreamBenchmark {
 			.forEach((role, nanos) -> cores.put(role, Latencies.round(nanos / 1e9 / seconds)));
 		result.put("seconds", Latencies.round(seconds));
 		result.put("cores_busy", cores);
-		Map<String, Map<Double, Double>> stagesAfter = stages(cluster);
-		Map<String, Object> onNodes = new LinkedHashMap<>();
-		stagesBefore.forEach((stage, before) -> onNodes.put(stage,
-				StopBenchmark.quantiles(StopBenchmark.delta(before, stagesAfter.get(stage)))));
-		result.put("stop_on_nodes", onNodes);
-		// Tomcat's own view (the request's filter chain to its response, async part
-		// included): what the stop's figure holds beyond it is the connection and the
-		// request's wait for a thread, or the client
+		result.put("stop_on_nodes", stagesSince(stagesBefore, cluster));
+		// Tomcat's own view (the request's filter chain to its response): what the stop's
+		// figure holds beyond it is the connection and the request's wait for a thread,
+		// or
+		// the client
 		double[] httpAfter = cluster.gatewayTimer(HTTP_REQUESTS, STOP_URI);
 		double count = httpAfter[0] - httpBefore[0];
 		result.put("stop_mean_ms", Latencies.round(stops.meanMs()));
 		result.put("gateway_http_stop_mean_ms",
 				count <= 0 ? null : Latencies.round((httpAfter[1] - httpBefore[1]) * 1000 / count));
 		return result;
+	}
+
+	/** Each stage's quantiles over the stops since {@code before} was read. */
+	private static Map<String, Object> stagesSince(Map<String, Map<Double, Double>> before, BenchCluster cluster) {
+		Map<String, Map<Double, Double>> after = stages(cluster);
+		Map<String, Object> quantiles = new LinkedHashMap<>();
+		before.forEach((stage, earlier) -> quantiles.put(stage,
+				StopBenchmark.quantiles(StopBenchmark.delta(earlier, after.get(stage)))));
+		return quantiles;
 	}
 
 	/**

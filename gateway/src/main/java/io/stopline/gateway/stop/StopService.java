@@ -5,7 +5,6 @@ import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -100,30 +99,14 @@ class StopService {
 		this.confirmTimeout = properties.stopConfirmTimeout();
 	}
 
-	/** Carries out one stop command and waits for its outcome. */
-	StopOutcome stop(StopCommand command) {
-		try {
-			return stopAsync(command).join();
-		}
-		catch (CompletionException ex) {
-			if (ex.getCause() instanceof RuntimeException failure) {
-				throw failure;
-			}
-			throw ex;
-		}
-	}
-
 	/**
 	 * Carries out one stop command: looks the run up (taking the permit when the command
-	 * needs one) and stops it on the caller's thread, then completes once the owner
-	 * answered; no thread of this service waits for that answer (the caller may: the
-	 * endpoints do). Counts and audits it at completion (the audit line is this stop's
-	 * one log line: who, what, outcome, latency). A refusal before acting (rate limit) is
-	 * thrown, not counted here.
+	 * needs one), stops it, counts it and audits it (the audit line is this stop's one
+	 * log line: who, what, outcome, latency).
 	 */
-	CompletableFuture<StopOutcome> stopAsync(StopCommand command) {
+	StopOutcome stop(StopCommand command) {
 		long started = System.nanoTime();
-		CompletableFuture<StopOutcome> attempt;
+		StopOutcome attempt;
 		try {
 			attempt = attempt(command, started);
 		}
@@ -132,27 +115,12 @@ class StopService {
 			throw refused;
 		}
 		catch (RuntimeException ex) {
-			failed(command, started);
+			long took = System.nanoTime() - started;
+			metrics.record(command.endpoint(), "error", took);
+			audit.record(new StopAudit.Entry(command.actor(), command.userId(), command.conversationId(), null,
+					command.reason().wireName(), "error", took / 1000, Instant.now()));
 			throw ex;
 		}
-		return attempt.whenComplete((outcome, failure) -> {
-			if (failure != null) {
-				failed(command, started);
-			}
-			else {
-				completed(command, started, outcome);
-			}
-		});
-	}
-
-	private void failed(StopCommand command, long started) {
-		long took = System.nanoTime() - started;
-		metrics.record(command.endpoint(), "error", took);
-		audit.record(new StopAudit.Entry(command.actor(), command.userId(), command.conversationId(), null,
-				command.reason().wireName(), "error", took / 1000, Instant.now()));
-	}
-
-	private void completed(StopCommand command, long started, StopOutcome attempt) {
 		long took = System.nanoTime() - started;
 		String outcome = StopMetrics.outcome(attempt.result());
 		metrics.record(command.endpoint(), outcome, took);
@@ -164,6 +132,7 @@ class StopService {
 					confirmation == null ? null : confirmation.tokens(),
 					confirmation == null ? null : confirmation.receipt()));
 		}
+		return attempt;
 	}
 
 	/**
@@ -172,7 +141,7 @@ class StopService {
 	 * before the wait for the worker's answer. A queued run claimed meanwhile is looked
 	 * at again.
 	 */
-	private CompletableFuture<StopOutcome> attempt(StopCommand command, long started) {
+	private StopOutcome attempt(StopCommand command, long started) {
 		String userId = command.userId();
 		String conversationId = command.conversationId();
 		StopReason reason = command.reason();
@@ -187,11 +156,11 @@ class StopService {
 			switch (lookup) {
 				case StopRequests.Lookup.Limited limited -> throw rateLimiter.refused(command.endpoint(), started);
 				case StopRequests.Lookup.StoppedBefore before -> {
-					return done(StopOutcome.of(StopResult.STOPPED_BEFORE, command.runId()));
+					return StopOutcome.of(StopResult.STOPPED_BEFORE, command.runId());
 				}
 				case StopRequests.Lookup.Waiting waiting -> {
-					return done(new StopOutcome(StopResult.CONFIRMED, waiting.run().runId(),
-							stopWaiting(waiting.run(), reason)));
+					return new StopOutcome(StopResult.CONFIRMED, waiting.run().runId(),
+							stopWaiting(waiting.run(), reason));
 				}
 				case StopRequests.Lookup.Found found -> {
 					target = found.target();
@@ -201,15 +170,15 @@ class StopService {
 			}
 			switch (target) {
 				case StopTarget.NotFound notFound -> {
-					return done(StopOutcome.of(StopResult.NOT_FOUND, null));
+					return StopOutcome.of(StopResult.NOT_FOUND, null);
 				}
 				case StopTarget.RecentlyStopped stopped -> {
-					return done(StopOutcome.of(StopResult.ALREADY_STOPPED, stopped.runId()));
+					return StopOutcome.of(StopResult.ALREADY_STOPPED, stopped.runId());
 				}
 				case StopTarget.Active active when active.run().isQueued() -> {
 					RunEvent.RunStopped ended = stopQueued(active.run(), reason);
 					if (ended != null) {
-						return done(new StopOutcome(StopResult.CONFIRMED, active.run().runId(), ended));
+						return new StopOutcome(StopResult.CONFIRMED, active.run().runId(), ended);
 					}
 					// a worker claimed it meanwhile: look again, it is running now
 				}
@@ -218,11 +187,7 @@ class StopService {
 				}
 			}
 		}
-		return done(StopOutcome.of(StopResult.REQUESTED, null));
-	}
-
-	private static CompletableFuture<StopOutcome> done(StopOutcome outcome) {
-		return CompletableFuture.completedFuture(outcome);
+		return StopOutcome.of(StopResult.REQUESTED, null);
 	}
 
 	/**
@@ -283,8 +248,7 @@ class StopService {
 	 * Signals the stop unless the lookup already did ({@code signalled}), then waits for
 	 * the owner's answer. The inbox keeps an answer that arrives before the wait begins.
 	 */
-	private CompletableFuture<StopOutcome> stopRunning(RunRecord run, StopCommand command,
-			StopRequests.@Nullable Signalled signalled) {
+	private StopOutcome stopRunning(RunRecord run, StopCommand command, StopRequests.@Nullable Signalled signalled) {
 		CompletableFuture<RunEvent> outcome = inbox.stopOutcome(run.runId());
 		long receivers;
 		try {
@@ -303,60 +267,36 @@ class StopService {
 				// again at its next heartbeat, and carries out the recorded stop
 				inbox.forgetStopOutcome(run.runId(), outcome);
 				reaper.reap(run.workerId());
-				return done(StopOutcome.of(StopResult.NOT_FOUND, null));
+				return StopOutcome.of(StopResult.NOT_FOUND, null);
 			}
 			log.warn("no subscriber heard the stop of run {} on worker {}; it waits in the recorded requests",
 					run.runId(), run.workerId());
 		}
-		return awaitOutcome(run, outcome)
-			.whenComplete((answer, failure) -> inbox.forgetStopOutcome(run.runId(), outcome));
+		try {
+			return awaitOutcome(run, outcome);
+		}
+		finally {
+			inbox.forgetStopOutcome(run.runId(), outcome);
+		}
 	}
 
 	/**
-	 * The owner's answer, without a thread waiting for it: the usual one, its
-	 * confirmation within {@link #FIRST_SLICE}, completes the stop on the inbox's own
-	 * thread. Anything else (a stop it ignored, or no answer yet) is looked into on a
-	 * virtual thread, which reads the registry
-	 * ({@link #awaitOutcome(RunRecord, CompletableFuture, long)}).
+	 * Waits for the owner's answer on the inbox. The answer is pub/sub too and can be
+	 * lost (this gateway's own subscription may be reconnecting), so after a short wait
+	 * the registry is also read, then less and less often: a stop marker for this run is
+	 * the confirmation written in Redis.
 	 */
-	private CompletableFuture<StopOutcome> awaitOutcome(RunRecord run, CompletableFuture<RunEvent> outcome) {
+	private StopOutcome awaitOutcome(RunRecord run, CompletableFuture<RunEvent> outcome) {
 		long deadline = System.nanoTime() + confirmTimeout.toNanos();
-		CompletableFuture<StopOutcome> answer = new CompletableFuture<>();
-		outcome.copy()
-			.completeOnTimeout(null, Math.min(FIRST_SLICE.toNanos(), confirmTimeout.toNanos()), TimeUnit.NANOSECONDS)
-			.whenComplete((event, failure) -> {
-				if (event instanceof RunEvent.RunStopped stopped) {
-					answer.complete(new StopOutcome(StopResult.CONFIRMED, run.runId(), stopped));
-					return;
-				}
-				Thread.ofVirtual().name("stop-wait-" + run.runId()).start(() -> {
-					try {
-						answer.complete(awaitOutcome(run, outcome, deadline));
-					}
-					catch (Throwable ex) {
-						answer.completeExceptionally(ex);
-					}
-				});
-			});
-		return answer;
-	}
-
-	/**
-	 * Waits for the owner's answer on the inbox until {@code deadline}. The answer is
-	 * pub/sub too and can be lost (this gateway's own subscription may be reconnecting),
-	 * so the registry is read after {@link #POLL_SLICE}, then less and less often: a stop
-	 * marker for this run is the confirmation written in Redis.
-	 */
-	private StopOutcome awaitOutcome(RunRecord run, CompletableFuture<RunEvent> outcome, long deadline) {
-		long slice = 0;
+		long slice = FIRST_SLICE.toNanos();
 		try {
 			while (true) {
 				long left = deadline - System.nanoTime();
-				if (left <= 0 && !outcome.isDone()) {
+				if (left <= 0) {
 					return StopOutcome.of(StopResult.REQUESTED, run.runId());
 				}
 				try {
-					return switch (outcome.get(Math.max(0, Math.min(slice, left)), TimeUnit.NANOSECONDS)) {
+					return switch (outcome.get(Math.min(slice, left), TimeUnit.NANOSECONDS)) {
 						case RunEvent.RunStopped stopped -> new StopOutcome(StopResult.CONFIRMED, run.runId(), stopped);
 						case RunEvent.StopIgnored ignored when "completed".equals(ignored.cause()) ->
 							StopOutcome.of(StopResult.NOT_FOUND, null);
@@ -364,7 +304,8 @@ class StopService {
 					};
 				}
 				catch (TimeoutException ex) {
-					slice = slice == 0 ? POLL_SLICE.toNanos() : Math.min(slice * 2, MAX_POLL_SLICE.toNanos());
+					slice = slice == FIRST_SLICE.toNanos() ? POLL_SLICE.toNanos()
+							: Math.min(slice * 2, MAX_POLL_SLICE.toNanos());
 					if (registry.stopTarget(run.userId(),
 							run.conversationId()) instanceof StopTarget.RecentlyStopped stopped
 							&& stopped.runId().equals(run.runId())) {
