@@ -187,7 +187,12 @@ final class BenchCluster implements AutoCloseable {
 		// every node
 		String extra = System.getProperty("stopline.bench.node-options", "");
 		if (!extra.isBlank()) {
-			options.addAll(List.of(extra.trim().split("\\s+")));
+			List<String> more = List.of(extra.trim().split("\\s+"));
+			if (more.stream().anyMatch(option -> option.matches("-XX:\\+Use\\w+GC"))) {
+				// another collector named: the JVM refuses two
+				options.removeIf(option -> option.matches("-XX:\\+Use\\w+GC"));
+			}
+			options.addAll(more);
 		}
 		if (Boolean.getBoolean("stopline.bench.jfr")) {
 			options.add("-XX:StartFlightRecording=settings=profile,filename="
