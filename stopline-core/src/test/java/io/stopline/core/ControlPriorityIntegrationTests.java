@@ -3,7 +3,6 @@ package io.stopline.core;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
 
 import io.stopline.core.events.TokenPlane;
@@ -31,8 +30,7 @@ class ControlPriorityIntegrationTests {
 		Config config = new Config();
 		config.useSingleServer().setAddress(TestRedis.shared().url());
 		StoplineRedisConfiguration.tune(config);
-		ExecutorService listeners = ControlThreads.pool("test-redisson-", 4);
-		StoplineRedisConfiguration.prioritize(config, listeners);
+		StoplineRedisConfiguration.prioritize(config);
 		RedissonClient control = Redisson.create(config);
 		try (TokenPlane tokens = TokenPlane.apartFrom(control)) {
 			assertThat(listenerPriority(control, control.getTopic("prio:control", StringCodec.INSTANCE)))
@@ -51,7 +49,6 @@ class ControlPriorityIntegrationTests {
 		}
 		finally {
 			control.shutdown();
-			listeners.shutdownNow();
 		}
 	}
 
