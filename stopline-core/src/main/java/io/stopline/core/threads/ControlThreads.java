@@ -12,11 +12,10 @@ import java.util.concurrent.TimeUnit;
  * stop's ~10 thread wake-ups each wait for a core behind the streams' (and the sends');
  * with a higher priority the operating system gives them the core first.
  * <p>
- * Java's priorities reach Linux only with {@code -XX:ThreadPriorityPolicy=1}, which the
- * launch script adds when it runs as root, and the benchmark too:
- * {@link Thread#MAX_PRIORITY} is then nice -5, which the process may take as root or with
- * {@code CAP_SYS_NICE}. Without either, the threads keep the default priority, as they
- * had before: nothing fails.
+ * Java's priorities reach Linux only with {@code -XX:ThreadPriorityPolicy=1} (the launch
+ * scripts, the image and the benchmark set it): {@link Thread#MAX_PRIORITY} is then nice
+ * -5, which the process may take as root or with {@code CAP_SYS_NICE}. Without either,
+ * the threads keep the default priority, as they had before: nothing fails.
  */
 public final class ControlThreads {
 
