@@ -60,27 +60,38 @@ public class StoplineRedisConfiguration {
 	 * Redisson client the starter builds.
 	 */
 	@Bean
-	public RedissonAutoConfigurationCustomizer stoplineRedissonTuning(RedisSslProperties ssl) {
+	public RedissonAutoConfigurationCustomizer stoplineRedissonTuning(RedisSslProperties ssl,
+			ExecutorService redissonListeners) {
 		return config -> {
 			tune(config);
 			trust(config, ssl);
-			prioritize(config);
+			prioritize(config, redissonListeners);
 		};
 	}
 
 	/**
 	 * The node's main client carries the control plane (stops, confirmations, claims,
-	 * finishes, heartbeats; tokens have their own client, {@link TokenPlane}): its I/O
-	 * threads and its listener threads run above the streams' ({@link ControlThreads}).
-	 * As many listener threads as Redisson would start ({@code threads}, 16 by default;
-	 * 0: two per core). The pool is not shut down with the client: Redisson may still
-	 * hand it a listener's call while it closes; its threads end once idle.
+	 * finishes, heartbeats; tokens have their own client, {@link TokenPlane}): its
+	 * listeners run on these threads, above the streams' ({@link ControlThreads}).
 	 */
-	static void prioritize(Config config) {
+	@Bean(destroyMethod = "")
+	public ExecutorService redissonListeners() {
+		// not shut down with the context: Redisson may still hand it a listener's call
+		// while it closes; its threads end once idle
+		return ControlThreads.pool("redisson-", REDISSON_LISTENER_THREADS);
+	}
+
+	/** Redisson's own default for its listener threads. */
+	private static final int REDISSON_LISTENER_THREADS = 16;
+
+	/**
+	 * The main client's I/O threads and listener threads run at the control plane's
+	 * priority ({@link ControlThreads}); {@link TokenPlane} builds its own.
+	 */
+	static void prioritize(Config config, ExecutorService listeners) {
 		config.setNettyExecutor(
 				new ThreadPerTaskExecutor(new DefaultThreadFactory("redisson-netty", true, ControlThreads.PRIORITY)));
-		int threads = config.getThreads() > 0 ? config.getThreads() : 2 * Runtime.getRuntime().availableProcessors();
-		config.setExecutor(ControlThreads.pool("redisson-", threads));
+		config.setExecutor(listeners);
 	}
 
 	/**

@@ -3,6 +3,7 @@ package io.stopline.core;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
 
 import io.stopline.core.events.TokenPlane;
@@ -30,7 +31,8 @@ class ControlPriorityIntegrationTests {
 		Config config = new Config();
 		config.useSingleServer().setAddress(TestRedis.shared().url());
 		StoplineRedisConfiguration.tune(config);
-		StoplineRedisConfiguration.prioritize(config);
+		ExecutorService listeners = ControlThreads.pool("test-redisson-", 4);
+		StoplineRedisConfiguration.prioritize(config, listeners);
 		RedissonClient control = Redisson.create(config);
 		try (TokenPlane tokens = TokenPlane.apartFrom(control)) {
 			assertThat(listenerPriority(control, control.getTopic("prio:control", StringCodec.INSTANCE)))
@@ -49,6 +51,7 @@ class ControlPriorityIntegrationTests {
 		}
 		finally {
 			control.shutdown();
+			listeners.shutdownNow();
 		}
 	}
 
