@@ -9,9 +9,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
 import org.redisson.api.RedissonClient;
-import io.netty.util.concurrent.DefaultThreadFactory;
-import io.netty.util.concurrent.ThreadPerTaskExecutor;
-import io.stopline.core.threads.ControlThreads;
 import org.redisson.config.Config;
 import org.redisson.config.ReadMode;
 import org.redisson.config.SslVerificationMode;
@@ -60,38 +57,11 @@ public class StoplineRedisConfiguration {
 	 * Redisson client the starter builds.
 	 */
 	@Bean
-	public RedissonAutoConfigurationCustomizer stoplineRedissonTuning(RedisSslProperties ssl,
-			ExecutorService redissonListeners) {
+	public RedissonAutoConfigurationCustomizer stoplineRedissonTuning(RedisSslProperties ssl) {
 		return config -> {
 			tune(config);
 			trust(config, ssl);
-			prioritize(config, redissonListeners);
 		};
-	}
-
-	/**
-	 * The node's main client carries the control plane (stops, confirmations, claims,
-	 * finishes, heartbeats; tokens have their own client, {@link TokenPlane}): its
-	 * listeners run on these threads, above the streams' ({@link ControlThreads}).
-	 */
-	@Bean(destroyMethod = "")
-	public ExecutorService redissonListeners() {
-		// not shut down with the context: Redisson may still hand it a listener's call
-		// while it closes; its threads end once idle
-		return ControlThreads.pool("redisson-", REDISSON_LISTENER_THREADS);
-	}
-
-	/** Redisson's own default for its listener threads. */
-	private static final int REDISSON_LISTENER_THREADS = 16;
-
-	/**
-	 * The main client's I/O threads and listener threads run at the control plane's
-	 * priority ({@link ControlThreads}); {@link TokenPlane} builds its own.
-	 */
-	static void prioritize(Config config, ExecutorService listeners) {
-		config.setNettyExecutor(
-				new ThreadPerTaskExecutor(new DefaultThreadFactory("redisson-netty", true, ControlThreads.PRIORITY)));
-		config.setExecutor(listeners);
 	}
 
 	/**
