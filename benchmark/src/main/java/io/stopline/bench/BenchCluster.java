@@ -182,9 +182,10 @@ final class BenchCluster implements AutoCloseable {
 		String extra = System.getProperty("stopline.bench.node-options", "");
 		if (!extra.isBlank()) {
 			List<String> more = List.of(extra.trim().split("\\s+"));
-			if (more.stream().anyMatch(option -> option.matches("-XX:\\+Use\\w+GC"))) {
+			java.util.function.Predicate<String> collector = option -> option.matches("-XX:\\+Use\\w+GC");
+			if (more.stream().anyMatch(collector)) {
 				// another collector named: the JVM refuses two
-				options.removeIf(option -> option.matches("-XX:\\+Use\\w+GC"));
+				options.removeIf(collector);
 			}
 			options.addAll(more);
 		}

@@ -546,8 +546,7 @@ final class StreamBenchmark {
 		result.put("cores_busy", cores);
 		result.put("stop_on_nodes", stagesSince(stagesBefore, cluster));
 		// Tomcat's own view (the request's filter chain to its response): what the stop's
-		// figure holds beyond it is the connection and the request's wait for a thread,
-		// or
+		// figure holds beyond it is the connection, the request's wait for a thread, or
 		// the client
 		double[] httpAfter = cluster.gatewayTimer(HTTP_REQUESTS, STOP_URI);
 		double count = httpAfter[0] - httpBefore[0];
