@@ -152,6 +152,16 @@ public interface ConversationRegistry {
 	Restore restore(RunRecord running, @Nullable HistoryMessage userMessage);
 
 	/**
+	 * Writes again the outcome of a run that ended on this worker, after a failover or a
+	 * restart lost it together with the run, fenced as {@link #restore} is. Where the
+	 * record itself is gone, the outcome is written in one step and the record never
+	 * comes back (a restore then a finish would list the run as active, after its stop
+	 * was confirmed, for the round trip between them). {@link Restore#RESTORED} when the
+	 * outcome was written.
+	 */
+	Restore restoreEnded(RunRecord run, @Nullable HistoryMessage userMessage, RunOutcome outcome);
+
+	/**
 	 * Moves a run from one state to another ({@link RunState#RUNNING} and
 	 * {@link RunState#PAUSED}); false when the record is not this run in state
 	 * {@code from}.

@@ -308,18 +308,40 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 		if (running.workerId() != null) {
 			redis.opsForHash().put(Keys.workerRuns(running.workerId()), running.runId(), WorkerRunJson.of(running));
 		}
-		List<String> args = new ArrayList<>(
-				List.of(conversation, running.runId(), Json.write(StoredRun.of(running)), millis(Instant.now())));
-		if (userMessage != null) {
-			args.add(Json.write(userMessage));
-		}
 		String answer = redis.execute(LuaScripts.RESTORE, List.of(Keys.runs(user), Keys.messages(user, conversation),
-				Keys.conversations(user), Keys.lastRuns(user)), args.toArray());
+				Keys.conversations(user), Keys.lastRuns(user)), restoreArgs(running, userMessage).toArray());
 		Restore restore = Restore.valueOf(String.valueOf(answer).toUpperCase(java.util.Locale.ROOT));
 		if ((restore == Restore.SUPERSEDED || restore == Restore.ENDED) && running.workerId() != null) {
 			redis.opsForHash().delete(Keys.workerRuns(running.workerId()), running.runId());
 		}
 		return restore;
+	}
+
+	@Override
+	public Restore restoreEnded(RunRecord run, @Nullable HistoryMessage userMessage, RunOutcome outcome) {
+		String user = run.userId();
+		String conversation = run.conversationId();
+		List<String> args = restoreArgs(run, userMessage);
+		List<HistoryMessage> messages = outcome.messages(run.runId());
+		args.add(Integer.toString(messages.size()));
+		args.add(outcome.isStopped() ? Long.toString(STOPPED_MARKER_SECONDS) : "0");
+		messages.forEach(message -> args.add(Json.write(message)));
+		String answer = redis.execute(
+				LuaScripts.RESTORE, List.of(Keys.runs(user), Keys.messages(user, conversation),
+						Keys.conversations(user), Keys.lastRuns(user), Keys.stopped(user, conversation)),
+				args.toArray());
+		return switch (String.valueOf(answer)) {
+			case "rewritten" -> Restore.RESTORED;
+			// the record was there, queued (its claim was lost): written as running, and
+			// finished as any run is, since its finish may start a waiting run
+			case "restored" -> finish(run, outcome) ? Restore.RESTORED : Restore.SUPERSEDED;
+			default -> Restore.valueOf(String.valueOf(answer).toUpperCase(java.util.Locale.ROOT));
+		};
+	}
+
+	private static List<String> restoreArgs(RunRecord running, @Nullable HistoryMessage userMessage) {
+		return new ArrayList<>(List.of(running.conversationId(), running.runId(), Json.write(StoredRun.of(running)),
+				millis(Instant.now()), userMessage == null ? "" : Json.write(userMessage)));
 	}
 
 	@Override

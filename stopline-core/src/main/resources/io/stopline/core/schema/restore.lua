@@ -9,8 +9,15 @@
 --                was lost (a failover dropped it after a worker had claimed the run on the old master: the latest run
 --                is an ended older one and the history holds nothing of this run): written again, with the user's
 --                message (ARGV[5]) when the history lacks it
--- KEYS: 1 runs hash, 2 messages list, 3 conversations zset, 4 latest-run hash
--- ARGV: 1 conversation id, 2 run id, 3 run record JSON, 4 now (epoch millis), 5 optional: the run's user message JSON
+-- With an outcome (ARGV[6] set: a run that ended on this worker, whose outcome a failover or a restart lost with
+-- everything else of the run), the 'restored' answers that would write the record from nothing write the outcome
+-- instead, in the same step ('rewritten'): the record never comes back, so the run is never listed as active again
+-- after its stop or its end was confirmed. A record still there and queued (its claim was lost) is written as above
+-- ('restored') and the caller finishes it: it was listed already, and its finish may start a waiting run.
+-- KEYS: 1 runs hash, 2 messages list, 3 conversations zset, 4 latest-run hash, optional: 5 stopped marker
+-- ARGV: 1 conversation id, 2 run id, 3 run record JSON, 4 now (epoch millis), 5 the run's user message JSON or '',
+--       optional: 6 n = number of outcome messages, 7 stopped-marker TTL in seconds (0: not a stop),
+--       8 .. 7+n the outcome's history messages (JSON)
 local function mentions(run_id)
   local needle = '"runId":"' .. run_id .. '"'
   for _, raw in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do
@@ -20,6 +27,7 @@ local function mentions(run_id)
   end
   return false
 end
+local asked = ARGV[5] and ARGV[5] ~= ''
 local current = redis.call('HGET', KEYS[1], ARGV[1])
 if current then
   local run = cjson.decode(current)
@@ -47,7 +55,7 @@ if latest then
     if string.sub(latest, 1, 6) ~= 'ended:' or mentions(ARGV[2]) then
       return 'superseded'
     end
-    if ARGV[5] then
+    if asked then
       redis.call('RPUSH', KEYS[2], ARGV[5])
     end
     redis.call('HSET', KEYS[4], ARGV[1], ARGV[2])
@@ -61,10 +69,21 @@ else
       return 'ended'
     end
   end
-  if ARGV[5] and not mentions(ARGV[2]) then
+  if asked and not mentions(ARGV[2]) then
     redis.call('RPUSH', KEYS[2], ARGV[5])
   end
   redis.call('HSET', KEYS[4], ARGV[1], ARGV[2])
+end
+if ARGV[6] then
+  for i = 8, 7 + tonumber(ARGV[6]) do
+    redis.call('RPUSH', KEYS[2], ARGV[i])
+  end
+  redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
+  if tonumber(ARGV[7]) > 0 then
+    redis.call('SET', KEYS[5], ARGV[2], 'EX', ARGV[7])
+  end
+  redis.call('HSET', KEYS[4], ARGV[1], 'ended:' .. ARGV[2])
+  return 'rewritten'
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])

@@ -325,6 +325,86 @@ abstract class ConversationRegistryContractTests {
 		assertThat(registry.ended(List.of(new WorkerRun(lost.runId(), user, "c1")))).containsExactly(true);
 	}
 
+	/**
+	 * Redis lost everything of a run that was stopped on this worker (a restart without
+	 * data): its outcome is written back in one step, and the run is never active again
+	 * (a restore then a finish listed it for the round trip between them).
+	 */
+	@Test
+	void restoreEndedWritesALostOutcomeWithoutTheRunComingBack() {
+		RunRecord queued = queued("c9");
+		RunRecord lost = new RunRecord(queued.runId(), user, "c9", "assistant", RunState.RUNNING, w1, queued.replyTo(),
+				queued.queuedAt(), Instant.ofEpochMilli(System.currentTimeMillis()));
+		HistoryMessage asked = HistoryMessage.user("lost question", lost.runId(), lost.queuedAt());
+		RunOutcome stopped = RunOutcome.stopped("partial", StopReason.USER, Instant.now());
+
+		assertThat(registry.restoreEnded(lost, asked, stopped)).isEqualTo(ConversationRegistry.Restore.RESTORED);
+
+		assertThat(registry.find(user, "c9")).isEmpty();
+		assertThat(registry.runsOf(w1)).isEmpty();
+		assertThat(registry.history(user, "c9"))
+			.extracting(HistoryMessage::role, HistoryMessage::content, HistoryMessage::status)
+			.containsExactly(tuple("user", "lost question", "complete"), tuple("assistant", "partial", "stopped"),
+					tuple("system", HistoryMessage.STOP_NOTICE, "complete"));
+		assertThat(registry.stopTarget(user, "c9")).isEqualTo(new StopTarget.RecentlyStopped(lost.runId()));
+		assertThat(registry.ended(List.of(new WorkerRun(lost.runId(), user, "c9")))).containsExactly(true);
+		// written once: a second check, or the run's own late restore, finds it ended
+		assertThat(registry.restoreEnded(lost, asked, stopped)).isEqualTo(ConversationRegistry.Restore.ENDED);
+		assertThat(registry.restore(lost)).isEqualTo(ConversationRegistry.Restore.ENDED);
+		assertThat(registry.history(user, "c9")).hasSize(3);
+	}
+
+	/**
+	 * A failover lost the reservation of a run that completed on this worker, after the
+	 * previous run of the conversation ended: the user's message and the answer are
+	 * written back after the previous run's.
+	 */
+	@Test
+	void restoreEndedWritesBackALostReservationAfterThePreviousRun() {
+		RunRecord previous = registry.claim(reserve("c1"), w1, Instant.now()).orElseThrow();
+		registry.finish(previous, RunOutcome.complete("first answer", Instant.now()));
+		RunRecord queued = queued("c1");
+		RunRecord lost = new RunRecord(queued.runId(), user, "c1", "assistant", RunState.RUNNING, w1, queued.replyTo(),
+				queued.queuedAt(), Instant.ofEpochMilli(System.currentTimeMillis()));
+		HistoryMessage asked = HistoryMessage.user("second question", lost.runId(), lost.queuedAt());
+
+		assertThat(registry.restoreEnded(lost, asked, RunOutcome.complete("second answer", Instant.now())))
+			.isEqualTo(ConversationRegistry.Restore.RESTORED);
+
+		assertThat(registry.find(user, "c1")).isEmpty();
+		assertThat(registry.history(user, "c1")).extracting(HistoryMessage::content)
+			.containsExactly("hello", "first answer", "second question", "second answer");
+		assertThat(registry.stopTarget(user, "c1")).isInstanceOf(StopTarget.NotFound.class);
+	}
+
+	/** Its claim was lost (the record says queued): finished as any run, once. */
+	@Test
+	void restoreEndedFinishesARunWhoseClaimWasLost() {
+		RunRecord queued = reserve("c1");
+		RunRecord claimed = registry.claim(queued, w1, Instant.now()).orElseThrow();
+		loseClaim(queued);
+
+		assertThat(registry.restoreEnded(claimed, null, RunOutcome.complete("the answer", Instant.now())))
+			.isEqualTo(ConversationRegistry.Restore.RESTORED);
+
+		assertThat(registry.find(user, "c1")).isEmpty();
+		assertThat(registry.history(user, "c1")).extracting(HistoryMessage::content)
+			.containsExactly("hello", "the answer");
+	}
+
+	@Test
+	void restoreEndedRefusesARunAnotherWorkerHolds() {
+		RunRecord queued = reserve("c1");
+		RunRecord held = registry.claim(queued, w2, Instant.now()).orElseThrow();
+		RunRecord mine = new RunRecord(held.runId(), user, "c1", held.agentName(), RunState.RUNNING, w1, held.replyTo(),
+				held.queuedAt(), held.startedAt());
+
+		assertThat(registry.restoreEnded(mine, null, RunOutcome.complete("not mine", Instant.now())))
+			.isEqualTo(ConversationRegistry.Restore.SUPERSEDED);
+		assertThat(registry.find(user, "c1")).contains(held);
+		assertThat(registry.history(user, "c1")).extracting(HistoryMessage::content).containsExactly("hello");
+	}
+
 	@Test
 	void restoreRefusesARunAnotherWorkerHolds() {
 		RunRecord queued = reserve("c1");

@@ -138,7 +138,8 @@ class OwnershipCheck implements SmartLifecycle {
 	 * The outcomes this worker wrote at least one interval ago, checked once: one a
 	 * failover lost together with the run's reservation (nothing of the run is left in
 	 * Redis, so neither the index nor a record points at it) is written again through the
-	 * fenced restore, with the user's message.
+	 * fenced restore, with the user's message, in one step: the run is not listed as
+	 * active again meanwhile.
 	 */
 	private void checkRecentOutcomes() {
 		List<RecentOutcomes.Written> due = outcomes.due(interval);
@@ -151,8 +152,8 @@ class OwnershipCheck implements SmartLifecycle {
 			.toList());
 		for (int i = 0; i < due.size(); i++) {
 			RecentOutcomes.Written written = due.get(i);
-			if (!ended.get(i) && registry.restore(written.record(), written.asked()) == Restore.RESTORED
-					&& registry.finish(written.record(), written.outcome())) {
+			if (!ended.get(i) && registry.restoreEnded(written.record(), written.asked(),
+					written.outcome()) == Restore.RESTORED) {
 				log.warn(
 						"run {} of conversation {} had vanished from Redis with its outcome (a failover lost the "
 								+ "writes): written again",
