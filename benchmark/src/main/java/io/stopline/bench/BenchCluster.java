@@ -177,6 +177,12 @@ final class BenchCluster implements AutoCloseable {
 	 */
 	private static List<String> jvmOptions(String node) {
 		List<String> options = new ArrayList<>(List.of("-Xmx1g", "-XX:+UseParallelGC"));
+		// the control plane's threads above the streams' (ControlThreads), as ./stopline
+		// run starts the nodes when it may; -Dstopline.bench.control-priority=false: off
+		if (Boolean.parseBoolean(System.getProperty("stopline.bench.control-priority", "true"))
+				&& "root".equals(System.getProperty("user.name"))) {
+			options.add("-XX:ThreadPriorityPolicy=1");
+		}
 		// -Dstopline.bench.node-options="-XX:+PrintCompilation ...": more JVM options for
 		// every node
 		String extra = System.getProperty("stopline.bench.node-options", "");

@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.UUID;
 
+import io.stopline.core.threads.ControlThreads;
 import io.stopline.gateway.system.ControlConnector;
 import io.stopline.it.Api.ChatStream;
 import io.stopline.it.Api.Response;
@@ -58,6 +59,11 @@ class ControlPortIntegrationTests {
 			assertThat(chat.contentType()).startsWith("application/problem+json");
 			assertThat(aliceControl.get("/v1/conversation/" + conversation).status()).isEqualTo(404);
 			assertThat(aliceControl.get("/readyz").status()).isEqualTo(200);
+			// the control port's request threads run above the streams' for a core
+			// (ControlThreads); the API port's are virtual
+			assertThat(Thread.getAllStackTraces().keySet()).filteredOn(
+					thread -> thread.getName().contains("-exec-") && thread.getPriority() == ControlThreads.PRIORITY)
+				.isNotEmpty();
 		}
 	}
 

@@ -9,6 +9,9 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
 import org.redisson.api.RedissonClient;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.ThreadPerTaskExecutor;
+import io.stopline.core.threads.ControlThreads;
 import org.redisson.config.Config;
 import org.redisson.config.ReadMode;
 import org.redisson.config.SslVerificationMode;
@@ -61,7 +64,23 @@ public class StoplineRedisConfiguration {
 		return config -> {
 			tune(config);
 			trust(config, ssl);
+			prioritize(config);
 		};
+	}
+
+	/**
+	 * The node's main client carries the control plane (stops, confirmations, claims,
+	 * finishes, heartbeats; tokens have their own client, {@link TokenPlane}): its I/O
+	 * threads and its listener threads run above the streams' ({@link ControlThreads}).
+	 * As many listener threads as Redisson would start ({@code threads}, 16 by default;
+	 * 0: two per core). The pool is not shut down with the client: Redisson may still
+	 * hand it a listener's call while it closes; its threads end once idle.
+	 */
+	static void prioritize(Config config) {
+		config.setNettyExecutor(
+				new ThreadPerTaskExecutor(new DefaultThreadFactory("redisson-netty", true, ControlThreads.PRIORITY)));
+		int threads = config.getThreads() > 0 ? config.getThreads() : 2 * Runtime.getRuntime().availableProcessors();
+		config.setExecutor(ControlThreads.pool("redisson-", threads));
 	}
 
 	/**

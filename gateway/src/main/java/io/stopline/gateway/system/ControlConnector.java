@@ -8,8 +8,10 @@ import jakarta.servlet.FilterChain;
 import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
+import io.stopline.core.threads.ControlThreads;
 import org.apache.catalina.connector.Connector;
 import org.apache.coyote.AbstractProtocol;
+import org.apache.coyote.http11.Http11NioProtocol;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.boot.tomcat.autoconfigure.TomcatServerProperties;
@@ -71,8 +73,14 @@ public class ControlConnector extends OncePerRequestFilter
 			// set on the primary connector only)
 			protocol.setMaxThreads(threads);
 			protocol.setMinSpareThreads(Math.min(4, threads));
+			// ahead of the sends and the streams for a core (ControlThreads)
+			protocol.setThreadPriority(ControlThreads.PRIORITY);
+			protocol.setAcceptorThreadPriority(ControlThreads.PRIORITY);
 			protocol.setMaxConnections(1024);
 			protocol.setAcceptCount(acceptCount);
+		}
+		if (control.getProtocolHandler() instanceof Http11NioProtocol nio) {
+			nio.setPollerThreadPriority(ControlThreads.PRIORITY);
 		}
 		factory.addAdditionalConnectors(control);
 		connector = control;

@@ -16,7 +16,8 @@ import org.slf4j.MDC;
  * whose scheduler also runs every stream's wake-ups: with hundreds of chats streaming, a
  * stop carried out there waits in that queue at each of its hand-offs (a script's reply,
  * the owner's answer). On a platform thread those wake-ups go to the operating system's
- * scheduler instead, which runs a thread that slept at once.
+ * scheduler instead, which runs a thread that slept at once, ahead of the streams'
+ * threads ({@link ControlThreads}).
  * <p>
  * The hand-off costs two thread wake-ups, pure cost on an idle scheduler, so it happens
  * only while {@link SchedulerLag} says the scheduler is busy, and only from a virtual
@@ -55,7 +56,7 @@ public final class ControlHandOff implements AutoCloseable {
 		this.lag = lag;
 		this.onInterrupt = onInterrupt;
 		this.pool = new ThreadPoolExecutor(0, maxThreads, 30, TimeUnit.SECONDS, new SynchronousQueue<>(),
-				Thread.ofPlatform().daemon().name(name, 0).factory(), new ThreadPoolExecutor.CallerRunsPolicy());
+				ControlThreads.factory(name), new ThreadPoolExecutor.CallerRunsPolicy());
 	}
 
 	/**

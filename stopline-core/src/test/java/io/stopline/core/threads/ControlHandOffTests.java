@@ -44,13 +44,15 @@ class ControlHandOffTests {
 				MDC.put("run_id", "r-1");
 				try {
 					return handOff.call(() -> new String[] { Thread.currentThread().getName(),
-							String.valueOf(Thread.currentThread().isVirtual()), MDC.get("run_id") });
+							String.valueOf(Thread.currentThread().isVirtual()), MDC.get("run_id"),
+							String.valueOf(Thread.currentThread().getPriority()) });
 				}
 				finally {
 					MDC.clear();
 				}
 			});
-			assertThat(seen).containsExactly("control-0", "false", "r-1");
+			// above the streams' threads for a core (ControlThreads)
+			assertThat(seen).containsExactly("control-0", "false", "r-1", String.valueOf(Thread.MAX_PRIORITY));
 			RuntimeException failure = new IllegalArgumentException("no");
 			assertThatThrownBy(() -> onVirtualThread(() -> handOff.call(() -> {
 				throw failure;

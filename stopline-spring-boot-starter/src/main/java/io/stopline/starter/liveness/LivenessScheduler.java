@@ -5,6 +5,8 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 
+import io.stopline.core.threads.ControlThreads;
+
 import org.springframework.beans.factory.DisposableBean;
 import org.springframework.scheduling.TaskScheduler;
 import org.springframework.scheduling.concurrent.ConcurrentTaskScheduler;
@@ -31,11 +33,9 @@ public final class LivenessScheduler implements DisposableBean {
 	private final ScheduledThreadPoolExecutor watchdog;
 
 	LivenessScheduler() {
-		this.executor = new ScheduledThreadPoolExecutor(2,
-				Thread.ofPlatform().daemon().name("worker-liveness-", 0).factory());
+		this.executor = new ScheduledThreadPoolExecutor(2, ControlThreads.factory("worker-liveness-"));
 		this.executor.setRemoveOnCancelPolicy(true);
-		this.watchdog = new ScheduledThreadPoolExecutor(1,
-				Thread.ofPlatform().daemon().name("worker-watchdog").factory());
+		this.watchdog = new ScheduledThreadPoolExecutor(1, ControlThreads.factory("worker-watchdog-"));
 		this.watchdog.setRemoveOnCancelPolicy(true);
 	}
 
