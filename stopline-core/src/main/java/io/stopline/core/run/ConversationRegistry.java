@@ -79,7 +79,15 @@ public interface ConversationRegistry {
 	 * the run was claimed (read in the same step: a socket that marks it watched later
 	 * finds the run claimed and asks for a snapshot).
 	 */
-	Optional<Claim> take(RunRecord queued, String workerId, Instant at);
+	default Optional<Claim> take(RunRecord queued, String workerId, Instant at) {
+		return take(queued, workerId, at, null);
+	}
+
+	/**
+	 * As {@link #take(RunRecord, String, Instant)}, and publishes {@code announcement}
+	 * (the run's start) in the same round trip, only when this call claimed the run.
+	 */
+	Optional<Claim> take(RunRecord queued, String workerId, Instant at, @Nullable Announcement announcement);
 
 	/** A claimed run, and whether its conversation was watched as it was claimed. */
 	record Claim(RunRecord run, boolean watched) {
@@ -106,8 +114,18 @@ public interface ConversationRegistry {
 	 * members of the worker's stop set) are removed too, in the same round trip where one
 	 * script can reach the worker's keys.
 	 */
+	default boolean finish(RunRecord run, RunOutcome outcome, @Nullable Announcement announcement,
+			Collection<String> settledStops) {
+		return finish(run, outcome, announcement, settledStops, null);
+	}
+
+	/**
+	 * As {@link #finish(RunRecord, RunOutcome, Announcement, Collection)}, and writes the
+	 * run's {@code replay} when this call ended the run, before its announcement leaves
+	 * (a client that saw the end and resumes its stream finds it).
+	 */
 	boolean finish(RunRecord run, RunOutcome outcome, @Nullable Announcement announcement,
-			Collection<String> settledStops);
+			Collection<String> settledStops, RunReplays.@Nullable Write replay);
 
 	/**
 	 * Like {@link #finish}, but only while the run is still queued (nobody claimed it

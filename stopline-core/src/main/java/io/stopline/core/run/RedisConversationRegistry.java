@@ -172,8 +172,8 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 	}
 
 	@Override
-	public Optional<Claim> take(RunRecord queued, String workerId, Instant at) {
-		List<?> claimed = slots.claim(queued, workerId, millis(at));
+	public Optional<Claim> take(RunRecord queued, String workerId, Instant at, @Nullable Announcement announcement) {
+		List<?> claimed = slots.claim(queued, workerId, millis(at), announcement);
 		if (claimed == null || claimed.isEmpty()) {
 			return Optional.empty();
 		}
@@ -183,18 +183,18 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 
 	@Override
 	public boolean finish(RunRecord run, RunOutcome outcome) {
-		return finish(run, outcome, "", null, List.of());
+		return finish(run, outcome, "", null, List.of(), null);
 	}
 
 	@Override
 	public boolean finish(RunRecord run, RunOutcome outcome, @Nullable Announcement announcement,
-			Collection<String> settledStops) {
-		return finish(run, outcome, "", announcement, settledStops);
+			Collection<String> settledStops, RunReplays.@Nullable Write replay) {
+		return finish(run, outcome, "", announcement, settledStops, replay);
 	}
 
 	@Override
 	public boolean finishQueued(RunRecord run, RunOutcome outcome, @Nullable Announcement announcement) {
-		boolean ended = finish(run, outcome, RunState.QUEUED.wireName(), announcement, List.of());
+		boolean ended = finish(run, outcome, RunState.QUEUED.wireName(), announcement, List.of(), null);
 		if (ended) {
 			slots.unqueueLater(run);
 		}
@@ -269,7 +269,7 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 	}
 
 	private boolean finish(RunRecord run, RunOutcome outcome, String requiredState, @Nullable Announcement announcement,
-			Collection<String> settledStops) {
+			Collection<String> settledStops, RunReplays.@Nullable Write replay) {
 		String user = run.userId();
 		String conversation = run.conversationId();
 		List<String> args = new ArrayList<>();
@@ -283,6 +283,8 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 		messages.forEach(message -> args.add(Json.write(message)));
 		args.add(Integer.toString(settledStops.size()));
 		args.addAll(settledStops);
+		args.add(replay == null ? "" : replay.json());
+		args.add(replay == null ? "0" : Long.toString(replay.ttl().toMillis()));
 		if (announcement != null) {
 			for (Announcement.Publication publication : announcement.publications()) {
 				args.add(publication.event());
@@ -290,8 +292,12 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 				args.addAll(publication.channels());
 			}
 		}
-		List<String> keys = List.of(Keys.runs(user), Keys.messages(user, conversation), Keys.conversations(user),
-				Keys.stopped(user, conversation), Keys.lastRuns(user), Keys.waiting(user, conversation));
+		List<String> keys = new ArrayList<>(
+				List.of(Keys.runs(user), Keys.messages(user, conversation), Keys.conversations(user),
+						Keys.stopped(user, conversation), Keys.lastRuns(user), Keys.waiting(user, conversation)));
+		if (replay != null) {
+			keys.add(replay.key());
+		}
 		boolean ended = slots.finish(run, keys, args);
 		if (ended && stats != null) {
 			// counted in memory: no round trip

@@ -52,9 +52,24 @@ public final class RunReplays {
 	}
 
 	public void record(String userId, Replay replay) {
+		Write write = write(userId, replay);
+		redis.opsForValue().set(write.key(), write.json(), write.ttl());
+	}
+
+	/**
+	 * The replay as its write, for
+	 * {@link ConversationRegistry#finish(RunRecord, RunOutcome, ConversationRegistry.Announcement, java.util.Collection, Write)}
+	 * to make in the script that records the outcome: it is there before the run's end is
+	 * announced.
+	 */
+	public Write write(String userId, Replay replay) {
 		RunEvent terminal = replay.terminal();
-		redis.opsForValue()
-			.set(Keys.runReplay(userId, terminal.conversationId(), terminal.runId()), Json.write(replay), grace);
+		return new Write(Keys.runReplay(userId, terminal.conversationId(), terminal.runId()), Json.write(replay),
+				grace);
+	}
+
+	/** A replay's key, value and TTL. */
+	public record Write(String key, String json, Duration ttl) {
 	}
 
 	public Optional<Replay> find(String userId, String conversationId, String runId) {

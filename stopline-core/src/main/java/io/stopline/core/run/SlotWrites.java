@@ -56,9 +56,22 @@ abstract sealed class SlotWrites permits SlotWrites.InScript, SlotWrites.AroundS
 
 	/**
 	 * Claims the queued run for the worker and indexes it; the claim script's answer (the
-	 * claimed record's JSON and the watched mark), null when not claimed.
+	 * claimed record's JSON and the watched mark), null when not claimed. The
+	 * {@code announcement} is published when the run is claimed, in the same step where
+	 * one script can reach its channels (the caller passes none on Redis Cluster).
 	 */
-	abstract @Nullable List<?> claim(RunRecord queued, String workerId, String at);
+	abstract @Nullable List<?> claim(RunRecord queued, String workerId, String at,
+			ConversationRegistry.@Nullable Announcement announcement);
+
+	static void addPublications(List<Object> args, ConversationRegistry.@Nullable Announcement announcement) {
+		if (announcement != null) {
+			for (ConversationRegistry.Announcement.Publication publication : announcement.publications()) {
+				args.add(publication.event());
+				args.add(Integer.toString(publication.channels().size()));
+				args.addAll(publication.channels());
+			}
+		}
+	}
 
 	/**
 	 * Runs the finish script on {@code userKeys}; whether it ended the run. A waiting run
@@ -128,13 +141,16 @@ abstract sealed class SlotWrites permits SlotWrites.InScript, SlotWrites.AroundS
 		}
 
 		@Override
-		@Nullable List<?> claim(RunRecord queued, String workerId, String at) {
+		@Nullable List<?> claim(RunRecord queued, String workerId, String at,
+				ConversationRegistry.@Nullable Announcement announcement) {
+			List<Object> args = new ArrayList<>(List.of(queued.conversationId(), queued.runId(), workerId, at,
+					RedisConversationRegistry.WorkerRunJson.of(queued), queuedEntry(queued)));
+			addPublications(args, announcement);
 			return redis.execute(LuaScripts.CLAIM,
 					List.of(Keys.runs(queued.userId()),
 							Keys.conversationWatched(queued.userId(), queued.conversationId()),
 							Keys.workerRuns(workerId), Keys.QUEUED),
-					queued.conversationId(), queued.runId(), workerId, at,
-					RedisConversationRegistry.WorkerRunJson.of(queued), queuedEntry(queued));
+					args.toArray());
 		}
 
 		@Override
@@ -189,7 +205,9 @@ abstract sealed class SlotWrites permits SlotWrites.InScript, SlotWrites.AroundS
 		}
 
 		@Override
-		@Nullable List<?> claim(RunRecord queued, String workerId, String at) {
+		@Nullable List<?> claim(RunRecord queued, String workerId, String at,
+				ConversationRegistry.@Nullable Announcement announcement) {
+			// the channels are in other slots: the caller announces (it passes none here)
 			String index = Keys.workerRuns(workerId);
 			// the index is in the worker's slot: written first, so it covers the record
 			redis.opsForHash().put(index, queued.runId(), RedisConversationRegistry.WorkerRunJson.of(queued));

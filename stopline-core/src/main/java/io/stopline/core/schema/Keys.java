@@ -82,7 +82,8 @@ import java.util.regex.Pattern;
  * PUBLISH stopline:{w:w-a}:control '{"action":"pause","runId":"r-1",...}'
  *
  * # a finished run's replay for resumed chat streams: its terminal event and where its frames end; written once
- * # by the worker when the run's outcome is recorded, gone after stopline.resume.grace
+ * # by the worker's finish script when it records the outcome (before the end is announced), gone after
+ * # stopline.resume.grace
  * SET     stopline:{u:alice}:conv:c-42:replay:r-1 '{"agentName":"assistant","terminal":{"type":"run_completed",...},"offsets":{"tokens":[1,3],"chars":[8,19]}}' PX 60000
  *
  * # WebSocket ticket: single use, bound to a user and a conversation; named by the SHA-256 of the ticket (hex), so

@@ -6,9 +6,13 @@
 -- It also answers whether a WebSocket watches the conversation (KEYS[2], in the user's slot): read in the step
 -- that claims, never before, so a socket that marks the conversation watched later finds the run claimed and asks
 -- for a snapshot; one round trip fewer on every start than a read after the claim.
+-- A claim that takes the run publishes the run's start announcements given (single Redis and Sentinel: the channels
+-- live in other slots), in order: watchers and the chat's gateway learn of the start in the claim's round trip, and
+-- before any token (the run generates only once the claim answered). A refused claim announces nothing.
 -- KEYS: 1 runs hash, 2 the conversation's watched mark, optional: 3 the worker's index hash, 4 the queued-runs zset
 -- ARGV: 1 conversation id, 2 run id, 3 worker id, 4 started at (epoch millis), 5 index entry (with KEYS[3]),
---       6 queued-runs entry (with KEYS[4])
+--       6 queued-runs entry (with KEYS[4]), then any number of publications: event JSON, channel count c,
+--       c channels
 -- Answers: false (not claimed), or {claimed record JSON, 1 when watched else 0}
 local current = redis.call('HGET', KEYS[1], ARGV[1])
 if not current then
@@ -29,4 +33,13 @@ if KEYS[4] then
   redis.call('ZREM', KEYS[4], ARGV[6])
 end
 redis.call('HSET', KEYS[1], ARGV[1], claimed)
+local i = 7
+while i <= #ARGV do
+  local event = ARGV[i]
+  local channels = tonumber(ARGV[i + 1])
+  for c = i + 2, i + 1 + channels do
+    redis.call('PUBLISH', ARGV[c], event)
+  end
+  i = i + 2 + channels
+end
 return {claimed, redis.call('EXISTS', KEYS[2])}

@@ -14,12 +14,16 @@
 -- Sentinel: the entry names the stream and the queued-runs zset; on Redis Cluster they are empty and the entry is
 -- answered, for the caller to add the job). When that run replaces this one with 'rollback', this run leaves no
 -- trace: its outcome is not written and its user message is removed.
+-- When it ends the run, the run's replay (what a resumed chat stream of it needs, RunReplays) is written before the
+-- events leave, so a client that saw the end and resumes finds it; it is in the user's slot (every topology).
 -- KEYS: 1 runs hash, 2 messages list, 3 conversations zset, 4 stopped marker, 5 latest-run hash,
---       6 the conversation's waiting list, optional: 7 the worker's index hash, 8 the worker's stop set
+--       6 the conversation's waiting list, optional: 7 the run's replay key (when a replay is given), then the
+--       worker's index hash and the worker's stop set
 -- ARGV: 1 conversation id, 2 run id, 3 required state or '', 4 now (epoch millis),
 --       5 stopped-marker TTL in seconds (0: not a stop), 6 n = number of history messages,
 --       7 .. 6+n history messages (JSON), then m = number of settled stop requests and the m requests (exact
---       stop-set members), then any number of publications: event JSON, channel count c, c channels
+--       stop-set members), then the replay's JSON ('' for none) and its TTL in milliseconds, then any number of
+--       publications: event JSON, channel count c, c channels
 -- Answers {1} when it ended the run, {0} when fenced out; {1, entry} when it started a waiting run whose job the
 -- caller must add (Redis Cluster).
 local started = nil
@@ -95,14 +99,22 @@ end
 local result = ended()
 local i = 7 + tonumber(ARGV[6])
 local settled = tonumber(ARGV[i])
-if KEYS[7] then
+local replay = ARGV[i + 1 + settled]
+local worker = 7
+if replay ~= '' then
+  worker = 8
+end
+if KEYS[worker] then
   -- the index may shrink only once the record is gone: it is, or it belongs to another run
-  redis.call('HDEL', KEYS[7], ARGV[2])
+  redis.call('HDEL', KEYS[worker], ARGV[2])
   for s = i + 1, i + settled do
-    redis.call('ZREM', KEYS[8], ARGV[s])
+    redis.call('ZREM', KEYS[worker + 1], ARGV[s])
   end
 end
-i = i + 1 + settled
+if result == 1 and replay ~= '' then
+  redis.call('SET', KEYS[7], replay, 'PX', ARGV[i + 2 + settled])
+end
+i = i + 3 + settled
 while result == 1 and i <= #ARGV do
   local event = ARGV[i]
   local channels = tonumber(ARGV[i + 1])

@@ -19,6 +19,9 @@ import io.stopline.testing.TestRedis;
 import io.stopline.core.run.RedisConversationRegistry;
 import io.stopline.core.run.RunOutcome;
 import io.stopline.core.run.RunRecord;
+import io.stopline.core.run.RunReplays;
+import io.stopline.protocol.RunEvent;
+import io.stopline.protocol.TokenOffsets;
 import io.stopline.core.schema.Keys;
 import io.stopline.protocol.HistoryMessage;
 import io.stopline.core.run.ConversationRegistry;
@@ -135,6 +138,31 @@ class StopRequestsIntegrationTests {
 	}
 
 	@Test
+	void theClaimPublishesTheStartOnlyWhenItClaimedTheRun() throws InterruptedException {
+		RunRecord queued = reserve("c1");
+		BlockingQueue<String> inbox = subscribe("test-inbox-" + user);
+		BlockingQueue<String> conversation = subscribe(Keys.conversationEvents(user, "c1"));
+		ConversationRegistry.Announcement started = new ConversationRegistry.Announcement(List.of(
+				new ConversationRegistry.Announcement.Publication("{\"started\":1}",
+						List.of("test-inbox-" + user, Keys.conversationEvents(user, "c1"))),
+				new ConversationRegistry.Announcement.Publication("{\"added\":1}",
+						List.of(Keys.conversationEvents(user, "c1")))));
+
+		assertThat(registry.take(queued, worker, Instant.now(), started)).isPresent();
+
+		assertThat(inbox.poll(5, TimeUnit.SECONDS)).isEqualTo("{\"started\":1}");
+		assertThat(conversation.poll(5, TimeUnit.SECONDS)).isEqualTo("{\"started\":1}");
+		assertThat(conversation.poll(5, TimeUnit.SECONDS)).as("in order").isEqualTo("{\"added\":1}");
+
+		// a second claim (the job delivered twice) claims nothing and announces nothing
+		assertThat(registry.take(queued, "w-other", Instant.now(), started)).isEmpty();
+		clients.template().convertAndSend("test-inbox-" + user, "marker");
+		clients.template().convertAndSend(Keys.conversationEvents(user, "c1"), "marker");
+		assertThat(inbox.poll(5, TimeUnit.SECONDS)).isEqualTo("marker");
+		assertThat(conversation.poll(5, TimeUnit.SECONDS)).isEqualTo("marker");
+	}
+
+	@Test
 	void finishPublishesItsAnnouncementOnlyWhenItEndedTheRun() throws InterruptedException {
 		RunRecord running = running("c1");
 		BlockingQueue<String> inbox = subscribe("test-inbox-" + user);
@@ -184,13 +212,31 @@ class StopRequestsIntegrationTests {
 		String later = ((Lookup.Found) stopRequests.request(user, "c1", GENEROUS, request("c1"))).signalled().request();
 		assertThat(registry.runsOf(worker)).hasSize(1);
 
-		assertThat(registry.finish(running, RunOutcome.stopped("partial", StopReason.USER, Instant.now()), null,
-				List.of(settled)))
+		RunReplays replays = new RunReplays(clients.template(), Duration.ofSeconds(60));
+		RunEvent.RunStopped stopped = new RunEvent.RunStopped(running.runId(), "c1", StopReason.USER, "partial", 1,
+				Instant.now(), null, List.of());
+
+		assertThat(registry
+			.finish(running, RunOutcome.stopped("partial", StopReason.USER, Instant.now()), null, List.of(settled),
+					replays.write(user,
+							new RunReplays.Replay("assistant", running.queuedAt(), stopped, TokenOffsets.NONE))))
 			.isTrue();
 
 		assertThat(stopRequests.pending(worker)).as("only the request the finish settled is gone")
 			.containsExactly(later);
 		assertThat(registry.runsOf(worker)).isEmpty();
+		assertThat(replays.find(user, "c1", running.runId())).as("the replay, written with the outcome")
+			.hasValueSatisfying(replay -> assertThat(replay.terminal()).isInstanceOf(RunEvent.RunStopped.class)
+				.extracting(RunEvent::runId)
+				.isEqualTo(running.runId()));
+		// a finish fenced out writes no replay
+		clients.template().delete(Keys.runReplay(user, "c1", running.runId()));
+		assertThat(
+				registry.finish(running, RunOutcome.stopped("late", StopReason.USER, Instant.now()), null, List.of(),
+						replays.write(user,
+								new RunReplays.Replay("assistant", running.queuedAt(), stopped, TokenOffsets.NONE))))
+			.isFalse();
+		assertThat(replays.find(user, "c1", running.runId())).isEmpty();
 	}
 
 	@Test

@@ -143,7 +143,15 @@ public class TaskRunner {
 			return;
 		}
 		try {
-			Optional<ConversationRegistry.Claim> claimed = registry.take(queuedRecord(job), workerId, Instant.now());
+			Instant started = Instant.now();
+			// the start is announced by the claim's own script where it can reach the
+			// channels: one round trip for the claim and the three announcements
+			ConversationRegistry.Announcement announcement = events.announcement(job.userId(), List.of(job.replyTo()),
+					new RunEvent.RunStarted(job.runId(), job.conversationId(), workerId, started),
+					List.of(new RunEvent.MessageAdded(job.runId(), job.conversationId(),
+							HistoryMessage.streaming(job.runId(), started), started)));
+			Optional<ConversationRegistry.Claim> claimed = registry.take(queuedRecord(job), workerId, started,
+					announcement);
 			onTaken.run();
 			if (claimed.isEmpty()) {
 				log.debug("run {} was stopped or replaced before it started", job.runId());
@@ -156,7 +164,7 @@ public class TaskRunner {
 			// run still queued, ask for nothing, and never get its tokens
 			task.watched(claimed.get().watched());
 			metrics.started();
-			execute(task, claimed.get().run());
+			execute(task, claimed.get().run(), started, announcement != null);
 		}
 		finally {
 			// the finish paths unregister before they announce the outcome; this covers
@@ -198,18 +206,18 @@ public class TaskRunner {
 		return false;
 	}
 
-	private void execute(RunningTask task, RunRecord record) {
+	private void execute(RunningTask task, RunRecord record, Instant started, boolean announced) {
 		StartRun job = task.job();
-		Instant started = Instant.now();
 		TokenOutbox outbox = new TokenOutbox(job.runId(), job.conversationId(),
 				(frame, urgent) -> publishFrame(task, frame, urgent), timeouts, frames.linger(), frames.maxChars(),
 				task::noteLostToken);
 		task.outbox(outbox);
-		// not awaited: the start is announced while the model starts, and the first frame
-		// leaves only after it, so watchers see the start before any token; only the live
-		// view misses a start that fails to leave, never the run or its history
-		outbox
-			.after(events
+		// on Redis Cluster, not awaited: the start is announced while the model starts,
+		// and the first frame leaves only after it, so watchers see the start before any
+		// token; only the live view misses a start that fails to leave, never the run or
+		// its history
+		if (!announced) {
+			outbox.after(events
 				.publishAsync(job.userId(), job.replyTo(),
 						new RunEvent.RunStarted(job.runId(), job.conversationId(), workerId, started),
 						new RunEvent.MessageAdded(job.runId(), job.conversationId(),
@@ -219,6 +227,7 @@ public class TaskRunner {
 						task.noteLostToken(error);
 					}
 				}));
+		}
 		RuntimeException failure = null;
 		ScheduledFuture<?> timeout = timeouts.schedule(() -> task.requestStop(StopReason.TIMEOUT),
 				maxDuration(job).toMillis(), TimeUnit.MILLISECONDS);
@@ -299,7 +308,7 @@ public class TaskRunner {
 		List<String> told = withOwnGateway(task, stopped.replyTo());
 		ConversationRegistry.Announcement announcement = events.announcement(task.userId(), told, event,
 				messagesAdded(task, outcome));
-		Recorded recorded = persist(record, outcome, announcement, stopped.recordedStops());
+		Recorded recorded = persist(record, outcome, announcement, stopped.recordedStops(), replay(task, event, kept));
 		Stopped.Late late = task.settle(stopped, event);
 		tasks.unregister(task);
 		Instant unregistered = Instant.now();
@@ -307,9 +316,6 @@ public class TaskRunner {
 		metrics.durationBeforeStop(Duration.between(record.since(), now));
 		metrics.propagation(stopped.requestedAt(), stopped.deliveredAt(), stopped.cancelledAt(), unregistered);
 		metrics.tokensAfterStop(task.tokensAfterStop());
-		if (recorded == Recorded.ENDED) {
-			keepReplay(task, event, kept);
-		}
 		// a finish that did not end the run announces nothing: the run was ended by
 		// someone else (who told its client), or its record is left for the ownership
 		// check to settle and announce
@@ -372,16 +378,26 @@ public class TaskRunner {
 		Instant now = Instant.now();
 		RunOutcome outcome = RunOutcome.complete(task.content(), now)
 			.withTools(task.generation().toolHistory(task.runId(), now));
+		RunEvent.RunCompleted completed = new RunEvent.RunCompleted(task.runId(), task.conversationId(), task.content(),
+				task.tokens(), now);
+		finishEnded(task, record, outcome, completed);
+		metrics.ended("completed", null);
+	}
+
+	/**
+	 * Records a completed or failed run's outcome with its replay, its terminal event and
+	 * the messages it left for the watchers, in one round trip (single Redis and
+	 * Sentinel; on Redis Cluster the events follow it).
+	 */
+	private void finishEnded(RunningTask task, RunRecord record, RunOutcome outcome, RunEvent terminal) {
 		List<String> settled = task.recordedStops();
-		Recorded recorded = persist(record, outcome, null, settled);
+		ConversationRegistry.Announcement announcement = events.announcement(task.userId(),
+				List.of(task.job().replyTo()), terminal, messagesAdded(task, outcome));
+		Recorded recorded = persist(record, outcome, announcement, settled, replay(task, terminal, task.tokens()));
 		clearLate(task.settle().stream().filter(raw -> !settled.contains(raw)).toList());
 		tasks.unregister(task);
-		metrics.ended("completed", null);
-		if (recorded == Recorded.ENDED) {
-			RunEvent.RunCompleted completed = new RunEvent.RunCompleted(task.runId(), task.conversationId(),
-					task.content(), task.tokens(), now);
-			keepReplay(task, completed, task.tokens());
-			events.publish(task.userId(), task.job().replyTo(), completed);
+		if (recorded == Recorded.ENDED && announcement == null) {
+			events.publish(task.userId(), task.job().replyTo(), terminal);
 			announceMessages(task, outcome);
 		}
 	}
@@ -397,18 +413,9 @@ public class TaskRunner {
 				: "The model failed to answer.";
 		RunOutcome outcome = RunOutcome.failed(task.content(), error, now)
 			.withTools(task.generation().toolHistory(task.runId(), now));
-		List<String> settled = task.recordedStops();
-		Recorded recorded = persist(record, outcome, null, settled);
-		clearLate(task.settle().stream().filter(raw -> !settled.contains(raw)).toList());
-		tasks.unregister(task);
+		finishEnded(task, record, outcome,
+				new RunEvent.RunFailed(task.runId(), task.conversationId(), error, task.content(), now));
 		metrics.ended("failed", null);
-		if (recorded == Recorded.ENDED) {
-			RunEvent.RunFailed failed = new RunEvent.RunFailed(task.runId(), task.conversationId(), error,
-					task.content(), now);
-			keepReplay(task, failed, task.tokens());
-			events.publish(task.userId(), task.job().replyTo(), failed);
-			announceMessages(task, outcome);
-		}
 	}
 
 	/**
@@ -425,19 +432,13 @@ public class TaskRunner {
 	}
 
 	/**
-	 * Keeps what a resumed chat stream of the ended run needs ({@link RunReplays}), for
-	 * the resume grace. Written before the terminal event is published where that is
-	 * possible (completed, failed); a stop's confirmation leaves with its outcome, so its
-	 * replay follows it by one round trip. A failure costs only the resume of this run.
+	 * What a resumed chat stream of the ended run needs ({@link RunReplays}), kept for
+	 * the resume grace: written by the outcome's script, before the terminal event
+	 * leaves.
 	 */
-	private void keepReplay(RunningTask task, RunEvent terminal, int tokens) {
-		try {
-			replays.record(task.userId(), new RunReplays.Replay(task.job().agentName(), task.job().requestedAt(),
-					terminal, task.offsets().upTo(tokens)));
-		}
-		catch (RuntimeException ex) {
-			log.warn("could not keep the replay of run {}: {}", task.runId(), ex.toString());
-		}
+	private RunReplays.Write replay(RunningTask task, RunEvent terminal, int tokens) {
+		return replays.write(task.userId(), new RunReplays.Replay(task.job().agentName(), task.job().requestedAt(),
+				terminal, task.offsets().upTo(tokens)));
 	}
 
 	/**
@@ -471,16 +472,17 @@ public class TaskRunner {
 	}
 
 	/**
-	 * Records the outcome (and publishes {@code announcement} with it, when given and
-	 * only if this finish ends the run, and removes the {@code settled} stop requests),
-	 * retrying while Redis is unreachable (a restart, a failover) so the outcome is not
-	 * lost and the record not left behind. Bounded: after that the ownership check takes
-	 * over. A finish fenced out because Redis lost the record (a restart without
-	 * persistence before the heartbeat re-registered it) restores the run and finishes
-	 * once more; one fenced out because the run was ended elsewhere announces nothing.
+	 * Records the outcome (and writes {@code replay} and publishes {@code announcement}
+	 * with it, when given and only if this finish ends the run, and removes the
+	 * {@code settled} stop requests), retrying while Redis is unreachable (a restart, a
+	 * failover) so the outcome is not lost and the record not left behind. Bounded: after
+	 * that the ownership check takes over. A finish fenced out because Redis lost the
+	 * record (a restart without persistence before the heartbeat re-registered it)
+	 * restores the run and finishes once more; one fenced out because the run was ended
+	 * elsewhere announces nothing.
 	 */
 	private Recorded persist(RunRecord record, RunOutcome outcome,
-			ConversationRegistry.@Nullable Announcement announcement, List<String> settled) {
+			ConversationRegistry.@Nullable Announcement announcement, List<String> settled, RunReplays.Write replay) {
 		// kept first: should a failover lose this write, the ownership check writes it
 		// again
 		HistoryMessage asked = asked(record);
@@ -490,7 +492,7 @@ public class TaskRunner {
 		boolean restored = false;
 		while (true) {
 			try {
-				if (registry.finish(record, outcome, announcement, settled)) {
+				if (registry.finish(record, outcome, announcement, settled, replay)) {
 					return Recorded.ENDED;
 				}
 				ConversationRegistry.Restore restore = restored ? null : registry.restore(record, asked);
