@@ -338,9 +338,11 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 				args.toArray());
 		return switch (String.valueOf(answer)) {
 			case "rewritten" -> Restore.RESTORED;
-			// the record was there, queued (its claim was lost): written as running, and
-			// finished as any run is, since its finish may start a waiting run
-			case "restored" -> finish(run, outcome) ? Restore.RESTORED : Restore.SUPERSEDED;
+			// the record is there, queued (its claim was lost): restored (indexed first,
+			// so the index covers it should the finish fail) and finished as any run is,
+			// since its finish may start a waiting run
+			case "queued" -> restore(run, userMessage) == Restore.RESTORED && finish(run, outcome) ? Restore.RESTORED
+					: Restore.SUPERSEDED;
 			default -> Restore.valueOf(String.valueOf(answer).toUpperCase(java.util.Locale.ROOT));
 		};
 	}

@@ -13,8 +13,8 @@ import org.springframework.data.redis.core.StringRedisTemplate;
 
 /**
  * What a resumed chat stream needs of a run that has ended: its terminal event (the
- * recorded answer, how it ended) and where its frames end. The worker writes it once,
- * right after the run's outcome is recorded, with a TTL of
+ * recorded answer, how it ended) and where its frames end. The worker writes it once, in
+ * the script that records the run's outcome (before the end is announced), with a TTL of
  * {@link ResumeProperties#grace()}; a running run is resumed from its worker's snapshot
  * instead. One key per run, under the user's hash tag:
  *
@@ -64,8 +64,9 @@ public final class RunReplays {
 	 */
 	public Write write(String userId, Replay replay) {
 		RunEvent terminal = replay.terminal();
+		// PX takes whole milliseconds, and 0 is an error
 		return new Write(Keys.runReplay(userId, terminal.conversationId(), terminal.runId()), Json.write(replay),
-				grace);
+				grace.compareTo(Duration.ofMillis(1)) < 0 ? Duration.ofMillis(1) : grace);
 	}
 
 	/** A replay's key, value and TTL. */

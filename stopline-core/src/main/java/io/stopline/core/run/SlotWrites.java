@@ -207,7 +207,6 @@ abstract sealed class SlotWrites permits SlotWrites.InScript, SlotWrites.AroundS
 		@Override
 		@Nullable List<?> claim(RunRecord queued, String workerId, String at,
 				ConversationRegistry.@Nullable Announcement announcement) {
-			// the channels are in other slots: the caller announces (it passes none here)
 			String index = Keys.workerRuns(workerId);
 			// the index is in the worker's slot: written first, so it covers the record
 			redis.opsForHash().put(index, queued.runId(), RedisConversationRegistry.WorkerRunJson.of(queued));
@@ -219,6 +218,14 @@ abstract sealed class SlotWrites permits SlotWrites.InScript, SlotWrites.AroundS
 				redis.opsForHash().delete(index, queued.runId());
 			}
 			else {
+				// the channels are in other slots: published after the claim, in order
+				// (RunEvents makes no announcement for Redis Cluster, its callers
+				// publish)
+				if (announcement != null) {
+					announcement.publications()
+						.forEach(publication -> publication.channels()
+							.forEach(channel -> redis.convertAndSend(channel, publication.event())));
+				}
 				unqueueLater(queued);
 			}
 			return claimed;

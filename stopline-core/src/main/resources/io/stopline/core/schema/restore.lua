@@ -12,8 +12,9 @@
 -- With an outcome (ARGV[6] set: a run that ended on this worker, whose outcome a failover or a restart lost with
 -- everything else of the run), the 'restored' answers that would write the record from nothing write the outcome
 -- instead, in the same step ('rewritten'): the record never comes back, so the run is never listed as active again
--- after its stop or its end was confirmed. A record still there and queued (its claim was lost) is written as above
--- ('restored') and the caller finishes it: it was listed already, and its finish may start a waiting run.
+-- after its stop or its end was confirmed. A record still there and queued (its claim was lost) is left as it is
+-- ('queued'): the caller restores it (indexed first) and finishes it, since it was listed already and its finish
+-- may start a waiting run.
 -- KEYS: 1 runs hash, 2 messages list, 3 conversations zset, 4 latest-run hash, optional: 5 stopped marker
 -- ARGV: 1 conversation id, 2 run id, 3 run record JSON, 4 now (epoch millis), 5 the run's user message JSON or '',
 --       optional: 6 n = number of outcome messages, 7 stopped-marker TTL in seconds (0: not a stop),
@@ -35,6 +36,9 @@ if current then
     return 'superseded'
   end
   if run.state == 'queued' then
+    if ARGV[6] then
+      return 'queued'
+    end
     redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
     return 'restored'
   end

@@ -388,6 +388,7 @@ abstract class ConversationRegistryContractTests {
 			.isEqualTo(ConversationRegistry.Restore.RESTORED);
 
 		assertThat(registry.find(user, "c1")).isEmpty();
+		assertThat(registry.runsOf(w1)).isEmpty();
 		assertThat(registry.history(user, "c1")).extracting(HistoryMessage::content)
 			.containsExactly("hello", "the answer");
 	}

@@ -139,7 +139,18 @@ class StopRequestsIntegrationTests {
 
 	@Test
 	void theClaimPublishesTheStartOnlyWhenItClaimedTheRun() throws InterruptedException {
-		RunRecord queued = reserve("c1");
+		assertClaimAnnounces(registry);
+	}
+
+	@Test
+	void onClusterTheStartIsPublishedAfterTheClaim() throws InterruptedException {
+		assertClaimAnnounces(new RedisConversationRegistry(clients.template(), null, Runnable::run, Topology.CLUSTER));
+	}
+
+	private void assertClaimAnnounces(RedisConversationRegistry registry) throws InterruptedException {
+		RunRecord queued = RunRecord.queued("run-" + UUID.randomUUID(), user, "c1", "assistant", "gw-test",
+				Instant.now());
+		registry.reserve(queued, HistoryMessage.user("hello", queued.runId(), Instant.now()));
 		BlockingQueue<String> inbox = subscribe("test-inbox-" + user);
 		BlockingQueue<String> conversation = subscribe(Keys.conversationEvents(user, "c1"));
 		ConversationRegistry.Announcement started = new ConversationRegistry.Announcement(List.of(

@@ -167,7 +167,8 @@ public class TaskRunner {
 			execute(task, claimed.get().run(), started, announcement != null);
 		}
 		finally {
-			// the finish paths unregister before they announce the outcome; this covers
+			// the finish paths unregister once the outcome is recorded (a task recording
+			// its outcome already gives way to the conversation's next run); this covers
 			// the exceptional ones
 			tasks.unregister(task);
 		}
@@ -436,9 +437,16 @@ public class TaskRunner {
 	 * the resume grace: written by the outcome's script, before the terminal event
 	 * leaves.
 	 */
-	private RunReplays.Write replay(RunningTask task, RunEvent terminal, int tokens) {
-		return replays.write(task.userId(), new RunReplays.Replay(task.job().agentName(), task.job().requestedAt(),
-				terminal, task.offsets().upTo(tokens)));
+	private RunReplays.@Nullable Write replay(RunningTask task, RunEvent terminal, int tokens) {
+		try {
+			return replays.write(task.userId(), new RunReplays.Replay(task.job().agentName(), task.job().requestedAt(),
+					terminal, task.offsets().upTo(tokens)));
+		}
+		catch (RuntimeException ex) {
+			// costs only the resume of this run, never its outcome
+			log.warn("could not keep the replay of run {}: {}", task.runId(), ex.toString());
+			return null;
+		}
 	}
 
 	/**
@@ -482,7 +490,8 @@ public class TaskRunner {
 	 * elsewhere announces nothing.
 	 */
 	private Recorded persist(RunRecord record, RunOutcome outcome,
-			ConversationRegistry.@Nullable Announcement announcement, List<String> settled, RunReplays.Write replay) {
+			ConversationRegistry.@Nullable Announcement announcement, List<String> settled,
+			RunReplays.@Nullable Write replay) {
 		// kept first: should a failover lose this write, the ownership check writes it
 		// again
 		HistoryMessage asked = asked(record);
