@@ -80,14 +80,25 @@ public interface ConversationRegistry {
 	 * finds the run claimed and asks for a snapshot).
 	 */
 	default Optional<Claim> take(RunRecord queued, String workerId, Instant at) {
-		return take(queued, workerId, at, null);
+		return take(queued, workerId, at, null, null);
 	}
 
 	/**
 	 * As {@link #take(RunRecord, String, Instant)}, and publishes {@code announcement}
 	 * (the run's start) in the same round trip, only when this call claimed the run.
+	 * Where {@link #acknowledgesJobsInClaim()}, the run's job ({@code jobEntry}, its
+	 * entry id in {@code stopline:jobs}) is acknowledged and removed in the same step,
+	 * claimed or not.
 	 */
-	Optional<Claim> take(RunRecord queued, String workerId, Instant at, @Nullable Announcement announcement);
+	Optional<Claim> take(RunRecord queued, String workerId, Instant at, @Nullable Announcement announcement,
+			@Nullable String jobEntry);
+
+	/**
+	 * Whether {@link #take(RunRecord, String, Instant, Announcement, String)}
+	 * acknowledges the job it is given (one Redis, Sentinel); on Redis Cluster the job
+	 * stream is in another slot and the caller acknowledges it.
+	 */
+	boolean acknowledgesJobsInClaim();
 
 	/** A claimed run, and whether its conversation was watched as it was claimed. */
 	record Claim(RunRecord run, boolean watched) {

@@ -172,13 +172,19 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 	}
 
 	@Override
-	public Optional<Claim> take(RunRecord queued, String workerId, Instant at, @Nullable Announcement announcement) {
-		List<?> claimed = slots.claim(queued, workerId, millis(at), announcement);
+	public Optional<Claim> take(RunRecord queued, String workerId, Instant at, @Nullable Announcement announcement,
+			@Nullable String jobEntry) {
+		List<?> claimed = slots.claim(queued, workerId, millis(at), announcement, jobEntry);
 		if (claimed == null || claimed.isEmpty()) {
 			return Optional.empty();
 		}
 		RunRecord run = read((String) claimed.get(0), queued.userId(), queued.conversationId());
 		return Optional.of(new Claim(run, claimed.size() > 1 && Long.valueOf(1).equals(claimed.get(1))));
+	}
+
+	@Override
+	public boolean acknowledgesJobsInClaim() {
+		return slots.acknowledgesJobs();
 	}
 
 	@Override

@@ -61,7 +61,13 @@ abstract sealed class SlotWrites permits SlotWrites.InScript, SlotWrites.AroundS
 	 * one script can reach its channels (the caller passes none on Redis Cluster).
 	 */
 	abstract @Nullable List<?> claim(RunRecord queued, String workerId, String at,
-			ConversationRegistry.@Nullable Announcement announcement);
+			ConversationRegistry.@Nullable Announcement announcement, @Nullable String jobEntry);
+
+	/**
+	 * Whether {@link #claim} acknowledges the run's job (removes its entry from the job
+	 * stream) itself when given its entry id (else the caller does).
+	 */
+	abstract boolean acknowledgesJobs();
 
 	static void addPublications(List<Object> args, ConversationRegistry.@Nullable Announcement announcement) {
 		if (announcement != null) {
@@ -142,15 +148,21 @@ abstract sealed class SlotWrites permits SlotWrites.InScript, SlotWrites.AroundS
 
 		@Override
 		@Nullable List<?> claim(RunRecord queued, String workerId, String at,
-				ConversationRegistry.@Nullable Announcement announcement) {
+				ConversationRegistry.@Nullable Announcement announcement, @Nullable String jobEntry) {
 			List<Object> args = new ArrayList<>(List.of(queued.conversationId(), queued.runId(), workerId, at,
-					RedisConversationRegistry.WorkerRunJson.of(queued), queuedEntry(queued)));
+					RedisConversationRegistry.WorkerRunJson.of(queued), queuedEntry(queued), Keys.JOBS_GROUP,
+					jobEntry == null ? "" : jobEntry));
 			addPublications(args, announcement);
 			return redis.execute(LuaScripts.CLAIM,
 					List.of(Keys.runs(queued.userId()),
 							Keys.conversationWatched(queued.userId(), queued.conversationId()),
-							Keys.workerRuns(workerId), Keys.QUEUED),
+							Keys.workerRuns(workerId), Keys.QUEUED, Keys.JOBS),
 					args.toArray());
+		}
+
+		@Override
+		boolean acknowledgesJobs() {
+			return true;
 		}
 
 		@Override
@@ -205,8 +217,14 @@ abstract sealed class SlotWrites permits SlotWrites.InScript, SlotWrites.AroundS
 		}
 
 		@Override
+		boolean acknowledgesJobs() {
+			return false;
+		}
+
+		@Override
 		@Nullable List<?> claim(RunRecord queued, String workerId, String at,
-				ConversationRegistry.@Nullable Announcement announcement) {
+				ConversationRegistry.@Nullable Announcement announcement, @Nullable String jobEntry) {
+			// the job stream is in another slot: the caller acknowledges the job
 			String index = Keys.workerRuns(workerId);
 			// the index is in the worker's slot: written first, so it covers the record
 			redis.opsForHash().put(index, queued.runId(), RedisConversationRegistry.WorkerRunJson.of(queued));

@@ -13,7 +13,14 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import java.util.Map;
+
 import org.springframework.data.domain.Range;
+import org.springframework.data.redis.connection.stream.Consumer;
+import org.springframework.data.redis.connection.stream.ReadOffset;
+import org.springframework.data.redis.connection.stream.StreamOffset;
+import org.springframework.data.redis.connection.stream.StreamReadOptions;
+import org.springframework.data.redis.core.StringRedisTemplate;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -99,6 +106,59 @@ class RedisConversationRegistryIntegrationTests extends ConversationRegistryCont
 		assertThat(busy).isInstanceOf(Reservation.Busy.class);
 		assertThat(jobsOf(run)).isEqualTo(reserveQueuesJobs() ? 1 : 0);
 		assertThat(jobsOf(second)).isZero();
+	}
+
+	/**
+	 * The claim acknowledges and removes the run's job where one script reaches the job
+	 * stream, whether or not it claims the run; on Redis Cluster it leaves the job to its
+	 * caller.
+	 */
+	@Test
+	void theClaimAcknowledgesTheJobWhereOneScriptCanClaimedOrNot() {
+		ConversationRegistry registry = createRegistry();
+		String user = "user-" + UUID.randomUUID();
+		RunRecord run = RunRecord.queued("r-" + UUID.randomUUID(), user, "c1", "assistant", "g-1", Instant.now());
+		registry.reserve(run, HistoryMessage.user("hi", run.runId(), Instant.now()));
+		String claimed = pendingJob("{\"run\":\"" + run.runId() + "\"}");
+		String refused = pendingJob("{\"run\":\"" + run.runId() + "\"}");
+
+		assertThat(registry.take(run, "w-1", Instant.now(), null, claimed)).isPresent();
+		assertThat(registry.take(run, "w-2", Instant.now(), null, refused)).as("claimed once").isEmpty();
+
+		boolean inClaim = registry.acknowledgesJobsInClaim();
+		assertThat(inClaim).isEqualTo(reserveQueuesJobs());
+		assertThat(isPending(claimed)).isEqualTo(!inClaim);
+		assertThat(isPending(refused)).isEqualTo(!inClaim);
+		assertThat(clients.template().opsForStream().range(Keys.JOBS, Range.closed(claimed, claimed)))
+			.hasSize(inClaim ? 0 : 1);
+	}
+
+	/** A job added to the stream and read by a consumer: pending until acknowledged. */
+	private static String pendingJob(String job) {
+		StringRedisTemplate redis = clients.template();
+		try {
+			redis.opsForStream().createGroup(Keys.JOBS, ReadOffset.from("0"), Keys.JOBS_GROUP);
+		}
+		catch (RuntimeException ex) {
+			// the group is there already (BUSYGROUP)
+		}
+		String id = redis.opsForStream().add(Keys.JOBS, Map.of("job", job)).getValue();
+		// read up to it: every entry before it is pending too, harmlessly
+		while (redis.opsForStream()
+			.read(Consumer.from(Keys.JOBS_GROUP, "test-reader"), StreamReadOptions.empty().count(100),
+					StreamOffset.create(Keys.JOBS, ReadOffset.lastConsumed()))
+			.stream()
+			.noneMatch(entry -> entry.getId().getValue().equals(id))) {
+			// the next page
+		}
+		return id;
+	}
+
+	private static boolean isPending(String id) {
+		return !clients.template()
+			.opsForStream()
+			.pending(Keys.JOBS, Keys.JOBS_GROUP, Range.closed(id, id), 10)
+			.isEmpty();
 	}
 
 	private static ConversationRegistry.Enqueue enqueue(RunRecord run) {

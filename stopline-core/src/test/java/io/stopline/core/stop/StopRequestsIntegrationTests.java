@@ -159,14 +159,14 @@ class StopRequestsIntegrationTests {
 				new ConversationRegistry.Announcement.Publication("{\"added\":1}",
 						List.of(Keys.conversationEvents(user, "c1")))));
 
-		assertThat(registry.take(queued, worker, Instant.now(), started)).isPresent();
+		assertThat(registry.take(queued, worker, Instant.now(), started, null)).isPresent();
 
 		assertThat(inbox.poll(5, TimeUnit.SECONDS)).isEqualTo("{\"started\":1}");
 		assertThat(conversation.poll(5, TimeUnit.SECONDS)).isEqualTo("{\"started\":1}");
 		assertThat(conversation.poll(5, TimeUnit.SECONDS)).as("in order").isEqualTo("{\"added\":1}");
 
 		// a second claim (the job delivered twice) claims nothing and announces nothing
-		assertThat(registry.take(queued, "w-other", Instant.now(), started)).isEmpty();
+		assertThat(registry.take(queued, "w-other", Instant.now(), started, null)).isEmpty();
 		clients.template().convertAndSend("test-inbox-" + user, "marker");
 		clients.template().convertAndSend(Keys.conversationEvents(user, "c1"), "marker");
 		assertThat(inbox.poll(5, TimeUnit.SECONDS)).isEqualTo("marker");

@@ -120,6 +120,14 @@ public class TaskRunner {
 	 * outcome is recorded.
 	 */
 	public void start(StartRun job, Generation generation, Runnable onTaken, Runnable onEnd) {
+		start(job, generation, JobTaken.of(onTaken), onEnd);
+	}
+
+	/**
+	 * As {@link #start(StartRun, Generation, Runnable, Runnable)}; the claim acknowledges
+	 * the job itself where it can ({@link JobTaken}).
+	 */
+	public void start(StartRun job, Generation generation, JobTaken onTaken, Runnable onEnd) {
 		executor.execute(() -> {
 			MDC.put("conversation_id", job.conversationId());
 			MDC.put("run_id", job.runId());
@@ -137,7 +145,7 @@ public class TaskRunner {
 		});
 	}
 
-	private void run(StartRun job, Generation generation, Runnable onTaken) {
+	private void run(StartRun job, Generation generation, JobTaken onTaken) {
 		RunningTask task = new RunningTask(job, generation);
 		if (!tasks.register(task) && !registerInPlaceOfStale(task, onTaken)) {
 			return;
@@ -150,9 +158,10 @@ public class TaskRunner {
 					new RunEvent.RunStarted(job.runId(), job.conversationId(), workerId, started),
 					List.of(new RunEvent.MessageAdded(job.runId(), job.conversationId(),
 							HistoryMessage.streaming(job.runId(), started), started)));
+			String entry = onTaken.entryId();
 			Optional<ConversationRegistry.Claim> claimed = registry.take(queuedRecord(job), workerId, started,
-					announcement);
-			onTaken.run();
+					announcement, entry);
+			onTaken.taken(entry != null && registry.acknowledgesJobsInClaim());
 			if (claimed.isEmpty()) {
 				log.debug("run {} was stopped or replaced before it started", job.runId());
 				return;
@@ -184,12 +193,12 @@ public class TaskRunner {
 	 * and taken again after {@code orphaned-job-idle}: never dropped with its request
 	 * left hanging.
 	 */
-	private boolean registerInPlaceOfStale(RunningTask task, Runnable onTaken) {
+	private boolean registerInPlaceOfStale(RunningTask task, JobTaken onTaken) {
 		Optional<RunningTask> existing = tasks.find(task.userId(), task.conversationId());
 		if (existing.isPresent() && existing.get().runId().equals(task.runId())) {
 			log.warn("run {} of conversation {} already runs here; duplicate job skipped", task.runId(),
 					task.conversationId());
-			onTaken.run();
+			onTaken.taken(false);
 			return false;
 		}
 		existing.ifPresent(stale -> stale.requestStop(StopReason.LOST));

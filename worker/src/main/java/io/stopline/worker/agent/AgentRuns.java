@@ -1,6 +1,7 @@
 package io.stopline.worker.agent;
 
 import io.stopline.protocol.StartRun;
+import io.stopline.starter.task.JobTaken;
 import io.stopline.starter.task.TaskRunner;
 import io.stopline.worker.tool.ToolLoop;
 
@@ -20,7 +21,7 @@ public class AgentRuns {
 	}
 
 	/** See {@link TaskRunner#start}. */
-	public void start(StartRun job, Runnable onTaken, Runnable onEnd) {
+	public void start(StartRun job, JobTaken onTaken, Runnable onEnd) {
 		runner.start(job, new AgentGeneration(loop), onTaken, onEnd);
 	}
 

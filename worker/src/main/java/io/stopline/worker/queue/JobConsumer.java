@@ -13,6 +13,7 @@ import io.stopline.core.schema.Keys;
 import io.stopline.starter.WorkerProperties;
 import io.stopline.starter.liveness.WorkerReadiness;
 import io.stopline.starter.WorkerPhase;
+import io.stopline.starter.task.JobTaken;
 import io.stopline.worker.agent.AgentRuns;
 import org.redisson.api.BatchOptions;
 import org.redisson.api.RBatch;
@@ -227,10 +228,39 @@ class JobConsumer implements SmartLifecycle {
 			}
 			StreamMessageId id = entry.getKey();
 			inHand.add(id);
-			runner.start(Json.read(json, StartRun.class), () -> acknowledge(id), slots::release);
+			runner.start(Json.read(json, StartRun.class), new Taken(id), slots::release);
 			used++;
 		}
 		return used;
+	}
+
+	/**
+	 * A job read from the stream: the claim's script acknowledges it where it can (one
+	 * Redis, Sentinel), else it is acknowledged here.
+	 */
+	private final class Taken implements JobTaken {
+
+		private final StreamMessageId id;
+
+		Taken(StreamMessageId id) {
+			this.id = id;
+		}
+
+		@Override
+		public String entryId() {
+			return id.toString();
+		}
+
+		@Override
+		public void taken(boolean acknowledged) {
+			if (acknowledged) {
+				inHand.remove(id);
+			}
+			else {
+				acknowledge(id);
+			}
+		}
+
 	}
 
 	/**
