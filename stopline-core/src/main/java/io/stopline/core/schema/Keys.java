@@ -63,6 +63,10 @@ import java.util.regex.Pattern;
  * # work queue: gateways XADD, workers read with a consumer group
  * XADD       stopline:jobs * job '{"runId":"r-1",...}'
  * XREADGROUP GROUP workers w-a COUNT 16 BLOCK 2000 STREAMS stopline:jobs &gt;
+ * # acknowledged and removed once its run is claimed or known not to run: inside the claim script (one Redis,
+ * # Sentinel), or after it in one pipelined write (Redis Cluster)
+ * XACK       stopline:jobs workers 1767000000000-0
+ * XDEL       stopline:jobs 1767000000000-0
  *
  * # events for the gateway that holds the client's connection (terminal events, stop answers): the control plane
  * PUBLISH stopline:{g:g-1}:inbox '{"type":"run_stopped",...}'
