@@ -18,10 +18,10 @@ public final class LuaScripts {
 	public static final RedisScript<String> RESERVE = load("reserve", String.class);
 
 	@SuppressWarnings("rawtypes")
-	public static final RedisScript<List> CLAIM = load("claim", List.class);
+	public static final RedisScript<List> CLAIM = load("claim", List.class, "publish");
 
 	@SuppressWarnings("rawtypes")
-	public static final RedisScript<List> FINISH = load("finish", List.class);
+	public static final RedisScript<List> FINISH = load("finish", List.class, "publish", "outcome");
 
 	public static final RedisScript<String> STOP_TARGET = load("stop-target", String.class);
 
@@ -32,7 +32,7 @@ public final class LuaScripts {
 
 	public static final RedisScript<Long> TAKE_PERMIT = load("take-permit", Long.class, "permit");
 
-	public static final RedisScript<String> RESTORE = load("restore", String.class);
+	public static final RedisScript<String> RESTORE = load("restore", String.class, "outcome");
 
 	public static final RedisScript<String> HEARTBEAT = load("heartbeat", String.class);
 

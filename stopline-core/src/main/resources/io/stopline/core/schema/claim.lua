@@ -41,13 +41,5 @@ if KEYS[4] then
   redis.call('ZREM', KEYS[4], ARGV[6])
 end
 redis.call('HSET', KEYS[1], ARGV[1], claimed)
-local i = 9
-while i <= #ARGV do
-  local event = ARGV[i]
-  local channels = tonumber(ARGV[i + 1])
-  for c = i + 2, i + 1 + channels do
-    redis.call('PUBLISH', ARGV[c], event)
-  end
-  i = i + 2 + channels
-end
+publish_from(9)
 return {claimed, redis.call('EXISTS', KEYS[2])}

@@ -80,15 +80,9 @@ local function ended()
   if rolled_back then
     remove_user_message(ARGV[2])
   else
-    for i = 7, 6 + tonumber(ARGV[6]) do
-      redis.call('RPUSH', KEYS[2], ARGV[i])
-    end
+    append_messages(KEYS[2], 7, 6 + tonumber(ARGV[6]))
   end
-  redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
-  if tonumber(ARGV[5]) > 0 then
-    redis.call('SET', KEYS[4], ARGV[2], 'EX', ARGV[5])
-  end
-  redis.call('HSET', KEYS[5], ARGV[1], 'ended:' .. ARGV[2])
+  mark_ended(KEYS[3], KEYS[4], KEYS[5], ARGV[1], ARGV[2], ARGV[4], ARGV[5])
   if next_run then
     start(next_run)
     started = next_run
@@ -114,14 +108,8 @@ end
 if result == 1 and replay ~= '' then
   redis.call('SET', KEYS[7], replay, 'PX', ARGV[i + 2 + settled])
 end
-i = i + 3 + settled
-while result == 1 and i <= #ARGV do
-  local event = ARGV[i]
-  local channels = tonumber(ARGV[i + 1])
-  for c = i + 2, i + 1 + channels do
-    redis.call('PUBLISH', ARGV[c], event)
-  end
-  i = i + 2 + channels
+if result == 1 then
+  publish_from(i + 3 + settled)
 end
 if started then
   -- the conversation's channel shares the user's slot: published here on every topology

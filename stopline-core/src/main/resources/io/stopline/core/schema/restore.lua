@@ -79,14 +79,8 @@ else
   redis.call('HSET', KEYS[4], ARGV[1], ARGV[2])
 end
 if ARGV[6] then
-  for i = 8, 7 + tonumber(ARGV[6]) do
-    redis.call('RPUSH', KEYS[2], ARGV[i])
-  end
-  redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
-  if tonumber(ARGV[7]) > 0 then
-    redis.call('SET', KEYS[5], ARGV[2], 'EX', ARGV[7])
-  end
-  redis.call('HSET', KEYS[4], ARGV[1], 'ended:' .. ARGV[2])
+  append_messages(KEYS[2], 8, 7 + tonumber(ARGV[6]))
+  mark_ended(KEYS[3], KEYS[5], KEYS[4], ARGV[1], ARGV[2], ARGV[4], ARGV[7])
   return 'rewritten'
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])

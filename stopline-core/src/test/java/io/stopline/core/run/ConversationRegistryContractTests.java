@@ -308,9 +308,7 @@ abstract class ConversationRegistryContractTests {
 	void restoreTakesBackARunWhoseReservationWasLost() {
 		RunRecord previous = registry.claim(reserve("c1"), w1, Instant.now()).orElseThrow();
 		registry.finish(previous, RunOutcome.complete("first answer", Instant.now()));
-		RunRecord queued = queued("c1");
-		RunRecord lost = new RunRecord(queued.runId(), user, "c1", "assistant", RunState.RUNNING, w1, queued.replyTo(),
-				queued.queuedAt(), Instant.ofEpochMilli(System.currentTimeMillis()));
+		RunRecord lost = claimedWithoutReservation("c1");
 		HistoryMessage asked = HistoryMessage.user("second question", lost.runId(), lost.queuedAt());
 		assertThat(registry
 			.ended(List.of(new WorkerRun(lost.runId(), user, "c1"), new WorkerRun(previous.runId(), user, "c1"))))
@@ -332,9 +330,7 @@ abstract class ConversationRegistryContractTests {
 	 */
 	@Test
 	void restoreEndedWritesALostOutcomeWithoutTheRunComingBack() {
-		RunRecord queued = queued("c9");
-		RunRecord lost = new RunRecord(queued.runId(), user, "c9", "assistant", RunState.RUNNING, w1, queued.replyTo(),
-				queued.queuedAt(), Instant.ofEpochMilli(System.currentTimeMillis()));
+		RunRecord lost = claimedWithoutReservation("c9");
 		HistoryMessage asked = HistoryMessage.user("lost question", lost.runId(), lost.queuedAt());
 		RunOutcome stopped = RunOutcome.stopped("partial", StopReason.USER, Instant.now());
 
@@ -363,9 +359,7 @@ abstract class ConversationRegistryContractTests {
 	void restoreEndedWritesBackALostReservationAfterThePreviousRun() {
 		RunRecord previous = registry.claim(reserve("c1"), w1, Instant.now()).orElseThrow();
 		registry.finish(previous, RunOutcome.complete("first answer", Instant.now()));
-		RunRecord queued = queued("c1");
-		RunRecord lost = new RunRecord(queued.runId(), user, "c1", "assistant", RunState.RUNNING, w1, queued.replyTo(),
-				queued.queuedAt(), Instant.ofEpochMilli(System.currentTimeMillis()));
+		RunRecord lost = claimedWithoutReservation("c1");
 		HistoryMessage asked = HistoryMessage.user("second question", lost.runId(), lost.queuedAt());
 
 		assertThat(registry.restoreEnded(lost, asked, RunOutcome.complete("second answer", Instant.now())))
@@ -397,8 +391,7 @@ abstract class ConversationRegistryContractTests {
 	void restoreEndedRefusesARunAnotherWorkerHolds() {
 		RunRecord queued = reserve("c1");
 		RunRecord held = registry.claim(queued, w2, Instant.now()).orElseThrow();
-		RunRecord mine = new RunRecord(held.runId(), user, "c1", held.agentName(), RunState.RUNNING, w1, held.replyTo(),
-				held.queuedAt(), held.startedAt());
+		RunRecord mine = asIfOn(w1, held);
 
 		assertThat(registry.restoreEnded(mine, null, RunOutcome.complete("not mine", Instant.now())))
 			.isEqualTo(ConversationRegistry.Restore.SUPERSEDED);
@@ -410,8 +403,7 @@ abstract class ConversationRegistryContractTests {
 	void restoreRefusesARunAnotherWorkerHolds() {
 		RunRecord queued = reserve("c1");
 		RunRecord held = registry.claim(queued, w2, Instant.now()).orElseThrow();
-		RunRecord mine = new RunRecord(held.runId(), user, "c1", held.agentName(), RunState.RUNNING, w1, held.replyTo(),
-				held.queuedAt(), held.startedAt());
+		RunRecord mine = asIfOn(w1, held);
 
 		assertThat(registry.restore(mine)).isEqualTo(ConversationRegistry.Restore.SUPERSEDED);
 		assertThat(registry.find(user, "c1")).contains(held);
@@ -435,6 +427,22 @@ abstract class ConversationRegistryContractTests {
 		assertThat(registry.reserve(run, HistoryMessage.user("hello", run.runId(), Instant.now())))
 			.isInstanceOf(Reservation.Reserved.class);
 		return run;
+	}
+
+	/**
+	 * A run of {@code conversation} running on w1 whose reservation Redis no longer holds
+	 * (a failover lost it after the claim).
+	 */
+	private RunRecord claimedWithoutReservation(String conversation) {
+		RunRecord queued = queued(conversation);
+		return new RunRecord(queued.runId(), user, conversation, "assistant", RunState.RUNNING, w1, queued.replyTo(),
+				queued.queuedAt(), Instant.ofEpochMilli(System.currentTimeMillis()));
+	}
+
+	/** {@code held}, as {@code worker} would record it if it believed it ran there. */
+	private static RunRecord asIfOn(String worker, RunRecord held) {
+		return new RunRecord(held.runId(), held.userId(), held.conversationId(), held.agentName(), RunState.RUNNING,
+				worker, held.replyTo(), held.queuedAt(), held.startedAt());
 	}
 
 	private RunRecord queued(String conversation) {

@@ -153,11 +153,7 @@ class StopRequestsIntegrationTests {
 		registry.reserve(queued, HistoryMessage.user("hello", queued.runId(), Instant.now()));
 		BlockingQueue<String> inbox = subscribe("test-inbox-" + user);
 		BlockingQueue<String> conversation = subscribe(Keys.conversationEvents(user, "c1"));
-		ConversationRegistry.Announcement started = new ConversationRegistry.Announcement(List.of(
-				new ConversationRegistry.Announcement.Publication("{\"started\":1}",
-						List.of("test-inbox-" + user, Keys.conversationEvents(user, "c1"))),
-				new ConversationRegistry.Announcement.Publication("{\"added\":1}",
-						List.of(Keys.conversationEvents(user, "c1")))));
+		ConversationRegistry.Announcement started = announcement("{\"started\":1}");
 
 		assertThat(registry.take(queued, worker, Instant.now(), started, null)).isPresent();
 
@@ -167,10 +163,7 @@ class StopRequestsIntegrationTests {
 
 		// a second claim (the job delivered twice) claims nothing and announces nothing
 		assertThat(registry.take(queued, "w-other", Instant.now(), started, null)).isEmpty();
-		clients.template().convertAndSend("test-inbox-" + user, "marker");
-		clients.template().convertAndSend(Keys.conversationEvents(user, "c1"), "marker");
-		assertThat(inbox.poll(5, TimeUnit.SECONDS)).isEqualTo("marker");
-		assertThat(conversation.poll(5, TimeUnit.SECONDS)).isEqualTo("marker");
+		assertNothingAnnouncedBefore(inbox, conversation);
 	}
 
 	@Test
@@ -178,11 +171,7 @@ class StopRequestsIntegrationTests {
 		RunRecord running = running("c1");
 		BlockingQueue<String> inbox = subscribe("test-inbox-" + user);
 		BlockingQueue<String> conversation = subscribe(Keys.conversationEvents(user, "c1"));
-		ConversationRegistry.Announcement announcement = new ConversationRegistry.Announcement(List.of(
-				new ConversationRegistry.Announcement.Publication("{\"stopped\":1}",
-						List.of("test-inbox-" + user, Keys.conversationEvents(user, "c1"))),
-				new ConversationRegistry.Announcement.Publication("{\"added\":1}",
-						List.of(Keys.conversationEvents(user, "c1")))));
+		ConversationRegistry.Announcement announcement = announcement("{\"stopped\":1}");
 
 		assertThat(
 				registry.finish(running, RunOutcome.stopped("partial", StopReason.USER, Instant.now()), announcement))
@@ -198,11 +187,31 @@ class StopRequestsIntegrationTests {
 		// channels carry next is a marker published after it.
 		assertThat(registry.finish(running, RunOutcome.stopped("late", StopReason.USER, Instant.now()), announcement))
 			.isFalse();
+		assertNothingAnnouncedBefore(inbox, conversation);
+		assertThat(registry.history(user, "c1")).extracting(HistoryMessage::content).doesNotContain("late");
+	}
+
+	/**
+	 * {@code first} to the test's inbox and the conversation, then a message added to the
+	 * conversation.
+	 */
+	private ConversationRegistry.Announcement announcement(String first) {
+		return new ConversationRegistry.Announcement(List.of(
+				new ConversationRegistry.Announcement.Publication(first,
+						List.of("test-inbox-" + user, Keys.conversationEvents(user, "c1"))),
+				new ConversationRegistry.Announcement.Publication("{\"added\":1}",
+						List.of(Keys.conversationEvents(user, "c1")))));
+	}
+
+	/**
+	 * What both channels carry next is a marker published now: nothing came before it.
+	 */
+	private void assertNothingAnnouncedBefore(BlockingQueue<String> inbox, BlockingQueue<String> conversation)
+			throws InterruptedException {
 		clients.template().convertAndSend("test-inbox-" + user, "marker");
 		clients.template().convertAndSend(Keys.conversationEvents(user, "c1"), "marker");
 		assertThat(inbox.poll(5, TimeUnit.SECONDS)).isEqualTo("marker");
 		assertThat(conversation.poll(5, TimeUnit.SECONDS)).isEqualTo("marker");
-		assertThat(registry.history(user, "c1")).extracting(HistoryMessage::content).doesNotContain("late");
 	}
 
 	@Test
