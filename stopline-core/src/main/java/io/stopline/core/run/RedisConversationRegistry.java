@@ -291,13 +291,7 @@ public final class RedisConversationRegistry implements ConversationRegistry {
 		args.addAll(settledStops);
 		args.add(replay == null ? "" : replay.json());
 		args.add(replay == null ? "0" : Long.toString(replay.ttl().toMillis()));
-		if (announcement != null) {
-			for (Announcement.Publication publication : announcement.publications()) {
-				args.add(publication.event());
-				args.add(Integer.toString(publication.channels().size()));
-				args.addAll(publication.channels());
-			}
-		}
+		SlotWrites.addPublications(args, announcement);
 		List<String> keys = new ArrayList<>(
 				List.of(Keys.runs(user), Keys.messages(user, conversation), Keys.conversations(user),
 						Keys.stopped(user, conversation), Keys.lastRuns(user), Keys.waiting(user, conversation)));

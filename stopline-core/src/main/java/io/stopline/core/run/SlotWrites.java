@@ -69,7 +69,11 @@ abstract sealed class SlotWrites permits SlotWrites.InScript, SlotWrites.AroundS
 	 */
 	abstract boolean acknowledgesJobs();
 
-	static void addPublications(List<Object> args, ConversationRegistry.@Nullable Announcement announcement) {
+	/**
+	 * The script arguments of {@code announcement}'s publications (publish.lua): event
+	 * JSON, channel count, channels, for each.
+	 */
+	static void addPublications(List<? super String> args, ConversationRegistry.@Nullable Announcement announcement) {
 		if (announcement != null) {
 			for (ConversationRegistry.Announcement.Publication publication : announcement.publications()) {
 				args.add(publication.event());
