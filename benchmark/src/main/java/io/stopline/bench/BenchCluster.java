@@ -417,6 +417,31 @@ final class BenchCluster implements AutoCloseable {
 		return countAndSum;
 	}
 
+	/**
+	 * The JIT compilers' time so far ({@code jvm.compilation.time}, ms): the gateway's
+	 * and the workers' together.
+	 */
+	Map<String, Double> compilationMillis() {
+		Map<String, Double> millis = new LinkedHashMap<>();
+		millis.put("gateway", counter(gatewayManagementPort, "jvm_compilation_time_ms_total"));
+		millis.put("workers",
+				workers.stream()
+					.mapToDouble(worker -> counter(worker.httpPort(), "jvm_compilation_time_ms_total"))
+					.sum());
+		return millis;
+	}
+
+	/** A Prometheus counter on {@code port}, summed over its series. */
+	private double counter(int port, String name) {
+		Matcher m = Pattern.compile("^" + name + "(?:\\{[^}]*\\})? ([0-9.eE+-]+)$", Pattern.MULTILINE)
+			.matcher(prometheus(port));
+		double sum = 0;
+		while (m.find()) {
+			sum += Double.parseDouble(m.group(1));
+		}
+		return sum;
+	}
+
 	/** What a node's Prometheus endpoint on {@code port} reports now. */
 	private String prometheus(int port) {
 		return send(

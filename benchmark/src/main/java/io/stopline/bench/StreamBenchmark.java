@@ -32,7 +32,8 @@ import tools.jackson.databind.json.JsonMapper;
  * {@code .speed} (tokens/s, 50), {@code .burst} (tokens per delivery, 1),
  * {@code .seconds} (measured window per step, 8), {@code .watched} (share with a
  * WebSocket, 0.2), {@code .stops} (stops per second while streaming, 5), {@code .pairs}
- * (the burst, 500).
+ * (the burst, 500), {@code .burst-warm-ups} (unmeasured bursts before the one measured
+ * with the nodes' code compiled, 8).
  */
 final class StreamBenchmark {
 
@@ -62,6 +63,8 @@ final class StreamBenchmark {
 
 	private final int pairs;
 
+	private final int burstWarmUps;
+
 	private final Path gatewayJar;
 
 	private final Path workerJar;
@@ -82,6 +85,7 @@ final class StreamBenchmark {
 		this.watchedShare = Double.parseDouble(System.getProperty("stopline.bench.stream.watched", "0.2"));
 		this.stopsPerSecond = Integer.getInteger("stopline.bench.stream.stops", 5);
 		this.pairs = Integer.getInteger("stopline.bench.stream.pairs", smoke ? 40 : 500);
+		this.burstWarmUps = Integer.getInteger("stopline.bench.stream.burst-warm-ups", smoke ? 0 : 8);
 		this.gatewayJar = gatewayJar;
 		this.workerJar = workerJar;
 	}
@@ -133,11 +137,28 @@ final class StreamBenchmark {
 				}
 			}
 			results.put("steps", steps);
-			results.put("send_stop_burst", burst(cluster, clients));
-			// the same again at once: the clients' connections from the first are kept
-			// alive, so this one measures the nodes without 1,000 TCP handshakes (a load
-			// balancer keeps its connections to the gateways open the same way)
-			results.put("send_stop_burst_warm_connections", burst(cluster, clients));
+			try (AutoCloseable profiling = Profiler.around("stream-burst", cluster.nodePids())) {
+				results.put("send_stop_burst", burst(cluster, clients));
+				// the same again at once: the clients' connections from the first are
+				// kept alive, so this one measures the nodes without 1,000 TCP
+				// handshakes (a load balancer keeps its connections to the gateways open
+				// the same way)
+				results.put("send_stop_burst_warm_connections", burst(cluster, clients));
+			}
+			// a gateway that has served for hours has compiled the send's and the stop's
+			// paths long ago; the bursts above are the first of their kind in this JVM
+			// and compile while measured (a third to half of the nodes' CPU in the
+			// burst's profile). The same burst again after a few unmeasured ones: the
+			// nodes' figure with their code warm.
+			if (burstWarmUps > 0) {
+				for (int i = 0; i < burstWarmUps; i++) {
+					burst(cluster, clients);
+				}
+				try (AutoCloseable profiling = Profiler.around("stream-burst-warm", cluster.nodePids())) {
+					results.put("send_stop_burst_warm_code", burst(cluster, clients));
+				}
+				results.put("burst_warm_ups", burstWarmUps);
+			}
 			try (AutoCloseable profiling = Profiler.around("stream-starts", cluster.nodePids())) {
 				results.put("chat_start_rates", startRates(cluster, clients));
 			}
@@ -155,6 +176,10 @@ final class StreamBenchmark {
 		System.out.println("send/stop burst: " + results.get("send_stop_burst"));
 		System.out.println(
 				"send/stop burst, connections kept from the first: " + results.get("send_stop_burst_warm_connections"));
+		if (results.containsKey("send_stop_burst_warm_code")) {
+			System.out.println("send/stop burst, after " + burstWarmUps + " unmeasured bursts (code compiled): "
+					+ results.get("send_stop_burst_warm_code"));
+		}
 		System.out.println("chat starts (open loop, one-token chats): " + results.get("chat_start_rates"));
 		System.out.println("JSON: " + out.toAbsolutePath());
 	}
@@ -453,21 +478,31 @@ final class StreamBenchmark {
 	/** {@code rate} one-token chats a second for two seconds (open loop). */
 	private Map<String, Object> startStep(BenchCluster cluster, StreamClients clients, int rate, String prefix) {
 		Latencies firstToken = new Latencies();
+		Latencies fromIntended = new Latencies();
 		Map<Integer, AtomicLong> statuses = new ConcurrentHashMap<>();
 		List<CompletableFuture<?>> pending = new ArrayList<>();
 		int count = rate * 2;
 		long interval = TimeUnit.SECONDS.toNanos(1) / rate;
+		// the requests are made before the clock starts: the sending loop only sends
+		String url = cluster.gatewayUrl() + "/v1/chat/completions";
+		List<String[]> requests = new ArrayList<>(count);
+		for (int i = 0; i < count; i++) {
+			requests.add(new String[] { cluster.token("start-u" + (i % 50)),
+					chat(prefix + UUID.randomUUID().toString().substring(0, 12),
+							"r-" + UUID.randomUUID().toString().substring(0, 12), 1) });
+		}
 		long began = System.nanoTime();
 		for (int i = 0; i < count; i++) {
-			long wait = began + i * interval - System.nanoTime();
+			long intended = began + i * interval;
+			long wait = intended - System.nanoTime();
 			if (wait > 0) {
 				java.util.concurrent.locks.LockSupport.parkNanos(wait);
 			}
-			String user = "start-u" + (i % 50);
-			StreamClients.Stream stream = clients.open(cluster.gatewayUrl() + "/v1/chat/completions",
-					cluster.token(user), chat(prefix + UUID.randomUUID().toString().substring(0, 12),
-							"r-" + UUID.randomUUID().toString().substring(0, 12), 1));
-			pending.add(stream.firstToken.thenAccept(first -> firstToken.add(first - stream.sentNanos)));
+			StreamClients.Stream stream = clients.open(url, requests.get(i)[0], requests.get(i)[1]);
+			pending.add(stream.firstToken.thenAccept(first -> {
+				firstToken.add(first - stream.sentNanos);
+				fromIntended.add(first - intended);
+			}));
 			pending.add(stream.ended
 				.thenAccept(status -> statuses.computeIfAbsent(status, s -> new AtomicLong()).incrementAndGet()));
 		}
@@ -480,6 +515,9 @@ final class StreamBenchmark {
 		step.put("offered_per_s", rate);
 		step.put("achieved_per_s", Math.round(firstToken.size() / seconds));
 		step.put("request_to_first_token", firstToken.summary());
+		// open loop without coordinated omission: from when the request was due, so a
+		// sender held back by a saturated machine still counts the wait
+		step.put("due_to_first_token", fromIntended.summary());
 		step.put("statuses", statuses);
 		return step;
 	}
@@ -496,6 +534,7 @@ final class StreamBenchmark {
 		Map<String, Map<Double, Double>> stagesBefore = stages(cluster);
 		double[] httpBefore = cluster.gatewayTimer(HTTP_REQUESTS, STOP_URI);
 		Map<String, Long> cpuBefore = CpuTime.sample(cluster.pids());
+		Map<String, Double> compiledBefore = cluster.compilationMillis();
 		long began = System.nanoTime();
 		List<Chat> chats = new ArrayList<>();
 		for (int i = 0; i < pairs; i++) {
@@ -544,6 +583,14 @@ final class StreamBenchmark {
 			.forEach((role, nanos) -> cores.put(role, Latencies.round(nanos / 1e9 / seconds)));
 		result.put("seconds", Latencies.round(seconds));
 		result.put("cores_busy", cores);
+		// the JIT's share: a burst whose paths are not compiled yet spends cores on it
+		// (jvm.compilation.time is the compilations' elapsed time summed over the
+		// compiler threads: an upper bound on the cores they took)
+		Map<String, Object> compiling = new LinkedHashMap<>();
+		cluster.compilationMillis()
+			.forEach((role, millis) -> compiling.put(role,
+					Latencies.round((millis - compiledBefore.get(role)) / 1000 / seconds)));
+		result.put("compiler_seconds_per_second", compiling);
 		result.put("stop_on_nodes", stagesSince(stagesBefore, cluster));
 		// Tomcat's own view (the request's filter chain to its response): what the stop's
 		// figure holds beyond it is the connection, the request's wait for a thread, or
