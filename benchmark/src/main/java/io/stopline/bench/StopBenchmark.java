@@ -706,6 +706,7 @@ public final class StopBenchmark {
 	 */
 	private void chatStarts(BenchCluster cluster) throws Exception {
 		AtomicLong started = new AtomicLong();
+		Map<Integer, AtomicLong> statuses = new java.util.concurrent.ConcurrentHashMap<>();
 		AtomicBoolean going = new AtomicBoolean(true);
 		Latencies latencies = new Latencies();
 		String token = cluster.token("bench-chat");
@@ -727,6 +728,8 @@ public final class StopBenchmark {
 							HttpResponse<InputStream> response = cluster.http()
 								.send(chat, HttpResponse.BodyHandlers.ofInputStream());
 							latencies.add(System.nanoTime() - start);
+							statuses.computeIfAbsent(response.statusCode(), status -> new AtomicLong())
+								.incrementAndGet();
 							if (response.statusCode() == 200) {
 								started.incrementAndGet();
 							}
@@ -749,8 +752,9 @@ public final class StopBenchmark {
 		long perSecond = Math.round(started.get() / seconds);
 		Map<String, Object> chat = new LinkedHashMap<>(latencies.summary());
 		chat.put("starts_per_s", perSecond);
+		chat.put("statuses", statuses);
 		results.put("chat_starts", chat);
-		row("chat start (to response headers), " + perSecond + "/s, 16 clients", latencies);
+		row("chat start (to response headers), " + perSecond + "/s, 16 clients " + statuses, latencies);
 	}
 
 	/**

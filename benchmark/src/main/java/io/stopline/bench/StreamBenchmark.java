@@ -125,12 +125,15 @@ final class StreamBenchmark {
 									/ theirs));
 				steps.add(step);
 				table.add(String.format(
-						"K=%-4d %8.0f tok/s (%.0f%% of offered)  cpu/token gw+workers %7.1f us  floor %5.1f us  x%5.1f  delivery p50/p99 %6.1f/%7.1f ms  stop p50/p99/max %6.1f/%7.1f/%7.1f ms  start+ p50 %6.1f ms  errors %s  stop on nodes %s",
+						"K=%-4d %8.0f tok/s (%.0f%% of offered)  cpu/token gw+workers %7.1f us  floor %5.1f us  x%5.1f  delivery p50/p99 %6.1f/%7.1f ms  stop p50/p99/max %6.1f/%7.1f/%7.1f ms  start+ p50 %6.1f ms (to emit %.1f, delivery %.1f)  errors %s  stop on nodes %s",
 						k, num(step.get("tokens_per_s")), num(step.get("delivered_share_pct")), ours, theirs,
 						num(step.get("ratio_to_floor")), num(at(step, "delivery", "p50_ms")),
 						num(at(step, "delivery", "p99_ms")), num(at(step, "stop", "p50_ms")),
 						num(at(step, "stop", "p99_ms")), num(at(step, "stop", "max_ms")),
-						num(at(step, "start_overhead", "p50_ms")), step.get("errors"), step.get("stop_on_nodes")));
+						num(at(step, "start_overhead", "p50_ms")),
+						num(at(step, "start_overhead_to_first_emit", "p50_ms")),
+						num(at(step, "start_first_token_delivery", "p50_ms")), step.get("errors"),
+						step.get("stop_on_nodes")));
 				if (Boolean.TRUE.equals(step.get("saturated"))) {
 					results.put("saturated_at_k", k);
 					break;
@@ -288,6 +291,8 @@ final class StreamBenchmark {
 		int maxTokens = speed * (seconds + 60);
 		Map<String, Chat> chats = new ConcurrentHashMap<>();
 		Latencies starts = new Latencies();
+		Latencies startDispatch = new Latencies();
+		Latencies startDelivery = new Latencies();
 		long modelFirstTokenNanos = TimeUnit.MILLISECONDS.toNanos((long) Math.max(1, 1000 / speed) * burst);
 		clients.errors.clear();
 		for (int i = 0; i < k; i++) {
@@ -342,8 +347,20 @@ final class StreamBenchmark {
 			}));
 			Chat fresh = startChat(cluster, clients, replacement++, maxTokens, random.nextDouble() < watchedShare);
 			chats.put(fresh.conversation(), fresh);
-			pending.add(fresh.stream().firstToken
-				.thenAccept(first -> starts.add(Math.max(0, first - fresh.stream().sentNanos - modelFirstTokenNanos))));
+			pending.add(fresh.stream().firstToken.thenAccept(first -> {
+				StreamClients.Stream stream = fresh.stream();
+				starts.add(Math.max(0, first - stream.sentNanos - modelFirstTokenNanos));
+				if (stream.firstEmittedMicros >= 0) {
+					// the same start in two parts, on the clock tokens' clock: request →
+					// the model's first token (minus its own delay), and that token →
+					// the client
+					startDispatch
+						.add(Math.max(0, TimeUnit.MICROSECONDS.toNanos(stream.firstEmittedMicros - stream.sentMicros)
+								- modelFirstTokenNanos));
+					startDelivery.add(TimeUnit.MICROSECONDS
+						.toNanos(Math.max(0, stream.firstArrivedMicros - stream.firstEmittedMicros)));
+				}
+			}));
 		}
 		long remaining = end - System.nanoTime();
 		if (remaining > 0) {
@@ -386,6 +403,8 @@ final class StreamBenchmark {
 		step.put("stop_statuses", stopStatuses);
 		step.put("stop_on_nodes", propagation);
 		step.put("start_overhead", starts.summary());
+		step.put("start_overhead_to_first_emit", startDispatch.summary());
+		step.put("start_first_token_delivery", startDelivery.summary());
 		Map<Integer, Long> errors = new LinkedHashMap<>();
 		clients.errors.forEach((status, count) -> errors.put(status, count.get()));
 		stopStatuses.forEach((status, count) -> {

@@ -59,7 +59,18 @@ final class StreamClients implements AutoCloseable {
 
 		final long sentNanos = System.nanoTime();
 
+		/** The send on the clock tokens' clock (epoch µs). */
+		final long sentMicros = ChronoUnit.MICROS.between(Instant.EPOCH, Instant.now());
+
 		final CompletableFuture<Long> firstToken = new CompletableFuture<>();
+
+		/**
+		 * The first token's emission and arrival (epoch µs) when it was a clock token:
+		 * what of the start is the run's dispatch and what the first token's delivery.
+		 */
+		volatile long firstEmittedMicros = -1;
+
+		volatile long firstArrivedMicros = -1;
 
 		final CompletableFuture<Integer> ended = new CompletableFuture<>();
 
@@ -197,6 +208,10 @@ final class StreamClients implements AutoCloseable {
 					count++;
 					if (numeric && value >= 0 && recording) {
 						samples.add(TimeUnit.MICROSECONDS.toNanos(Math.max(0, now - value)));
+					}
+					if (numeric && value >= 0 && stream.firstEmittedMicros < 0) {
+						stream.firstArrivedMicros = now;
+						stream.firstEmittedMicros = value;
 					}
 					inWord = false;
 					numeric = true;
