@@ -319,6 +319,7 @@ final class StreamBenchmark {
 		// gateway's request -> accepted by the listener (delivered), -> generation ended
 		// (cancelled), -> outcome recorded (unregistered)
 		Map<String, Map<Double, Double>> stagesBefore = stages(cluster);
+		Map<String, Map<Double, Double>> startsBefore = startStages(cluster);
 		AutoCloseable profiling = Profiler.around("stream-k" + k, cluster.nodePids());
 		Map<String, Long> cpuBefore = CpuTime.sample(cluster.pids());
 		long began = System.nanoTime();
@@ -377,6 +378,7 @@ final class StreamBenchmark {
 			.exceptionally(ex -> null)
 			.join();
 		Map<String, Object> propagation = stagesSince(stagesBefore, cluster);
+		Map<String, Object> startOnWorkers = startStagesSince(startsBefore, cluster);
 
 		Map<String, Object> step = new LinkedHashMap<>();
 		step.put("k", k);
@@ -405,6 +407,7 @@ final class StreamBenchmark {
 		step.put("start_overhead", starts.summary());
 		step.put("start_overhead_to_first_emit", startDispatch.summary());
 		step.put("start_first_token_delivery", startDelivery.summary());
+		step.put("start_on_workers", startOnWorkers);
 		Map<Integer, Long> errors = new LinkedHashMap<>();
 		clients.errors.forEach((status, count) -> errors.put(status, count.get()));
 		stopStatuses.forEach((status, count) -> {
@@ -620,6 +623,26 @@ final class StreamBenchmark {
 		result.put("gateway_http_stop_mean_ms",
 				count <= 0 ? null : Latencies.round((httpAfter[1] - httpBefore[1]) * 1000 / count));
 		return result;
+	}
+
+	/**
+	 * A run's start as the workers saw it ({@code stopline.run.start}): the gateway's
+	 * request to the job taken off the queue, to the claim, to the model's first token.
+	 */
+	private static Map<String, Map<Double, Double>> startStages(BenchCluster cluster) {
+		Map<String, Map<Double, Double>> stages = new LinkedHashMap<>();
+		for (String stage : List.of("taken", "claimed", "first_token")) {
+			stages.put(stage, cluster.workerHistogram("stopline_run_start_seconds", "stage=\"" + stage + "\""));
+		}
+		return stages;
+	}
+
+	private static Map<String, Object> startStagesSince(Map<String, Map<Double, Double>> before, BenchCluster cluster) {
+		Map<String, Map<Double, Double>> after = startStages(cluster);
+		Map<String, Object> quantiles = new LinkedHashMap<>();
+		before.forEach((stage, earlier) -> quantiles.put(stage,
+				StopBenchmark.quantiles(StopBenchmark.delta(earlier, after.get(stage)))));
+		return quantiles;
 	}
 
 	/** Each stage's quantiles over the stops since {@code before} was read. */

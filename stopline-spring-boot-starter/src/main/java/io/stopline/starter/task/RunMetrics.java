@@ -43,6 +43,27 @@ public class RunMetrics {
 			.increment();
 	}
 
+	/**
+	 * A run's start, from the gateway's request ({@code requested_at} of its job): this
+	 * worker took the job off the queue ({@code stage=taken}), claimed the run
+	 * ({@code stage=claimed}), and its model produced the first token
+	 * ({@code stage=first_token}). The gaps between the stages tell where a slow start
+	 * waited: the queue, the claim, or the model. Both clocks are wall clocks, the
+	 * gateway's and this worker's: across hosts their skew is in the figures (a negative
+	 * gap counts as zero).
+	 */
+	void start(String stage, Instant requestedAt, Instant at) {
+		Duration since = Duration.between(requestedAt, at);
+		Timer.builder("stopline.run.start")
+			.description("Gateway's chat request to the worker taking the job, claiming the run, and the first token")
+			.tag("stage", stage)
+			.publishPercentileHistogram()
+			.minimumExpectedValue(Duration.ofNanos(50_000))
+			.maximumExpectedValue(Duration.ofSeconds(30))
+			.register(meters)
+			.record(since.isNegative() ? Duration.ZERO : since);
+	}
+
 	/** How long a run had been going (since it was accepted) when it was stopped. */
 	void durationBeforeStop(Duration duration) {
 		Timer.builder("stopline.run.duration.before.stop")

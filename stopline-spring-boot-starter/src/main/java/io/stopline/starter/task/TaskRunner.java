@@ -152,6 +152,7 @@ public class TaskRunner {
 		}
 		try {
 			Instant started = Instant.now();
+			metrics.start("taken", job.requestedAt(), started);
 			// the start is announced by the claim's own script where it can reach the
 			// channels: one round trip for the claim and the three announcements
 			ConversationRegistry.Announcement announcement = events.announcement(job.userId(), List.of(job.replyTo()),
@@ -166,6 +167,7 @@ public class TaskRunner {
 				log.debug("run {} was stopped or replaced before it started", job.runId());
 				return;
 			}
+			metrics.start("claimed", job.requestedAt(), Instant.now());
 			task.claimed(claimed.get().run());
 			// read by the claim's own step, never before it: a socket that marks the
 			// conversation watched later finds the run claimed and asks for a snapshot
@@ -290,7 +292,11 @@ public class TaskRunner {
 
 	/** Buffers the token in the run's outbox, which frames it; never waits for Redis. */
 	private void publish(RunningTask task, String token) {
-		task.outbox().append(token, task.append(token));
+		int index = task.append(token);
+		if (index == 0) {
+			metrics.start("first_token", task.job().requestedAt(), Instant.now());
+		}
+		task.outbox().append(token, index);
 	}
 
 	/**

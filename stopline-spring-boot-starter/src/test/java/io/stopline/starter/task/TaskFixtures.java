@@ -5,6 +5,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 
+import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.stopline.protocol.RunEvent;
 import io.stopline.protocol.StartRun;
@@ -34,9 +35,16 @@ public final class TaskFixtures {
 	public static TaskRunner runner(ConversationRegistry registry, StopRequests stopRequests, LocalTaskRegistry tasks,
 			RunEvents events, ExecutorService executor, StopAudit audit, WorkerProperties properties,
 			StringRedisTemplate replayTemplate) {
-		return new TaskRunner(registry, stopRequests, tasks, events, executor,
-				new RunMetrics(new SimpleMeterRegistry(), tasks), audit, properties,
-				new TokenFrameProperties(Duration.ofMillis(5), 4096, Duration.ofMillis(2)),
+		return runner(registry, stopRequests, tasks, events, executor, audit, properties, replayTemplate,
+				new SimpleMeterRegistry());
+	}
+
+	/** The same, its metrics in {@code meters}. */
+	public static TaskRunner runner(ConversationRegistry registry, StopRequests stopRequests, LocalTaskRegistry tasks,
+			RunEvents events, ExecutorService executor, StopAudit audit, WorkerProperties properties,
+			StringRedisTemplate replayTemplate, MeterRegistry meters) {
+		return new TaskRunner(registry, stopRequests, tasks, events, executor, new RunMetrics(meters, tasks), audit,
+				properties, new TokenFrameProperties(Duration.ofMillis(5), 4096, Duration.ofMillis(2)),
 				new RunReplays(replayTemplate, Duration.ofSeconds(60)),
 				new RecentOutcomes(new RecentOutcomesProperties(Duration.ofMinutes(2), 10_000)));
 	}

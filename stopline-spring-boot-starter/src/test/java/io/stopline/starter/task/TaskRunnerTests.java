@@ -3,6 +3,7 @@ package io.stopline.starter.task;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CountDownLatch;
@@ -11,6 +12,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.stopline.protocol.Json;
 import io.stopline.protocol.RunEvent;
 import io.stopline.protocol.StartRun;
@@ -61,6 +64,8 @@ class TaskRunnerTests {
 
 	private String worker;
 
+	private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
+
 	@BeforeAll
 	static void connect() {
 		clients = new RedisClients(TestRedis.shared());
@@ -100,6 +105,34 @@ class TaskRunnerTests {
 		assertThat(registry.history(user, "c1")).extracting(HistoryMessage::role, HistoryMessage::status)
 			.containsExactly(tuple("user", "complete"), tuple("assistant", "complete"));
 		await().atMost(BOUND).until(() -> tasks.size() == 0);
+	}
+
+	@Test
+	void aRunsStartIsTimedFromTheRequestToTheJobTakenTheClaimAndTheFirstToken() throws Exception {
+		BlockingQueue<RunEvent> gateway = inbox("gw-a");
+		StartRun job = reserve("c1", "gw-a");
+		Generation slowFirstToken = run -> {
+			Thread.sleep(30);
+			run.emit("Hello");
+			run.emit(" world");
+		};
+
+		start(runner(Duration.ofMinutes(1)), job, slowFirstToken);
+
+		next(gateway, RunEvent.RunCompleted.class);
+		Map<String, Timer> stages = new java.util.HashMap<>();
+		for (String stage : List.of("taken", "claimed", "first_token")) {
+			Timer timer = meters.find("stopline.run.start").tag("stage", stage).timer();
+			assertThat(timer).as(stage).isNotNull();
+			assertThat(timer.count()).as(stage).isEqualTo(1);
+			stages.put(stage, timer);
+		}
+		// each stage after the one before; the model's own 30 ms before the first token
+		double taken = stages.get("taken").totalTime(TimeUnit.MILLISECONDS);
+		double claimed = stages.get("claimed").totalTime(TimeUnit.MILLISECONDS);
+		double firstToken = stages.get("first_token").totalTime(TimeUnit.MILLISECONDS);
+		assertThat(claimed).isGreaterThanOrEqualTo(taken);
+		assertThat(firstToken).isGreaterThanOrEqualTo(claimed + 30);
 	}
 
 	@Test
@@ -214,7 +247,7 @@ class TaskRunnerTests {
 
 	private TaskRunner runner(Duration maxRun) {
 		return TaskFixtures.runner(registry, stopRequests, tasks, events, executor, new StopAudit(clients.template()),
-				TaskFixtures.properties(worker, maxRun), clients.template());
+				TaskFixtures.properties(worker, maxRun), clients.template(), meters);
 	}
 
 	private static Generation tokens(String... tokens) {
