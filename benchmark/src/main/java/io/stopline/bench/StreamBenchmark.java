@@ -378,7 +378,7 @@ final class StreamBenchmark {
 			.exceptionally(ex -> null)
 			.join();
 		Map<String, Object> propagation = stagesSince(stagesBefore, cluster);
-		Map<String, Object> startOnWorkers = startStagesSince(startsBefore, cluster);
+		Map<String, Object> startOnWorkers = since(startsBefore, startStages(cluster));
 
 		Map<String, Object> step = new LinkedHashMap<>();
 		step.put("k", k);
@@ -637,17 +637,14 @@ final class StreamBenchmark {
 		return stages;
 	}
 
-	private static Map<String, Object> startStagesSince(Map<String, Map<Double, Double>> before, BenchCluster cluster) {
-		Map<String, Map<Double, Double>> after = startStages(cluster);
-		Map<String, Object> quantiles = new LinkedHashMap<>();
-		before.forEach((stage, earlier) -> quantiles.put(stage,
-				StopBenchmark.quantiles(StopBenchmark.delta(earlier, after.get(stage)))));
-		return quantiles;
-	}
-
 	/** Each stage's quantiles over the stops since {@code before} was read. */
 	private static Map<String, Object> stagesSince(Map<String, Map<Double, Double>> before, BenchCluster cluster) {
-		Map<String, Map<Double, Double>> after = stages(cluster);
+		return since(before, stages(cluster));
+	}
+
+	/** Each stage's quantiles between two readings of its histograms. */
+	private static Map<String, Object> since(Map<String, Map<Double, Double>> before,
+			Map<String, Map<Double, Double>> after) {
 		Map<String, Object> quantiles = new LinkedHashMap<>();
 		before.forEach((stage, earlier) -> quantiles.put(stage,
 				StopBenchmark.quantiles(StopBenchmark.delta(earlier, after.get(stage)))));
