@@ -44,9 +44,10 @@ public class RunMetrics {
 	}
 
 	/**
-	 * A run's start, from the gateway's request ({@code requested_at} of its job): this
-	 * worker took the job off the queue ({@code stage=taken}), claimed the run
-	 * ({@code stage=claimed}), and its model produced the first token
+	 * A run's start, from the gateway's request ({@code requested_at} of its job): the
+	 * run's thread started on this worker once the job was off the queue
+	 * ({@code stage=taken}; also for a run its claim then finds stopped or replaced), the
+	 * run was claimed ({@code stage=claimed}), and its model produced the first token
 	 * ({@code stage=first_token}). The gaps between the stages tell where a slow start
 	 * waited: the queue, the claim, or the model. Both clocks are wall clocks, the
 	 * gateway's and this worker's: across hosts their skew is in the figures (a negative
