@@ -51,6 +51,8 @@ final class StreamBenchmark {
 
 	private static final String GATEWAY_STOP = "stopline_stop_latency_seconds";
 
+	private static final String RUN_START = "stopline_run_start_seconds";
+
 	private static final String HTTP_REQUESTS = "http_server_requests_seconds";
 
 	private static final String STOP_URI = "uri=\"/v1/conversation/{conversationId}/stop\"";
@@ -630,11 +632,7 @@ final class StreamBenchmark {
 	 * request to the job taken off the queue, to the claim, to the model's first token.
 	 */
 	private static Map<String, Map<Double, Double>> startStages(BenchCluster cluster) {
-		Map<String, Map<Double, Double>> stages = new LinkedHashMap<>();
-		for (String stage : List.of("taken", "claimed", "first_token")) {
-			stages.put(stage, cluster.workerHistogram("stopline_run_start_seconds", "stage=\"" + stage + "\""));
-		}
-		return stages;
+		return workerStages(cluster, RUN_START, "taken", "claimed", "first_token");
 	}
 
 	/** Each stage's quantiles over the stops since {@code before} was read. */
@@ -660,10 +658,17 @@ final class StreamBenchmark {
 	private static Map<String, Map<Double, Double>> stages(BenchCluster cluster) {
 		Map<String, Map<Double, Double>> stages = new LinkedHashMap<>();
 		stages.put("gateway", cluster.gatewayHistogram(GATEWAY_STOP, "endpoint=\"single\""));
-		for (String stage : List.of("delivered", "cancelled", "unregistered")) {
-			stages.put(stage, cluster.workerHistogram(PROPAGATION, "stage=\"" + stage + "\""));
-		}
+		stages.putAll(workerStages(cluster, PROPAGATION, "delivered", "cancelled", "unregistered"));
 		return stages;
+	}
+
+	/** The workers' histogram {@code name}, one per {@code stage} label. */
+	private static Map<String, Map<Double, Double>> workerStages(BenchCluster cluster, String name, String... stages) {
+		Map<String, Map<Double, Double>> histograms = new LinkedHashMap<>();
+		for (String stage : stages) {
+			histograms.put(stage, cluster.workerHistogram(name, "stage=\"" + stage + "\""));
+		}
+		return histograms;
 	}
 
 }

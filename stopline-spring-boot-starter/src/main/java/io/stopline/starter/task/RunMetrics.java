@@ -2,6 +2,8 @@ package io.stopline.starter.task;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.EnumMap;
+import java.util.Map;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
@@ -20,6 +22,9 @@ public class RunMetrics {
 
 	private final Counter started;
 
+	/** Registered once: a start records three stages, at up to thousands a second. */
+	private final Map<StartStage, Timer> startTimers = new EnumMap<>(StartStage.class);
+
 	RunMetrics(MeterRegistry meters, LocalTaskRegistry tasks) {
 		this.meters = meters;
 		this.started = Counter.builder("stopline.runs.started")
@@ -28,6 +33,16 @@ public class RunMetrics {
 		Gauge.builder("stopline.runs.active", tasks, LocalTaskRegistry::size)
 			.description("Runs executing on this worker")
 			.register(meters);
+		for (StartStage stage : StartStage.values()) {
+			startTimers.put(stage, Timer.builder("stopline.run.start")
+				.description(
+						"Gateway's chat request to the worker taking the job, claiming the run, and the first token")
+				.tag("stage", stage.tag())
+				.publishPercentileHistogram()
+				.minimumExpectedValue(Duration.ofNanos(50_000))
+				.maximumExpectedValue(Duration.ofSeconds(30))
+				.register(meters));
+		}
 	}
 
 	void started() {
@@ -44,25 +59,31 @@ public class RunMetrics {
 	}
 
 	/**
-	 * A run's start, from the gateway's request ({@code requested_at} of its job): the
-	 * run's thread started on this worker once the job was off the queue
-	 * ({@code stage=taken}; also for a run its claim then finds stopped or replaced), the
-	 * run was claimed ({@code stage=claimed}), and its model produced the first token
-	 * ({@code stage=first_token}). The gaps between the stages tell where a slow start
-	 * waited: the queue, the claim, or the model. Both clocks are wall clocks, the
-	 * gateway's and this worker's: across hosts their skew is in the figures (a negative
-	 * gap counts as zero).
+	 * Where a run's start has got to, from the gateway's request ({@code requested_at} of
+	 * its job): the run's thread started on this worker once the job was off the queue
+	 * ({@code taken}; also for a run its claim then finds stopped or replaced), the run
+	 * was claimed ({@code claimed}), and its model produced the first token
+	 * ({@code first_token}). The gaps between the stages tell where a slow start waited:
+	 * the queue, the claim, or the model.
 	 */
-	void start(String stage, Instant requestedAt, Instant at) {
+	enum StartStage {
+
+		TAKEN, CLAIMED, FIRST_TOKEN;
+
+		String tag() {
+			return name().toLowerCase(java.util.Locale.ROOT);
+		}
+
+	}
+
+	/**
+	 * Records a start's {@code stage}. Both clocks are wall clocks, the gateway's and
+	 * this worker's: across hosts their skew is in the figures (a negative gap counts as
+	 * zero).
+	 */
+	void start(StartStage stage, Instant requestedAt, Instant at) {
 		Duration since = Duration.between(requestedAt, at);
-		Timer.builder("stopline.run.start")
-			.description("Gateway's chat request to the worker taking the job, claiming the run, and the first token")
-			.tag("stage", stage)
-			.publishPercentileHistogram()
-			.minimumExpectedValue(Duration.ofNanos(50_000))
-			.maximumExpectedValue(Duration.ofSeconds(30))
-			.register(meters)
-			.record(since.isNegative() ? Duration.ZERO : since);
+		startTimers.get(stage).record(since.isNegative() ? Duration.ZERO : since);
 	}
 
 	/** How long a run had been going (since it was accepted) when it was stopped. */

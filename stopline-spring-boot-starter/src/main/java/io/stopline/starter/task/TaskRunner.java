@@ -152,7 +152,7 @@ public class TaskRunner {
 		}
 		try {
 			Instant started = Instant.now();
-			metrics.start("taken", job.requestedAt(), started);
+			metrics.start(RunMetrics.StartStage.TAKEN, job.requestedAt(), started);
 			// the start is announced by the claim's own script where it can reach the
 			// channels: one round trip for the claim and the three announcements
 			ConversationRegistry.Announcement announcement = events.announcement(job.userId(), List.of(job.replyTo()),
@@ -167,7 +167,7 @@ public class TaskRunner {
 				log.debug("run {} was stopped or replaced before it started", job.runId());
 				return;
 			}
-			metrics.start("claimed", job.requestedAt(), Instant.now());
+			metrics.start(RunMetrics.StartStage.CLAIMED, job.requestedAt(), Instant.now());
 			task.claimed(claimed.get().run());
 			// read by the claim's own step, never before it: a socket that marks the
 			// conversation watched later finds the run claimed and asks for a snapshot
@@ -294,7 +294,7 @@ public class TaskRunner {
 	private void publish(RunningTask task, String token) {
 		int index = task.append(token);
 		if (index == 0) {
-			metrics.start("first_token", task.job().requestedAt(), Instant.now());
+			metrics.start(RunMetrics.StartStage.FIRST_TOKEN, task.job().requestedAt(), Instant.now());
 		}
 		task.outbox().append(token, index);
 	}
