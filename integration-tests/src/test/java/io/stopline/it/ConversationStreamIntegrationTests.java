@@ -158,7 +158,9 @@ class ConversationStreamIntegrationTests {
 			await().atMost(BOUND).until(() -> published.stream().anyMatch(m -> m.contains("\"run_stopped\"")));
 			// run events and messages go out, tokens only to the gateway streaming them
 			assertThat(published).anyMatch(m -> m.contains("\"run_started\""))
-				.noneMatch(m -> m.contains("\"type\":\"token\""));
+				.noneMatch(m -> io.stopline.protocol.TokenFrames.decodeEvents(m)
+					.stream()
+					.anyMatch(io.stopline.protocol.RunEvent.TokenGenerated.class::isInstance));
 			channel.removeAllListeners();
 		}
 	}

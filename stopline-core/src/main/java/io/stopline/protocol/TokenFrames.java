@@ -2,6 +2,7 @@ package io.stopline.protocol;
 
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 
 import io.stopline.protocol.RunEvent.TokenGenerated;
@@ -10,7 +11,8 @@ import io.stopline.protocol.RunEvent.TokenGenerated;
  * The compact encoding of a batch of token frames, one message on a gateway's token
  * channel ({@code stopline:{g:<gateway>}:tokens}) carrying the frames of every run a
  * worker had ready for that gateway: no JSON tree per frame, no escaping, one string
- * built and one scanned.
+ * built and one scanned. A watched run's frames take the same form on its conversation's
+ * event channel, one frame per message, among the JSON events ({@link #decodeEvents}).
  *
  * <pre>
  * T1                                           version tag
@@ -76,6 +78,23 @@ public final class TokenFrames {
 				.ofEpochSecond(Math.floorDiv(micros, 1_000_000), Math.floorMod(micros, 1_000_000) * 1_000L)));
 		}
 		return frames;
+	}
+
+	/**
+	 * A message of a conversation's event channel: a run event in JSON, or token frames
+	 * in this encoding (what a worker publishes for a watched run's tokens).
+	 * @throws IllegalArgumentException when the message is neither
+	 */
+	public static List<RunEvent> decodeEvents(String message) {
+		if (message.startsWith(TAG)) {
+			return Collections.unmodifiableList(decode(message));
+		}
+		try {
+			return List.of(Json.read(message, RunEvent.class));
+		}
+		catch (RuntimeException ex) {
+			throw new IllegalArgumentException("neither a run event nor token frames", ex);
+		}
 	}
 
 	private static void string(StringBuilder out, String value) {

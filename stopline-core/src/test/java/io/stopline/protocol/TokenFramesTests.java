@@ -42,4 +42,15 @@ class TokenFramesTests {
 			.isThrownBy(() -> TokenFrames.decode(Json.write(new RunEvent.RunPaused("r-1", "c-1", AT))));
 	}
 
+	@Test
+	void aConversationsChannelCarriesJsonEventsAndFrames() {
+		TokenGenerated frame = new TokenGenerated("r-1", "c-1", 4, "hi", 2, AT);
+		RunEvent paused = new RunEvent.RunPaused("r-1", "c-1", AT);
+
+		assertThat(TokenFrames.decodeEvents(TokenFrames.encode(List.of(frame)))).containsExactly(frame);
+		assertThat(TokenFrames.decodeEvents(Json.write(frame))).containsExactly(frame);
+		assertThat(TokenFrames.decodeEvents(Json.write(paused))).containsExactly(paused);
+		assertThatIllegalArgumentException().isThrownBy(() -> TokenFrames.decodeEvents("marker"));
+	}
+
 }

@@ -17,6 +17,7 @@ import io.stopline.gateway.system.Problems;
 import io.stopline.protocol.Json;
 import io.stopline.protocol.StopReason;
 import io.stopline.protocol.RunEvent;
+import io.stopline.protocol.TokenFrames;
 import io.stopline.protocol.RunControl;
 import io.stopline.protocol.StartRun;
 import io.stopline.core.schema.ConversationIds;
@@ -254,9 +255,10 @@ class ChatService {
 		RTopic channel = events.conversation(active.userId(), active.conversationId());
 		int listener = channel.addListener(String.class, (name, raw) -> {
 			try {
-				RunEvent event = Json.read(raw, RunEvent.class);
-				if (event.runId().equals(active.runId())) {
-					queue.add(event);
+				for (RunEvent event : TokenFrames.decodeEvents(raw)) {
+					if (event.runId().equals(active.runId())) {
+						queue.add(event);
+					}
 				}
 			}
 			catch (RuntimeException ex) {

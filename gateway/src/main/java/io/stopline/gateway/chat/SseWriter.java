@@ -31,7 +31,8 @@ final class SseWriter {
 
 	private final byte[] idPrefix;
 
-	private byte[] id;
+	/** The token index the next events' id carries. */
+	private int index;
 
 	private OutputStream out;
 
@@ -63,15 +64,29 @@ final class SseWriter {
 
 	/** The events that follow carry this token index in their id. */
 	void at(int index) {
-		byte[] digits = Integer.toString(index).getBytes(StandardCharsets.US_ASCII);
-		id = java.util.Arrays.copyOf(idPrefix, idPrefix.length + digits.length + 1);
-		System.arraycopy(digits, 0, id, idPrefix.length, digits.length);
-		id[id.length - 1] = '\n';
+		if (index < 0) {
+			throw new IllegalArgumentException("a token index is 0 or more: " + index);
+		}
+		this.index = index;
+	}
+
+	/** {@code id: <run id>:<index>\n}, its digits written without a string per event. */
+	private void id() {
+		batch.writeBytes(idPrefix);
+		int divisor = 1;
+		while (index / divisor >= 10) {
+			divisor *= 10;
+		}
+		for (int rest = index; divisor > 0; divisor /= 10) {
+			batch.write('0' + rest / divisor);
+			rest %= divisor;
+		}
+		batch.write('\n');
 	}
 
 	/** A {@code chat.completion.chunk} carrying {@code text}. */
 	void delta(String text) {
-		batch.writeBytes(id);
+		id();
 		batch.writeBytes(DATA);
 		batch.writeBytes(deltaPrefix);
 		batch.writeBytes(JsonStringEncoder.getInstance().quoteAsUTF8(text));
@@ -81,7 +96,7 @@ final class SseWriter {
 
 	/** Any other payload, serialized by the mapper. */
 	void event(Object payload) {
-		batch.writeBytes(id);
+		id();
 		batch.writeBytes(DATA);
 		batch.writeBytes(mapper.writeValueAsBytes(payload));
 		batch.writeBytes(END);
@@ -98,7 +113,7 @@ final class SseWriter {
 	}
 
 	void done() {
-		batch.writeBytes(id);
+		id();
 		batch.writeBytes("data: [DONE]\n\n".getBytes(StandardCharsets.US_ASCII));
 	}
 

@@ -46,6 +46,12 @@ final class TokenOrder {
 		if (frame.index() < next) {
 			return "";
 		}
+		if (frame.index() == next && early.isEmpty()) {
+			// the usual case, a frame in order with none waiting: no map, no copy
+			delivered.append(frame.text());
+			next = frame.next();
+			return frame.text();
+		}
 		early.put(frame.index(), frame);
 		StringBuilder ready = new StringBuilder();
 		RunEvent.TokenGenerated due;

@@ -12,8 +12,8 @@ import java.util.function.Consumer;
 
 import jakarta.annotation.PreDestroy;
 
-import io.stopline.protocol.Json;
 import io.stopline.protocol.RunEvent;
+import io.stopline.protocol.TokenFrames;
 import io.stopline.core.schema.Keys;
 import io.stopline.core.events.RunEvents;
 import org.redisson.api.RTopic;
@@ -184,10 +184,11 @@ public class ConversationWatchers {
 
 		void deliver(String raw) {
 			try {
-				RunEvent event = Json.read(raw, RunEvent.class);
-				followers.forEach(follower -> follower.accept(event));
-				if (!watchers.isEmpty()) {
-					json.toJson(event).ifPresent(text -> watchers.forEach(w -> w.offer(text)));
+				for (RunEvent event : TokenFrames.decodeEvents(raw)) {
+					followers.forEach(follower -> follower.accept(event));
+					if (!watchers.isEmpty()) {
+						json.toJson(event).ifPresent(text -> watchers.forEach(w -> w.offer(text)));
+					}
 				}
 			}
 			catch (RuntimeException ex) {

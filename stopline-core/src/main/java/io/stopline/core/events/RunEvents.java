@@ -96,9 +96,10 @@ public final class RunEvents {
 	/**
 	 * The frames of many runs streamed through one gateway, in one pipelined write: one
 	 * message ({@link TokenFrames}) on the gateway's token channel carrying them all, in
-	 * order, and each frame of a {@code watched} run as its JSON event on the
-	 * conversation's channel. Not awaited: the stage completes when Redis has taken
-	 * everything.
+	 * order, and each frame of a {@code watched} run on the conversation's channel, in
+	 * the same encoding (its readers take JSON events and frames alike:
+	 * {@link TokenFrames#decodeEvents}). Not awaited: the stage completes when Redis has
+	 * taken everything.
 	 */
 	public CompletableFuture<Void> publishFrames(String gatewayId, List<FrameOut> frames) {
 		List<RunEvent.TokenGenerated> toGateway = new ArrayList<>(frames.size());
@@ -108,7 +109,7 @@ public final class RunEvents {
 			toGateway.add(out.frame());
 			if (out.watched()) {
 				messages.add(Map.entry(Keys.conversationEvents(out.userId(), out.frame().conversationId()),
-						Json.write(out.frame())));
+						TokenFrames.encode(List.of(out.frame()))));
 			}
 		}
 		messages.set(0, Map.entry(Keys.gatewayTokens(gatewayId), TokenFrames.encode(toGateway)));

@@ -72,10 +72,13 @@ import java.util.regex.Pattern;
  * PUBLISH stopline:{g:g-1}:inbox '{"type":"run_stopped",...}'
  * # the same gateway's token frames, on their own channel and the data plane's own connections, so a busy token
  * # stream never delays a stop's confirmation
- * PUBLISH stopline:{g:g-1}:tokens '{"type":"token","index":12,"count":3,"text":" every stop honest",...}'
+ * # (TokenFrames: T1, then per frame |len|run id|len|conversation id|index|count|epoch micros|len|text)
+ * PUBLISH stopline:{g:g-1}:tokens 'T1|3|r-1|4|c-42|12|3|1767000000000000|18| every stop honest|3|r-7|...'
  *
  * # every event of a conversation, for the WebSocket streams watching it on any gateway
  * PUBLISH   stopline:{u:alice}:conv:c-42:events '{"type":"message_added",...}'
+ * # a watched run's token frames there too, one per message, in the token channel's encoding
+ * PUBLISH   stopline:{u:alice}:conv:c-42:events 'T1|3|r-1|4|c-42|12|3|1767000000000000|18| every stop honest'
  * SUBSCRIBE stopline:{u:alice}:conv:c-42:events            # while a socket on this gateway watches c-42
  *
  * # "a WebSocket watches this conversation": set by gateways while one is open (refreshed), read by the claim
