@@ -37,6 +37,7 @@ import io.stopline.core.run.RedisConversationRegistry;
 import io.stopline.core.run.ResumeProperties;
 import io.stopline.core.run.RunReplays;
 import io.stopline.core.schema.Topology;
+import io.stopline.core.threads.SchedulerLagMetrics;
 import io.stopline.core.stop.StopRequests;
 
 /**
@@ -137,6 +138,11 @@ public class StoplineRedisConfiguration {
 	 * One Redis or Sentinel, or Redis Cluster: decided once, from the client's
 	 * configuration.
 	 */
+	@Bean(destroyMethod = "close")
+	public SchedulerLagMetrics schedulerLagMetrics() {
+		return new SchedulerLagMetrics();
+	}
+
 	@Bean
 	public Topology redisTopology(RedissonClient redisson) {
 		return Topology.of(redisson);

@@ -1,8 +1,11 @@
 package io.stopline.core.threads;
 
 import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.LongConsumer;
 
 /**
  * How late this JVM's virtual-thread scheduler runs a thread that became ready: one
@@ -36,6 +39,9 @@ public final class SchedulerLag {
 
 	private volatile long lateNanos;
 
+	/** Hear each probe's lateness (metrics). */
+	private final List<LongConsumer> listeners = new CopyOnWriteArrayList<>();
+
 	private SchedulerLag(boolean probing) {
 		if (probing) {
 			Thread.ofVirtual().name("scheduler-lag").start(this::probe);
@@ -62,9 +68,20 @@ public final class SchedulerLag {
 		return Duration.ofNanos(lateNanos);
 	}
 
+	/**
+	 * Hands every probe's lateness (nanoseconds, 0 when on time) to {@code listener}
+	 * until the returned handle is closed.
+	 */
+	public AutoCloseable listen(LongConsumer listener) {
+		listeners.add(listener);
+		return () -> listeners.remove(listener);
+	}
+
 	/** One wake-up {@code late} after its time. */
 	void sample(long late) {
-		lateNanos = Math.max(Math.max(late, 0), (long) (lateNanos * DECAY));
+		long lateness = Math.max(late, 0);
+		lateNanos = Math.max(lateness, (long) (lateNanos * DECAY));
+		listeners.forEach(listener -> listener.accept(lateness));
 	}
 
 	private void probe() {

@@ -2,7 +2,7 @@ package io.stopline.starter.task;
 
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiConsumer;
@@ -48,8 +48,12 @@ public final class RunningTask {
 
 	private int tokens;
 
-	/** The end (in characters) of each token of the answer. */
-	private final List<Integer> tokenEnds = new ArrayList<>();
+	/**
+	 * The end (in characters) of each token of the answer, the first {@link #tokens}
+	 * used: ints, not boxed, since they live as long as the run and every young
+	 * collection copies what lives.
+	 */
+	private int[] tokenEnds = new int[64];
 
 	private volatile @Nullable Instant upstreamClosedAt;
 
@@ -252,13 +256,16 @@ public final class RunningTask {
 	/** Appends a token; returns its index. Only the generating thread calls it. */
 	int append(String token) {
 		content.append(token);
-		tokenEnds.add(content.length());
+		if (tokens == tokenEnds.length) {
+			tokenEnds = Arrays.copyOf(tokenEnds, tokens * 2);
+		}
+		tokenEnds[tokens] = content.length();
 		return tokens++;
 	}
 
 	/** How many characters the first {@code count} tokens make. */
 	int charsOf(int count) {
-		return count <= 0 ? 0 : tokenEnds.get(Math.min(count, tokenEnds.size()) - 1);
+		return count <= 0 ? 0 : tokenEnds[Math.min(count, tokens) - 1];
 	}
 
 	/** The model closed its connection to the provider. */

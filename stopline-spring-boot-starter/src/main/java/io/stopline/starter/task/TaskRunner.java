@@ -8,14 +8,20 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
 
 import io.stopline.protocol.RunEvent;
 import io.stopline.protocol.StartRun;
 import io.stopline.core.threads.ControlHandOff;
+import io.stopline.core.threads.ControlThreads;
+import io.stopline.core.threads.SchedulerLag;
 import io.stopline.core.run.ConversationRegistry;
 import io.stopline.protocol.HistoryMessage;
 import io.stopline.core.run.RunOutcome;
@@ -86,6 +92,18 @@ public class TaskRunner {
 	private final ControlHandOff control = new ControlHandOff("stop-finish-", 16,
 			ControlHandOff.OnInterrupt.LET_FINISH);
 
+	/**
+	 * Where runs are claimed while the virtual threads' scheduler is busy: a claim's two
+	 * wake-ups (the run's thread start, the script's reply) would each wait there behind
+	 * every streaming run's token wake-ups. No queue: beyond these threads a run's own
+	 * virtual thread claims it, as when the scheduler is idle.
+	 */
+	private final ThreadPoolExecutor starts = new ThreadPoolExecutor(0, 16, 30, TimeUnit.SECONDS,
+			new SynchronousQueue<>(), ControlThreads.factory("run-start-"));
+
+	/** Whether runs are claimed on the start threads: while the scheduler is busy. */
+	private BooleanSupplier claimOffScheduler = SchedulerLag.shared()::busy;
+
 	/** Every run's frames, one write per gateway per batch interval. */
 	private final FrameLanes lanes;
 
@@ -128,28 +146,103 @@ public class TaskRunner {
 	 * the job itself where it can ({@link JobTaken}).
 	 */
 	public void start(StartRun job, Generation generation, JobTaken onTaken, Runnable onEnd) {
-		executor.execute(() -> {
-			MDC.put("conversation_id", job.conversationId());
-			MDC.put("run_id", job.runId());
-			MDC.put("worker_id", workerId);
+		if (claimOffScheduler.getAsBoolean()) {
 			try {
-				run(job, generation, onTaken);
+				starts.execute(() -> inRunContext(job, () -> claimThenGenerate(job, generation, onTaken, onEnd)));
+				return;
+			}
+			catch (RejectedExecutionException ex) {
+				// every start thread busy: the run's own thread claims it
+			}
+		}
+		executor.execute(() -> inRunContext(job, () -> {
+			try {
+				Claimed claimed = claim(job, generation, onTaken);
+				if (claimed != null) {
+					generate(claimed);
+				}
 			}
 			catch (RuntimeException ex) {
 				log.error("run {} of conversation {} failed unexpectedly", job.runId(), job.conversationId(), ex);
 			}
 			finally {
-				MDC.clear();
+				onEnd.run();
+			}
+		}));
+	}
+
+	/** Tests choose where runs are claimed. */
+	void claimOffScheduler(BooleanSupplier when) {
+		this.claimOffScheduler = when;
+	}
+
+	/**
+	 * While the virtual threads' scheduler is busy: the claim on a start thread, whose
+	 * wake-up on the claim's reply goes to the operating system's scheduler instead of
+	 * waiting behind every stream's, then the generation on the run's virtual thread.
+	 */
+	private void claimThenGenerate(StartRun job, Generation generation, JobTaken onTaken, Runnable onEnd) {
+		Claimed claimed;
+		try {
+			claimed = claim(job, generation, onTaken);
+		}
+		catch (RuntimeException ex) {
+			log.error("run {} of conversation {} failed unexpectedly", job.runId(), job.conversationId(), ex);
+			onEnd.run();
+			return;
+		}
+		if (claimed == null) {
+			onEnd.run();
+			return;
+		}
+		Runnable generating = () -> inRunContext(job, () -> {
+			try {
+				generate(claimed);
+			}
+			catch (RuntimeException ex) {
+				log.error("run {} of conversation {} failed unexpectedly", job.runId(), job.conversationId(), ex);
+			}
+			finally {
 				onEnd.run();
 			}
 		});
+		try {
+			executor.execute(generating);
+		}
+		catch (RejectedExecutionException ex) {
+			// the run executor is closing: the claimed run still runs (and records its
+			// outcome), here
+			generating.run();
+		}
 	}
 
-	private void run(StartRun job, Generation generation, JobTaken onTaken) {
+	private void inRunContext(StartRun job, Runnable work) {
+		MDC.put("conversation_id", job.conversationId());
+		MDC.put("run_id", job.runId());
+		MDC.put("worker_id", workerId);
+		try {
+			work.run();
+		}
+		finally {
+			MDC.clear();
+		}
+	}
+
+	/** A run claimed by this worker and registered here, about to generate. */
+	private record Claimed(RunningTask task, RunRecord record, Instant started, boolean announced) {
+	}
+
+	/**
+	 * Registers the run here and claims it in Redis; null when it does not run here
+	 * (stopped or replaced before it started, or a duplicate job), and then it is no
+	 * longer registered.
+	 */
+	private @Nullable Claimed claim(StartRun job, Generation generation, JobTaken onTaken) {
 		RunningTask task = new RunningTask(job, generation);
 		if (!tasks.register(task) && !registerInPlaceOfStale(task, onTaken)) {
-			return;
+			return null;
 		}
+		boolean claimedHere = false;
 		try {
 			Instant started = Instant.now();
 			metrics.start(RunMetrics.StartStage.TAKEN, job.requestedAt(), started);
@@ -165,7 +258,7 @@ public class TaskRunner {
 			onTaken.taken(entry != null && registry.acknowledgesJobsInClaim());
 			if (claimed.isEmpty()) {
 				log.debug("run {} was stopped or replaced before it started", job.runId());
-				return;
+				return null;
 			}
 			metrics.start(RunMetrics.StartStage.CLAIMED, job.requestedAt(), Instant.now());
 			task.claimed(claimed.get().run());
@@ -175,13 +268,25 @@ public class TaskRunner {
 			// run still queued, ask for nothing, and never get its tokens
 			task.watched(claimed.get().watched());
 			metrics.started();
-			execute(task, claimed.get().run(), started, announcement != null);
+			claimedHere = true;
+			return new Claimed(task, claimed.get().run(), started, announcement != null);
+		}
+		finally {
+			if (!claimedHere) {
+				tasks.unregister(task);
+			}
+		}
+	}
+
+	private void generate(Claimed claimed) {
+		try {
+			execute(claimed.task(), claimed.record(), claimed.started(), claimed.announced());
 		}
 		finally {
 			// the finish paths unregister once the outcome is recorded (a task recording
 			// its outcome already gives way to the conversation's next run); this covers
 			// the exceptional ones
-			tasks.unregister(task);
+			tasks.unregister(claimed.task());
 		}
 	}
 

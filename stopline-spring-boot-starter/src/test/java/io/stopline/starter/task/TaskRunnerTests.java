@@ -197,6 +197,79 @@ class TaskRunnerTests {
 	}
 
 	@Test
+	void whileTheSchedulerIsBusyARunIsClaimedOnAStartThreadAndGeneratesOnItsOwnVirtualThread() throws Exception {
+		BlockingQueue<RunEvent> gateway = inbox("gw-a");
+		StartRun job = reserve("c1", "gw-a");
+		TaskRunner runner = runner(Duration.ofMinutes(1));
+		runner.claimOffScheduler(() -> true);
+		BlockingQueue<Thread> claimedOn = new LinkedBlockingQueue<>();
+		BlockingQueue<Thread> generatedOn = new LinkedBlockingQueue<>();
+		CountDownLatch ended = new CountDownLatch(1);
+		Generation generation = run -> {
+			generatedOn.add(Thread.currentThread());
+			run.emit("Hello");
+			run.emit(" world");
+		};
+
+		runner.start(job, generation, () -> claimedOn.add(Thread.currentThread()), ended::countDown);
+
+		Thread claiming = claimedOn.poll(BOUND.toMillis(), TimeUnit.MILLISECONDS);
+		assertThat(claiming).isNotNull();
+		assertThat(claiming.isVirtual()).isFalse();
+		assertThat(claiming.getName()).startsWith("run-start-");
+		Thread generating = generatedOn.poll(BOUND.toMillis(), TimeUnit.MILLISECONDS);
+		assertThat(generating).isNotNull();
+		assertThat(generating.isVirtual()).isTrue();
+		assertThat(next(gateway, RunEvent.RunCompleted.class).content()).isEqualTo("Hello world");
+		assertThat(ended.await(BOUND.toMillis(), TimeUnit.MILLISECONDS)).as("its slot is freed").isTrue();
+		assertThat(registry.history(user, "c1")).extracting(HistoryMessage::role, HistoryMessage::status)
+			.containsExactly(tuple("user", "complete"), tuple("assistant", "complete"));
+		await().atMost(BOUND).until(() -> tasks.size() == 0);
+	}
+
+	@Test
+	void whileTheSchedulerIsBusyARunStoppedWhileQueuedNeverStartsAndFreesItsSlotOnce() throws Exception {
+		StartRun job = reserve("c1", "gw-a");
+		RunRecord queued = registry.find(user, "c1").orElseThrow();
+		assertThat(registry.finishQueued(queued,
+				io.stopline.core.run.RunOutcome.stopped("", StopReason.USER, Instant.now())))
+			.isTrue();
+		TaskRunner runner = runner(Duration.ofMinutes(1));
+		runner.claimOffScheduler(() -> true);
+		java.util.concurrent.atomic.AtomicInteger ends = new java.util.concurrent.atomic.AtomicInteger();
+		CountDownLatch taken = new CountDownLatch(1);
+		Generation mustNotRun = run -> {
+			throw new AssertionError("a stopped run must not generate");
+		};
+
+		runner.start(job, mustNotRun, taken::countDown, ends::incrementAndGet);
+
+		assertThat(taken.await(BOUND.toMillis(), TimeUnit.MILLISECONDS)).as("its job is acknowledged").isTrue();
+		await().atMost(BOUND).until(() -> ends.get() == 1);
+		assertThat(tasks.size()).isZero();
+		// and a run that was claimed still generates while its stop goes through
+		BlockingQueue<RunEvent> gateway = inbox("gw-a");
+		StartRun next = reserve("c2", "gw-a");
+		CountDownLatch streaming = new CountDownLatch(2);
+		Generation endless = run -> {
+			while (true) {
+				run.emit("x");
+				streaming.countDown();
+				Thread.sleep(2);
+			}
+		};
+		runner.start(next, endless, () -> {
+		}, ends::incrementAndGet);
+		assertThat(streaming.await(BOUND.toMillis(), TimeUnit.MILLISECONDS)).isTrue();
+		next(gateway, RunEvent.TokenGenerated.class);
+		assertThat(tasks.find(user, "c2").orElseThrow().requestStop(StopReason.USER, "gw-a", null, Instant.now()))
+			.isEqualTo(StopAttempt.ACCEPTED);
+		assertThat(next(gateway, RunEvent.RunStopped.class).reason()).isEqualTo(StopReason.USER);
+		await().atMost(BOUND).until(() -> ends.get() == 2);
+		assertThat(ends.get()).isEqualTo(2);
+	}
+
+	@Test
 	void aModelFailureIsRecordedWithItsPartialAnswer() throws Exception {
 		BlockingQueue<RunEvent> gateway = inbox("gw-a");
 		StartRun job = reserve("c1", "gw-a");
