@@ -176,7 +176,12 @@ final class BenchCluster implements AutoCloseable {
 	 * (read with 'jfr').
 	 */
 	private static List<String> jvmOptions(String node) {
-		List<String> options = new ArrayList<>(List.of("-Xmx1g", "-XX:+UseParallelGC"));
+		// a fixed heap touched at start: a heap that grows (or gives memory back and
+		// grows again) takes page faults inside the collector's pauses, and on this
+		// machine half of the nodes' pause time was the kernel's (GC logs with gc+cpu:
+		// Sys as large as User); with the pages touched first it was a twentieth
+		List<String> options = new ArrayList<>(
+				List.of("-Xms1g", "-Xmx1g", "-Xmn300m", "-XX:+AlwaysPreTouch", "-XX:+UseParallelGC"));
 		// the control plane's threads above the streams' (ControlThreads), as ./stopline
 		// run starts the nodes when it may; -Dstopline.bench.control-priority=false: off
 		if (Boolean.parseBoolean(System.getProperty("stopline.bench.control-priority", "true"))

@@ -53,6 +53,8 @@ final class StreamBenchmark {
 
 	private static final String RUN_START = "stopline_run_start_seconds";
 
+	private static final String SCHEDULER_LAG = "stopline_scheduler_lag_seconds";
+
 	private static final String HTTP_REQUESTS = "http_server_requests_seconds";
 
 	private static final String STOP_URI = "uri=\"/v1/conversation/{conversationId}/stop\"";
@@ -127,7 +129,7 @@ final class StreamBenchmark {
 									/ theirs));
 				steps.add(step);
 				table.add(String.format(
-						"K=%-4d %8.0f tok/s (%.0f%% of offered)  cpu/token gw+workers %7.1f us  floor %5.1f us  x%5.1f  delivery p50/p99 %6.1f/%7.1f ms  stop p50/p99/max %6.1f/%7.1f/%7.1f ms  start+ p50 %6.1f ms (to emit %.1f, delivery %.1f)  errors %s  stop on nodes %s",
+						"K=%-4d %8.0f tok/s (%.0f%% of offered)  cpu/token gw+workers %7.1f us  floor %5.1f us  x%5.1f  delivery p50/p99 %6.1f/%7.1f ms  stop p50/p99/max %6.1f/%7.1f/%7.1f ms  start+ p50 %6.1f ms (to emit %.1f, delivery %.1f)  errors %s  stop on nodes %s  scheduler lag %s  load generator's GC %s",
 						k, num(step.get("tokens_per_s")), num(step.get("delivered_share_pct")), ours, theirs,
 						num(step.get("ratio_to_floor")), num(at(step, "delivery", "p50_ms")),
 						num(at(step, "delivery", "p99_ms")), num(at(step, "stop", "p50_ms")),
@@ -135,7 +137,7 @@ final class StreamBenchmark {
 						num(at(step, "start_overhead", "p50_ms")),
 						num(at(step, "start_overhead_to_first_emit", "p50_ms")),
 						num(at(step, "start_first_token_delivery", "p50_ms")), step.get("errors"),
-						step.get("stop_on_nodes")));
+						step.get("stop_on_nodes"), step.get("scheduler_lag"), step.get("load_generator_gc")));
 				if (Boolean.TRUE.equals(step.get("saturated"))) {
 					results.put("saturated_at_k", k);
 					break;
@@ -322,7 +324,9 @@ final class StreamBenchmark {
 		// (cancelled), -> outcome recorded (unregistered)
 		Map<String, Map<Double, Double>> stagesBefore = stages(cluster);
 		Map<String, Map<Double, Double>> startsBefore = startStages(cluster);
+		Map<String, Map<Double, Double>> lagBefore = schedulerLag(cluster);
 		AutoCloseable profiling = Profiler.around("stream-k" + k, cluster.nodePids());
+		OwnPauses ownPauses = new OwnPauses();
 		Map<String, Long> cpuBefore = CpuTime.sample(cluster.pids());
 		long began = System.nanoTime();
 		long end = began + TimeUnit.SECONDS.toNanos(seconds);
@@ -372,6 +376,7 @@ final class StreamBenchmark {
 		double elapsed = (System.nanoTime() - began) / 1e9;
 		Map<String, Long> cpu = CpuTime.delta(cpuBefore, CpuTime.sample(cluster.pids()));
 		profiling.close();
+		ownPauses.close();
 		clients.recording = false;
 		long delivered = clients.tokens.get();
 		long watcherDeliveries = clients.watcherTokens.get();
@@ -381,6 +386,7 @@ final class StreamBenchmark {
 			.join();
 		Map<String, Object> propagation = stagesSince(stagesBefore, cluster);
 		Map<String, Object> startOnWorkers = since(startsBefore, startStages(cluster));
+		Map<String, Object> lag = since(lagBefore, schedulerLag(cluster));
 
 		Map<String, Object> step = new LinkedHashMap<>();
 		step.put("k", k);
@@ -410,6 +416,8 @@ final class StreamBenchmark {
 		step.put("start_overhead_to_first_emit", startDispatch.summary());
 		step.put("start_first_token_delivery", startDelivery.summary());
 		step.put("start_on_workers", startOnWorkers);
+		step.put("scheduler_lag", lag);
+		step.put("load_generator_gc", ownPauses.summary());
 		Map<Integer, Long> errors = new LinkedHashMap<>();
 		clients.errors.forEach((status, count) -> errors.put(status, count.get()));
 		stopStatuses.forEach((status, count) -> {
@@ -633,6 +641,18 @@ final class StreamBenchmark {
 	 */
 	private static Map<String, Map<Double, Double>> startStages(BenchCluster cluster) {
 		return workerStages(cluster, RUN_START, "taken", "claimed", "first_token");
+	}
+
+	/**
+	 * How late the nodes' virtual threads woke ({@code stopline.scheduler.lag}, 4 probes
+	 * a second per node): the wait for a carrier that each hand-off of a start, a token
+	 * or a stop can meet.
+	 */
+	private static Map<String, Map<Double, Double>> schedulerLag(BenchCluster cluster) {
+		Map<String, Map<Double, Double>> lag = new LinkedHashMap<>();
+		lag.put("gateway", cluster.gatewayHistogram(SCHEDULER_LAG, ""));
+		lag.put("workers", cluster.workerHistogram(SCHEDULER_LAG, ""));
+		return lag;
 	}
 
 	/** Each stage's quantiles over the stops since {@code before} was read. */
