@@ -15,7 +15,8 @@ import com.sun.management.GarbageCollectionNotificationInfo;
  * The load generator's own collector pauses. Every latency the clients measure includes
  * them: a client paused for 100 ms reports 100 ms more for whatever it was waiting for.
  * Each step reports them beside its figures ({@code load_generator_gc}), so a tail the
- * nodes did not cause shows as such.
+ * nodes did not cause shows as such. The JVM reports each in whole milliseconds: a pause
+ * under 1 ms counts as 0.
  */
 final class OwnPauses implements AutoCloseable {
 

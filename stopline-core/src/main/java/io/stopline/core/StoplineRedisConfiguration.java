@@ -108,6 +108,12 @@ public class StoplineRedisConfiguration {
 		config.setSslVerificationMode(ssl.verifyHostname() ? SslVerificationMode.STRICT : SslVerificationMode.CA_ONLY);
 	}
 
+	/** How late the virtual threads wake ({@code stopline.scheduler.lag}). */
+	@Bean(destroyMethod = "close")
+	public SchedulerLagMetrics schedulerLagMetrics() {
+		return new SchedulerLagMetrics();
+	}
+
 	@Bean
 	public StopAudit stopAudit(StringRedisTemplate redis, ExecutorService auditWriter) {
 		return new StopAudit(redis, auditWriter);
@@ -138,11 +144,6 @@ public class StoplineRedisConfiguration {
 	 * One Redis or Sentinel, or Redis Cluster: decided once, from the client's
 	 * configuration.
 	 */
-	@Bean(destroyMethod = "close")
-	public SchedulerLagMetrics schedulerLagMetrics() {
-		return new SchedulerLagMetrics();
-	}
-
 	@Bean
 	public Topology redisTopology(RedissonClient redisson) {
 		return Topology.of(redisson);

@@ -82,7 +82,8 @@ import java.util.regex.Pattern;
  * SUBSCRIBE stopline:{u:alice}:conv:c-42:events            # while a socket on this gateway watches c-42
  *
  * # "a WebSocket watches this conversation": set by gateways while one is open (refreshed), read by the claim
- * # script (EXISTS, in the step that claims the run); unwatched runs publish their tokens to the gateway inbox only
+ * # script (EXISTS, in the step that claims the run); unwatched runs publish their tokens to the gateway's token
+ * # channel only
  * SET     stopline:{u:alice}:conv:c-42:watched 1 PX 60000
  *
  * # pause / resume commands for a worker (pub/sub only: a lost one is answered 202 and can be repeated)

@@ -81,7 +81,14 @@ public final class SchedulerLag {
 	void sample(long late) {
 		long lateness = Math.max(late, 0);
 		lateNanos = Math.max(lateness, (long) (lateNanos * DECAY));
-		listeners.forEach(listener -> listener.accept(lateness));
+		for (LongConsumer listener : listeners) {
+			try {
+				listener.accept(lateness);
+			}
+			catch (RuntimeException ex) {
+				// a failing listener must not end the JVM's only probe
+			}
+		}
 	}
 
 	private void probe() {

@@ -1,6 +1,8 @@
 package io.stopline.core.threads;
 
 import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
 import io.micrometer.core.instrument.MeterRegistry;
@@ -18,8 +20,8 @@ public final class SchedulerLagMetrics implements MeterBinder, AutoCloseable {
 
 	private final SchedulerLag lag;
 
-	private AutoCloseable listening = () -> {
-	};
+	/** One per registry bound. */
+	private final List<AutoCloseable> listening = new CopyOnWriteArrayList<>();
 
 	public SchedulerLagMetrics() {
 		this(SchedulerLag.shared());
@@ -37,13 +39,16 @@ public final class SchedulerLagMetrics implements MeterBinder, AutoCloseable {
 			.minimumExpectedValue(Duration.ofNanos(50_000))
 			.maximumExpectedValue(Duration.ofSeconds(5))
 			.register(meters);
-		listening = lag.listen(late -> timer.record(late, TimeUnit.NANOSECONDS));
+		listening.add(lag.listen(late -> timer.record(late, TimeUnit.NANOSECONDS)));
 	}
 
 	/** Stops recording: the probe outlives a node's context (one per JVM). */
 	@Override
 	public void close() throws Exception {
-		listening.close();
+		for (AutoCloseable listener : listening) {
+			listener.close();
+		}
+		listening.clear();
 	}
 
 }

@@ -60,11 +60,12 @@ public class RunMetrics {
 
 	/**
 	 * Where a run's start has got to, from the gateway's request ({@code requested_at} of
-	 * its job): the run's thread started on this worker once the job was off the queue
-	 * ({@code taken}; also for a run its claim then finds stopped or replaced), the run
-	 * was claimed ({@code claimed}), and its model produced the first token
-	 * ({@code first_token}). The gaps between the stages tell where a slow start waited:
-	 * the queue, the claim, or the model.
+	 * its job): the run's claim started on this worker once the job was off the queue (on
+	 * the run's thread, or a start thread while the scheduler is busy: {@code taken};
+	 * also for a run its claim then finds stopped or replaced), the run was claimed
+	 * ({@code claimed}), and its model produced the first token ({@code first_token}).
+	 * The gaps between the stages tell where a slow start waited: the queue, the claim,
+	 * or the model.
 	 */
 	enum StartStage {
 

@@ -163,7 +163,7 @@ public class TaskRunner {
 				}
 			}
 			catch (RuntimeException ex) {
-				log.error("run {} of conversation {} failed unexpectedly", job.runId(), job.conversationId(), ex);
+				unexpected(job, ex);
 			}
 			finally {
 				onEnd.run();
@@ -182,38 +182,55 @@ public class TaskRunner {
 	 * waiting behind every stream's, then the generation on the run's virtual thread.
 	 */
 	private void claimThenGenerate(StartRun job, Generation generation, JobTaken onTaken, Runnable onEnd) {
-		Claimed claimed;
+		// onEnd once on every path: by the generation once handed over, else here
+		boolean handedOver = false;
+		Claimed claimed = null;
 		try {
 			claimed = claim(job, generation, onTaken);
+			if (claimed == null) {
+				return;
+			}
+			Claimed run = claimed;
+			Runnable generating = () -> inRunContext(job, () -> {
+				try {
+					generate(run);
+				}
+				catch (RuntimeException ex) {
+					unexpected(job, ex);
+				}
+				finally {
+					onEnd.run();
+				}
+			});
+			try {
+				executor.execute(generating);
+			}
+			catch (RejectedExecutionException ex) {
+				// the run executor is closing (the graceful shutdown still waits for this
+				// registered run and stops it after its grace): it runs here
+				handedOver = true;
+				generating.run();
+				return;
+			}
+			handedOver = true;
 		}
 		catch (RuntimeException ex) {
-			log.error("run {} of conversation {} failed unexpectedly", job.runId(), job.conversationId(), ex);
-			onEnd.run();
-			return;
+			unexpected(job, ex);
 		}
-		if (claimed == null) {
-			onEnd.run();
-			return;
-		}
-		Runnable generating = () -> inRunContext(job, () -> {
-			try {
-				generate(claimed);
-			}
-			catch (RuntimeException ex) {
-				log.error("run {} of conversation {} failed unexpectedly", job.runId(), job.conversationId(), ex);
-			}
-			finally {
+		finally {
+			if (!handedOver) {
+				if (claimed != null) {
+					// claimed but never generating: the ownership check settles its
+					// record
+					tasks.unregister(claimed.task());
+				}
 				onEnd.run();
 			}
-		});
-		try {
-			executor.execute(generating);
 		}
-		catch (RejectedExecutionException ex) {
-			// the run executor is closing: the claimed run still runs (and records its
-			// outcome), here
-			generating.run();
-		}
+	}
+
+	private static void unexpected(StartRun job, RuntimeException ex) {
+		log.error("run {} of conversation {} failed unexpectedly", job.runId(), job.conversationId(), ex);
 	}
 
 	private void inRunContext(StartRun job, Runnable work) {
