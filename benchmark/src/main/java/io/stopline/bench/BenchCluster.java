@@ -124,6 +124,11 @@ final class BenchCluster implements AutoCloseable {
 		// the stop path's speed is measured, not the abuse limits
 		properties.put("stopline.gateway.max-active-runs-per-user", "1000000");
 		properties.put("stopline.gateway.stop-rate-limit.permits", "100000000");
+		// the listing phase reserves runs without jobs (no worker runs then); the sweep
+		// of
+		// such runs (10 s) ended its user's ten runs mid-phase once filling 100,000 took
+		// longer than that on a slow machine
+		properties.put("stopline.queue.without-job-after", "1h");
 		// stops go to the gateway's control port (its own connector and platform
 		// threads),
 		// as a load balancer would route them; -Dstopline.bench.control-port=false sends
