@@ -81,8 +81,9 @@ class StreamEvents {
 	 * the gateway several times the allocations of their SSE stream.
 	 */
 	static String token(RunEvent.TokenGenerated frame) {
+		// the fixed part and the timestamp take ~135 characters
 		StringBuilder json = new StringBuilder(
-				112 + frame.text().length() + frame.runId().length() + frame.conversationId().length());
+				160 + frame.text().length() + frame.runId().length() + frame.conversationId().length());
 		json.append("{\"type\":\"token\",\"conversation_id\":");
 		quoted(json, frame.conversationId());
 		json.append(",\"run_id\":");

@@ -155,20 +155,25 @@ public class TaskRunner {
 				// every start thread busy: the run's own thread claims it
 			}
 		}
-		executor.execute(() -> inRunContext(job, () -> {
-			try {
-				Claimed claimed = claim(job, generation, onTaken);
-				if (claimed != null) {
-					generate(claimed);
-				}
+		executor.execute(() -> inRunContext(job, () -> thenEnd(job, () -> {
+			Claimed claimed = claim(job, generation, onTaken);
+			if (claimed != null) {
+				generate(claimed);
 			}
-			catch (RuntimeException ex) {
-				unexpected(job, ex);
-			}
-			finally {
-				onEnd.run();
-			}
-		}));
+		}, onEnd)));
+	}
+
+	/** Runs a run's {@code work}, then {@code onEnd} however it ended. */
+	private static void thenEnd(StartRun job, Runnable work, Runnable onEnd) {
+		try {
+			work.run();
+		}
+		catch (RuntimeException ex) {
+			unexpected(job, ex);
+		}
+		finally {
+			onEnd.run();
+		}
 	}
 
 	/** Tests choose where runs are claimed. */
@@ -191,17 +196,7 @@ public class TaskRunner {
 				return;
 			}
 			Claimed run = claimed;
-			Runnable generating = () -> inRunContext(job, () -> {
-				try {
-					generate(run);
-				}
-				catch (RuntimeException ex) {
-					unexpected(job, ex);
-				}
-				finally {
-					onEnd.run();
-				}
-			});
+			Runnable generating = () -> inRunContext(job, () -> thenEnd(job, () -> generate(run), onEnd));
 			try {
 				executor.execute(generating);
 			}

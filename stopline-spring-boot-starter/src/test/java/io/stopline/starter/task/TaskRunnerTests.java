@@ -142,15 +142,8 @@ class TaskRunnerTests {
 		BlockingQueue<RunEvent> other = inbox("gw-b");
 		StartRun job = reserve("c1", "gw-a");
 		CountDownLatch streaming = new CountDownLatch(3);
-		Generation endless = run -> {
-			while (true) {
-				run.emit("x");
-				streaming.countDown();
-				Thread.sleep(2);
-			}
-		};
 
-		start(runner(Duration.ofMinutes(1)), job, endless);
+		start(runner(Duration.ofMinutes(1)), job, endless(streaming));
 		assertThat(streaming.await(BOUND.toMillis(), TimeUnit.MILLISECONDS)).isTrue();
 		// a token still waiting for its frame when the stop comes is seen by nobody and
 		// not kept: stop once one has reached the gateway
@@ -179,11 +172,7 @@ class TaskRunnerTests {
 
 	@Test
 	void aRunStoppedWhileQueuedNeverStarts() throws Exception {
-		StartRun job = reserve("c1", "gw-a");
-		RunRecord queued = registry.find(user, "c1").orElseThrow();
-		assertThat(registry.finishQueued(queued,
-				io.stopline.core.run.RunOutcome.stopped("", StopReason.USER, Instant.now())))
-			.isTrue();
+		StartRun job = stoppedWhileQueued("c1");
 		CountDownLatch taken = new CountDownLatch(1);
 		CountDownLatch ended = new CountDownLatch(1);
 		Generation mustNotRun = run -> {
@@ -230,11 +219,7 @@ class TaskRunnerTests {
 
 	@Test
 	void whileTheSchedulerIsBusyARunStoppedWhileQueuedNeverStartsAndFreesItsSlotOnce() throws Exception {
-		StartRun job = reserve("c1", "gw-a");
-		RunRecord queued = registry.find(user, "c1").orElseThrow();
-		assertThat(registry.finishQueued(queued,
-				io.stopline.core.run.RunOutcome.stopped("", StopReason.USER, Instant.now())))
-			.isTrue();
+		StartRun job = stoppedWhileQueued("c1");
 		TaskRunner runner = runner(Duration.ofMinutes(1));
 		runner.claimOffScheduler(() -> true);
 		AtomicInteger ends = new AtomicInteger();
@@ -253,15 +238,8 @@ class TaskRunnerTests {
 		BlockingQueue<RunEvent> gateway = inbox("gw-a");
 		StartRun next = reserve("c2", "gw-a");
 		CountDownLatch streaming = new CountDownLatch(2);
-		Generation endless = run -> {
-			while (true) {
-				run.emit("x");
-				streaming.countDown();
-				Thread.sleep(2);
-			}
-		};
 		assertThat(ends.get()).isEqualTo(1);
-		runner.start(next, endless, () -> {
+		runner.start(next, endless(streaming), () -> {
 		}, ends::incrementAndGet);
 		assertThat(streaming.await(BOUND.toMillis(), TimeUnit.MILLISECONDS)).isTrue();
 		next(gateway, RunEvent.TokenGenerated.class);
@@ -323,6 +301,27 @@ class TaskRunnerTests {
 	private TaskRunner runner(Duration maxRun) {
 		return TaskFixtures.runner(registry, stopRequests, tasks, events, executor, new StopAudit(clients.template()),
 				TaskFixtures.properties(worker, maxRun), clients.template(), meters);
+	}
+
+	/** Emits "x" every 2 ms until stopped, counting down {@code streaming} per token. */
+	private static Generation endless(CountDownLatch streaming) {
+		return run -> {
+			while (true) {
+				run.emit("x");
+				streaming.countDown();
+				Thread.sleep(2);
+			}
+		};
+	}
+
+	/** A run reserved, then stopped while still queued (its outcome recorded). */
+	private StartRun stoppedWhileQueued(String conversationId) {
+		StartRun job = reserve(conversationId, "gw-a");
+		RunRecord queued = registry.find(user, conversationId).orElseThrow();
+		assertThat(registry.finishQueued(queued,
+				io.stopline.core.run.RunOutcome.stopped("", StopReason.USER, Instant.now())))
+			.isTrue();
+		return job;
 	}
 
 	private static Generation tokens(String... tokens) {
