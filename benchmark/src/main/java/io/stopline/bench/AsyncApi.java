@@ -13,6 +13,7 @@ import org.apache.hc.client5.http.impl.nio.PoolingAsyncClientConnectionManagerBu
 import org.apache.hc.core5.concurrent.FutureCallback;
 import org.apache.hc.core5.http2.HttpVersionPolicy;
 import org.apache.hc.core5.io.CloseMode;
+import org.apache.hc.core5.util.TimeValue;
 import org.apache.hc.core5.reactor.IOReactorConfig;
 import org.apache.hc.core5.util.Timeout;
 
@@ -83,6 +84,29 @@ final class AsyncApi implements AutoCloseable {
 		return execute(SimpleRequestBuilder.get(baseUrl + path).addHeader("Authorization", "Bearer " + token).build());
 	}
 
+	/** The status and body of a POST, once answered; status -1 when it failed. */
+	CompletableFuture<Api.Answer> postForAnswer(String token, String path) {
+		CompletableFuture<Api.Answer> answer = new CompletableFuture<>();
+		client.execute(SimpleRequestBuilder.post(baseUrl + path).addHeader("Authorization", "Bearer " + token).build(),
+				new FutureCallback<SimpleHttpResponse>() {
+					@Override
+					public void completed(SimpleHttpResponse response) {
+						answer.complete(new Api.Answer(response.getCode(), response.getBodyText()));
+					}
+
+					@Override
+					public void failed(Exception ex) {
+						answer.complete(new Api.Answer(-1, ""));
+					}
+
+					@Override
+					public void cancelled() {
+						answer.complete(new Api.Answer(-1, ""));
+					}
+				});
+		return answer;
+	}
+
 	private CompletableFuture<Integer> execute(SimpleHttpRequest request) {
 		CompletableFuture<Integer> status = new CompletableFuture<>();
 		client.execute(request, new FutureCallback<SimpleHttpResponse>() {
@@ -106,6 +130,15 @@ final class AsyncApi implements AutoCloseable {
 
 	@Override
 	public void close() {
+		// shut down, then closed: closed at once while its reactor still ran, the client
+		// logged a ClosedSelectorException per reactor thread
+		client.initiateShutdown();
+		try {
+			client.awaitShutdown(TimeValue.ofSeconds(2));
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+		}
 		client.close(CloseMode.IMMEDIATE);
 	}
 

@@ -278,6 +278,11 @@ final class BenchCluster implements AutoCloseable {
 		return stopLoad.post(token(user), "/v1/conversation/" + conversation + "/stop");
 	}
 
+	/** As {@link #stopAsync}, with the answer's body (a confirmed stop's receipt). */
+	java.util.concurrent.CompletableFuture<Api.Answer> stopForAnswerAsync(String user, String conversation) {
+		return stopLoad.postForAnswer(token(user), "/v1/conversation/" + conversation + "/stop");
+	}
+
 	/**
 	 * Stops one run ({@code {"run_id": …}}): a stop that overtakes its own send still
 	 * lands (the gateway keeps a tombstone the reservation finds).

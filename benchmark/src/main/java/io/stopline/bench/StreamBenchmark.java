@@ -129,7 +129,7 @@ final class StreamBenchmark {
 									/ theirs));
 				steps.add(step);
 				table.add(String.format(
-						"K=%-4d %8.0f tok/s (%.0f%% of offered)  cpu/token gw+workers %7.1f us  floor %5.1f us  x%5.1f  delivery p50/p99 %6.1f/%7.1f ms  stop p50/p99/max %6.1f/%7.1f/%7.1f ms  start+ p50 %6.1f ms (to emit %.1f, delivery %.1f)  errors %s  stop on nodes %s  scheduler lag %s  load generator's GC %s",
+						"K=%-4d %8.0f tok/s (%.0f%% of offered)  cpu/token gw+workers %7.1f us  floor %5.1f us  x%5.1f  delivery p50/p99 %6.1f/%7.1f ms  stop p50/p99/max %6.1f/%7.1f/%7.1f ms  start+ p50 %6.1f ms (to emit %.1f, delivery %.1f)  errors %s  stop on nodes %s  stop stages %s  scheduler lag %s  load generator's GC %s",
 						k, num(step.get("tokens_per_s")), num(step.get("delivered_share_pct")), ours, theirs,
 						num(step.get("ratio_to_floor")), num(at(step, "delivery", "p50_ms")),
 						num(at(step, "delivery", "p99_ms")), num(at(step, "stop", "p50_ms")),
@@ -137,7 +137,8 @@ final class StreamBenchmark {
 						num(at(step, "start_overhead", "p50_ms")),
 						num(at(step, "start_overhead_to_first_emit", "p50_ms")),
 						num(at(step, "start_first_token_delivery", "p50_ms")), step.get("errors"),
-						step.get("stop_on_nodes"), step.get("scheduler_lag"), step.get("load_generator_gc")));
+						step.get("stop_on_nodes"), step.get("stop_stages"), step.get("scheduler_lag"),
+						step.get("load_generator_gc")));
 				if (Boolean.TRUE.equals(step.get("saturated"))) {
 					results.put("saturated_at_k", k);
 					break;
@@ -313,6 +314,7 @@ final class StreamBenchmark {
 		// measured window: tokens, CPU, delivery latency; stops (each replaced by a new
 		// chat) spread over it
 		Latencies stops = new Latencies();
+		StopStages stopStages = new StopStages();
 		Map<Integer, AtomicLong> stopStatuses = new ConcurrentHashMap<>();
 		clients.delivery = new Latencies();
 		clients.tokens.set(0);
@@ -348,9 +350,11 @@ final class StreamBenchmark {
 			}
 			chats.remove(victim.conversation());
 			long sent = System.nanoTime();
-			pending.add(cluster.stopAsync(victim.user(), victim.conversation()).thenAccept(status -> {
+			long sentAt = StopStages.nowEpochNanos();
+			pending.add(cluster.stopForAnswerAsync(victim.user(), victim.conversation()).thenAccept(answer -> {
 				stops.add(System.nanoTime() - sent);
-				stopStatuses.computeIfAbsent(status, s -> new AtomicLong()).incrementAndGet();
+				stopStages.add(sentAt, StopStages.nowEpochNanos(), answer.body());
+				stopStatuses.computeIfAbsent(answer.status(), s -> new AtomicLong()).incrementAndGet();
 			}));
 			Chat fresh = startChat(cluster, clients, replacement++, maxTokens, random.nextDouble() < watchedShare);
 			chats.put(fresh.conversation(), fresh);
@@ -412,6 +416,7 @@ final class StreamBenchmark {
 		step.put("stop", stops.summary());
 		step.put("stop_statuses", stopStatuses);
 		step.put("stop_on_nodes", propagation);
+		step.put("stop_stages", stopStages.summary());
 		step.put("start_overhead", starts.summary());
 		step.put("start_overhead_to_first_emit", startDispatch.summary());
 		step.put("start_first_token_delivery", startDelivery.summary());

@@ -21,6 +21,7 @@ import org.apache.hc.core5.concurrent.FutureCallback;
 import org.apache.hc.core5.http.ContentType;
 import org.apache.hc.core5.http.HttpResponse;
 import org.apache.hc.core5.io.CloseMode;
+import org.apache.hc.core5.util.TimeValue;
 import org.apache.hc.core5.util.Timeout;
 
 /**
@@ -237,6 +238,15 @@ final class StreamClients implements AutoCloseable {
 
 	@Override
 	public void close() {
+		// shut down, then closed: closed at once while its reactor still ran, the client
+		// logged a ClosedSelectorException per reactor thread
+		client.initiateShutdown();
+		try {
+			client.awaitShutdown(TimeValue.ofSeconds(2));
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+		}
 		client.close(CloseMode.IMMEDIATE);
 		// close() would wait for every watcher socket to end
 		webSockets.shutdownNow();
