@@ -278,6 +278,14 @@ final class BenchCluster implements AutoCloseable {
 		return stopLoad.post(token(user), "/v1/conversation/" + conversation + "/stop");
 	}
 
+	/**
+	 * The listing of the token's user through the stops' client and port (their floor):
+	 * its status.
+	 */
+	java.util.concurrent.CompletableFuture<Integer> listingAsync(String token) {
+		return stopLoad.get(token, "/v1/conversations/active");
+	}
+
 	/** As {@link #stopAsync}, with the answer's body (a confirmed stop's receipt). */
 	java.util.concurrent.CompletableFuture<Api.Answer> stopForAnswerAsync(String user, String conversation) {
 		return stopLoad.postForAnswer(token(user), "/v1/conversation/" + conversation + "/stop");

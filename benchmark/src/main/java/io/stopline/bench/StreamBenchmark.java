@@ -129,7 +129,7 @@ final class StreamBenchmark {
 									/ theirs));
 				steps.add(step);
 				table.add(String.format(
-						"K=%-4d %8.0f tok/s (%.0f%% of offered)  cpu/token gw+workers %7.1f us  floor %5.1f us  x%5.1f  delivery p50/p99 %6.1f/%7.1f ms  stop p50/p99/max %6.1f/%7.1f/%7.1f ms  start+ p50 %6.1f ms (to emit %.1f, delivery %.1f)  errors %s  stop on nodes %s  stop stages %s  scheduler lag %s  load generator's GC %s",
+						"K=%-4d %8.0f tok/s (%.0f%% of offered)  cpu/token gw+workers %7.1f us  floor %5.1f us  x%5.1f  delivery p50/p99 %6.1f/%7.1f ms  stop p50/p99/max %6.1f/%7.1f/%7.1f ms  start+ p50 %6.1f ms (to emit %.1f, delivery %.1f)  errors %s  stop on nodes %s  stop stages %s  stop floors %s  scheduler lag %s  load generator's GC %s",
 						k, num(step.get("tokens_per_s")), num(step.get("delivered_share_pct")), ours, theirs,
 						num(step.get("ratio_to_floor")), num(at(step, "delivery", "p50_ms")),
 						num(at(step, "delivery", "p99_ms")), num(at(step, "stop", "p50_ms")),
@@ -137,8 +137,8 @@ final class StreamBenchmark {
 						num(at(step, "start_overhead", "p50_ms")),
 						num(at(step, "start_overhead_to_first_emit", "p50_ms")),
 						num(at(step, "start_first_token_delivery", "p50_ms")), step.get("errors"),
-						step.get("stop_on_nodes"), step.get("stop_stages"), step.get("scheduler_lag"),
-						step.get("load_generator_gc")));
+						step.get("stop_on_nodes"), step.get("stop_stages"), step.get("stop_floors"),
+						step.get("scheduler_lag"), step.get("load_generator_gc")));
 				if (Boolean.TRUE.equals(step.get("saturated"))) {
 					results.put("saturated_at_k", k);
 					break;
@@ -333,6 +333,7 @@ final class StreamBenchmark {
 		long began = System.nanoTime();
 		long end = began + TimeUnit.SECONDS.toNanos(seconds);
 		long interval = TimeUnit.SECONDS.toNanos(1) / Math.max(1, stopsPerSecond);
+		FloorProbe floors = new FloorProbe(cluster, interval);
 		List<CompletableFuture<?>> pending = new ArrayList<>();
 		int replacement = k;
 		for (long next = began; next < end; next += interval) {
@@ -381,6 +382,7 @@ final class StreamBenchmark {
 		Map<String, Long> cpu = CpuTime.delta(cpuBefore, CpuTime.sample(cluster.pids()));
 		profiling.close();
 		ownPauses.close();
+		floors.close();
 		clients.recording = false;
 		long delivered = clients.tokens.get();
 		long watcherDeliveries = clients.watcherTokens.get();
@@ -417,6 +419,13 @@ final class StreamBenchmark {
 		step.put("stop_statuses", stopStatuses);
 		step.put("stop_on_nodes", propagation);
 		step.put("stop_stages", stopStages.summary());
+		// the stop beside its floors in the same window (ratios of p50 and of p99)
+		Map<String, Object> stopFloors = floors.summary();
+		stopFloors.put("stop_over_listing", Map.of("p50", Latencies.round(stops.ms(0.5) / floors.listing().ms(0.5)),
+				"p99", Latencies.round(stops.ms(0.99) / floors.listing().ms(0.99))));
+		stopFloors.put("stop_over_redis_ping", Map.of("p50", Latencies.round(stops.ms(0.5) / floors.ping().ms(0.5)),
+				"p99", Latencies.round(stops.ms(0.99) / floors.ping().ms(0.99))));
+		step.put("stop_floors", stopFloors);
 		step.put("start_overhead", starts.summary());
 		step.put("start_overhead_to_first_emit", startDispatch.summary());
 		step.put("start_first_token_delivery", startDelivery.summary());

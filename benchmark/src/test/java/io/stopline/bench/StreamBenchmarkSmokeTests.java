@@ -30,6 +30,14 @@ class StreamBenchmarkSmokeTests {
 		assertThat(first).containsKeys("tokens_per_s", "cpu_us_per_token", "delivery", "stop", "start_overhead",
 				"errors", "floor_relay", "ratio_to_floor");
 		assertThat(((Number) first.get("tokens_per_s")).longValue()).as("tokens reached the clients").isPositive();
+		long receipts = steps.stream()
+			.mapToLong(
+					step -> ((Number) ((Map<?, ?>) ((Map<?, ?>) step).get("stop_stages")).get("confirmed")).longValue())
+			.sum();
+		assertThat(receipts).as("stops confirmed with their receipt, split into stages").isPositive();
+		Map<?, ?> listingFloor = (Map<?, ?>) ((Map<?, ?>) first.get("stop_floors")).get("listing_same_port");
+		assertThat(((Number) listingFloor.get("samples")).intValue()).as("the stops' floor measured beside them")
+			.isPositive();
 		assertThat((Map<?, ?>) first.get("errors")).as("no error while streaming").isEmpty();
 		long watcherMessages = steps.stream()
 			.mapToLong(step -> ((Number) ((Map<?, ?>) step).get("websocket_token_messages_per_s")).longValue())
