@@ -13,8 +13,8 @@ import org.apache.hc.client5.http.impl.nio.PoolingAsyncClientConnectionManagerBu
 import org.apache.hc.core5.concurrent.FutureCallback;
 import org.apache.hc.core5.http2.HttpVersionPolicy;
 import org.apache.hc.core5.io.CloseMode;
-import org.apache.hc.core5.util.TimeValue;
 import org.apache.hc.core5.reactor.IOReactorConfig;
+import org.apache.hc.core5.util.TimeValue;
 import org.apache.hc.core5.util.Timeout;
 
 /**
@@ -130,8 +130,14 @@ final class AsyncApi implements AutoCloseable {
 
 	@Override
 	public void close() {
-		// shut down, then closed: closed at once while its reactor still ran, the client
-		// logged a ClosedSelectorException per reactor thread
+		shutDown(client);
+	}
+
+	/**
+	 * Shuts an async client down, then closes it: closed at once while its reactor still
+	 * ran, it logged a ClosedSelectorException per reactor thread.
+	 */
+	static void shutDown(CloseableHttpAsyncClient client) {
 		client.initiateShutdown();
 		try {
 			client.awaitShutdown(TimeValue.ofSeconds(2));

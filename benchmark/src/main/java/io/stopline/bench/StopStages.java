@@ -13,17 +13,18 @@ import tools.jackson.databind.json.JsonMapper;
 /**
  * Where each confirmed stop's time went, from its answer's receipt: the client's send →
  * the gateway's request ({@code requested_at}) → the owner's listener
- * ({@code delivered_at}) → the partial answer written ({@code persisted_at}) → the
- * client's receipt of the answer. Every node and the load generator read the same
- * machine's wall clock, so the stages add up to the stop's time. The slowest stops' mean
- * per stage says which stage makes the tail.
+ * ({@code delivered_at}) → the owner starts writing the partial answer
+ * ({@code persisted_at}, stamped before the events that carry it are encoded and the
+ * script writes them) → the client's receipt of the answer. Every node and the load
+ * generator read the same machine's wall clock, so the stages add up to the stop's time.
+ * The slowest stops' mean per stage says which stage makes the tail.
  */
 final class StopStages {
 
 	private static final JsonMapper JSON = JsonMapper.builder().build();
 
-	private static final String[] NAMES = { "client_to_gateway", "gateway_to_owner", "owner_to_persisted",
-			"persisted_to_client" };
+	private static final String[] NAMES = { "client_to_gateway", "gateway_to_owner", "owner_to_writing",
+			"writing_to_client" };
 
 	private final List<long[]> stops = new ArrayList<>();
 
@@ -91,7 +92,7 @@ final class StopStages {
 		for (int stage = 0; stage <= NAMES.length; stage++) {
 			double sum = 0;
 			for (long[] stop : slowest) {
-				sum += stop[stage];
+				sum += Math.max(0, stop[stage]);
 			}
 			tail.put(stage == NAMES.length ? "total_ms" : NAMES[stage] + "_ms",
 					Latencies.round(sum / slowest.size() / 1e6));

@@ -324,6 +324,8 @@ final class StreamBenchmark {
 		// the
 		// gateway's request -> accepted by the listener (delivered), -> generation ended
 		// (cancelled), -> outcome recorded (unregistered)
+		long interval = TimeUnit.SECONDS.toNanos(1) / Math.max(1, stopsPerSecond);
+		FloorProbe floors = new FloorProbe(cluster, interval);
 		Map<String, Map<Double, Double>> stagesBefore = stages(cluster);
 		Map<String, Map<Double, Double>> startsBefore = startStages(cluster);
 		Map<String, Map<Double, Double>> lagBefore = schedulerLag(cluster);
@@ -332,8 +334,8 @@ final class StreamBenchmark {
 		Map<String, Long> cpuBefore = CpuTime.sample(cluster.pids());
 		long began = System.nanoTime();
 		long end = began + TimeUnit.SECONDS.toNanos(seconds);
-		long interval = TimeUnit.SECONDS.toNanos(1) / Math.max(1, stopsPerSecond);
-		FloorProbe floors = new FloorProbe(cluster, interval);
+		// the stop's floors, probed between the stops
+		floors.start(began);
 		List<CompletableFuture<?>> pending = new ArrayList<>();
 		int replacement = k;
 		for (long next = began; next < end; next += interval) {
@@ -378,11 +380,11 @@ final class StreamBenchmark {
 		if (remaining > 0) {
 			TimeUnit.NANOSECONDS.sleep(remaining);
 		}
+		floors.close();
 		double elapsed = (System.nanoTime() - began) / 1e9;
 		Map<String, Long> cpu = CpuTime.delta(cpuBefore, CpuTime.sample(cluster.pids()));
 		profiling.close();
 		ownPauses.close();
-		floors.close();
 		clients.recording = false;
 		long delivered = clients.tokens.get();
 		long watcherDeliveries = clients.watcherTokens.get();
@@ -420,12 +422,7 @@ final class StreamBenchmark {
 		step.put("stop_on_nodes", propagation);
 		step.put("stop_stages", stopStages.summary());
 		// the stop beside its floors in the same window (ratios of p50 and of p99)
-		Map<String, Object> stopFloors = floors.summary();
-		stopFloors.put("stop_over_listing", Map.of("p50", Latencies.round(stops.ms(0.5) / floors.listing().ms(0.5)),
-				"p99", Latencies.round(stops.ms(0.99) / floors.listing().ms(0.99))));
-		stopFloors.put("stop_over_redis_ping", Map.of("p50", Latencies.round(stops.ms(0.5) / floors.ping().ms(0.5)),
-				"p99", Latencies.round(stops.ms(0.99) / floors.ping().ms(0.99))));
-		step.put("stop_floors", stopFloors);
+		step.put("stop_floors", floors.summary(stops));
 		step.put("start_overhead", starts.summary());
 		step.put("start_overhead_to_first_emit", startDispatch.summary());
 		step.put("start_first_token_delivery", startDelivery.summary());

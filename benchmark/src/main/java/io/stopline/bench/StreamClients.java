@@ -20,8 +20,6 @@ import org.apache.hc.client5.http.impl.async.CloseableHttpAsyncClient;
 import org.apache.hc.core5.concurrent.FutureCallback;
 import org.apache.hc.core5.http.ContentType;
 import org.apache.hc.core5.http.HttpResponse;
-import org.apache.hc.core5.io.CloseMode;
-import org.apache.hc.core5.util.TimeValue;
 import org.apache.hc.core5.util.Timeout;
 
 /**
@@ -238,16 +236,7 @@ final class StreamClients implements AutoCloseable {
 
 	@Override
 	public void close() {
-		// shut down, then closed: closed at once while its reactor still ran, the client
-		// logged a ClosedSelectorException per reactor thread
-		client.initiateShutdown();
-		try {
-			client.awaitShutdown(TimeValue.ofSeconds(2));
-		}
-		catch (InterruptedException ex) {
-			Thread.currentThread().interrupt();
-		}
-		client.close(CloseMode.IMMEDIATE);
+		AsyncApi.shutDown(client);
 		// close() would wait for every watcher socket to end
 		webSockets.shutdownNow();
 	}

@@ -25,11 +25,11 @@ class StopStagesTests {
 		assertThat(summary.get("confirmed")).isEqualTo(100);
 		assertThat(summary.get("client_to_gateway")).isEqualTo(Map.of("p50_ms", 1.0, "p99_ms", 1.0));
 		assertThat(summary.get("gateway_to_owner")).isEqualTo(Map.of("p50_ms", 2.0, "p99_ms", 2.0));
-		assertThat(summary.get("owner_to_persisted")).isEqualTo(Map.of("p50_ms", 1.0, "p99_ms", 1.0));
-		assertThat(summary.get("persisted_to_client")).isEqualTo(Map.of("p50_ms", 6.0, "p99_ms", 6.0));
+		assertThat(summary.get("owner_to_writing")).isEqualTo(Map.of("p50_ms", 1.0, "p99_ms", 1.0));
+		assertThat(summary.get("writing_to_client")).isEqualTo(Map.of("p50_ms", 6.0, "p99_ms", 6.0));
 		Map<?, ?> slowest = (Map<?, ?>) summary.get("slowest_mean");
 		assertThat(slowest.get("stops")).isEqualTo(2);
-		assertThat(slowest.get("persisted_to_client_ms")).isEqualTo(46.0);
+		assertThat(slowest.get("writing_to_client_ms")).isEqualTo(46.0);
 		assertThat(slowest.get("total_ms")).isEqualTo(50.0);
 	}
 

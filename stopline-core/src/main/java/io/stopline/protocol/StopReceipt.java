@@ -13,8 +13,9 @@ import org.jspecify.annotations.Nullable;
  * gateway ends itself)
  * @param upstreamClosedAt the connection to the model provider was closed (absent for the
  * simulated model, and where the provider's client closes it off the run's thread)
- * @param persistedAt the partial answer was written (the same script sends the
- * confirmation)
+ * @param persistedAt the owner began writing the partial answer: stamped just before the
+ * events that carry it are encoded and the one script writes them and sends the
+ * confirmation (the confirmation carries this receipt, so it cannot be stamped after)
  */
 public record StopReceipt(Instant requestedAt, @Nullable Instant deliveredAt, @Nullable Instant upstreamClosedAt,
 		Instant persistedAt) {
