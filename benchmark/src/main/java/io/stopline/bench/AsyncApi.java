@@ -2,6 +2,7 @@ package io.stopline.bench;
 
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 
 import org.apache.hc.client5.http.async.methods.SimpleHttpRequest;
 import org.apache.hc.client5.http.async.methods.SimpleHttpResponse;
@@ -86,46 +87,37 @@ final class AsyncApi implements AutoCloseable {
 
 	/** The status and body of a POST, once answered; status -1 when it failed. */
 	CompletableFuture<Api.Answer> postForAnswer(String token, String path) {
-		CompletableFuture<Api.Answer> answer = new CompletableFuture<>();
-		client.execute(SimpleRequestBuilder.post(baseUrl + path).addHeader("Authorization", "Bearer " + token).build(),
-				new FutureCallback<SimpleHttpResponse>() {
-					@Override
-					public void completed(SimpleHttpResponse response) {
-						answer.complete(new Api.Answer(response.getCode(), response.getBodyText()));
-					}
-
-					@Override
-					public void failed(Exception ex) {
-						answer.complete(new Api.Answer(-1, ""));
-					}
-
-					@Override
-					public void cancelled() {
-						answer.complete(new Api.Answer(-1, ""));
-					}
-				});
-		return answer;
+		return execute(SimpleRequestBuilder.post(baseUrl + path).addHeader("Authorization", "Bearer " + token).build(),
+				response -> new Api.Answer(response.getCode(), response.getBodyText()), new Api.Answer(-1, ""));
 	}
 
 	private CompletableFuture<Integer> execute(SimpleHttpRequest request) {
-		CompletableFuture<Integer> status = new CompletableFuture<>();
+		return execute(request, SimpleHttpResponse::getCode, -1);
+	}
+
+	/**
+	 * {@code read} of the answer once it came; {@code failed} when the request failed.
+	 */
+	private <T> CompletableFuture<T> execute(SimpleHttpRequest request, Function<SimpleHttpResponse, T> read,
+			T failed) {
+		CompletableFuture<T> answer = new CompletableFuture<>();
 		client.execute(request, new FutureCallback<SimpleHttpResponse>() {
 			@Override
 			public void completed(SimpleHttpResponse response) {
-				status.complete(response.getCode());
+				answer.complete(read.apply(response));
 			}
 
 			@Override
 			public void failed(Exception ex) {
-				status.complete(-1);
+				answer.complete(failed);
 			}
 
 			@Override
 			public void cancelled() {
-				status.complete(-1);
+				answer.complete(failed);
 			}
 		});
-		return status;
+		return answer;
 	}
 
 	@Override
