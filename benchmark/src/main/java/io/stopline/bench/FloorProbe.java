@@ -1,12 +1,7 @@
 package io.stopline.bench;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.OutputStream;
-import java.net.Socket;
-import java.net.URI;
-import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -36,7 +31,7 @@ final class FloorProbe implements AutoCloseable {
 
 	private final List<CompletableFuture<?>> pending = new CopyOnWriteArrayList<>();
 
-	private final Socket redis;
+	private final RawPing redis;
 
 	private final BenchCluster cluster;
 
@@ -53,19 +48,13 @@ final class FloorProbe implements AutoCloseable {
 		this.cluster = cluster;
 		this.intervalNanos = intervalNanos;
 		this.token = cluster.token("bench-floor");
-		URI uri = URI.create(cluster.redisUrl());
-		this.redis = new Socket(uri.getHost(), uri.getPort());
-		redis.setTcpNoDelay(true);
 		// a stalled Redis ends the PINGs, not the thread (a blocked read ignores
 		// interrupts)
-		redis.setSoTimeout(1000);
+		this.redis = new RawPing(cluster.redisUrl(), Duration.ofSeconds(1));
 	}
 
 	/** Probes from {@code began} (the window's start, on {@link System#nanoTime}). */
-	void start(long began) throws IOException {
-		OutputStream out = redis.getOutputStream();
-		BufferedReader in = new BufferedReader(new InputStreamReader(redis.getInputStream(), StandardCharsets.UTF_8));
-		byte[] command = "PING\r\n".getBytes(StandardCharsets.US_ASCII);
+	void start(long began) {
 		this.thread = Thread.ofPlatform().name("floor-probe").daemon().start(() -> {
 			boolean pinging = true;
 			try {
@@ -82,15 +71,8 @@ final class FloorProbe implements AutoCloseable {
 						continue;
 					}
 					sleepUntil(next + intervalNanos / 4);
-					long pinged = System.nanoTime();
 					try {
-						out.write(command);
-						out.flush();
-						String reply = in.readLine();
-						if (!"+PONG".equals(reply)) {
-							throw new IOException("PING answered " + reply);
-						}
-						ping.add(System.nanoTime() - pinged);
+						ping.add(redis.roundTrip());
 					}
 					catch (IOException ex) {
 						System.err.println("floor probe: no more PINGs (" + ex + ")");

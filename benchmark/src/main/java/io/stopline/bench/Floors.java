@@ -9,6 +9,7 @@ import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 
 /**
  * The floors every stop figure is compared with, measured on the same machine in the same
@@ -21,21 +22,12 @@ final class Floors {
 	}
 
 	static Latencies redisPing(String redisUrl, int samples) {
-		URI uri = URI.create(redisUrl);
 		Latencies latencies = new Latencies();
-		try (Socket socket = new Socket(uri.getHost(), uri.getPort())) {
-			socket.setTcpNoDelay(true);
-			OutputStream out = socket.getOutputStream();
-			BufferedReader in = new BufferedReader(
-					new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
-			byte[] ping = "PING\r\n".getBytes(StandardCharsets.US_ASCII);
+		try (RawPing ping = new RawPing(redisUrl, Duration.ZERO)) {
 			for (int i = 0; i < samples + 200; i++) {
-				long start = System.nanoTime();
-				out.write(ping);
-				out.flush();
-				in.readLine();
+				long took = ping.roundTrip();
 				if (i >= 200) {
-					latencies.add(System.nanoTime() - start);
+					latencies.add(took);
 				}
 			}
 		}
