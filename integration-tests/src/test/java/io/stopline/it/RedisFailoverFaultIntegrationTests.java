@@ -49,13 +49,14 @@ class RedisFailoverFaultIntegrationTests {
 	/**
 	 * What {@code min-replicas-to-write 1} ({@code min-replicas-max-lag 2}) on the master
 	 * trades, against the default 0. Ten stops measure the latency; then the replica is
-	 * frozen (SIGSTOP) for 5 s, so it stops acknowledging the master's stream, while the
-	 * other ten runs are stopped one every 400 ms. Without the setting every stop is
-	 * confirmed and its write exists only on the master (a {@code kill -9} of the master
-	 * in that window loses it: {@code at_risk}); with it the master refuses writes once
-	 * the replica's last acknowledgement is older than the lag, and those stops answer
-	 * 503 + {@code Retry-After} until the replica is back. Every invariant holds either
-	 * way.
+	 * frozen (SIGSTOP), so it stops acknowledging the master's stream, while the other
+	 * ten runs are stopped one every 400 ms, the last three once the master's INFO says
+	 * the replica lags past the limit (about 5 s in all). Without the setting every stop
+	 * is confirmed and its write exists only on the master (a {@code kill -9} of the
+	 * master in that window loses it: {@code at_risk}); with it the master refuses writes
+	 * once the replica's last acknowledgement is older than the lag, and those stops
+	 * answer 503 + {@code Retry-After} until the replica is back. Every invariant holds
+	 * either way.
 	 */
 	@ParameterizedTest(name = "min-replicas-to-write {0}")
 	@ValueSource(ints = { 0, 1 })
@@ -65,7 +66,7 @@ class RedisFailoverFaultIntegrationTests {
 						Map.of("stopline.gateway.stop-rate-limit.permits", "100000"))) {
 			RedisTopology.cli(redis.masterPort(), "CONFIG", "SET", "min-replicas-to-write",
 					Integer.toString(minReplicas), "min-replicas-max-lag", "2");
-			String scenario = "sentinel replica frozen 5 s, min-replicas-to-write " + minReplicas;
+			String scenario = "sentinel replica frozen past the lag, min-replicas-to-write " + minReplicas;
 			FaultClient client = new FaultClient(cluster.api(0, "alice-" + UUID.randomUUID()), cluster.redis(0));
 			List<String> runs = FaultScenario.startLongRuns(client, "long", 20);
 			List<Long> latencies = new ArrayList<>();
@@ -79,12 +80,30 @@ class RedisFailoverFaultIntegrationTests {
 				int replica = redis.replicaPort();
 				Map<Integer, Integer> during = new java.util.TreeMap<>();
 				long firstRefusal = -1;
+				Map<Integer, Integer> afterLag = new java.util.TreeMap<>();
 				long frozenAt = System.nanoTime();
 				redis.pause(replica);
 				try {
-					for (String run : runs.subList(10, 20)) {
-						int status = client.stop(run);
+					// the master checks acknowledgements once a second, so when it starts
+					// refusing varies by a second or two: stops go on every 400 ms while
+					// it still counts the replica, the last three once its INFO says not
+					int index = 10;
+					for (; index < 17 && !masterCountsReplicaLagging(redis.masterPort(), minReplicas); index++) {
+						int status = client.stop(runs.get(index));
 						during.merge(status, 1, Integer::sum);
+						if (status == 503 && firstRefusal < 0) {
+							firstRefusal = System.nanoTime() - frozenAt;
+						}
+						java.util.concurrent.locks.LockSupport.parkNanos(400_000_000L);
+					}
+					org.awaitility.Awaitility.await("the master counts the frozen replica as lagging")
+						.atMost(BOUND)
+						.pollInterval(Duration.ofMillis(50))
+						.until(() -> masterCountsReplicaLagging(redis.masterPort(), minReplicas));
+					for (; index < 20; index++) {
+						int status = client.stop(runs.get(index));
+						during.merge(status, 1, Integer::sum);
+						afterLag.merge(status, 1, Integer::sum);
 						if (status == 503 && firstRefusal < 0) {
 							firstRefusal = System.nanoTime() - frozenAt;
 						}
@@ -114,11 +133,27 @@ class RedisFailoverFaultIntegrationTests {
 					assertThat(during).as("nothing refused without the setting").containsOnlyKeys(200);
 				}
 				else {
-					assertThat(during).as("writes refused while the replica lags").containsKey(503);
+					assertThat(afterLag).as("every write refused once the master counts no good replica")
+						.containsOnlyKeys(503);
 				}
 				assertThat(violations).isEmpty();
 			}
 		}
+	}
+
+	/**
+	 * Whether the master no longer counts its replica as good for
+	 * {@code min-replicas-to-write} ({@code min_slaves_good_slaves:0}, refreshed once a
+	 * second), or, without the setting, reports it more than {@code min-replicas-max-lag}
+	 * (2 s) behind.
+	 */
+	private static boolean masterCountsReplicaLagging(int masterPort, int minReplicas) {
+		String info = RedisTopology.cli(masterPort, "INFO", "replication");
+		if (minReplicas > 0) {
+			return info.lines().anyMatch(line -> line.strip().equals("min_slaves_good_slaves:0"));
+		}
+		java.util.regex.Matcher lag = java.util.regex.Pattern.compile("slave0:.*lag=(\\d+)").matcher(info);
+		return lag.find() && Integer.parseInt(lag.group(1)) > 2;
 	}
 
 	/**
