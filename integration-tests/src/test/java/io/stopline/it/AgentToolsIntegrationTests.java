@@ -125,7 +125,7 @@ class AgentToolsIntegrationTests {
 		String conversation = "tools-" + UUID.randomUUID();
 		long echoes = calls("echo");
 		ChatStream stream = alice.chatStream(conversation, 3,
-				prompt("/tool t__slow {\"ms\":400}\n/then\n/tool t__echo {\"text\":\"after-pause\"}"));
+				prompt("/tool t__slow {\"ms\":2000}\n/then\n/tool t__echo {\"text\":\"after-pause\"}"));
 		McpTestServer.awaitRecord(record, "call", "slow", BOUND);
 
 		assertThat(alice.pause(conversation).status()).isEqualTo(200);

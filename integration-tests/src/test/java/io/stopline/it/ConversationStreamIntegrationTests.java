@@ -32,7 +32,7 @@ class ConversationStreamIntegrationTests {
 
 	private static final Duration BOUND = Duration.ofSeconds(10);
 
-	private static final Duration MAX_PAUSE = Duration.ofSeconds(3);
+	private static final Duration MAX_PAUSE = Duration.ofSeconds(6);
 
 	private static Cluster cluster;
 

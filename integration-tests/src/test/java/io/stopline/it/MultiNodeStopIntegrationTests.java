@@ -216,13 +216,14 @@ class MultiNodeStopIntegrationTests {
 		Api alice = user(0);
 		ChatStream stream = alice.chatStream("live-" + UUID.randomUUID(), LONG_RUN);
 		List<Long> arrivals = new ArrayList<>();
-		for (int i = 0; i < 6; i++) {
+		for (int i = 0; i < 22; i++) {
 			assertThat(stream.next(BOUND)).isNotNull();
 			arrivals.add(System.nanoTime());
 		}
-		// tokens come every 20 ms; a buffered stream would deliver them in one burst
-		assertThat((arrivals.get(5) - arrivals.get(1)) / 1_000_000).as("ms between the 2nd and 6th event")
-			.isGreaterThanOrEqualTo(40);
+		// tokens come every 20 ms (380 ms from the 2nd to the 22nd); a buffered stream
+		// would deliver them in one burst, a stall of the shared machine only in a few
+		assertThat((arrivals.get(21) - arrivals.get(1)) / 1_000_000).as("ms between the 2nd and 22nd event")
+			.isGreaterThanOrEqualTo(150);
 	}
 
 	@Test

@@ -125,6 +125,11 @@ class ResumableStreamIntegrationTests {
 		assertThat(whole.text.toString()).isEqualTo(recorded);
 		String runId = whole.runId();
 		Api there = alice.at(cluster.gatewayUrl(1));
+		// the grace runs from the end: checked now, before the replays below
+		String key = Keys.runReplay(alice.userId(), conversation, runId);
+		assertThat(redis.template().getExpire(key, TimeUnit.MILLISECONDS)).isBetween(1L, GRACE.toMillis());
+		System.out.printf("[resume] replay of a %d-token answer (%d characters): %d bytes in Redis for the grace%n",
+				whole.index, recorded.length(), redis.template().opsForValue().size(key));
 
 		// from the start: the whole answer
 		Received fromStart = new Received();
@@ -150,10 +155,6 @@ class ResumableStreamIntegrationTests {
 		assertThat(query.body()).contains("data: [DONE]");
 
 		// the replay is bounded: gone from Redis after the grace, and the run with it
-		String key = Keys.runReplay(alice.userId(), conversation, runId);
-		assertThat(redis.template().getExpire(key, TimeUnit.MILLISECONDS)).isBetween(1L, GRACE.toMillis());
-		System.out.printf("[resume] replay of a %d-token answer (%d characters): %d bytes in Redis for the grace%n",
-				whole.index, recorded.length(), redis.template().opsForValue().size(key));
 		await().atMost(GRACE.plus(BOUND)).until(() -> !redis.template().hasKey(key));
 		Response gone = there.get("/v1/conversation/" + conversation + "/runs/" + runId + "/stream");
 		assertThat(gone.status()).isEqualTo(404);

@@ -144,7 +144,7 @@ class StoplineContractTests {
 	private static ConfigurableApplicationContext node(String id) {
 		return new SpringApplicationBuilder(Replica.class).web(WebApplicationType.NONE)
 			.properties("spring.data.redis.url=" + TestRedis.shared().url(), "stopline.worker.id=" + id,
-					"stopline.worker.heartbeat-ttl=1s", "stopline.worker.reaper-interval=200ms",
+					"stopline.worker.heartbeat-ttl=3s", "stopline.worker.reaper-interval=200ms",
 					"spring.main.banner-mode=off")
 			.run();
 	}
