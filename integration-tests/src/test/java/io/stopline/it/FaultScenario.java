@@ -34,10 +34,18 @@ final class FaultScenario {
 		}
 		await().atMost(BOUND).untilAsserted(() -> {
 			JsonNode active = client.api().active().json().get("active_conversations");
-			conversations
-				.forEach(id -> assertThat(active.has(id) && active.get(id).get("state").asString().equals("running"))
-					.as("%s running", id)
-					.isTrue());
+			// on a failure, what the listing and the client had seen say where it stuck
+			conversations.forEach(
+					id -> assertThat(active.has(id) && active.get(id).get("state").asString().equals("running"))
+						.as("%s running; listed: %s; the client saw: %s", id, active,
+								client.log()
+									.ops()
+									.stream()
+									.filter(op -> op.conversation().equals(id))
+									.map(op -> op.kind() + "=" + op.value())
+									.limit(8)
+									.toList())
+						.isTrue());
 		});
 		return conversations;
 	}

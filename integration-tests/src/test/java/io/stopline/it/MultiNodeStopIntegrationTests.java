@@ -220,7 +220,7 @@ class MultiNodeStopIntegrationTests {
 			assertThat(stream.next(BOUND)).isNotNull();
 			arrivals.add(System.nanoTime());
 		}
-		// tokens come every 20 ms (380 ms from the 2nd to the 22nd); a buffered stream
+		// tokens come every 20 ms (400 ms from the 2nd to the 22nd); a buffered stream
 		// would deliver them in one burst, a stall of the shared machine only in a few
 		assertThat((arrivals.get(21) - arrivals.get(1)) / 1_000_000).as("ms between the 2nd and 22nd event")
 			.isGreaterThanOrEqualTo(150);

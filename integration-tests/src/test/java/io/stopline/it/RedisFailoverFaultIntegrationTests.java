@@ -50,13 +50,13 @@ class RedisFailoverFaultIntegrationTests {
 	 * What {@code min-replicas-to-write 1} ({@code min-replicas-max-lag 2}) on the master
 	 * trades, against the default 0. Ten stops measure the latency; then the replica is
 	 * frozen (SIGSTOP), so it stops acknowledging the master's stream, while the other
-	 * ten runs are stopped one every 400 ms, the last three once the master's INFO says
-	 * the replica lags past the limit (about 5 s in all). Without the setting every stop
-	 * is confirmed and its write exists only on the master (a {@code kill -9} of the
-	 * master in that window loses it: {@code at_risk}); with it the master refuses writes
-	 * once the replica's last acknowledgement is older than the lag, and those stops
-	 * answer 503 + {@code Retry-After} until the replica is back. Every invariant holds
-	 * either way.
+	 * ten runs are stopped one every 400 ms, at least the last three once the master's
+	 * INFO says the replica lags past the limit (about 5 s in all). Without the setting
+	 * every stop is confirmed and its write exists only on the master (a {@code kill -9}
+	 * of the master in that window loses it: {@code at_risk}); with it the master refuses
+	 * writes once the replica's last acknowledgement is older than the lag, and those
+	 * stops answer 503 + {@code Retry-After} until the replica is back. Every invariant
+	 * holds either way.
 	 */
 	@ParameterizedTest(name = "min-replicas-to-write {0}")
 	@ValueSource(ints = { 0, 1 })
@@ -86,7 +86,8 @@ class RedisFailoverFaultIntegrationTests {
 				try {
 					// the master checks acknowledgements once a second, so when it starts
 					// refusing varies by a second or two: stops go on every 400 ms while
-					// it still counts the replica, the last three once its INFO says not
+					// it still counts the replica, at least the last three once its INFO
+					// says it does not
 					int index = 10;
 					for (; index < 17 && !masterCountsReplicaLagging(redis.masterPort(), minReplicas); index++) {
 						int status = client.stop(runs.get(index));

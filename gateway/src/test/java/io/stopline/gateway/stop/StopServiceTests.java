@@ -209,7 +209,6 @@ class StopServiceTests {
 	@Test
 	void theRateLimitRefusesBeforeAnythingChanges() {
 		inbox.stop();
-		inbox.stop();
 		service = service(new GatewayProperties.StopRateLimit(1, Duration.ofSeconds(60)));
 		running("c1");
 		fakeWorker(true);

@@ -43,6 +43,12 @@ class ToolCancellationIntegrationTests {
 	/** Generous for a loaded 2-core machine; the target is 50 ms, printed each time. */
 	private static final Duration CANCEL_BOUND = Duration.ofMillis(1000);
 
+	/**
+	 * Below the tool loop's 250 ms bound on sending a cancel: a run that waited for an
+	 * unanswered one would take that long (6 ms is usual here).
+	 */
+	private static final Duration UNDER_NOTIFY_BOUND = Duration.ofMillis(240);
+
 	private static final Duration WAIT = Duration.ofSeconds(30);
 
 	@TempDir
@@ -193,7 +199,9 @@ class ToolCancellationIntegrationTests {
 		assertThat(run.outcome()).isEqualTo("stopped");
 		long endedAt = run.endedAt();
 		System.out.printf("[tools] server ignoring cancels: stop->run ended %.1f ms%n", (endedAt - stoppedAt) / 1000.0);
-		assertThat(Duration.of(endedAt - stoppedAt, ChronoUnit.MICROS)).isLessThan(CANCEL_BOUND);
+		assertThat(Duration.of(endedAt - stoppedAt, ChronoUnit.MICROS))
+			.as("the run did not wait for the unanswered cancel's notification")
+			.isLessThan(UNDER_NOTIFY_BOUND);
 		awaitLine(record, "cancelled", id, CANCEL_BOUND);
 		// its DELETE is never answered either: the session's client is shut down
 		long closedAt = Long.parseLong(awaitLine(record, "closed", id, Duration.ofSeconds(5))[0]);
