@@ -62,7 +62,10 @@ import java.util.regex.Pattern;
  *
  * # work queue: gateways XADD, workers read with a consumer group
  * XADD       stopline:jobs * job '{"runId":"r-1",...}'
- * XREADGROUP GROUP workers w-a COUNT 16 BLOCK 2000 STREAMS stopline:jobs &gt;
+ * # made by the first worker (at start, and again after Redis lost its data) from the stream's beginning: jobs
+ * # queued before it exists are read too
+ * XGROUP     CREATE stopline:jobs workers 0 MKSTREAM
+ * XREADGROUP GROUP workers w-a COUNT 16 BLOCK 1000 STREAMS stopline:jobs &gt;
  * # acknowledged and removed once its run is claimed or known not to run: inside the claim script (one Redis,
  * # Sentinel), or after it in one pipelined write (Redis Cluster)
  * XACK       stopline:jobs workers 1767000000000-0

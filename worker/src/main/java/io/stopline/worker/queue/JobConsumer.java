@@ -283,9 +283,16 @@ class JobConsumer implements SmartLifecycle {
 		});
 	}
 
+	/**
+	 * The group starts at the stream's beginning, not at {@code $}: gateways add jobs
+	 * without it (a fresh Redis, or one that lost its data), and jobs added before the
+	 * first worker makes the group would otherwise be skipped for good, their runs queued
+	 * forever. What is still in the stream is only jobs not yet claimed (a claimed job is
+	 * deleted), and a claim is fenced, so reading them is always right.
+	 */
 	private void ensureGroup() {
 		try {
-			jobs.createGroup(StreamCreateGroupArgs.name(Keys.JOBS_GROUP).makeStream());
+			jobs.createGroup(StreamCreateGroupArgs.name(Keys.JOBS_GROUP).id(StreamMessageId.ALL).makeStream());
 		}
 		catch (RuntimeException ex) {
 			if (!String.valueOf(ex.getMessage()).contains("BUSYGROUP")) {

@@ -132,6 +132,27 @@ class JobConsumerTests {
 	}
 
 	/**
+	 * A gateway queued runs before any worker made the consumer group (a fresh Redis, or
+	 * one that lost its data: the gateway's {@code XADD} makes the stream, not the
+	 * group). The first worker makes the group and still takes them: a group made at
+	 * {@code $} would skip them, and their runs would stay queued forever.
+	 */
+	@Test
+	void jobsQueuedBeforeTheGroupExistedAreTaken() {
+		jobs.delete();
+		String first = enqueue("c-before-group-1");
+		String second = enqueue("c-before-group-2");
+		assertThat(jobs.listGroups()).as("no group yet: only the gateway's XADD made the stream").isEmpty();
+
+		start(2, (request, sink) -> sink.accept("done"));
+
+		await().atMost(BOUND)
+			.until(() -> registry.history(user, "c-before-group-1").size() == 2
+					&& registry.history(user, "c-before-group-2").size() == 2);
+		await().atMost(BOUND).until(() -> !containsJob(first) && !containsJob(second));
+	}
+
+	/**
 	 * A blocking read whose reply comes after Redisson gave up on it (a Redis stall
 	 * longer than the block) leaves the job pending on this worker's consumer, never
 	 * handed to it: taken again within a few seconds, not after {@code orphaned-job-idle}
