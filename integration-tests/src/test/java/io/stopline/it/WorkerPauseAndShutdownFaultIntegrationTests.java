@@ -62,24 +62,23 @@ class WorkerPauseAndShutdownFaultIntegrationTests {
 				// watch whether its old run comes back for 3 s, and at least 1.5 s after
 				// that heartbeat is seen (a worker slow to wake must not pass by silence)
 				List<String> relisted = new ArrayList<>();
-				long awakeAt = -1;
-				while (System.nanoTime() - resumedAt < Duration.ofSeconds(3).toNanos() || awakeAt < 0
-						|| System.nanoTime() - awakeAt < Duration.ofMillis(1500).toNanos()) {
-					client.active()
-						.stream()
-						.filter(run -> run.runId().equals(oldRun))
-						.forEach(run -> relisted.add(run.workerId()));
-					if (awakeAt < 0 && Boolean.TRUE
-						.equals(gateways.redis(0).hasKey(io.stopline.core.schema.Keys.workerAlive(frozen.id())))) {
-						awakeAt = System.nanoTime();
-					}
-					if (awakeAt < 0) {
-						assertThat(System.nanoTime() - resumedAt)
-							.as("the woken worker heartbeats again within the bound")
-							.isLessThan(BOUND.toNanos());
-					}
-					Thread.sleep(100);
-				}
+				long[] awakeAt = { -1 };
+				await("the woken worker heartbeats again within the bound, then 1.5 s more")
+					.atMost(BOUND.plusMillis(1500))
+					.pollInterval(Duration.ofMillis(100))
+					.until(() -> {
+						client.active()
+							.stream()
+							.filter(run -> run.runId().equals(oldRun))
+							.forEach(run -> relisted.add(run.workerId()));
+						long now = System.nanoTime();
+						if (awakeAt[0] < 0 && Boolean.TRUE
+							.equals(gateways.redis(0).hasKey(io.stopline.core.schema.Keys.workerAlive(frozen.id())))) {
+							awakeAt[0] = now;
+						}
+						return now - resumedAt >= Duration.ofSeconds(3).toNanos() && awakeAt[0] >= 0
+								&& now - awakeAt[0] >= Duration.ofMillis(1500).toNanos();
+					});
 				List<String> violations = checker.figure("reaped_after_ms", millis(reapedAt - pausedAt))
 					.figure("old_run_relisted_samples", relisted.size())
 					.check(BOUND);
